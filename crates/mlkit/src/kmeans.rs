@@ -1,0 +1,627 @@
+//! K-Means clustering.
+//!
+//! Given `n` points in `d` dimensions and a number `k`, K-Means looks for `k` centres that
+//! minimise the *inertia*: the sum over all points of the squared Euclidean distance to
+//! the nearest centre. The problem is NP-hard; the standard answer, used here, is:
+//!
+//! 1. **k-means++ seeding** (Arthur & Vassilvitskii, 2007) with *greedy local trials*: the
+//!    first centre is a uniformly random point; each next one is drawn with probability
+//!    proportional to a point's squared distance to the nearest centre chosen so far. Like
+//!    scikit-learn, `2 + ⌊ln k⌋` candidates are drawn per step and the one that lowers the
+//!    potential most is kept — this matters: plain k-means++ gives visibly worse inertia.
+//! 2. **Lloyd's iterations**: assign every point to its nearest centre, move every centre
+//!    to the mean of its points, repeat until no label changes, or until the centres move
+//!    less than `tol` × (mean per-feature variance) in total squared distance, or
+//!    `max_iter` is reached. A centre left with no points is moved to the point farthest
+//!    from its own centre.
+//! 3. **Restarts**: the whole fit runs `n_init` times from different seeds and the result
+//!    with the lowest inertia wins.
+//!
+//! The assignment step is the hot loop: `n × k` distances per iteration. It is computed as
+//! a matrix product (see [`crate::linalg`]) on data centred on its mean (for precision),
+//! split over `threads` threads by rows. Memory: a centred copy of the data, plus
+//! `O(n + threads·k·d)`; see [`memory_bytes`].
+//!
+//! Given the same data, parameters and `seed`, the result is bit-for-bit the same whatever
+//! the number of threads (see [`crate::parallel`]).
+
+use crate::linalg::{self, BLOCK_ROWS};
+use crate::parallel::{for_chunks, for_chunks_mut, CHUNK_ROWS};
+use crate::rng::Rng;
+use crate::{Matrix, Progress, Step};
+
+/// What to fit. `Default` gives scikit-learn's defaults (`n_init = 1`, as its `"auto"` does
+/// for k-means++ seeding).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    /// `k`, the number of clusters (≥ 1, ≤ number of points).
+    pub n_clusters: usize,
+    /// Number of full restarts; the lowest inertia wins (≥ 1).
+    pub n_init: usize,
+    /// Maximum Lloyd iterations per restart (≥ 1).
+    pub max_iter: usize,
+    /// Relative tolerance on the total squared centre shift (≥ 0).
+    pub tol: f64,
+    /// Seed of the random stream; same seed, same result.
+    pub seed: u64,
+    /// Worker threads for the assignment step (≥ 1).
+    pub threads: usize,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self { n_clusters: 8, n_init: 1, max_iter: 300, tol: 1e-4, seed: 0, threads: 1 }
+    }
+}
+
+/// Why a fit could not start.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    /// There are no points.
+    NoRows,
+    /// `n_clusters` is zero or more than the number of points.
+    ClusterCount { n_clusters: usize, n_rows: usize },
+    /// `n_init` or `max_iter` is zero.
+    ZeroIterations { name: &'static str },
+    /// `tol` is negative or not finite.
+    Tolerance(f64),
+    /// A coordinate is NaN or infinite.
+    NotFinite { row: usize, col: usize },
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::NoRows => write!(f, "there are no points to cluster"),
+            Error::ClusterCount { n_clusters, n_rows } => {
+                write!(f, "n_clusters must be between 1 and the number of points ({n_rows}), not {n_clusters}")
+            }
+            Error::ZeroIterations { name } => write!(f, "{name} must be at least 1"),
+            Error::Tolerance(t) => write!(f, "tol must be a finite number ≥ 0, not {t}"),
+            Error::NotFinite { row, col } => write!(f, "point {row} has a NaN or infinite value at position {col}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A fitted model and what the fit found.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    /// `k × d` centres, row-major, in the input's coordinates.
+    pub centroids: Vec<f32>,
+    /// Cluster of every point, `0..k`.
+    pub labels: Vec<u32>,
+    /// Exact Euclidean distance of every point to its centre.
+    pub distances: Vec<f32>,
+    /// Sum of squared distances of the points to their centres.
+    pub inertia: f64,
+    /// Points per cluster.
+    pub sizes: Vec<usize>,
+    /// Lloyd iterations of the winning restart.
+    pub n_iter: usize,
+    /// Whether the winning restart stopped before `max_iter`.
+    pub converged: bool,
+    /// Which restart won (0-based).
+    pub best_init: usize,
+}
+
+/// Bytes of working memory [`fit`] allocates for `rows × cols` input (the input itself not
+/// counted): the centred copy, norms, labels and distances, one candidate buffer for
+/// seeding, per-thread sums and the dot-product blocks.
+pub fn memory_bytes(rows: usize, cols: usize, n_clusters: usize, threads: usize) -> usize {
+    let trials = local_trials(n_clusters);
+    rows * cols * 4
+        + rows * (4 + 4 + 4 + 4 + 4 + 8)
+        + rows * trials * 4
+        + threads * (n_clusters * cols * 8 + BLOCK_ROWS * n_clusters.max(trials) * 4)
+        + 3 * n_clusters * cols * 4
+}
+
+/// Checks the parameters against a data set of `n_rows` points, as [`fit`] does first.
+pub fn validate(params: &Params, n_rows: usize) -> Result<(), Error> {
+    if n_rows == 0 {
+        return Err(Error::NoRows);
+    }
+    if params.n_clusters == 0 || params.n_clusters > n_rows {
+        return Err(Error::ClusterCount { n_clusters: params.n_clusters, n_rows });
+    }
+    if params.n_init == 0 {
+        return Err(Error::ZeroIterations { name: "n_init" });
+    }
+    if params.max_iter == 0 {
+        return Err(Error::ZeroIterations { name: "max_iter" });
+    }
+    if !(params.tol.is_finite() && params.tol >= 0.0) {
+        return Err(Error::Tolerance(params.tol));
+    }
+    Ok(())
+}
+
+/// Fits K-Means to the rows of `data`. See the module documentation for the method.
+pub fn fit(data: &Matrix, params: &Params, progress: &mut dyn Progress) -> Result<Fit, Error> {
+    validate(params, data.rows())?;
+    if let Some(pos) = data.as_slice().iter().position(|v| !v.is_finite()) {
+        return Err(Error::NotFinite { row: pos / data.cols(), col: pos % data.cols() });
+    }
+    let (n, d, k) = (data.rows(), data.cols(), params.n_clusters);
+    let threads = params.threads.max(1);
+
+    // Centre the data: distances do not change, the expansion in the hot loop gets precise.
+    let (centred, mean) = centre(data);
+    let x = Matrix::new(&centred, n, d).expect("centred copy has the input's shape");
+    let x_norms = linalg::sq_norms(&x);
+    let tol = params.tol * mean_variance(&x);
+
+    let mut master = Rng::new(params.seed);
+    let mut best: Option<(Lloyd, usize)> = None;
+    for init in 0..params.n_init {
+        let mut rng = Rng::new(master.next_u64());
+        let seeds = kmeans_plusplus(&x, &x_norms, k, &mut rng, threads, init, progress);
+        let run = lloyd(&x, &x_norms, seeds, params.max_iter, tol, threads, init, progress);
+        if best.as_ref().is_none_or(|(b, _)| run.inertia < b.inertia) {
+            best = Some((run, init));
+        }
+    }
+    let (run, best_init) = best.expect("n_init ≥ 1 was checked");
+
+    let mut centroids = run.centers;
+    for c in centroids.chunks_exact_mut(d) {
+        for (v, m) in c.iter_mut().zip(&mean) {
+            *v = (*v as f64 + m) as f32;
+        }
+    }
+    let mut sizes = vec![0usize; k];
+    for &l in &run.labels {
+        sizes[l as usize] += 1;
+    }
+    Ok(Fit {
+        centroids,
+        distances: run.sq_dist.iter().map(|v| v.sqrt()).collect(),
+        labels: run.labels,
+        inertia: run.inertia,
+        sizes,
+        n_iter: run.n_iter,
+        converged: run.converged,
+        best_init,
+    })
+}
+
+/// Nearest centre of every row of `data` among the `centroids` (`k × d`, row-major), and the
+/// exact Euclidean distance to it: what a fitted model predicts for new points.
+pub fn predict(data: &Matrix, centroids: &[f32], threads: usize) -> (Vec<u32>, Vec<f32>) {
+    let c = Matrix::new(centroids, centroids.len() / data.cols(), data.cols()).expect("centroids match the data's width");
+    let norms = linalg::sq_norms(data);
+    let mut labels = vec![0u32; data.rows()];
+    assign(data, &norms, &c, threads, &mut labels, None);
+    let dist = exact_sq_distances(data, &c, &labels, threads).into_iter().map(f32::sqrt).collect();
+    (labels, dist)
+}
+
+/// `2 + ⌊ln k⌋`, scikit-learn's number of greedy candidates per seeding step.
+fn local_trials(k: usize) -> usize {
+    2 + (k.max(1) as f64).ln().floor() as usize
+}
+
+fn centre(data: &Matrix) -> (Vec<f32>, Vec<f64>) {
+    let (n, d) = (data.rows(), data.cols());
+    let mut mean = vec![0.0f64; d];
+    for i in 0..n {
+        for (m, v) in mean.iter_mut().zip(data.row(i)) {
+            *m += *v as f64;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n as f64);
+    let mut out = Vec::with_capacity(n * d);
+    for i in 0..n {
+        out.extend(data.row(i).iter().zip(&mean).map(|(v, m)| (*v as f64 - m) as f32));
+    }
+    (out, mean)
+}
+
+/// Mean over features of each feature's variance, for data already centred.
+fn mean_variance(x: &Matrix) -> f64 {
+    let total: f64 = x.as_slice().iter().map(|v| (*v as f64) * (*v as f64)).sum();
+    total / (x.rows() as f64 * x.cols() as f64)
+}
+
+/// Greedy k-means++: returns `k × d` initial centres.
+fn kmeans_plusplus(
+    x: &Matrix,
+    x_norms: &[f32],
+    k: usize,
+    rng: &mut Rng,
+    threads: usize,
+    init: usize,
+    progress: &mut dyn Progress,
+) -> Vec<f32> {
+    let (n, d) = (x.rows(), x.cols());
+    let trials = local_trials(k);
+    let mut centers = Vec::with_capacity(k * d);
+    let first = rng.below(n);
+    centers.extend_from_slice(x.row(first));
+
+    // Squared distance of every point to its nearest chosen centre.
+    let mut closest = vec![0.0f32; n];
+    distances_to(x, x_norms, &[first], threads, &mut closest);
+    let mut potential: f64 = closest.iter().map(|&v| v as f64).sum();
+    let mut cumulative = vec![0.0f64; n];
+    let mut candidate_dist = vec![0.0f32; n * trials];
+
+    for c in 1..k {
+        progress.step(Step::Seeding { init, centers: c });
+        let mut acc = 0.0f64;
+        for (cum, &v) in cumulative.iter_mut().zip(&closest) {
+            acc += v as f64;
+            *cum = acc;
+        }
+        let candidates: Vec<usize> = (0..trials)
+            .map(|_| {
+                let target = rng.next_f64() * potential;
+                cumulative.partition_point(|&cum| cum < target).min(n - 1)
+            })
+            .collect();
+        // Distance of every point to every candidate, each already lowered to `closest`.
+        distances_to(x, x_norms, &candidates, threads, &mut candidate_dist);
+        let mut potentials = vec![0.0f64; trials];
+        for_chunks(
+            n,
+            CHUNK_ROWS,
+            threads,
+            |rows| {
+                let mut pot = vec![0.0f64; trials];
+                for i in rows {
+                    for t in 0..trials {
+                        pot[t] += candidate_dist[i * trials + t].min(closest[i]) as f64;
+                    }
+                }
+                pot
+            },
+            |part| potentials.iter_mut().zip(part).for_each(|(a, b)| *a += b),
+        );
+        let best = (0..trials).min_by(|&a, &b| potentials[a].total_cmp(&potentials[b])).unwrap_or(0);
+        potential = potentials[best];
+        for (i, cl) in closest.iter_mut().enumerate() {
+            *cl = cl.min(candidate_dist[i * trials + best]);
+        }
+        centers.extend_from_slice(x.row(candidates[best]));
+    }
+    centers
+}
+
+/// Squared distances of every row of `x` to the rows `targets` of `x`, into `out` (`n × targets`).
+fn distances_to(x: &Matrix, x_norms: &[f32], targets: &[usize], threads: usize, out: &mut [f32]) {
+    let d = x.cols();
+    let t: Vec<f32> = targets.iter().flat_map(|&i| x.row(i).iter().copied()).collect();
+    let t = Matrix::new(&t, targets.len(), d).expect("targets are rows of x");
+    let t_norms: Vec<f32> = targets.iter().map(|&i| x_norms[i]).collect();
+    let work = |rows: std::ops::Range<usize>, chunk: &mut [f32]| {
+        for start in (rows.start..rows.end).step_by(BLOCK_ROWS) {
+            let end = (start + BLOCK_ROWS).min(rows.end);
+            let block = x.row_range(start, end);
+            let offset = (start - rows.start) * targets.len();
+            let dst = &mut chunk[offset..offset + (end - start) * targets.len()];
+            linalg::sq_dist_block(&block, &x_norms[start..end], &t, &t_norms, dst);
+        }
+    };
+    for_chunks_mut(x.rows(), CHUNK_ROWS, threads, out, targets.len(), work, |_| {});
+}
+
+/// The state one Lloyd run ends in.
+struct Lloyd {
+    centers: Vec<f32>,
+    labels: Vec<u32>,
+    sq_dist: Vec<f32>,
+    inertia: f64,
+    n_iter: usize,
+    converged: bool,
+}
+
+/// Per-thread partial result of an assignment step that also accumulates new centres.
+struct Sums {
+    sums: Vec<f64>,
+    counts: Vec<usize>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn lloyd(
+    x: &Matrix,
+    x_norms: &[f32],
+    mut centers: Vec<f32>,
+    max_iter: usize,
+    tol: f64,
+    threads: usize,
+    init: usize,
+    progress: &mut dyn Progress,
+) -> Lloyd {
+    let (n, d) = (x.rows(), x.cols());
+    let k = centers.len() / d;
+    let mut labels = vec![0u32; n];
+    let mut labels_old = vec![u32::MAX; n];
+    let mut approx_dist = vec![0.0f32; n];
+    let mut strict = false;
+    let mut iterations = 0;
+    let mut shift_small = false;
+
+    for iteration in 1..=max_iter {
+        iterations = iteration;
+        let c = Matrix::new(&centers, k, d).expect("k × d centres");
+        let Sums { mut sums, mut counts } = assign(x, x_norms, &c, threads, &mut labels, Some(&mut approx_dist))
+            .expect("sums were asked for");
+        relocate_empty_clusters(x, &labels, &approx_dist, &mut sums, &mut counts, d);
+
+        let mut shift = 0.0f64;
+        let mut new_centers = vec![0.0f32; k * d];
+        for j in 0..k {
+            let (old, new) = (&centers[j * d..(j + 1) * d], &mut new_centers[j * d..(j + 1) * d]);
+            if counts[j] == 0 {
+                // Only possible when fewer distinct points than clusters exist: keep the centre.
+                new.copy_from_slice(old);
+                continue;
+            }
+            for t in 0..d {
+                new[t] = (sums[j * d + t] / counts[j] as f64) as f32;
+                shift += ((new[t] - old[t]) as f64).powi(2);
+            }
+        }
+        centers = new_centers;
+        let inertia: f64 = approx_dist.iter().map(|&v| v as f64).sum();
+        progress.step(Step::Iteration { init, iteration, inertia });
+
+        if labels == labels_old {
+            strict = true;
+            break;
+        }
+        if shift <= tol {
+            shift_small = true;
+            break;
+        }
+        labels_old.copy_from_slice(&labels);
+    }
+    if !strict {
+        // The last centre update moved the centres: label the points by the final ones.
+        let c = Matrix::new(&centers, k, d).expect("k × d centres");
+        assign(x, x_norms, &c, threads, &mut labels, None);
+    }
+    let c = Matrix::new(&centers, k, d).expect("k × d centres");
+    let sq_dist = exact_sq_distances(x, &c, &labels, threads);
+    let inertia = sq_dist.iter().map(|&v| v as f64).sum();
+    Lloyd { centers, labels, sq_dist, inertia, n_iter: iterations, converged: strict || shift_small }
+}
+
+/// Labels every row of `x` with its nearest centre. With `dist`, also stores each row's
+/// (expanded, approximate) squared distance and returns the per-cluster sums and counts.
+fn assign(
+    x: &Matrix,
+    x_norms: &[f32],
+    centers: &Matrix,
+    threads: usize,
+    labels: &mut [u32],
+    dist: Option<&mut [f32]>,
+) -> Option<Sums> {
+    let (n, d, k) = (x.rows(), x.cols(), centers.rows());
+    let c_norms = linalg::sq_norms(centers);
+    let want_sums = dist.is_some();
+    let mut scratch_dist;
+    let dist = match dist {
+        Some(d) => d,
+        None => {
+            scratch_dist = vec![0.0f32; n];
+            &mut scratch_dist[..]
+        }
+    };
+    // Pair each row's label and distance in one output slice per thread.
+    let mut out: Vec<(u32, f32)> = vec![(0, 0.0); n];
+    let mut total = want_sums.then(|| Sums { sums: vec![0.0f64; k * d], counts: vec![0usize; k] });
+    let work = |rows: std::ops::Range<usize>, chunk: &mut [(u32, f32)]| {
+        let mut dots = vec![0.0f32; BLOCK_ROWS * k];
+        let mut part = want_sums.then(|| Sums { sums: vec![0.0f64; k * d], counts: vec![0usize; k] });
+        for start in (rows.start..rows.end).step_by(BLOCK_ROWS) {
+            let end = (start + BLOCK_ROWS).min(rows.end);
+            let block = x.row_range(start, end);
+            let dots = &mut dots[..(end - start) * k];
+            linalg::dot_block(&block, centers, dots);
+            for (r, row_dots) in dots.chunks_exact(k).enumerate() {
+                let i = start + r;
+                let mut best = 0usize;
+                let mut best_val = f32::INFINITY;
+                for (j, &dp) in row_dots.iter().enumerate() {
+                    let v = c_norms[j] - 2.0 * dp;
+                    if v < best_val {
+                        best_val = v;
+                        best = j;
+                    }
+                }
+                chunk[i - rows.start] = (best as u32, (x_norms[i] + best_val).max(0.0));
+                if let Some(p) = part.as_mut() {
+                    p.counts[best] += 1;
+                    let s = &mut p.sums[best * d..(best + 1) * d];
+                    for (acc, v) in s.iter_mut().zip(x.row(i)) {
+                        *acc += *v as f64;
+                    }
+                }
+            }
+        }
+        part
+    };
+    for_chunks_mut(n, CHUNK_ROWS, threads, &mut out, 1, work, |part| {
+        if let (Some(t), Some(p)) = (total.as_mut(), part) {
+            t.sums.iter_mut().zip(p.sums).for_each(|(a, b)| *a += b);
+            t.counts.iter_mut().zip(p.counts).for_each(|(a, b)| *a += b);
+        }
+    });
+    for (i, (l, dd)) in out.into_iter().enumerate() {
+        labels[i] = l;
+        dist[i] = dd;
+    }
+    total
+}
+
+/// Gives every empty cluster one of the points farthest from their centres, taking that
+/// point out of its old cluster's sums (scikit-learn's rule).
+fn relocate_empty_clusters(x: &Matrix, labels: &[u32], dist: &[f32], sums: &mut [f64], counts: &mut [usize], d: usize) {
+    let empty: Vec<usize> = (0..counts.len()).filter(|&j| counts[j] == 0).collect();
+    if empty.is_empty() {
+        return;
+    }
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_unstable_by(|&a, &b| dist[b].total_cmp(&dist[a]).then(a.cmp(&b)));
+    for (&far, &j) in order.iter().zip(&empty) {
+        let old = labels[far] as usize;
+        if counts[old] <= 1 {
+            continue;
+        }
+        let row = x.row(far);
+        for t in 0..d {
+            sums[old * d + t] -= row[t] as f64;
+            sums[j * d + t] = row[t] as f64;
+        }
+        counts[old] -= 1;
+        counts[j] = 1;
+    }
+}
+
+/// Exact squared distance of every row to its labelled centre.
+fn exact_sq_distances(x: &Matrix, centers: &Matrix, labels: &[u32], threads: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; x.rows()];
+    let work = |rows: std::ops::Range<usize>, chunk: &mut [f32]| {
+        for (i, o) in rows.zip(chunk.iter_mut()) {
+            *o = linalg::sq_dist(x.row(i), centers.row(labels[i] as usize));
+        }
+    };
+    for_chunks_mut(x.rows(), CHUNK_ROWS, threads, &mut out, 1, work, |_| {});
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `per` points around each of `centres` (each `d` wide), with uniform noise of ±`spread`.
+    pub(crate) fn blobs(centres: &[&[f32]], per: usize, spread: f32, seed: u64) -> Vec<f32> {
+        let mut rng = Rng::new(seed);
+        let mut out = Vec::new();
+        for _ in 0..per {
+            for c in centres {
+                out.extend(c.iter().map(|v| v + spread * (2.0 * rng.next_f64() as f32 - 1.0)));
+            }
+        }
+        out
+    }
+
+    fn quiet() -> impl FnMut(Step) {
+        |_| {}
+    }
+
+    #[test]
+    fn finds_well_separated_blobs() {
+        let centres: [&[f32]; 3] = [&[0.0, 0.0], &[10.0, 10.0], &[-10.0, 10.0]];
+        let data = blobs(&centres, 100, 1.0, 3);
+        let x = Matrix::new(&data, 300, 2).unwrap();
+        let fit = fit(&x, &Params { n_clusters: 3, seed: 1, ..Params::default() }, &mut quiet()).unwrap();
+        assert_eq!(fit.sizes.iter().copied().collect::<std::collections::BTreeSet<_>>().len(), 1);
+        assert!(fit.sizes.iter().all(|&s| s == 100));
+        // Points generated around the same centre share a label.
+        for i in 0..300 {
+            assert_eq!(fit.labels[i], fit.labels[i % 3]);
+        }
+        for c in centres {
+            let nearest = fit
+                .centroids
+                .chunks(2)
+                .map(|m| linalg::sq_dist(m, c))
+                .fold(f32::INFINITY, f32::min);
+            assert!(nearest < 0.1, "no centroid near {c:?}");
+        }
+        assert!(fit.converged);
+        let recomputed: f64 = fit.distances.iter().map(|&v| (v as f64).powi(2)).sum();
+        assert!((recomputed - fit.inertia).abs() < 1e-3 * fit.inertia);
+    }
+
+    #[test]
+    fn same_seed_same_result_other_seed_other_start() {
+        let centres: [&[f32]; 4] = [&[0.0, 0.0, 0.0], &[3.0, 0.0, 1.0], &[0.0, 3.0, 2.0], &[3.0, 3.0, 3.0]];
+        let data = blobs(&centres, 5000, 2.0, 9);
+        let x = Matrix::new(&data, 20_000, 3).unwrap();
+        let p = Params { n_clusters: 4, seed: 7, threads: 2, ..Params::default() };
+        let a = fit(&x, &p, &mut quiet()).unwrap();
+        let b = fit(&x, &p, &mut quiet()).unwrap();
+        assert_eq!(a.labels, b.labels);
+        assert_eq!(a.centroids, b.centroids);
+        assert_eq!(a.inertia, b.inertia);
+        // Bit-for-bit the same whatever the thread count.
+        for threads in [1, 3] {
+            let other = fit(&x, &Params { threads, ..p.clone() }, &mut quiet()).unwrap();
+            assert_eq!(a.labels, other.labels);
+            assert_eq!(a.centroids, other.centroids);
+            assert_eq!(a.inertia, other.inertia);
+        }
+    }
+
+    #[test]
+    fn more_restarts_never_worse() {
+        let centres: [&[f32]; 5] = [&[0.0, 0.0], &[2.0, 0.0], &[0.0, 2.0], &[2.0, 2.0], &[1.0, 1.0]];
+        let data = blobs(&centres, 200, 1.2, 11);
+        let x = Matrix::new(&data, 1000, 2).unwrap();
+        let one = fit(&x, &Params { n_clusters: 5, n_init: 1, seed: 5, ..Params::default() }, &mut quiet()).unwrap();
+        let ten = fit(&x, &Params { n_clusters: 5, n_init: 10, seed: 5, ..Params::default() }, &mut quiet()).unwrap();
+        // Restart 0 of both runs is the same run, so ten restarts can only do as well or better.
+        assert!(ten.inertia <= one.inertia);
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        let data = [0.0f32, 1.0, 2.0, 3.0];
+        let x = Matrix::new(&data, 2, 2).unwrap();
+        let p = |k| Params { n_clusters: k, ..Params::default() };
+        assert_eq!(fit(&x, &p(0), &mut quiet()).unwrap_err(), Error::ClusterCount { n_clusters: 0, n_rows: 2 });
+        assert_eq!(fit(&x, &p(3), &mut quiet()).unwrap_err(), Error::ClusterCount { n_clusters: 3, n_rows: 2 });
+        assert_eq!(
+            fit(&x, &Params { n_init: 0, ..p(1) }, &mut quiet()).unwrap_err(),
+            Error::ZeroIterations { name: "n_init" }
+        );
+        assert_eq!(fit(&x, &Params { tol: -1.0, ..p(1) }, &mut quiet()).unwrap_err(), Error::Tolerance(-1.0));
+        let nan = [0.0f32, 1.0, f32::NAN, 3.0];
+        let x = Matrix::new(&nan, 2, 2).unwrap();
+        assert_eq!(fit(&x, &p(1), &mut quiet()).unwrap_err(), Error::NotFinite { row: 1, col: 0 });
+        let empty: [f32; 0] = [];
+        let x = Matrix::new(&empty, 0, 2).unwrap();
+        assert_eq!(fit(&x, &p(1), &mut quiet()).unwrap_err(), Error::NoRows);
+    }
+
+    #[test]
+    fn duplicate_points_and_k_equal_n() {
+        // Fewer distinct points than clusters: no panic, every point at distance zero.
+        let data = [1.0f32, 1.0, 1.0, 1.0, 5.0, 5.0];
+        let x = Matrix::new(&data, 3, 2).unwrap();
+        let fit = fit(&x, &Params { n_clusters: 3, ..Params::default() }, &mut quiet()).unwrap();
+        assert_eq!(fit.inertia, 0.0);
+        assert_eq!(fit.sizes.iter().sum::<usize>(), 3);
+    }
+
+    #[test]
+    fn progress_is_reported_on_the_calling_thread() {
+        let data = blobs(&[&[0.0], &[5.0]], 3000, 0.5, 2);
+        let x = Matrix::new(&data, 6000, 1).unwrap();
+        let me = std::thread::current().id();
+        let mut steps = 0;
+        let mut hook = |_s: Step| {
+            assert_eq!(std::thread::current().id(), me);
+            steps += 1;
+        };
+        fit(&x, &Params { n_clusters: 2, threads: 2, ..Params::default() }, &mut hook).unwrap();
+        assert!(steps >= 2);
+    }
+
+    #[test]
+    fn predict_agrees_with_fit() {
+        let data = blobs(&[&[0.0, 0.0], &[8.0, 8.0]], 50, 1.0, 4);
+        let x = Matrix::new(&data, 100, 2).unwrap();
+        let f = fit(&x, &Params { n_clusters: 2, ..Params::default() }, &mut quiet()).unwrap();
+        let (labels, dist) = predict(&x, &f.centroids, 1);
+        assert_eq!(labels, f.labels);
+        for (a, b) in dist.iter().zip(&f.distances) {
+            assert!((a - b).abs() < 1e-4);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! pg_mlkit: clustering analysis and ML monitoring inside PostgreSQL.
+//!
+//! The algorithms live in the `mlkit` crate (plain Rust, no PostgreSQL); this crate is the
+//! thin SQL layer on top. One module per SQL area, named after it:
+//!
+//! | SQL                          | Rust                          |
+//! |------------------------------|-------------------------------|
+//! | `ml.cluster_embeddings(...)` | [`clustering::cluster_embeddings`] |
+//! | `ml.load_analysis_run(...)`  | `sql/schema/90_load_analysis_run.sql` (plain SQL) |
+//! | tables of schema `ml`        | `sql/schema/*.sql`            |
+//! | settings `pg_mlkit.*`        | [`guc`]                       |
+
+use pgrx::prelude::*;
+
+pub mod clustering;
+pub mod errors;
+pub mod guc;
+pub mod params;
+pub mod progress;
+pub mod source;
+
+::pgrx::pg_module_magic!();
+
+// The schema, in dependency order. Every file is plain SQL; see sql/schema/.
+extension_sql_file!("../sql/schema/00_common.sql", name = "common", bootstrap);
+extension_sql_file!("../sql/schema/10_analysis.sql", name = "analysis", requires = ["common"]);
+extension_sql_file!("../sql/schema/20_monitoring.sql", name = "monitoring", requires = ["analysis"]);
+extension_sql_file!("../sql/schema/30_registry.sql", name = "registry", requires = ["monitoring"]);
+extension_sql_file!("../sql/schema/40_training.sql", name = "training", requires = ["registry"]);
+extension_sql_file!("../sql/schema/50_evaluation.sql", name = "evaluation", requires = ["training"]);
+extension_sql_file!("../sql/schema/60_predictions.sql", name = "predictions", requires = ["evaluation"]);
+extension_sql_file!("../sql/schema/70_experiments.sql", name = "experiments", requires = ["predictions"]);
+extension_sql_file!("../sql/schema/80_drift.sql", name = "drift", requires = ["experiments"]);
+extension_sql_file!("../sql/schema/90_load_analysis_run.sql", name = "load_analysis_run", requires = ["drift"]);
+extension_sql_file!("../sql/schema/99_finish.sql", name = "finish", finalize);
+
+/// Registers the `pg_mlkit.*` settings when the library is loaded.
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    guc::register();
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+#[path = "../pgrx-tests/mod.rs"]
+mod tests;
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

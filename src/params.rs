@@ -1,0 +1,106 @@
+//! Reading `jsonb` options (`params`, `run`, ...) strictly: an unknown key or a value of the
+//! wrong type is an error that names the argument, the key and the value, never ignored.
+
+use crate::errors::{literal, raise, INVALID_PARAMETER_VALUE};
+use serde_json::{Map, Value};
+
+/// The keys of one `jsonb` argument, checked against what it may hold.
+pub struct Options {
+    arg: &'static str,
+    map: Map<String, Value>,
+}
+
+impl Options {
+    /// `value` must be a JSON object (or SQL NULL / JSON null, read as `{}`) whose keys are
+    /// all in `allowed`; `owner` says in the hint whose keys they are ("K-Means", ...).
+    pub fn new(arg: &'static str, value: Option<&Value>, allowed: &[&str], owner: &str) -> Self {
+        let map = match value {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(m)) => m.clone(),
+            Some(other) => raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{arg} must be a JSON object, not {}", literal(&other.to_string())),
+                format!("Pass e.g. {arg} => '{{\"{}\": ...}}'.", allowed.first().unwrap_or(&"key")),
+            ),
+        };
+        let mut unknown: Vec<&String> = map.keys().filter(|k| !allowed.contains(&k.as_str())).collect();
+        unknown.sort();
+        if let Some(k) = unknown.first() {
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{arg} key {} is not a {owner} option", literal(k)),
+                format!("{owner} takes: {}.", allowed.join(", ")),
+            );
+        }
+        Self { arg, map }
+    }
+
+    /// The raw value of `key`, if given and not JSON null.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    /// A whole number in `min..=max`, or `default` when absent.
+    pub fn integer(&self, key: &str, default: i64, min: i64, max: i64) -> i64 {
+        match self.get(key) {
+            None => default,
+            Some(v) => match v.as_i64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64)) {
+                Some(n) if (min..=max).contains(&n) => n,
+                Some(n) => raise(
+                    INVALID_PARAMETER_VALUE,
+                    format!("{}.{key} must be between {min} and {max}, not {n}", self.arg),
+                    format!("Leave {key} out to use its default ({default})."),
+                ),
+                None => raise(
+                    INVALID_PARAMETER_VALUE,
+                    format!("{}.{key} must be a whole number, not {}", self.arg, literal(&v.to_string())),
+                    format!("Write it as a JSON number, e.g. {{\"{key}\": {default}}}."),
+                ),
+            },
+        }
+    }
+
+    /// A finite number in `min..=max`, or `default` when absent.
+    pub fn number(&self, key: &str, default: f64, min: f64, max: f64) -> f64 {
+        match self.get(key) {
+            None => default,
+            Some(v) => match v.as_f64() {
+                Some(x) if x.is_finite() && (min..=max).contains(&x) => x,
+                Some(x) => raise(
+                    INVALID_PARAMETER_VALUE,
+                    format!("{}.{key} must be between {min} and {max}, not {x}", self.arg),
+                    format!("Leave {key} out to use its default ({default})."),
+                ),
+                None => raise(
+                    INVALID_PARAMETER_VALUE,
+                    format!("{}.{key} must be a number, not {}", self.arg, literal(&v.to_string())),
+                    format!("Write it as a JSON number, e.g. {{\"{key}\": {default}}}."),
+                ),
+            },
+        }
+    }
+
+    /// A string, if given.
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.get(key).map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{}.{key} must be a JSON string, not {}", self.arg, literal(&other.to_string())),
+                format!("Quote it: {{\"{key}\": \"...\"}}."),
+            ),
+        })
+    }
+
+    /// A JSON object, if given.
+    pub fn object(&self, key: &str) -> Option<Value> {
+        self.get(key).map(|v| match v {
+            Value::Object(_) => v.clone(),
+            other => raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{}.{key} must be a JSON object, not {}", self.arg, literal(&other.to_string())),
+                format!("Pass e.g. {{\"{key}\": {{\"epochs\": 60}}}}."),
+            ),
+        })
+    }
+}

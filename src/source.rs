@@ -1,0 +1,310 @@
+//! Reading `(id, embedding)` rows from a table or view the caller names.
+//!
+//! The relation comes in as a `regclass` and the columns as `name`s; the query is built by
+//! PostgreSQL's own `format('%I', ...)` and regclass output, so every identifier is quoted,
+//! and it runs with the caller's privileges. Rows are fetched through a cursor in batches
+//! whose SPI memory is freed as soon as they are copied, so the footprint is the dense
+//! matrix (`rows × dim × 4` bytes) plus the ids; the caller's memory plan is checked after
+//! every batch, so oversized input is refused early, not after the server ran out.
+
+use crate::errors::{
+    literal, raise, ARRAY_SUBSCRIPT_ERROR, DATATYPE_MISMATCH, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED,
+    PROGRAM_LIMIT_EXCEEDED, UNDEFINED_COLUMN, UNIQUE_VIOLATION, WRONG_OBJECT_TYPE,
+};
+use crate::progress::Reporter;
+use pgrx::prelude::*;
+use pgrx::spi::SpiResult;
+use pgrx::array::RawArray;
+use pgrx::FromDatum;
+use std::collections::HashSet;
+use std::ptr::NonNull;
+
+/// Rows per cursor fetch.
+const BATCH_ROWS: i64 = 8192;
+
+/// The rows of a source, densely packed.
+pub struct Embeddings {
+    /// Every row's id, as text.
+    pub ids: Vec<String>,
+    /// `ids.len() × dim` values, row-major.
+    pub data: Vec<f32>,
+    pub dim: usize,
+}
+
+/// Where the rows come from and what they may cost.
+pub struct Source<'a> {
+    pub relation: pg_sys::Oid,
+    pub embedding_column: &'a str,
+    pub id_column: &'a str,
+    /// Bytes the whole call will need for `rows × dim` input; checked against the limit.
+    pub plan_bytes: &'a dyn Fn(usize, usize) -> usize,
+    pub limit_bytes: usize,
+}
+
+/// Turns an unexpected SPI failure into an internal error (PostgreSQL errors inside SPI are
+/// raised directly and never get here).
+pub fn spi<T>(r: SpiResult<T>, what: &str) -> T {
+    r.unwrap_or_else(|e| {
+        raise(
+            pgrx::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("pg_mlkit could not {what}: {e}"),
+            "This is a bug in pg_mlkit; please report it with the statement that caused it.",
+        )
+    })
+}
+
+impl Source<'_> {
+    /// The relation's name as SQL should write it (quoted and qualified as needed).
+    pub fn display_name(&self) -> String {
+        Spi::connect(|c| {
+            let t = spi(c.select("SELECT $1::regclass::text", None, &[self.relation.into()]), "name the source");
+            spi(t.first().get_one::<String>(), "name the source")
+        })
+        .unwrap_or_else(|| format!("{}", self.relation.to_u32()))
+    }
+
+    /// Checks the relation and columns, then reads every row.
+    pub fn read(&self, progress: &mut Reporter) -> Embeddings {
+        let name = self.display_name();
+        let query = Spi::connect(|c| self.check_and_build_query(c, &name));
+        Spi::connect(|c| self.fetch_all(c, &query, &name, progress))
+    }
+
+    fn check_and_build_query(&self, c: &pgrx::spi::SpiClient<'_>, name: &str) -> String {
+        let kind = spi(
+            c.select("SELECT relkind::text FROM pg_class WHERE oid = $1", None, &[self.relation.into()]),
+            "look up the source",
+        );
+        let kind = spi(kind.first().get_one::<String>(), "look up the source").unwrap_or_default();
+        if !["r", "v", "m", "p", "f"].contains(&kind.as_str()) {
+            raise(
+                WRONG_OBJECT_TYPE,
+                format!("source {name} is not a table, view or materialized view"),
+                "Pass the table or view that holds the embeddings, e.g. source => 'items'.",
+            );
+        }
+        let columns = spi(
+            c.select(
+                "SELECT attname::text, format_type(atttypid, atttypmod),
+                        (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+                           FROM pg_type t WHERE t.oid = atttypid) AS base
+                   FROM pg_attribute
+                  WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped
+                  ORDER BY attnum",
+                None,
+                &[self.relation.into()],
+            ),
+            "list the source's columns",
+        );
+        let mut cols: Vec<(String, String, pg_sys::Oid)> = Vec::new();
+        for row in columns {
+            let col_name = spi(row.get::<String>(1), "read a column name").unwrap_or_default();
+            let type_name = spi(row.get::<String>(2), "read a column type").unwrap_or_default();
+            let base = spi(row.get::<pg_sys::Oid>(3), "read a column type").unwrap_or(pg_sys::InvalidOid);
+            cols.push((col_name, type_name, base));
+        }
+        let all = cols.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(", ");
+        let find = |arg: &str, wanted: &str| {
+            cols.iter().find(|c| c.0 == wanted).cloned().unwrap_or_else(|| {
+                raise(
+                    UNDEFINED_COLUMN,
+                    format!("{arg} {} does not exist in source {name}", literal(wanted)),
+                    format!("The columns of {name} are: {all}."),
+                )
+            })
+        };
+        find("id_column", self.id_column);
+        let (_, emb_type, emb_base) = find("embedding_column", self.embedding_column);
+        let castable = spi(
+            c.select(
+                "SELECT $1 = ANY (ARRAY['real[]', 'double precision[]', 'numeric[]', 'smallint[]',
+                                        'integer[]', 'bigint[]']::regtype[]::oid[])
+                     OR EXISTS (SELECT 1 FROM pg_cast WHERE castsource = $1 AND casttarget = 'real[]'::regtype)",
+                None,
+                &[emb_base.into()],
+            ),
+            "check the embedding type",
+        );
+        if !spi(castable.first().get_one::<bool>(), "check the embedding type").unwrap_or(false) {
+            raise(
+                DATATYPE_MISMATCH,
+                format!(
+                    "embedding_column {} of source {name} has type {emb_type}, which does not cast to real[]",
+                    literal(self.embedding_column)
+                ),
+                "Use a column of type real[], double precision[] or numeric[], or of a type with a cast to real[] (such as pgvector's vector).",
+            );
+        }
+        let q = spi(
+            c.select(
+                "SELECT format('SELECT %I::text, %I::real[] FROM %s', $1::text, $2::text, $3::regclass)",
+                None,
+                &[self.id_column.into(), self.embedding_column.into(), self.relation.into()],
+            ),
+            "build the read query",
+        );
+        spi(q.first().get_one::<String>(), "build the read query").unwrap_or_default()
+    }
+
+    fn fetch_all(&self, c: &pgrx::spi::SpiClient<'_>, query: &str, name: &str, progress: &mut Reporter) -> Embeddings {
+        let mut out = Embeddings { ids: Vec::new(), data: Vec::new(), dim: 0 };
+        let mut cursor = spi(c.try_open_cursor(query, &[]), "open a cursor on the source");
+        loop {
+            progress.tick(|| format!("read {} rows of {name}", out.ids.len()));
+            let fetched = spi(cursor.fetch(BATCH_ROWS), "fetch rows from the source").len();
+            if fetched == 0 {
+                break;
+            }
+            // SAFETY: the fetch above just set SPI_tuptable to a table of `fetched` rows with
+            // the two columns of `query` (text, real[]); it is freed before the next fetch.
+            unsafe {
+                let table = pg_sys::SPI_tuptable;
+                let rows = std::slice::from_raw_parts((*table).vals, fetched);
+                for &tuple in rows {
+                    self.copy_row(tuple, (*table).tupdesc, name, &mut out);
+                }
+                pg_sys::SPI_freetuptable(table);
+                pg_sys::SPI_tuptable = std::ptr::null_mut();
+            }
+            let planned = (self.plan_bytes)(out.ids.len(), out.dim);
+            if planned > self.limit_bytes {
+                raise(
+                    PROGRAM_LIMIT_EXCEEDED,
+                    format!(
+                        "source {name} needs more than {} MB of working memory ({} rows of {} dimensions read so far), over pg_mlkit.max_memory_mb ({} MB)",
+                        planned / (1024 * 1024),
+                        out.ids.len(),
+                        out.dim,
+                        self.limit_bytes / (1024 * 1024)
+                    ),
+                    "Raise the limit (SET pg_mlkit.max_memory_mb = ...) if the server has the memory, or cluster a sample through a view.",
+                );
+            }
+        }
+        if out.ids.is_empty() {
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("source {name} has no rows"),
+                "Cluster a table or view that holds at least as many rows as clusters.",
+            );
+        }
+        check_unique_ids(&out.ids, self.id_column, name);
+        out
+    }
+
+    /// Copies one `(id, embedding)` row into `out`, checking it.
+    unsafe fn copy_row(&self, tuple: *mut pg_sys::HeapTupleData, desc: pg_sys::TupleDesc, name: &str, out: &mut Embeddings) {
+        let mut null = false;
+        // SAFETY: column 1 of the tuple is text (the query casts it).
+        let id = unsafe {
+            let datum = pg_sys::SPI_getbinval(tuple, desc, 1, &mut null);
+            String::from_datum(datum, null)
+        };
+        let Some(id) = id else {
+            raise(
+                NULL_VALUE_NOT_ALLOWED,
+                format!("id_column {} of source {name} is NULL in a row", literal(self.id_column)),
+                "Every item needs an id: filter the NULLs out through a view, or fill them in.",
+            )
+        };
+        // SAFETY: column 2 is real[] (the query casts it).
+        let datum = unsafe { pg_sys::SPI_getbinval(tuple, desc, 2, &mut null) };
+        if null {
+            raise(
+                NULL_VALUE_NOT_ALLOWED,
+                format!("embedding_column {} of source {name} is NULL for id {}", literal(self.embedding_column), literal(&id)),
+                "Filter rows without embeddings out through a view, e.g. WHERE embedding IS NOT NULL.",
+            );
+        }
+        let start = out.data.len();
+        // SAFETY: a non-null real[] datum.
+        let len = unsafe { append_real_array(datum, &mut out.data) }.unwrap_or_else(|problem| {
+            let what = match problem {
+                ArrayProblem::Empty => "is empty".to_string(),
+                ArrayProblem::MultiDimensional(n) => format!("has {n} dimensions, not 1"),
+                ArrayProblem::NullElement => "contains a NULL element".to_string(),
+            };
+            raise(
+                if problem == ArrayProblem::NullElement { NULL_VALUE_NOT_ALLOWED } else { ARRAY_SUBSCRIPT_ERROR },
+                format!("embedding of id {} in source {name} {what}", literal(&id)),
+                "Every embedding must be a one-dimensional array of numbers without NULLs.",
+            )
+        });
+        if out.ids.is_empty() {
+            out.dim = len;
+        } else if len != out.dim {
+            raise(
+                ARRAY_SUBSCRIPT_ERROR,
+                format!(
+                    "embedding of id {} in source {name} has {len} dimensions, but the first row's has {}",
+                    literal(&id),
+                    out.dim
+                ),
+                "All embeddings must have the same number of dimensions; filter the odd rows out through a view.",
+            );
+        }
+        if let Some(pos) = out.data[start..].iter().position(|v| !v.is_finite()) {
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!(
+                    "embedding of id {} in source {name} has {} at position {}",
+                    literal(&id),
+                    out.data[start + pos],
+                    pos + 1
+                ),
+                "Clustering needs finite numbers: fix the row, or filter it out through a view.",
+            );
+        }
+        out.ids.push(id);
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum ArrayProblem {
+    Empty,
+    MultiDimensional(usize),
+    NullElement,
+}
+
+/// Appends the elements of a `real[]` datum to `out`, returning how many there were.
+///
+/// # Safety
+/// `datum` must be a non-null `real[]` datum.
+unsafe fn append_real_array(datum: pg_sys::Datum, out: &mut Vec<f32>) -> Result<usize, ArrayProblem> {
+    let original = datum.cast_mut_ptr::<pg_sys::varlena>();
+    // SAFETY: a valid varlena; detoasting returns it or a palloc'd flat copy.
+    let flat = unsafe { pg_sys::pg_detoast_datum(original) };
+    // SAFETY: a flat, valid ArrayType.
+    let mut array = unsafe { RawArray::from_ptr(NonNull::new_unchecked(flat.cast())) };
+    let ndim = array.dims().len();
+    let result = if ndim == 0 {
+        Err(ArrayProblem::Empty)
+    } else if ndim > 1 {
+        Err(ArrayProblem::MultiDimensional(ndim))
+    } else if unsafe { array.any_nulls() } {
+        Err(ArrayProblem::NullElement)
+    } else {
+        // SAFETY: a one-dimensional float4 array without NULLs: `len` contiguous f32s.
+        let values = unsafe { array.data::<f32>().as_ref() };
+        out.extend_from_slice(values);
+        Ok(values.len())
+    };
+    if flat != original {
+        // SAFETY: detoasting allocated `flat`, nothing else refers to it.
+        unsafe { pg_sys::pfree(flat.cast()) };
+    }
+    result
+}
+
+fn check_unique_ids(ids: &[String], id_column: &str, name: &str) {
+    let mut seen = HashSet::with_capacity(ids.len());
+    for id in ids {
+        if !seen.insert(id.as_str()) {
+            raise(
+                UNIQUE_VIOLATION,
+                format!("id_column {} of source {name} has the value {} more than once", literal(id_column), literal(id)),
+                "Item ids must be unique: pass a key column as id_column.",
+            );
+        }
+    }
+}
