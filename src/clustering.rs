@@ -210,7 +210,13 @@ impl KMeansOptions {
         let o = Options::new("params", value, KMEANS_KEYS, "K-Means");
         let seed = match o.get("random_state") {
             None => fresh_seed(),
-            Some(_) => o.integer("random_state", 0, 0, i64::MAX) as u64,
+            Some(_) => o.integer_or(
+                "random_state",
+                0,
+                0,
+                i64::MAX,
+                "Pass a seed of 0 or more, or leave random_state out to draw one (it is recorded in clustering_params).",
+            ) as u64,
         };
         Self {
             params: kmeans::Params {

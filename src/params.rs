@@ -42,6 +42,11 @@ impl Options {
 
     /// A whole number in `min..=max`, or `default` when absent.
     pub fn integer(&self, key: &str, default: i64, min: i64, max: i64) -> i64 {
+        self.integer_or(key, default, min, max, &format!("Leave {key} out to use its default ({default})."))
+    }
+
+    /// Like [`Options::integer`], with the hint given when the value is out of range.
+    pub fn integer_or(&self, key: &str, default: i64, min: i64, max: i64, range_hint: &str) -> i64 {
         match self.get(key) {
             None => default,
             Some(v) => match v.as_i64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64)) {
@@ -49,7 +54,7 @@ impl Options {
                 Some(n) => raise(
                     INVALID_PARAMETER_VALUE,
                     format!("{}.{key} must be between {min} and {max}, not {n}", self.arg),
-                    format!("Leave {key} out to use its default ({default})."),
+                    range_hint,
                 ),
                 None => raise(
                     INVALID_PARAMETER_VALUE,

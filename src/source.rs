@@ -249,13 +249,23 @@ impl Source<'_> {
                 format!(
                     "embedding of id {} in source {name} has {} at position {}",
                     literal(&id),
-                    out.data[start + pos],
+                    sql_float(out.data[start + pos]),
                     pos + 1
                 ),
                 "Clustering needs finite numbers: fix the row, or filter it out through a view.",
             );
         }
         out.ids.push(id);
+    }
+}
+
+/// A float as SQL writes it (`NaN`, `Infinity`, `-Infinity`, or the number).
+fn sql_float(v: f32) -> String {
+    match v {
+        v if v.is_nan() => "NaN".into(),
+        f32::INFINITY => "Infinity".into(),
+        f32::NEG_INFINITY => "-Infinity".into(),
+        v => v.to_string(),
     }
 }
 

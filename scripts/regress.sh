@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The SQL regression suites (tests/sql → tests/expected) against the installed extension, on
+# a fresh database of the throwaway server (started if needed). `--accept` copies the
+# actual results over the expected ones: review the diff before committing it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+bash scripts/pgtmp.sh start >/dev/null
+eval "$(bash scripts/pgtmp.sh env)"
+DB=pg_mlkit_regress
+
+dropdb --if-exists "$DB"
+psql -X -q -d postgres -c "DROP ROLE IF EXISTS mlkit_alice" -c "DROP ROLE IF EXISTS mlkit_bob"
+createdb "$DB"
+# Fixtures the suites share: the digits data set.
+psql -X -q -v ON_ERROR_STOP=1 -d "$DB" <<'SQL'
+CREATE TABLE digits (id int PRIMARY KEY, label int NOT NULL, embedding real[] NOT NULL);
+\copy digits FROM PROGRAM 'gzip -dc data/digits.csv.gz' WITH (FORMAT csv, HEADER)
+SQL
+
+rm -rf tests/results tests/regression.diffs tests/regression.out
+status=0
+"$($PG_CONFIG --pkglibdir)/pgxs/src/test/regress/pg_regress" \
+  --use-existing --dbname="$DB" --host="$PGHOST" --port="$PGPORT" --user=postgres \
+  --inputdir=tests --outputdir=tests --schedule=tests/schedule || status=$?
+if [ "${1:-}" = "--accept" ]; then
+  cp tests/results/*.out tests/expected/
+  echo "expected output replaced by the results: review 'git diff tests/expected'"
+elif [ $status != 0 ]; then
+  cat tests/regression.diffs
+  exit $status
+fi

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Every test of pg_mlkit, from nothing: installs what is missing, then runs
+#   1. the algorithm crate's unit tests (plain cargo test, no PostgreSQL),
+#   2. the pgrx tests (Rust around a live server, cargo pgrx test),
+#   3. the SQL regression suites in tests/sql (pg_regress; their expected output is also
+#      what the docs show, checked by tests/check_docs.py),
+#   4. the Python tests in tests/python: comparisons with scikit-learn, cancellation,
+#      pg_dump/pg_restore.
+# Stops at the first failure. Builds use the dev profile.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+
+say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+bash scripts/bootstrap.sh --python
+
+say "1/4 unit tests of the algorithms (cargo test -p mlkit)"
+cargo test -p mlkit --quiet
+
+say "2/4 pgrx tests (cargo pgrx test pg15)"
+PGRX_TEST_DIR=/tmp/pg_mlkit_pgrx_test
+rm -rf "$PGRX_TEST_DIR" && mkdir -p "$PGRX_TEST_DIR"
+[ "$(id -u)" = 0 ] && chown postgres: "$PGRX_TEST_DIR"
+runas=()
+[ "$(id -u)" = 0 ] && runas=(--runas postgres)
+cargo pgrx test pg15 "${runas[@]}" --pgdata "$PGRX_TEST_DIR/data"
+
+say "3/4 SQL regression suites (pg_regress)"
+cargo pgrx install --pg-config "$PG_CONFIG" >/tmp/pg_mlkit-install.log 2>&1 || { cat /tmp/pg_mlkit-install.log; exit 1; }
+export PG_MLKIT_TMP=/tmp/pg_mlkit_test PG_MLKIT_PORT=54330
+bash scripts/pgtmp.sh stop
+trap 'bash scripts/pgtmp.sh stop' EXIT
+bash scripts/regress.sh
+python3 tests/check_docs.py
+
+say "4/4 Python tests against the reference implementations (pytest)"
+python3 -m pytest -q tests/python

@@ -1,0 +1,54 @@
+-- The schema CREATE EXTENSION installs.
+CREATE EXTENSION pg_mlkit;
+
+-- Every table, all in schema ml, each with tenant_id, row-level security and a policy.
+SELECT c.relname AS table_name,
+       c.relrowsecurity AS rls,
+       (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
+       EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id'
+                                          AND a.attnotnull) AS has_tenant
+  FROM pg_class c
+ WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind = 'r'
+ ORDER BY 1;
+
+-- analysis_runs carries seed 000's ten pipeline columns, under exactly those names, all nullable.
+SELECT attname, format_type(atttypid, atttypmod) AS type, NOT attnotnull AS nullable
+  FROM pg_attribute
+ WHERE attrelid = 'ml.analysis_runs'::regclass
+   AND (attname LIKE 'autoencoder%' OR attname LIKE 'dim_reduction%' OR attname LIKE 'clustering%')
+ ORDER BY attnum;
+
+-- Every table's rows are dumped by pg_dump (config tables of the extension).
+SELECT count(*) AS dumped_tables
+  FROM pg_extension e, unnest(e.extconfig) AS t(oid)
+  JOIN pg_class c ON c.oid = t.oid
+ WHERE e.extname = 'pg_mlkit' AND c.relkind = 'r';
+
+-- Seed 001's CHECK constraints hold.
+\set VERBOSITY terse
+INSERT INTO ml.ml_prediction_log (model_name, prediction_value, severity) VALUES ('m', 0.5, 'normal');
+INSERT INTO ml.ml_prediction_log (model_name, prediction_value, severity) VALUES ('m', 0.5, 'loud');
+INSERT INTO ml.ai_learning_memory (error_type, user_intent, failed_query, specific_issue, suggested_fix, confidence)
+VALUES ('syntax', 'count issues', 'SELEC 1', 'typo', 'SELECT 1', 1.5);
+INSERT INTO ml.ml_anomaly_alerts (model_name, severity, alert_data) VALUES ('m', 'urgent', '{}');
+\set VERBOSITY default
+SELECT model_name, prediction_value, is_anomaly, severity, active, tenant_id FROM ml.ml_prediction_log;
+
+-- A run owns its assignments: deleting the run deletes them.
+INSERT INTO ml.analysis_runs (analysis_type) VALUES ('clustering');
+INSERT INTO ml.cluster_assignments (run_id, item_id, cluster)
+SELECT id, 'a', 0 FROM ml.analysis_runs;
+DELETE FROM ml.analysis_runs;
+SELECT count(*) AS assignments_left FROM ml.cluster_assignments;
+
+-- The registry audits every stage a model enters; updated_at follows updates.
+INSERT INTO ml.model_registry (name, version, model_type) VALUES ('churn', '1', 'kmeans');
+UPDATE ml.model_registry SET stage = 'staging';
+UPDATE ml.model_registry SET stage = 'production';
+UPDATE ml.model_registry SET description = 'no stage change';
+SELECT from_stage, to_stage, changed_by FROM ml.model_stage_transitions ORDER BY id;
+SELECT updated_at > created_at AS updated_at_moved FROM ml.model_registry;
+INSERT INTO ml.model_aliases (model_name, alias, model_id) SELECT name, 'production', id FROM ml.model_registry;
+DELETE FROM ml.model_registry;
+SELECT (SELECT count(*) FROM ml.model_aliases) AS aliases, (SELECT count(*) FROM ml.model_stage_transitions) AS transitions;
+DELETE FROM ml.ml_prediction_log;
