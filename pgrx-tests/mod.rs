@@ -1,9 +1,49 @@
-//! Tests that need Rust around a live server (run by `cargo pgrx test`). The user-facing
-//! behaviour is tested by the SQL suites in tests/; these check what SQL cannot see.
+//! Tests that need Rust around a live server (run by `cargo pgrx test`, each in a
+//! transaction that is rolled back). The user-facing behaviour is covered by the SQL suites
+//! in tests/; these check the extension's invariants from the inside.
 use pgrx::prelude::*;
 
 #[pg_test]
 fn schema_has_every_table_of_the_spec() {
-    let n = Spi::get_one::<i64>("SELECT count(*) FROM pg_tables WHERE schemaname = 'ml'").unwrap();
-    assert_eq!(n, Some(32));
+    let n = Spi::get_one::<i64>("SELECT count(*) FROM pg_tables WHERE schemaname = 'ml'");
+    assert_eq!(n, Ok(Some(32)));
+}
+
+#[pg_test]
+fn settings_are_registered_with_their_defaults() {
+    assert_eq!(Spi::get_one::<String>("SHOW pg_mlkit.threads"), Ok(Some("0".into())));
+    assert_eq!(Spi::get_one::<String>("SHOW pg_mlkit.max_memory_mb"), Ok(Some("4GB".into())));
+    assert_eq!(Spi::get_one::<String>("SHOW pg_mlkit.progress_interval"), Ok(Some("10s".into())));
+}
+
+#[pg_test]
+fn a_run_agrees_with_its_assignments() {
+    Spi::run(
+        "CREATE TABLE t AS SELECT g AS id, ARRAY[g % 5, (g * 7) % 11, g % 3]::real[] AS embedding
+           FROM generate_series(1, 5000) g",
+    )
+    .unwrap();
+    let run_id = Spi::get_one::<i64>("SELECT ml.cluster_embeddings('t', params => '{\"n_clusters\": 6}')")
+        .unwrap()
+        .unwrap();
+    // metrics.cluster_sizes, row_count and the assignment rows tell the same story.
+    let mismatches = Spi::get_one_with_args::<i64>(
+        "SELECT count(*) FROM (
+           SELECT c.cluster, c.n, (r.metrics -> 'cluster_sizes' ->> c.cluster)::bigint AS recorded
+             FROM (SELECT cluster, count(*) AS n FROM ml.cluster_assignments WHERE run_id = $1 GROUP BY 1) c,
+                  ml.analysis_runs r WHERE r.id = $1) s
+          WHERE n IS DISTINCT FROM recorded",
+        &[run_id.into()],
+    );
+    assert_eq!(mismatches, Ok(Some(0)));
+    let rows = Spi::get_one_with_args::<i64>("SELECT row_count FROM ml.analysis_runs WHERE id = $1", &[run_id.into()]);
+    assert_eq!(rows, Ok(Some(5000)));
+    // The inertia is the sum of squared distances recorded per item.
+    let gap = Spi::get_one_with_args::<f64>(
+        "SELECT abs((r.metrics ->> 'inertia')::float8 - (SELECT sum(distance ^ 2) FROM ml.cluster_assignments
+                                                          WHERE run_id = $1)) / (r.metrics ->> 'inertia')::float8
+           FROM ml.analysis_runs r WHERE r.id = $1",
+        &[run_id.into()],
+    );
+    assert!(gap.unwrap().unwrap() < 1e-5);
 }

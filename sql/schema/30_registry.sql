@@ -58,18 +58,19 @@ CREATE TABLE ml.model_stage_transitions (
 );
 CREATE INDEX model_stage_transitions_model_idx ON ml.model_stage_transitions (model_id, transitioned_at DESC);
 
--- Every stage a model enters, including its first, is recorded.
+-- Every change of a model's stage is recorded. Inserts are not changes (a new model's stage
+-- is in its row), which also keeps pg_restore, whose COPY inserts, from recording twice.
 CREATE FUNCTION ml.record_stage_transition() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-  IF TG_OP = 'INSERT' OR NEW.stage IS DISTINCT FROM OLD.stage THEN
+  IF NEW.stage IS DISTINCT FROM OLD.stage THEN
     INSERT INTO ml.model_stage_transitions (tenant_id, model_id, from_stage, to_stage)
-    VALUES (NEW.tenant_id, NEW.id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.stage END, NEW.stage);
+    VALUES (NEW.tenant_id, NEW.id, OLD.stage, NEW.stage);
   END IF;
   RETURN NEW;
 END
 $$;
 CREATE TRIGGER model_registry_stage_audit
-  AFTER INSERT OR UPDATE OF stage ON ml.model_registry
+  AFTER UPDATE OF stage ON ml.model_registry
   FOR EACH ROW EXECUTE FUNCTION ml.record_stage_transition();

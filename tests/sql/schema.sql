@@ -41,7 +41,7 @@ SELECT id, 'a', 0 FROM ml.analysis_runs;
 DELETE FROM ml.analysis_runs;
 SELECT count(*) AS assignments_left FROM ml.cluster_assignments;
 
--- The registry audits every stage a model enters; updated_at follows updates.
+-- The registry audits every change of stage; updated_at follows updates.
 INSERT INTO ml.model_registry (name, version, model_type) VALUES ('churn', '1', 'kmeans');
 UPDATE ml.model_registry SET stage = 'staging';
 UPDATE ml.model_registry SET stage = 'production';
