@@ -100,7 +100,7 @@ pub fn cluster_embeddings(
     let mut progress = Reporter::new(format!("ml.cluster_embeddings({name})"));
 
     let t_read = Instant::now();
-    let emb = src.read(&mut progress);
+    let emb = src.read(&name, &mut progress);
     let read_ms = ms(t_read);
 
     let mut params = kmeans_options.params.clone();

@@ -40,10 +40,12 @@ pub extern "C-unwind" fn _PG_init() {
     guc::register();
 }
 
+// The #[pg_test]s live in pgrx-tests/; #[pg_schema] needs an inline module around them.
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]
-#[path = "../pgrx-tests/mod.rs"]
-mod tests;
+mod tests {
+    include!("../pgrx-tests/tests.rs");
+}
 
 /// Required by `cargo pgrx test`.
 #[cfg(test)]

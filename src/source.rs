@@ -63,11 +63,11 @@ impl Source<'_> {
         .unwrap_or_else(|| format!("{}", self.relation.to_u32()))
     }
 
-    /// Checks the relation and columns, then reads every row.
-    pub fn read(&self, progress: &mut Reporter) -> Embeddings {
-        let name = self.display_name();
-        let query = Spi::connect(|c| self.check_and_build_query(c, &name));
-        Spi::connect(|c| self.fetch_all(c, &query, &name, progress))
+    /// Checks the relation and columns, then reads every row; `name` is
+    /// [`Source::display_name`], for messages.
+    pub fn read(&self, name: &str, progress: &mut Reporter) -> Embeddings {
+        let query = Spi::connect(|c| self.check_and_build_query(c, name));
+        Spi::connect(|c| self.fetch_all(c, &query, name, progress))
     }
 
     fn check_and_build_query(&self, c: &pgrx::spi::SpiClient<'_>, name: &str) -> String {

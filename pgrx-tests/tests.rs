@@ -1,6 +1,6 @@
-//! Tests that need Rust around a live server (run by `cargo pgrx test`, each in a
-//! transaction that is rolled back). The user-facing behaviour is covered by the SQL suites
-//! in tests/; these check the extension's invariants from the inside.
+// Tests that need Rust around a live server (run by `cargo pgrx test`, each in a
+// transaction that is rolled back). The user-facing behaviour is covered by the SQL suites
+// in tests/; these check the extension's invariants from the inside.
 use pgrx::prelude::*;
 
 #[pg_test]
