@@ -1,11 +1,11 @@
-//! Fits K-Means to a raw little-endian f32 file: `kmeans_file FILE ROWS COLS K [N_INIT] [SEED] [THREADS]`.
+//! Fits K-Means to a raw little-endian f32 file: `kmeans_file FILE ROWS COLS K [N_INIT] [SEED] [THREADS] [MAX_ITER]`.
 //! Prints `inertia seconds n_iter`. Used by bench/ to time the algorithm without PostgreSQL.
 use mlkit::{kmeans, Matrix};
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
     if a.len() < 5 {
-        eprintln!("usage: kmeans_file FILE ROWS COLS K [N_INIT] [SEED] [THREADS]");
+        eprintln!("usage: kmeans_file FILE ROWS COLS K [N_INIT] [SEED] [THREADS] [MAX_ITER]");
         std::process::exit(2);
     }
     let arg = |i: usize, default: usize| a.get(i).map_or(default, |v| v.parse().expect("a whole number"));
@@ -18,6 +18,7 @@ fn main() {
         n_init: arg(5, 1),
         seed: arg(6, 0) as u64,
         threads: arg(7, std::thread::available_parallelism().map_or(1, |n| n.get())),
+        max_iter: arg(8, 300),
         ..Default::default()
     };
     let t = std::time::Instant::now();

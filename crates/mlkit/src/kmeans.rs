@@ -17,13 +17,20 @@
 //! 3. **Restarts**: the whole fit runs `n_init` times from different seeds and the result
 //!    with the lowest inertia wins.
 //!
-//! The assignment step is the hot loop: `n × k` distances per iteration. It is computed as
-//! a matrix product (see [`crate::linalg`]) on data centred on its mean (for precision),
-//! split over `threads` threads by rows. Memory: a centred copy of the data, plus
-//! `O(n + threads·k·d)`; see [`memory_bytes`].
+//! The assignment step is the hot loop: `n × k` distances per iteration. The first one is a
+//! matrix product (see [`crate::linalg`]) on data centred on its mean (for precision). The
+//! later ones use **Hamerly's bounds** (Hamerly, 2010), which give exactly Lloyd's
+//! assignments while skipping most distances: each point keeps an upper bound `u` on the
+//! distance to its centre and a lower bound `l` on the distance to any other. When centres
+//! move by `δ`, `u` grows by its centre's `δ` and `l` shrinks by the largest other `δ`; a
+//! point whose `u` stays below `max(l, s)` — `s` being half the distance from its centre to
+//! the nearest other centre — cannot change cluster and is not looked at again. Once the
+//! clusters settle, almost every point is skipped. Work is split over `threads` threads by
+//! rows. Memory: a centred copy of the data, plus `O(n + threads·k·d)`; see [`memory_bytes`].
 //!
 //! Given the same data, parameters and `seed`, the result is bit-for-bit the same whatever
-//! the number of threads (see [`crate::parallel`]).
+//! the number of threads (see [`crate::parallel`]), on CPUs with the same vector units
+//! (AVX2 and FMA or not: the kernels add in a different order).
 
 use crate::linalg::{self, BLOCK_ROWS};
 use crate::parallel::{for_chunks, for_chunks_mut, CHUNK_ROWS};
@@ -112,7 +119,7 @@ pub struct Fit {
 pub fn memory_bytes(rows: usize, cols: usize, n_clusters: usize, threads: usize) -> usize {
     let trials = local_trials(n_clusters);
     rows * cols * 4
-        + rows * (4 + 4 + 4 + 4 + 4 + 8)
+        + rows * (4 + 4 + 4 + 4 + 4 + 4 + 12 + 12)
         + rows * trials * 4
         + threads * (n_clusters * cols * 8 + BLOCK_ROWS * n_clusters.max(trials) * 4)
         + 3 * n_clusters * cols * 4
@@ -157,7 +164,7 @@ pub fn fit(data: &Matrix, params: &Params, progress: &mut dyn Progress) -> Resul
     let mut best: Option<(Lloyd, usize)> = None;
     for init in 0..params.n_init {
         let mut rng = Rng::new(master.next_u64());
-        let seeds = kmeans_plusplus(&x, &x_norms, k, &mut rng, threads, init, progress);
+        let seeds = kmeans_plusplus(&x, k, &mut rng, threads, init, progress);
         let run = lloyd(&x, &x_norms, seeds, params.max_iter, tol, threads, init, progress);
         if best.as_ref().is_none_or(|(b, _)| run.inertia < b.inertia) {
             best = Some((run, init));
@@ -228,7 +235,6 @@ fn mean_variance(x: &Matrix) -> f64 {
 /// Greedy k-means++: returns `k × d` initial centres.
 fn kmeans_plusplus(
     x: &Matrix,
-    x_norms: &[f32],
     k: usize,
     rng: &mut Rng,
     threads: usize,
@@ -243,7 +249,7 @@ fn kmeans_plusplus(
 
     // Squared distance of every point to its nearest chosen centre.
     let mut closest = vec![0.0f32; n];
-    distances_to(x, x_norms, &[first], threads, &mut closest);
+    distances_to(x, &[first], threads, &mut closest);
     let mut potential: f64 = closest.iter().map(|&v| v as f64).sum();
     let mut cumulative = vec![0.0f64; n];
     let mut candidate_dist = vec![0.0f32; n * trials];
@@ -262,7 +268,7 @@ fn kmeans_plusplus(
             })
             .collect();
         // Distance of every point to every candidate, each already lowered to `closest`.
-        distances_to(x, x_norms, &candidates, threads, &mut candidate_dist);
+        distances_to(x, &candidates, threads, &mut candidate_dist);
         let mut potentials = vec![0.0f64; trials];
         for_chunks(
             n,
@@ -290,21 +296,20 @@ fn kmeans_plusplus(
 }
 
 /// Squared distances of every row of `x` to the rows `targets` of `x`, into `out` (`n × targets`).
-fn distances_to(x: &Matrix, x_norms: &[f32], targets: &[usize], threads: usize, out: &mut [f32]) {
-    let d = x.cols();
-    let t: Vec<f32> = targets.iter().flat_map(|&i| x.row(i).iter().copied()).collect();
-    let t = Matrix::new(&t, targets.len(), d).expect("targets are rows of x");
-    let t_norms: Vec<f32> = targets.iter().map(|&i| x_norms[i]).collect();
+///
+/// Computed directly, not through SGEMM: with a handful of targets, packing the data for a
+/// matrix product costs more than the product itself (measured: 3× the kernel's time).
+fn distances_to(x: &Matrix, targets: &[usize], threads: usize, out: &mut [f32]) {
+    let t = targets.len();
     let work = |rows: std::ops::Range<usize>, chunk: &mut [f32]| {
-        for start in (rows.start..rows.end).step_by(BLOCK_ROWS) {
-            let end = (start + BLOCK_ROWS).min(rows.end);
-            let block = x.row_range(start, end);
-            let offset = (start - rows.start) * targets.len();
-            let dst = &mut chunk[offset..offset + (end - start) * targets.len()];
-            linalg::sq_dist_block(&block, &x_norms[start..end], &t, &t_norms, dst);
+        for (i, dst) in rows.zip(chunk.chunks_exact_mut(t)) {
+            let row = x.row(i);
+            for (o, &target) in dst.iter_mut().zip(targets) {
+                *o = linalg::sq_dist(row, x.row(target));
+            }
         }
     };
-    for_chunks_mut(x.rows(), CHUNK_ROWS, threads, out, targets.len(), work, |_| {});
+    for_chunks_mut(x.rows(), CHUNK_ROWS, threads, out, t, work, |_| {});
 }
 
 /// The state one Lloyd run ends in.
@@ -317,10 +322,48 @@ struct Lloyd {
     converged: bool,
 }
 
-/// Per-thread partial result of an assignment step that also accumulates new centres.
+/// Per-chunk partial sums of an assignment step, for the new centres.
 struct Sums {
     sums: Vec<f64>,
     counts: Vec<usize>,
+}
+
+impl Sums {
+    fn zero(k: usize, d: usize) -> Self {
+        Self { sums: vec![0.0; k * d], counts: vec![0; k] }
+    }
+
+    fn add_row(&mut self, cluster: usize, row: &[f32]) {
+        self.counts[cluster] += 1;
+        let d = row.len();
+        for (acc, v) in self.sums[cluster * d..(cluster + 1) * d].iter_mut().zip(row) {
+            *acc += *v as f64;
+        }
+    }
+
+    /// Moves one point's contribution from cluster `from` to cluster `to`.
+    fn move_row(&mut self, from: usize, to: usize, row: &[f32]) {
+        let d = row.len();
+        self.counts[from] -= 1;
+        self.counts[to] += 1;
+        for (t, &v) in row.iter().enumerate() {
+            self.sums[from * d + t] -= v as f64;
+            self.sums[to * d + t] += v as f64;
+        }
+    }
+
+    fn merge(&mut self, other: Sums) {
+        self.sums.iter_mut().zip(other.sums).for_each(|(a, b)| *a += b);
+        self.counts.iter_mut().zip(other.counts).for_each(|(a, b)| *a += b);
+    }
+}
+
+/// Hamerly's per-point bounds (Euclidean, not squared).
+struct Bounds {
+    /// Upper bound on the distance to the point's own centre.
+    upper: Vec<f32>,
+    /// Lower bound on the distance to every other centre.
+    lower: Vec<f32>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -338,19 +381,37 @@ fn lloyd(
     let k = centers.len() / d;
     let mut labels = vec![0u32; n];
     let mut labels_old = vec![u32::MAX; n];
-    let mut approx_dist = vec![0.0f32; n];
+    let mut bounds = Bounds { upper: vec![0.0; n], lower: vec![0.0; n] };
     let mut strict = false;
     let mut iterations = 0;
     let mut shift_small = false;
 
+    // Per-cluster sums of the points, kept up to date as points change cluster.
+    let mut totals = Sums::zero(k, d);
     for iteration in 1..=max_iter {
         iterations = iteration;
         let c = Matrix::new(&centers, k, d).expect("k × d centres");
-        let Sums { mut sums, mut counts } = assign(x, x_norms, &c, threads, &mut labels, Some(&mut approx_dist))
-            .expect("sums were asked for");
-        relocate_empty_clusters(x, &labels, &approx_dist, &mut sums, &mut counts, d);
+        // Labels by the current centres: all distances the first time, bounds afterwards.
+        if iteration == 1 {
+            totals = assign(x, x_norms, &c, threads, &mut labels, Some(&mut bounds)).expect("sums were asked for");
+        } else {
+            for (i, from, to) in hamerly_step(x, &c, threads, &mut labels, &mut bounds) {
+                totals.move_row(from as usize, to as usize, x.row(i as usize));
+            }
+        }
+        let mut relocated;
+        let Sums { sums, counts } = if totals.counts.contains(&0) {
+            // Relocation moves this iteration's centres only; the running sums stay exact.
+            relocated = Sums { sums: totals.sums.clone(), counts: totals.counts.clone() };
+            let exact = exact_sq_distances(x, &c, &labels, threads);
+            relocate_empty_clusters(x, &labels, &exact, &mut relocated.sums, &mut relocated.counts, d);
+            &relocated
+        } else {
+            &totals
+        };
 
         let mut shift = 0.0f64;
+        let mut moved = vec![0.0f32; k];
         let mut new_centers = vec![0.0f32; k * d];
         for j in 0..k {
             let (old, new) = (&centers[j * d..(j + 1) * d], &mut new_centers[j * d..(j + 1) * d]);
@@ -361,12 +422,14 @@ fn lloyd(
             }
             for t in 0..d {
                 new[t] = (sums[j * d + t] / counts[j] as f64) as f32;
-                shift += ((new[t] - old[t]) as f64).powi(2);
             }
+            let sq = linalg::sq_dist(old, new);
+            moved[j] = sq.sqrt();
+            shift += sq as f64;
         }
         centers = new_centers;
-        let inertia: f64 = approx_dist.iter().map(|&v| v as f64).sum();
-        progress.step(Step::Iteration { init, iteration, inertia });
+        loosen_bounds(&mut bounds, &labels, &moved);
+        progress.step(Step::Iteration { init, iteration, inertia: sq_sum(&bounds.upper) });
 
         if labels == labels_old {
             strict = true;
@@ -378,44 +441,131 @@ fn lloyd(
         }
         labels_old.copy_from_slice(&labels);
     }
+    let c = Matrix::new(&centers, k, d).expect("k × d centres");
     if !strict {
         // The last centre update moved the centres: label the points by the final ones.
-        let c = Matrix::new(&centers, k, d).expect("k × d centres");
-        assign(x, x_norms, &c, threads, &mut labels, None);
+        hamerly_step(x, &c, threads, &mut labels, &mut bounds);
     }
-    let c = Matrix::new(&centers, k, d).expect("k × d centres");
     let sq_dist = exact_sq_distances(x, &c, &labels, threads);
     let inertia = sq_dist.iter().map(|&v| v as f64).sum();
     Lloyd { centers, labels, sq_dist, inertia, n_iter: iterations, converged: strict || shift_small }
 }
 
-/// Labels every row of `x` with its nearest centre. With `dist`, also stores each row's
-/// (expanded, approximate) squared distance and returns the per-cluster sums and counts.
+/// Σ u², the inertia as far as the upper bounds know it (exact right after a full pass).
+fn sq_sum(upper: &[f32]) -> f64 {
+    upper.iter().map(|&u| (u as f64) * (u as f64)).sum()
+}
+
+/// After the centres moved by `moved`, keeps the bounds valid: `u += δ(own)`,
+/// `l -= max δ(other)`.
+fn loosen_bounds(bounds: &mut Bounds, labels: &[u32], moved: &[f32]) {
+    let (mut first, mut second, mut arg) = (0.0f32, 0.0f32, usize::MAX);
+    for (j, &m) in moved.iter().enumerate() {
+        if m > first {
+            (second, first, arg) = (first, m, j);
+        } else if m > second {
+            second = m;
+        }
+    }
+    for ((u, l), &a) in bounds.upper.iter_mut().zip(bounds.lower.iter_mut()).zip(labels) {
+        *u += moved[a as usize];
+        *l -= if a as usize == arg { second } else { first };
+    }
+}
+
+/// Half the distance from every centre to its nearest other centre (infinite for k = 1).
+fn half_separation(centers: &Matrix) -> Vec<f32> {
+    let k = centers.rows();
+    (0..k)
+        .map(|j| {
+            (0..k)
+                .filter(|&o| o != j)
+                .map(|o| linalg::sq_dist(centers.row(j), centers.row(o)).sqrt() / 2.0)
+                .fold(f32::INFINITY, f32::min)
+        })
+        .collect()
+}
+
+/// One Hamerly assignment: re-examines only the points whose bounds allow a change of
+/// cluster. Returns the points that changed, as `(point, old cluster, new cluster)`, in
+/// point order.
+fn hamerly_step(
+    x: &Matrix,
+    centers: &Matrix,
+    threads: usize,
+    labels: &mut [u32],
+    bounds: &mut Bounds,
+) -> Vec<(u32, u32, u32)> {
+    let n = x.rows();
+    let half = half_separation(centers);
+    let mut changes = Vec::new();
+    // One output row per point: (label, upper, lower), seeded with the current state.
+    let mut state: Vec<(u32, f32, f32)> =
+        (0..n).map(|i| (labels[i], bounds.upper[i], bounds.lower[i])).collect();
+    let work = |rows: std::ops::Range<usize>, chunk: &mut [(u32, f32, f32)]| {
+        let mut changed = Vec::new();
+        for (i, (label, u, l)) in rows.zip(chunk.iter_mut()) {
+            let a = *label as usize;
+            let m = half[a].max(*l);
+            if *u > m {
+                let row = x.row(i);
+                *u = linalg::sq_dist(row, centers.row(a)).sqrt();
+                if *u > m {
+                    let (best, best_sq, second_sq) = nearest_two(row, centers);
+                    if best != a {
+                        changed.push((i as u32, a as u32, best as u32));
+                        *label = best as u32;
+                    }
+                    *u = best_sq.sqrt();
+                    *l = second_sq.sqrt();
+                }
+            }
+        }
+        changed
+    };
+    for_chunks_mut(n, CHUNK_ROWS, threads, &mut state, 1, work, |part| changes.extend(part));
+    for (i, (label, u, l)) in state.into_iter().enumerate() {
+        labels[i] = label;
+        bounds.upper[i] = u;
+        bounds.lower[i] = l;
+    }
+    changes
+}
+
+/// The nearest centre of `row` and the squared distances to the nearest and second nearest.
+fn nearest_two(row: &[f32], centers: &Matrix) -> (usize, f32, f32) {
+    let (mut best, mut best_sq, mut second_sq) = (0usize, f32::INFINITY, f32::INFINITY);
+    for j in 0..centers.rows() {
+        let sq = linalg::sq_dist(row, centers.row(j));
+        if sq < best_sq {
+            (second_sq, best_sq, best) = (best_sq, sq, j);
+        } else if sq < second_sq {
+            second_sq = sq;
+        }
+    }
+    (best, best_sq, second_sq)
+}
+
+/// Labels every row of `x` with its nearest centre, all `n × k` distances through SGEMM.
+/// With `bounds`, also sets Hamerly's bounds from the nearest and second nearest distances
+/// and returns the per-cluster sums and counts.
 fn assign(
     x: &Matrix,
     x_norms: &[f32],
     centers: &Matrix,
     threads: usize,
     labels: &mut [u32],
-    dist: Option<&mut [f32]>,
+    bounds: Option<&mut Bounds>,
 ) -> Option<Sums> {
     let (n, d, k) = (x.rows(), x.cols(), centers.rows());
     let c_norms = linalg::sq_norms(centers);
-    let want_sums = dist.is_some();
-    let mut scratch_dist;
-    let dist = match dist {
-        Some(d) => d,
-        None => {
-            scratch_dist = vec![0.0f32; n];
-            &mut scratch_dist[..]
-        }
-    };
-    // Pair each row's label and distance in one output slice per thread.
-    let mut out: Vec<(u32, f32)> = vec![(0, 0.0); n];
-    let mut total = want_sums.then(|| Sums { sums: vec![0.0f64; k * d], counts: vec![0usize; k] });
-    let work = |rows: std::ops::Range<usize>, chunk: &mut [(u32, f32)]| {
+    let want_sums = bounds.is_some();
+    let mut total = want_sums.then(|| Sums::zero(k, d));
+    // (label, nearest, second nearest) squared distances per row.
+    let mut out: Vec<(u32, f32, f32)> = vec![(0, 0.0, 0.0); n];
+    let work = |rows: std::ops::Range<usize>, chunk: &mut [(u32, f32, f32)]| {
         let mut dots = vec![0.0f32; BLOCK_ROWS * k];
-        let mut part = want_sums.then(|| Sums { sums: vec![0.0f64; k * d], counts: vec![0usize; k] });
+        let mut part = want_sums.then(|| Sums::zero(k, d));
         for start in (rows.start..rows.end).step_by(BLOCK_ROWS) {
             let end = (start + BLOCK_ROWS).min(rows.end);
             let block = x.row_range(start, end);
@@ -423,22 +573,19 @@ fn assign(
             linalg::dot_block(&block, centers, dots);
             for (r, row_dots) in dots.chunks_exact(k).enumerate() {
                 let i = start + r;
-                let mut best = 0usize;
-                let mut best_val = f32::INFINITY;
+                let (mut best, mut best_val, mut second_val) = (0usize, f32::INFINITY, f32::INFINITY);
                 for (j, &dp) in row_dots.iter().enumerate() {
                     let v = c_norms[j] - 2.0 * dp;
                     if v < best_val {
-                        best_val = v;
-                        best = j;
+                        (second_val, best_val, best) = (best_val, v, j);
+                    } else if v < second_val {
+                        second_val = v;
                     }
                 }
-                chunk[i - rows.start] = (best as u32, (x_norms[i] + best_val).max(0.0));
+                chunk[i - rows.start] =
+                    (best as u32, (x_norms[i] + best_val).max(0.0), (x_norms[i] + second_val).max(0.0));
                 if let Some(p) = part.as_mut() {
-                    p.counts[best] += 1;
-                    let s = &mut p.sums[best * d..(best + 1) * d];
-                    for (acc, v) in s.iter_mut().zip(x.row(i)) {
-                        *acc += *v as f64;
-                    }
+                    p.add_row(best, x.row(i));
                 }
             }
         }
@@ -446,13 +593,18 @@ fn assign(
     };
     for_chunks_mut(n, CHUNK_ROWS, threads, &mut out, 1, work, |part| {
         if let (Some(t), Some(p)) = (total.as_mut(), part) {
-            t.sums.iter_mut().zip(p.sums).for_each(|(a, b)| *a += b);
-            t.counts.iter_mut().zip(p.counts).for_each(|(a, b)| *a += b);
+            t.merge(p);
         }
     });
-    for (i, (l, dd)) in out.into_iter().enumerate() {
-        labels[i] = l;
-        dist[i] = dd;
+    match bounds {
+        Some(b) => {
+            for (i, (l, best, second)) in out.into_iter().enumerate() {
+                labels[i] = l;
+                b.upper[i] = best.sqrt();
+                b.lower[i] = second.sqrt();
+            }
+        }
+        None => out.into_iter().enumerate().for_each(|(i, (l, _, _))| labels[i] = l),
     }
     total
 }
@@ -611,6 +763,58 @@ mod tests {
         };
         fit(&x, &Params { n_clusters: 2, threads: 2, ..Params::default() }, &mut hook).unwrap();
         assert!(steps >= 2);
+    }
+
+    /// Textbook Lloyd with every distance computed, same stopping rules: the reference the
+    /// bounded version must match label for label.
+    fn naive_lloyd(x: &Matrix, mut centers: Vec<f32>, max_iter: usize, tol: f64) -> (Vec<u32>, usize) {
+        let (n, d) = (x.rows(), x.cols());
+        let k = centers.len() / d;
+        let nearest = |centers: &[f32], i: usize| {
+            (0..k)
+                .min_by(|&a, &b| {
+                    linalg::sq_dist(x.row(i), &centers[a * d..(a + 1) * d])
+                        .total_cmp(&linalg::sq_dist(x.row(i), &centers[b * d..(b + 1) * d]))
+                })
+                .unwrap() as u32
+        };
+        let mut old = vec![u32::MAX; n];
+        for it in 1..=max_iter {
+            let labels: Vec<u32> = (0..n).map(|i| nearest(&centers, i)).collect();
+            let mut new = centers.clone();
+            let mut shift = 0.0;
+            for j in 0..k {
+                let members: Vec<usize> = (0..n).filter(|&i| labels[i] == j as u32).collect();
+                for t in 0..d {
+                    let m = members.iter().map(|&i| x.row(i)[t] as f64).sum::<f64>() / members.len() as f64;
+                    shift += (m - centers[j * d + t] as f64).powi(2);
+                    new[j * d + t] = m as f32;
+                }
+            }
+            centers = new;
+            if labels == old || shift <= tol {
+                let final_labels = (0..n).map(|i| nearest(&centers, i)).collect();
+                return (final_labels, it);
+            }
+            old = labels;
+        }
+        ((0..n).map(|i| nearest(&centers, i)).collect(), max_iter)
+    }
+
+    #[test]
+    fn bounded_iterations_match_textbook_lloyd() {
+        // Overlapping blobs, so that points keep changing cluster for many iterations.
+        let centres: [&[f32]; 5] = [&[0.0, 0.0, 0.0], &[2.0, 1.0, 0.0], &[1.0, 2.0, 1.0], &[0.0, 1.0, 2.0], &[2.0, 2.0, 2.0]];
+        let data = blobs(&centres, 1200, 1.5, 21);
+        let x = Matrix::new(&data, 6000, 3).unwrap();
+        let norms = linalg::sq_norms(&x);
+        let start: Vec<f32> = [0usize, 1, 2, 3, 4].iter().flat_map(|&i| x.row(i * 7).to_vec()).collect();
+        let ours = lloyd(&x, &norms, start.clone(), 300, 0.0, 2, 0, &mut quiet());
+        let (reference, iterations) = naive_lloyd(&x, start, 300, 0.0);
+        assert!(iterations > 5, "the test data should need several iterations, took {iterations}");
+        let differing = ours.labels.iter().zip(&reference).filter(|(a, b)| a != b).count();
+        assert_eq!(differing, 0, "labels differ from textbook Lloyd for {differing} points");
+        assert_eq!(ours.n_iter, iterations);
     }
 
     #[test]

@@ -16,35 +16,131 @@ pub fn sq_norms(m: &Matrix) -> Vec<f32> {
     (0..m.rows()).map(|i| dot(m.row(i), m.row(i))).collect()
 }
 
-/// Plain dot product, written so that LLVM vectorises it (8 independent accumulators).
+/// Dot product. Uses AVX2 and FMA when the CPU has them (checked once, at run time: the
+/// default x86-64 target only assumes SSE2), else a portable loop LLVM vectorises.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let ca = a.chunks_exact(8);
-    let cb = b.chunks_exact(8);
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for j in 0..8 {
-            acc[j] += x[j] * y[j];
-        }
+    debug_assert_eq!(a.len(), b.len());
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked above).
+        return unsafe { x86::dot(a, b) };
     }
-    acc.iter().sum::<f32>() + tail
+    portable::dot(a, b)
 }
 
-/// Exact squared Euclidean distance (no expansion, no cancellation).
+/// Exact squared Euclidean distance (no expansion, no cancellation); AVX2 + FMA when available.
 #[inline]
 pub fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let ca = a.chunks_exact(8);
-    let cb = b.chunks_exact(8);
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| (x - y) * (x - y)).sum();
-    for (x, y) in ca.zip(cb) {
-        for j in 0..8 {
-            let d = x[j] - y[j];
-            acc[j] += d * d;
-        }
+    debug_assert_eq!(a.len(), b.len());
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked above).
+        return unsafe { x86::sq_dist(a, b) };
     }
-    acc.iter().sum::<f32>() + tail
+    portable::sq_dist(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn avx2_fma() -> bool {
+    // std caches the CPUID answer; this is a load and a test.
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+}
+
+mod portable {
+    /// Eight independent accumulators, so that LLVM vectorises the loop.
+    pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let mut acc = [0.0f32; 8];
+        let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+        let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+        for (x, y) in ca.zip(cb) {
+            for j in 0..8 {
+                acc[j] += x[j] * y[j];
+            }
+        }
+        acc.iter().sum::<f32>() + tail
+    }
+
+    pub fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
+        let mut acc = [0.0f32; 8];
+        let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+        let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| (x - y) * (x - y)).sum();
+        for (x, y) in ca.zip(cb) {
+            for j in 0..8 {
+                let d = x[j] - y[j];
+                acc[j] += d * d;
+            }
+        }
+        acc.iter().sum::<f32>() + tail
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// Sums the eight lanes.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn hsum(v: __m256) -> f32 {
+        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+        let s = _mm_hadd_ps(s, s);
+        _mm_cvtss_f32(_mm_hadd_ps(s, s))
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; `a` and `b` must have the same length.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let mut i = 0;
+        while i + 16 <= n {
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+            acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8)), acc1);
+            i += 16;
+        }
+        if i + 8 <= n {
+            acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+            i += 8;
+        }
+        let mut total = hsum(_mm256_add_ps(acc0, acc1));
+        while i < n {
+            total += a[i] * b[i];
+            i += 1;
+        }
+        total
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA; `a` and `b` must have the same length.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let mut i = 0;
+        while i + 16 <= n {
+            let d0 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
+            let d1 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8)));
+            acc0 = _mm256_fmadd_ps(d0, d0, acc0);
+            acc1 = _mm256_fmadd_ps(d1, d1, acc1);
+            i += 16;
+        }
+        if i + 8 <= n {
+            let d0 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
+            acc0 = _mm256_fmadd_ps(d0, d0, acc0);
+            i += 8;
+        }
+        let mut total = hsum(_mm256_add_ps(acc0, acc1));
+        while i < n {
+            let d = a[i] - b[i];
+            total += d * d;
+            i += 1;
+        }
+        total
+    }
 }
 
 /// `out[i * b.rows() + j] = a.row(i) · b.row(j)`, i.e. `out = a · bᵀ`, row-major.
@@ -93,6 +189,18 @@ pub fn sq_dist_block(a: &Matrix, a_norms: &[f32], b: &Matrix, b_norms: &[f32], o
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn simd_and_portable_kernels_agree() {
+        for n in [0, 1, 7, 8, 15, 16, 17, 64, 129, 1536] {
+            let a: Vec<f32> = (0..n).map(|i| ((i * 31 % 17) as f32) * 0.25 - 2.0).collect();
+            let b: Vec<f32> = (0..n).map(|i| ((i * 7 % 13) as f32) * 0.5 - 3.0).collect();
+            let (d, p) = (sq_dist(&a, &b), portable::sq_dist(&a, &b));
+            assert!((d - p).abs() <= 1e-4 * p.max(1.0), "sq_dist n={n}: {d} vs {p}");
+            let (d, p) = (dot(&a, &b), portable::dot(&a, &b));
+            assert!((d - p).abs() <= 1e-4 * p.abs().max(1.0), "dot n={n}: {d} vs {p}");
+        }
+    }
 
     #[test]
     fn block_distances_match_exact_ones() {
