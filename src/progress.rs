@@ -33,8 +33,8 @@ impl mlkit::Progress for Reporter {
     fn step(&mut self, what: Step) {
         self.tick(|| match what {
             Step::Seeding { init, centers } => format!("restart {}: seeding, {centers} centres chosen", init + 1),
-            Step::Iteration { init, iteration, inertia } => {
-                format!("restart {}: iteration {iteration}, inertia {inertia:.6e}", init + 1)
+            Step::Iteration { init, iteration, changed } => {
+                format!("restart {}: iteration {iteration}, {changed} points changed cluster", init + 1)
             }
             Step::Rows { done, total } => format!("{done} of {total} rows"),
         });

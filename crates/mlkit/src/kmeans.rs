@@ -119,7 +119,7 @@ pub struct Fit {
 pub fn memory_bytes(rows: usize, cols: usize, n_clusters: usize, threads: usize) -> usize {
     let trials = local_trials(n_clusters);
     rows * cols * 4
-        + rows * (4 + 4 + 4 + 4 + 4 + 4 + 12 + 12)
+        + rows * (4 + 4 + 4 + 4 + 12 + 8)
         + rows * trials * 4
         + threads * (n_clusters * cols * 8 + BLOCK_ROWS * n_clusters.max(trials) * 4)
         + 3 * n_clusters * cols * 4
@@ -199,8 +199,9 @@ pub fn fit(data: &Matrix, params: &Params, progress: &mut dyn Progress) -> Resul
 pub fn predict(data: &Matrix, centroids: &[f32], threads: usize) -> (Vec<u32>, Vec<f32>) {
     let c = Matrix::new(centroids, centroids.len() / data.cols(), data.cols()).expect("centroids match the data's width");
     let norms = linalg::sq_norms(data);
-    let mut labels = vec![0u32; data.rows()];
-    assign(data, &norms, &c, threads, &mut labels, None);
+    let mut points = vec![Point::default(); data.rows()];
+    assign(data, &norms, &c, threads, &mut points, false);
+    let labels = labels_of(&points);
     let dist = exact_sq_distances(data, &c, &labels, threads).into_iter().map(f32::sqrt).collect();
     (labels, dist)
 }
@@ -358,12 +359,18 @@ impl Sums {
     }
 }
 
-/// Hamerly's per-point bounds (Euclidean, not squared).
-struct Bounds {
+/// A point's cluster and Hamerly's bounds (Euclidean, not squared).
+#[derive(Debug, Clone, Copy, Default)]
+struct Point {
+    label: u32,
     /// Upper bound on the distance to the point's own centre.
-    upper: Vec<f32>,
+    upper: f32,
     /// Lower bound on the distance to every other centre.
-    lower: Vec<f32>,
+    lower: f32,
+}
+
+fn labels_of(points: &[Point]) -> Vec<u32> {
+    points.iter().map(|p| p.label).collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -379,9 +386,7 @@ fn lloyd(
 ) -> Lloyd {
     let (n, d) = (x.rows(), x.cols());
     let k = centers.len() / d;
-    let mut labels = vec![0u32; n];
-    let mut labels_old = vec![u32::MAX; n];
-    let mut bounds = Bounds { upper: vec![0.0; n], lower: vec![0.0; n] };
+    let mut points = vec![Point::default(); n];
     let mut strict = false;
     let mut iterations = 0;
     let mut shift_small = false;
@@ -392,17 +397,22 @@ fn lloyd(
         iterations = iteration;
         let c = Matrix::new(&centers, k, d).expect("k × d centres");
         // Labels by the current centres: all distances the first time, bounds afterwards.
-        if iteration == 1 {
-            totals = assign(x, x_norms, &c, threads, &mut labels, Some(&mut bounds)).expect("sums were asked for");
+        // `changed` is None the first time: every point got its first label.
+        let changed = if iteration == 1 {
+            totals = assign(x, x_norms, &c, threads, &mut points, true).expect("sums were asked for");
+            None
         } else {
-            for (i, from, to) in hamerly_step(x, &c, threads, &mut labels, &mut bounds) {
+            let changes = hamerly_step(x, &c, threads, &mut points);
+            for &(i, from, to) in &changes {
                 totals.move_row(from as usize, to as usize, x.row(i as usize));
             }
-        }
+            Some(changes.len())
+        };
         let mut relocated;
         let Sums { sums, counts } = if totals.counts.contains(&0) {
             // Relocation moves this iteration's centres only; the running sums stay exact.
             relocated = Sums { sums: totals.sums.clone(), counts: totals.counts.clone() };
+            let labels = labels_of(&points);
             let exact = exact_sq_distances(x, &c, &labels, threads);
             relocate_empty_clusters(x, &labels, &exact, &mut relocated.sums, &mut relocated.counts, d);
             &relocated
@@ -428,10 +438,11 @@ fn lloyd(
             shift += sq as f64;
         }
         centers = new_centers;
-        loosen_bounds(&mut bounds, &labels, &moved);
-        progress.step(Step::Iteration { init, iteration, inertia: sq_sum(&bounds.upper) });
+        loosen_bounds(&mut points, &moved);
+        progress.step(Step::Iteration { init, iteration, changed: changed.unwrap_or(n) });
 
-        if labels == labels_old {
+        if changed == Some(0) {
+            // No label changed, so the centres just computed are the ones before: converged.
             strict = true;
             break;
         }
@@ -439,26 +450,21 @@ fn lloyd(
             shift_small = true;
             break;
         }
-        labels_old.copy_from_slice(&labels);
     }
     let c = Matrix::new(&centers, k, d).expect("k × d centres");
     if !strict {
         // The last centre update moved the centres: label the points by the final ones.
-        hamerly_step(x, &c, threads, &mut labels, &mut bounds);
+        hamerly_step(x, &c, threads, &mut points);
     }
+    let labels = labels_of(&points);
     let sq_dist = exact_sq_distances(x, &c, &labels, threads);
     let inertia = sq_dist.iter().map(|&v| v as f64).sum();
     Lloyd { centers, labels, sq_dist, inertia, n_iter: iterations, converged: strict || shift_small }
 }
 
-/// Σ u², the inertia as far as the upper bounds know it (exact right after a full pass).
-fn sq_sum(upper: &[f32]) -> f64 {
-    upper.iter().map(|&u| (u as f64) * (u as f64)).sum()
-}
-
 /// After the centres moved by `moved`, keeps the bounds valid: `u += δ(own)`,
 /// `l -= max δ(other)`.
-fn loosen_bounds(bounds: &mut Bounds, labels: &[u32], moved: &[f32]) {
+fn loosen_bounds(points: &mut [Point], moved: &[f32]) {
     let (mut first, mut second, mut arg) = (0.0f32, 0.0f32, usize::MAX);
     for (j, &m) in moved.iter().enumerate() {
         if m > first {
@@ -467,9 +473,9 @@ fn loosen_bounds(bounds: &mut Bounds, labels: &[u32], moved: &[f32]) {
             second = m;
         }
     }
-    for ((u, l), &a) in bounds.upper.iter_mut().zip(bounds.lower.iter_mut()).zip(labels) {
-        *u += moved[a as usize];
-        *l -= if a as usize == arg { second } else { first };
+    for p in points {
+        p.upper += moved[p.label as usize];
+        p.lower -= if p.label as usize == arg { second } else { first };
     }
 }
 
@@ -489,46 +495,31 @@ fn half_separation(centers: &Matrix) -> Vec<f32> {
 /// One Hamerly assignment: re-examines only the points whose bounds allow a change of
 /// cluster. Returns the points that changed, as `(point, old cluster, new cluster)`, in
 /// point order.
-fn hamerly_step(
-    x: &Matrix,
-    centers: &Matrix,
-    threads: usize,
-    labels: &mut [u32],
-    bounds: &mut Bounds,
-) -> Vec<(u32, u32, u32)> {
-    let n = x.rows();
+fn hamerly_step(x: &Matrix, centers: &Matrix, threads: usize, points: &mut [Point]) -> Vec<(u32, u32, u32)> {
     let half = half_separation(centers);
     let mut changes = Vec::new();
-    // One output row per point: (label, upper, lower), seeded with the current state.
-    let mut state: Vec<(u32, f32, f32)> =
-        (0..n).map(|i| (labels[i], bounds.upper[i], bounds.lower[i])).collect();
-    let work = |rows: std::ops::Range<usize>, chunk: &mut [(u32, f32, f32)]| {
+    let work = |rows: std::ops::Range<usize>, chunk: &mut [Point]| {
         let mut changed = Vec::new();
-        for (i, (label, u, l)) in rows.zip(chunk.iter_mut()) {
-            let a = *label as usize;
-            let m = half[a].max(*l);
-            if *u > m {
+        for (i, p) in rows.zip(chunk.iter_mut()) {
+            let a = p.label as usize;
+            let m = half[a].max(p.lower);
+            if p.upper > m {
                 let row = x.row(i);
-                *u = linalg::sq_dist(row, centers.row(a)).sqrt();
-                if *u > m {
+                p.upper = linalg::sq_dist(row, centers.row(a)).sqrt();
+                if p.upper > m {
                     let (best, best_sq, second_sq) = nearest_two(row, centers);
                     if best != a {
                         changed.push((i as u32, a as u32, best as u32));
-                        *label = best as u32;
+                        p.label = best as u32;
                     }
-                    *u = best_sq.sqrt();
-                    *l = second_sq.sqrt();
+                    p.upper = best_sq.sqrt();
+                    p.lower = second_sq.sqrt();
                 }
             }
         }
         changed
     };
-    for_chunks_mut(n, CHUNK_ROWS, threads, &mut state, 1, work, |part| changes.extend(part));
-    for (i, (label, u, l)) in state.into_iter().enumerate() {
-        labels[i] = label;
-        bounds.upper[i] = u;
-        bounds.lower[i] = l;
-    }
+    for_chunks_mut(x.rows(), CHUNK_ROWS, threads, points, 1, work, |part| changes.extend(part));
     changes
 }
 
@@ -546,24 +537,21 @@ fn nearest_two(row: &[f32], centers: &Matrix) -> (usize, f32, f32) {
     (best, best_sq, second_sq)
 }
 
-/// Labels every row of `x` with its nearest centre, all `n × k` distances through SGEMM.
-/// With `bounds`, also sets Hamerly's bounds from the nearest and second nearest distances
-/// and returns the per-cluster sums and counts.
+/// Labels every row of `x` with its nearest centre, all `n × k` distances through SGEMM,
+/// and sets Hamerly's bounds from the nearest and second nearest distances. With
+/// `want_sums`, also returns the per-cluster sums and counts.
 fn assign(
     x: &Matrix,
     x_norms: &[f32],
     centers: &Matrix,
     threads: usize,
-    labels: &mut [u32],
-    bounds: Option<&mut Bounds>,
+    points: &mut [Point],
+    want_sums: bool,
 ) -> Option<Sums> {
     let (n, d, k) = (x.rows(), x.cols(), centers.rows());
     let c_norms = linalg::sq_norms(centers);
-    let want_sums = bounds.is_some();
     let mut total = want_sums.then(|| Sums::zero(k, d));
-    // (label, nearest, second nearest) squared distances per row.
-    let mut out: Vec<(u32, f32, f32)> = vec![(0, 0.0, 0.0); n];
-    let work = |rows: std::ops::Range<usize>, chunk: &mut [(u32, f32, f32)]| {
+    let work = |rows: std::ops::Range<usize>, chunk: &mut [Point]| {
         let mut dots = vec![0.0f32; BLOCK_ROWS * k];
         let mut part = want_sums.then(|| Sums::zero(k, d));
         for start in (rows.start..rows.end).step_by(BLOCK_ROWS) {
@@ -582,8 +570,11 @@ fn assign(
                         second_val = v;
                     }
                 }
-                chunk[i - rows.start] =
-                    (best as u32, (x_norms[i] + best_val).max(0.0), (x_norms[i] + second_val).max(0.0));
+                chunk[i - rows.start] = Point {
+                    label: best as u32,
+                    upper: (x_norms[i] + best_val).max(0.0).sqrt(),
+                    lower: (x_norms[i] + second_val).max(0.0).sqrt(),
+                };
                 if let Some(p) = part.as_mut() {
                     p.add_row(best, x.row(i));
                 }
@@ -591,21 +582,11 @@ fn assign(
         }
         part
     };
-    for_chunks_mut(n, CHUNK_ROWS, threads, &mut out, 1, work, |part| {
+    for_chunks_mut(n, CHUNK_ROWS, threads, points, 1, work, |part| {
         if let (Some(t), Some(p)) = (total.as_mut(), part) {
             t.merge(p);
         }
     });
-    match bounds {
-        Some(b) => {
-            for (i, (l, best, second)) in out.into_iter().enumerate() {
-                labels[i] = l;
-                b.upper[i] = best.sqrt();
-                b.lower[i] = second.sqrt();
-            }
-        }
-        None => out.into_iter().enumerate().for_each(|(i, (l, _, _))| labels[i] = l),
-    }
     total
 }
 

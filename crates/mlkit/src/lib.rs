@@ -34,8 +34,9 @@ impl<F: FnMut(Step)> Progress for F {
 pub enum Step {
     /// K-Means seeding chose `centers` of the wanted centers in restart `init` (0-based).
     Seeding { init: usize, centers: usize },
-    /// K-Means restart `init` finished Lloyd iteration `iteration` (1-based).
-    Iteration { init: usize, iteration: usize, inertia: f64 },
+    /// K-Means restart `init` finished Lloyd iteration `iteration` (1-based), in which
+    /// `changed` points changed cluster (all of them in the first).
+    Iteration { init: usize, iteration: usize, changed: usize },
     /// A pairwise pass over a block of rows finished.
     Rows { done: usize, total: usize },
 }
