@@ -7,8 +7,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/bootstrap.sh
 echo "==> building and installing pg_mlkit (release)"
-cargo pgrx install --release --pg-config /usr/lib/postgresql/15/bin/pg_config >/tmp/pg_mlkit-install.log 2>&1 \
-  || { cat /tmp/pg_mlkit-install.log; exit 1; }
+bash scripts/install.sh --release
 bash scripts/pgtmp.sh start
 eval "$(bash scripts/pgtmp.sh env)"
 export PGDATABASE=pg_mlkit_demo

@@ -28,7 +28,7 @@ runas=()
 cargo pgrx test pg15 "${runas[@]}" --pgdata "$PGRX_TEST_DIR/data"
 
 say "3/4 SQL regression suites (pg_regress)"
-cargo pgrx install --pg-config "$PG_CONFIG" >/tmp/pg_mlkit-install.log 2>&1 || { cat /tmp/pg_mlkit-install.log; exit 1; }
+bash scripts/install.sh
 export PG_MLKIT_TMP=/tmp/pg_mlkit_test PG_MLKIT_PORT=54330
 bash scripts/pgtmp.sh stop
 trap 'bash scripts/pgtmp.sh stop' EXIT

@@ -2,10 +2,10 @@
 //! the run in `ml.analysis_runs` and one row per item in `ml.cluster_assignments`, all in
 //! the caller's transaction. Documented in docs/functions/cluster_embeddings.md.
 
-use crate::errors::{literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
+use crate::errors::{literal, raise, spi, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
 use crate::params::Options;
 use crate::progress::Reporter;
-use crate::source::{spi, Embeddings, Source};
+use crate::source::{Embeddings, Source};
 use crate::guc;
 use mlkit::{kmeans, rng::Rng, silhouette, Matrix};
 use pgrx::prelude::*;

@@ -2,6 +2,7 @@
 //! argument and its value, and a hint that says what to do instead.
 
 use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::spi::SpiResult;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 
 pub use pgrx::PgSqlErrorCode::{
@@ -23,4 +24,16 @@ pub fn raise(code: PgSqlErrorCode, message: impl Into<String>, hint: impl Into<S
 /// A value as SQL would quote it in a message: `'text'`, or NULL.
 pub fn literal(v: &str) -> String {
     format!("'{}'", v.replace('\'', "''"))
+}
+
+/// Turns an unexpected SPI failure into an internal error (PostgreSQL errors inside SPI are
+/// raised directly and never get here).
+pub fn spi<T>(r: SpiResult<T>, what: &str) -> T {
+    r.unwrap_or_else(|e| {
+        raise(
+            pgrx::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("pg_mlkit could not {what}: {e}"),
+            "This is a bug in pg_mlkit; please report it with the statement that caused it.",
+        )
+    })
 }

@@ -8,12 +8,11 @@
 //! every batch, so oversized input is refused early, not after the server ran out.
 
 use crate::errors::{
-    literal, raise, ARRAY_SUBSCRIPT_ERROR, DATATYPE_MISMATCH, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED,
+    literal, raise, spi, ARRAY_SUBSCRIPT_ERROR, DATATYPE_MISMATCH, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED,
     PROGRAM_LIMIT_EXCEEDED, UNDEFINED_COLUMN, UNIQUE_VIOLATION, WRONG_OBJECT_TYPE,
 };
 use crate::progress::Reporter;
 use pgrx::prelude::*;
-use pgrx::spi::SpiResult;
 use pgrx::array::RawArray;
 use pgrx::FromDatum;
 use std::collections::HashSet;
@@ -39,18 +38,6 @@ pub struct Source<'a> {
     /// Bytes the whole call will need for `rows × dim` input; checked against the limit.
     pub plan_bytes: &'a dyn Fn(usize, usize) -> usize,
     pub limit_bytes: usize,
-}
-
-/// Turns an unexpected SPI failure into an internal error (PostgreSQL errors inside SPI are
-/// raised directly and never get here).
-pub fn spi<T>(r: SpiResult<T>, what: &str) -> T {
-    r.unwrap_or_else(|e| {
-        raise(
-            pgrx::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            format!("pg_mlkit could not {what}: {e}"),
-            "This is a bug in pg_mlkit; please report it with the statement that caused it.",
-        )
-    })
 }
 
 impl Source<'_> {
