@@ -2,20 +2,36 @@
 //! the run in `ml.analysis_runs` and one row per item in `ml.cluster_assignments`, all in
 //! the caller's transaction. Documented in docs/functions/cluster_embeddings.md.
 
-use crate::errors::{literal, raise, spi, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
+use crate::errors::{
+    literal, raise, spi, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED,
+};
 use crate::params::Options;
 use crate::progress::Reporter;
-use crate::source::{Embeddings, Source};
-use crate::guc;
-use mlkit::{kmeans, rng::Rng, silhouette, Matrix};
+use crate::source::Source;
+use crate::{guc, models, writer};
+use mlkit::cluster::Stat;
+use mlkit::neighbors::{self, Metric};
+use mlkit::{dbscan, hdbscan, kmeans, metrics, rng::Rng, Clustering, Exec, Matrix};
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::ffi::CStr;
 use std::time::Instant;
 
-/// Keys `params` may hold for K-Means.
+/// Keys `params` may hold, per algorithm.
 const KMEANS_KEYS: &[&str] = &["n_clusters", "n_init", "max_iter", "tol", "random_state", "silhouette_sample_size"];
+const DBSCAN_KEYS: &[&str] = &["eps", "min_samples", "metric", "random_state", "silhouette_sample_size"];
+const HDBSCAN_KEYS: &[&str] = &[
+    "min_cluster_size",
+    "min_samples",
+    "cluster_selection_epsilon",
+    "cluster_selection_method",
+    "allow_single_cluster",
+    "alpha",
+    "metric",
+    "random_state",
+    "silhouette_sample_size",
+];
 /// Keys `run` may hold.
 const RUN_KEYS: &[&str] = &[
     "model_name",
@@ -27,6 +43,8 @@ const RUN_KEYS: &[&str] = &[
 ];
 /// Points the silhouette is computed on when `silhouette_sample_size` is not given.
 const DEFAULT_SILHOUETTE_SAMPLE: i64 = 1000;
+/// Most values of k one sweep may fit.
+const MAX_SWEEP: i64 = 200;
 
 /// Clusters the embeddings of `source` and returns the id of the new `ml.analysis_runs` row.
 ///
@@ -75,20 +93,19 @@ pub fn cluster_embeddings(
     let algorithm = algorithm.unwrap_or_else(|| {
         raise(NULL_VALUE_NOT_ALLOWED, "algorithm must not be NULL", "Leave algorithm out to use 'kmeans'.")
     });
-    check_algorithm(algorithm);
     check_reduction(reduction, reduction_params.as_ref().map(|j| &j.0));
-    let kmeans_options = KMeansOptions::parse(params.as_ref().map(|j| &j.0));
+    let choice = Choice::parse(algorithm, params.as_ref().map(|j| &j.0));
     let run = RunOptions::parse(run.as_ref().map(|j| &j.0));
+    if run.model_name.is_some() && !matches!(choice.algorithm, Algorithm::KMeans { .. }) {
+        raise(
+            FEATURE_NOT_SUPPORTED,
+            format!("run.model_name was given, but algorithm {} has no model to store", literal(algorithm)),
+            "Only K-Means runs are stored as models (their centroids); leave model_name out.",
+        );
+    }
 
     let threads = guc::threads();
-    let k = kmeans_options.params.n_clusters;
-    let sample = kmeans_options.silhouette_sample;
-    let plan = move |rows: usize, dim: usize| {
-        let ids = rows * 48;
-        let s = sample.min(rows);
-        // n_clusters beyond the row count is refused after reading, not planned for.
-        rows * dim * 4 + ids + kmeans::memory_bytes(rows, dim, k.min(rows), threads) + s * dim * 4 + threads * 256 * s * 4
-    };
+    let plan = |rows: usize, dim: usize| choice.memory_bytes(rows, dim, threads);
     let src = Source {
         relation: source,
         embedding_column: &embedding_column,
@@ -97,53 +114,89 @@ pub fn cluster_embeddings(
         limit_bytes: guc::max_memory_bytes(),
     };
     let name = src.display_name();
+    let qualified = src.qualified_name();
     let mut progress = Reporter::new(format!("ml.cluster_embeddings({name})"));
 
     let t_read = Instant::now();
     let emb = src.read(&name, &mut progress);
     let read_ms = ms(t_read);
-
-    let mut params = kmeans_options.params.clone();
-    params.threads = threads;
     let x = Matrix::new(&emb.data, emb.ids.len(), emb.dim).unwrap_or_else(|| {
         raise(INVALID_PARAMETER_VALUE, format!("source {name} has no usable rows"), "Cluster a table with embeddings.")
     });
-    if let Err(e) = kmeans::validate(&params, x.rows()) {
-        report_kmeans_error(e, &name);
-    }
+    choice.validate(x.rows(), &name);
+    // What the algorithm may still allocate beyond its plan (DBSCAN's neighbour lists).
+    let budget = guc::max_memory_bytes().saturating_sub(plan(x.rows(), x.cols()));
+
     let t_fit = Instant::now();
-    let fit = kmeans::fit(&x, &params, &mut progress).unwrap_or_else(|e| report_kmeans_error(e, &name));
+    let mut exec = Exec::new(threads, &mut progress).with_memory_limit(budget);
+    let (result, sweep) = choice.fit(&x, &mut exec, &emb.ids, &name);
     let fit_ms = ms(t_fit);
 
-    let t_sil = Instant::now();
-    let (silhouette, sample_used) = silhouette_on_sample(&x, &fit.labels, sample, params.seed, threads, &mut progress);
-    let sil_ms = ms(t_sil);
+    let t_quality = Instant::now();
+    let sample = choice.silhouette_sample(&result.labels);
+    let quality = metrics::quality(&x, &result.labels, sample.as_deref(), &mut exec);
+    drop(exec);
+    let quality_ms = ms(t_quality);
 
-    let metrics = json!({
-        "inertia": fit.inertia,
-        "n_iter": fit.n_iter,
-        "converged": fit.converged,
-        "best_init": fit.best_init,
-        "n_features": emb.dim,
-        "cluster_sizes": fit.sizes,
-        "silhouette": silhouette,
-        "silhouette_sample_size": sample_used,
-        "timings_ms": {"read": read_ms, "cluster": fit_ms, "silhouette": sil_ms},
-    });
-    let used = json!({
-        "n_clusters": params.n_clusters,
-        "n_init": params.n_init,
-        "max_iter": params.max_iter,
-        "tol": params.tol,
-        "random_state": params.seed,
-        "silhouette_sample_size": sample,
-        "init": "k-means++",
-        "algorithm": "lloyd",
-    });
-    let run_id = write_run(&run, &name, x.rows(), metrics, used);
-    write_assignments(run_id, &emb, &fit);
-    finish_run(run_id, ms(started));
+    let mut m = Map::new();
+    for (key, stat) in &result.stats {
+        m.insert((*key).into(), stat_json(stat));
+    }
+    m.insert("n_features".into(), json!(emb.dim));
+    m.insert("n_clusters_found".into(), json!(result.n_clusters()));
+    m.insert("cluster_sizes".into(), json!(result.sizes()));
+    if choice.has_noise() {
+        m.insert("noise_fraction".into(), json!(result.noise() as f64 / x.rows() as f64));
+    }
+    m.insert("silhouette".into(), json!(quality.silhouette));
+    m.insert("silhouette_sample_size".into(), json!(sample.as_ref().map_or(quality_rows(&result.labels), Vec::len)));
+    m.insert("davies_bouldin".into(), json!(quality.davies_bouldin));
+    m.insert("calinski_harabasz".into(), json!(quality.calinski_harabasz));
+    if let Some(sweep) = sweep {
+        m.insert("sweep".into(), sweep);
+    }
+    m.insert("timings_ms".into(), json!({"read": read_ms, "cluster": fit_ms, "quality": quality_ms}));
+    let metrics = Value::Object(m);
+    let used = choice.used_params(&result, emb.dim);
+
+    let run_id = write_run(&run, &qualified, x.rows(), choice.display_name(), choice.module(), metrics.clone(), used.clone());
+    let t_write = Instant::now();
+    writer::write_assignments(run_id, &emb.ids, &result, &mut progress);
+    if let Some(model_name) = run.model_name.as_deref() {
+        let artifact = models::kmeans_artifact(&result, emb.dim);
+        let version = models::register(
+            model_name,
+            run.model_version.as_deref(),
+            "kmeans",
+            &implementation(choice.module()),
+            used,
+            artifact,
+            metrics,
+            run_id,
+        );
+        set_model_version(run_id, &version);
+    }
+    finish_run(run_id, ms(started), ms(t_write));
     run_id
+}
+
+/// The silhouette is computed on the points that are not noise; the count of those.
+fn quality_rows(labels: &[i32]) -> usize {
+    labels.iter().filter(|&&l| l >= 0).count()
+}
+
+fn stat_json(s: &Stat) -> Value {
+    match s {
+        Stat::Int(v) => json!(v),
+        Stat::Float(v) => json!(v),
+        Stat::Bool(v) => json!(v),
+        Stat::Text(v) => json!(v),
+        Stat::Ints(v) => json!(v),
+    }
+}
+
+fn implementation(module: &str) -> String {
+    format!("pg_mlkit {} mlkit::{module}", env!("CARGO_PKG_VERSION"))
 }
 
 fn ms(since: Instant) -> f64 {
@@ -157,22 +210,6 @@ fn required_name(arg: &str, v: Option<&CStr>) -> String {
     v.to_str().map(str::to_owned).unwrap_or_else(|_| {
         raise(INVALID_PARAMETER_VALUE, format!("{arg} is not valid UTF-8"), "Name the column in the database encoding.")
     })
-}
-
-fn check_algorithm(algorithm: &str) {
-    match algorithm.to_ascii_lowercase().as_str() {
-        "kmeans" | "k-means" => {}
-        "dbscan" => raise(
-            FEATURE_NOT_SUPPORTED,
-            format!("algorithm {} is not available in this version of pg_mlkit", literal(algorithm)),
-            "Use algorithm => 'kmeans'.",
-        ),
-        _ => raise(
-            INVALID_PARAMETER_VALUE,
-            format!("algorithm {} is not a clustering algorithm pg_mlkit knows", literal(algorithm)),
-            "Use algorithm => 'kmeans'.",
-        ),
-    }
 }
 
 fn check_reduction(reduction: Option<&str>, reduction_params: Option<&Value>) {
@@ -199,15 +236,35 @@ fn check_reduction(reduction: Option<&str>, reduction_params: Option<&Value>) {
     }
 }
 
-/// The K-Means options of `params`, defaults filled in.
-struct KMeansOptions {
-    params: kmeans::Params,
+/// The algorithm `algorithm` and `params` ask for, checked, defaults filled in.
+struct Choice {
+    algorithm: Algorithm,
+    /// Seed of the silhouette's sample (and of K-Means).
+    seed: u64,
     silhouette_sample: usize,
 }
 
-impl KMeansOptions {
-    fn parse(value: Option<&Value>) -> Self {
-        let o = Options::new("params", value, KMEANS_KEYS, "K-Means");
+enum Algorithm {
+    /// K-Means; `sweep` is a range of k to choose from by silhouette.
+    KMeans { params: kmeans::Params, sweep: Option<(usize, usize)> },
+    Dbscan(dbscan::Params),
+    Hdbscan(hdbscan::Params),
+}
+
+impl Choice {
+    fn parse(algorithm: &str, params: Option<&Value>) -> Self {
+        let name = algorithm.to_ascii_lowercase();
+        let (keys, owner) = match name.as_str() {
+            "kmeans" | "k-means" => (KMEANS_KEYS, "K-Means"),
+            "dbscan" => (DBSCAN_KEYS, "DBSCAN"),
+            "hdbscan" => (HDBSCAN_KEYS, "HDBSCAN"),
+            _ => raise(
+                INVALID_PARAMETER_VALUE,
+                format!("algorithm {} is not a clustering algorithm pg_mlkit knows", literal(algorithm)),
+                "Use algorithm => 'kmeans', 'dbscan' or 'hdbscan'.",
+            ),
+        };
+        let o = Options::new("params", params, keys, owner);
         let seed = match o.get("random_state") {
             None => fresh_seed(),
             Some(_) => o.integer_or(
@@ -218,18 +275,274 @@ impl KMeansOptions {
                 "Pass a seed of 0 or more, or leave random_state out to draw one (it is recorded in clustering_params).",
             ) as u64,
         };
-        Self {
-            params: kmeans::Params {
-                n_clusters: o.integer("n_clusters", 8, 1, i32::MAX as i64) as usize,
-                n_init: o.integer("n_init", 1, 1, 1000) as usize,
-                max_iter: o.integer("max_iter", 300, 1, 1_000_000) as usize,
-                tol: o.number("tol", 1e-4, 0.0, 1e12),
-                seed,
-                threads: 1,
-            },
-            silhouette_sample: o.integer("silhouette_sample_size", DEFAULT_SILHOUETTE_SAMPLE, 0, 100_000) as usize,
+        let silhouette_sample = o.integer("silhouette_sample_size", DEFAULT_SILHOUETTE_SAMPLE, 0, 100_000) as usize;
+        let metric = || {
+            let m = o.text("metric").unwrap_or_else(|| "euclidean".into());
+            Metric::parse(&m).unwrap_or_else(|| {
+                raise(
+                    INVALID_PARAMETER_VALUE,
+                    format!("params.metric must be 'euclidean' or 'cosine', not {}", literal(&m)),
+                    "Leave metric out for Euclidean distance.",
+                )
+            })
+        };
+        let algorithm = match name.as_str() {
+            "dbscan" => Algorithm::Dbscan(dbscan::Params {
+                eps: o.positive("eps", 0.5),
+                min_samples: o.integer("min_samples", 5, 1, i32::MAX as i64) as usize,
+                metric: metric(),
+            }),
+            "hdbscan" => {
+                let method = o.text("cluster_selection_method").unwrap_or_else(|| "eom".into());
+                let min_cluster_size = o.integer_or(
+                    "min_cluster_size",
+                    5,
+                    2,
+                    i32::MAX as i64,
+                    "A cluster needs at least 2 points: pass min_cluster_size of 2 or more (default 5).",
+                ) as usize;
+                Algorithm::Hdbscan(hdbscan::Params {
+                    min_cluster_size,
+                    min_samples: o.get("min_samples").map(|_| o.integer("min_samples", 5, 1, i32::MAX as i64) as usize),
+                    cluster_selection_epsilon: o.non_negative("cluster_selection_epsilon", 0.0),
+                    cluster_selection_method: match method.as_str() {
+                        "eom" => hdbscan::Selection::Eom,
+                        "leaf" => hdbscan::Selection::Leaf,
+                        _ => raise(
+                            INVALID_PARAMETER_VALUE,
+                            format!("params.cluster_selection_method must be 'eom' or 'leaf', not {}", literal(&method)),
+                            "Leave it out for 'eom' (excess of mass), or pass 'leaf' for the leaves of the condensed tree.",
+                        ),
+                    },
+                    allow_single_cluster: o.boolean("allow_single_cluster", false),
+                    alpha: o.positive("alpha", 1.0),
+                    metric: metric(),
+                })
+            }
+            _ => {
+                let (n_clusters, sweep) = match o.get("n_clusters") {
+                    Some(Value::Object(range)) => {
+                        let r = Options::new("params.n_clusters", Some(&Value::Object(range.clone())), &["min", "max"], "k range");
+                        let (min, max) = (r.integer("min", 2, 2, i32::MAX as i64), r.integer("max", 10, 2, i32::MAX as i64));
+                        if min > max {
+                            raise(
+                                INVALID_PARAMETER_VALUE,
+                                format!("params.n_clusters range has min {min} above max {max}"),
+                                "Pass a range like {\"min\": 2, \"max\": 20}.",
+                            );
+                        }
+                        if max - min + 1 > MAX_SWEEP {
+                            raise(
+                                INVALID_PARAMETER_VALUE,
+                                format!("params.n_clusters range {min} to {max} holds {} values of k, more than {MAX_SWEEP}", max - min + 1),
+                                "Sweep a narrower range, or several ranges in separate runs.",
+                            );
+                        }
+                        (min as usize, Some((min as usize, max as usize)))
+                    }
+                    _ => (o.integer("n_clusters", 8, 1, i32::MAX as i64) as usize, None),
+                };
+                Algorithm::KMeans {
+                    params: kmeans::Params {
+                        n_clusters,
+                        n_init: o.integer("n_init", 1, 1, 1000) as usize,
+                        max_iter: o.integer("max_iter", 300, 1, 1_000_000) as usize,
+                        tol: o.number("tol", 1e-4, 0.0, 1e12),
+                        seed,
+                    },
+                    sweep,
+                }
+            }
+        };
+        Self { algorithm, seed, silhouette_sample }
+    }
+
+    fn display_name(&self) -> &'static str {
+        match self.algorithm {
+            Algorithm::KMeans { .. } => "K-Means",
+            Algorithm::Dbscan(_) => "DBSCAN",
+            Algorithm::Hdbscan(_) => "HDBSCAN",
         }
     }
+
+    /// The `mlkit` module that computes it.
+    fn module(&self) -> &'static str {
+        match self.algorithm {
+            Algorithm::KMeans { .. } => "kmeans",
+            Algorithm::Dbscan(_) => "dbscan",
+            Algorithm::Hdbscan(_) => "hdbscan",
+        }
+    }
+
+    fn has_noise(&self) -> bool {
+        !matches!(self.algorithm, Algorithm::KMeans { .. })
+    }
+
+    /// Bytes the whole call plans to hold for `rows × dim` input: the dense matrix, the ids
+    /// and their uniqueness check, the algorithm's working memory, the quality metrics'
+    /// sample and blocks, and one write batch.
+    fn memory_bytes(&self, rows: usize, dim: usize, threads: usize) -> usize {
+        let input = rows * dim * 4 + rows * (48 + 40);
+        let algorithm = match &self.algorithm {
+            Algorithm::KMeans { params, sweep } => {
+                let k = sweep.map_or(params.n_clusters, |(_, max)| max).min(rows);
+                // A sweep keeps the best fit so far beside the current one.
+                kmeans::memory_bytes(rows, dim, k, threads) + sweep.map_or(0, |_| rows * 12 + k * dim * 4)
+            }
+            Algorithm::Dbscan(_) => dbscan::base_memory_bytes(rows, dim),
+            Algorithm::Hdbscan(_) => hdbscan::memory_bytes(rows, dim),
+        };
+        let s = self.silhouette_sample.min(rows);
+        let quality = rows * 4 + s * dim * 8 + threads * mlkit::exec::WAVE_CHUNKS * 64 * s * 8;
+        input + algorithm + quality + writer::BATCH_ROWS * 80
+    }
+
+    /// Checks the parameters against the rows read.
+    fn validate(&self, rows: usize, name: &str) {
+        match &self.algorithm {
+            Algorithm::KMeans { params, sweep } => {
+                let k = sweep.map_or(params.n_clusters, |(_, max)| max);
+                if let Err(e) = kmeans::validate(&kmeans::Params { n_clusters: k, ..params.clone() }, rows) {
+                    report_kmeans_error(e, name, sweep.is_some());
+                }
+            }
+            Algorithm::Dbscan(p) => {
+                if let Err(e) = dbscan::validate(p, rows) {
+                    raise(INVALID_PARAMETER_VALUE, format!("DBSCAN on source {name}: {e}"), "Check params.");
+                }
+            }
+            Algorithm::Hdbscan(p) => match hdbscan::validate(p, rows) {
+                Err(hdbscan::Error::MinSamples { min_samples, n_rows }) => raise(
+                    INVALID_PARAMETER_VALUE,
+                    format!("params.min_samples must be between 1 and the number of rows of source {name} ({n_rows}), not {min_samples}"),
+                    "min_samples defaults to min_cluster_size: lower it, or cluster more rows.",
+                ),
+                Err(e) => raise(INVALID_PARAMETER_VALUE, format!("HDBSCAN on source {name}: {e}"), "Check params."),
+                Ok(()) => {}
+            },
+        }
+    }
+
+    /// Runs the algorithm; for a k sweep, also the sweep's table.
+    fn fit(&self, x: &Matrix, exec: &mut Exec, ids: &[String], name: &str) -> (Clustering, Option<Value>) {
+        match &self.algorithm {
+            Algorithm::KMeans { params, sweep: None } => {
+                let fit = kmeans::fit(x, params, exec).unwrap_or_else(|e| report_kmeans_error(e, name, false));
+                (fit.into_clustering(), None)
+            }
+            Algorithm::KMeans { params, sweep: Some((min, max)) } => {
+                let mut rows = Vec::new();
+                let mut best: Option<(f64, Clustering)> = None;
+                for k in *min..=*max {
+                    let p = kmeans::Params { n_clusters: k, ..params.clone() };
+                    let fit = kmeans::fit(x, &p, exec).unwrap_or_else(|e| report_kmeans_error(e, name, true)).into_clustering();
+                    let sample = self.silhouette_sample(&fit.labels);
+                    let q = metrics::quality(x, &fit.labels, sample.as_deref(), exec);
+                    let inertia = fit.stats.iter().find(|(k, _)| *k == "inertia").map(|(_, s)| stat_json(s));
+                    rows.push(json!({
+                        "n_clusters": k,
+                        "inertia": inertia,
+                        "silhouette": q.silhouette,
+                        "davies_bouldin": q.davies_bouldin,
+                        "calinski_harabasz": q.calinski_harabasz,
+                    }));
+                    // The best silhouette wins; ties and undefined scores keep the smaller k.
+                    let score = q.silhouette.unwrap_or(f64::NEG_INFINITY);
+                    if best.as_ref().is_none_or(|(b, _)| score > *b) {
+                        best = Some((score, fit));
+                    }
+                }
+                let (_, fit) = best.expect("the range holds at least one k");
+                (fit, Some(Value::Array(rows)))
+            }
+            Algorithm::Dbscan(p) => {
+                let fit = dbscan::fit(x, p, exec).unwrap_or_else(|e| match e {
+                    dbscan::Error::Memory(m) => raise(
+                        PROGRAM_LIMIT_EXCEEDED,
+                        format!(
+                            "DBSCAN on source {name} with params.eps {}: {m} that pg_mlkit.max_memory_mb ({} MB) leaves after the input",
+                            p.eps,
+                            guc::max_memory_bytes() >> 20
+                        ),
+                        "eps is so large that most points neighbour most others: lower eps, or raise pg_mlkit.max_memory_mb if the server has the memory.",
+                    ),
+                    dbscan::Error::Neighbors(neighbors::Error::ZeroVector { row }) => zero_vector(ids, row, name),
+                    other => raise(INVALID_PARAMETER_VALUE, format!("DBSCAN on source {name}: {other}"), "Check params."),
+                });
+                (fit, None)
+            }
+            Algorithm::Hdbscan(p) => {
+                let fit = hdbscan::fit(x, p, exec).unwrap_or_else(|e| match e {
+                    hdbscan::Error::Neighbors(neighbors::Error::ZeroVector { row }) => zero_vector(ids, row, name),
+                    other => raise(INVALID_PARAMETER_VALUE, format!("HDBSCAN on source {name}: {other}"), "Check params."),
+                });
+                (fit, None)
+            }
+        }
+    }
+
+    /// The rows the silhouette is computed on: a sample drawn from the seed among the
+    /// points that are not noise, or `None` for all of them (when there are no more than
+    /// `silhouette_sample_size`), or an empty sample when the size is 0.
+    fn silhouette_sample(&self, labels: &[i32]) -> Option<Vec<usize>> {
+        let kept: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] >= 0).collect();
+        if self.silhouette_sample >= kept.len() {
+            return None;
+        }
+        let picks = Rng::new(self.seed ^ 0x5111_0badu64).sample_indices(kept.len(), self.silhouette_sample);
+        Some(picks.into_iter().map(|i| kept[i]).collect())
+    }
+
+    /// Every parameter the run used, defaults and seed included.
+    fn used_params(&self, result: &Clustering, dim: usize) -> Value {
+        match &self.algorithm {
+            Algorithm::KMeans { params, sweep } => {
+                let mut used = json!({
+                    "n_clusters": result.centroids.as_ref().map_or(params.n_clusters, |c| c.len() / dim.max(1)),
+                    "n_init": params.n_init,
+                    "max_iter": params.max_iter,
+                    "tol": params.tol,
+                    "random_state": self.seed,
+                    "silhouette_sample_size": self.silhouette_sample,
+                    "init": "k-means++",
+                    "algorithm": "lloyd",
+                });
+                if let Some((min, max)) = sweep {
+                    used["n_clusters_range"] = json!({"min": min, "max": max});
+                }
+                used
+            }
+            Algorithm::Dbscan(p) => json!({
+                "eps": p.eps,
+                "min_samples": p.min_samples,
+                "metric": p.metric.name(),
+                "random_state": self.seed,
+                "silhouette_sample_size": self.silhouette_sample,
+            }),
+            Algorithm::Hdbscan(p) => json!({
+                "min_cluster_size": p.min_cluster_size,
+                "min_samples": p.min_samples(),
+                "cluster_selection_epsilon": p.cluster_selection_epsilon,
+                "cluster_selection_method": p.cluster_selection_method.name(),
+                "allow_single_cluster": p.allow_single_cluster,
+                "alpha": p.alpha,
+                "metric": p.metric.name(),
+                "random_state": self.seed,
+                "silhouette_sample_size": self.silhouette_sample,
+            }),
+        }
+    }
+}
+
+fn zero_vector(ids: &[String], row: usize, name: &str) -> ! {
+    raise(
+        INVALID_PARAMETER_VALUE,
+        format!(
+            "embedding of id {} in source {name} is all zeros, which has no cosine distance (params.metric 'cosine')",
+            literal(ids.get(row).map_or("?", String::as_str))
+        ),
+        "Filter zero vectors out through a view, or use metric 'euclidean'.",
+    )
 }
 
 /// A seed for a run without `random_state`: below 2³¹, so it reads back exactly anywhere.
@@ -262,8 +575,13 @@ impl RunOptions {
     }
 }
 
-fn report_kmeans_error(e: kmeans::Error, name: &str) -> ! {
+fn report_kmeans_error(e: kmeans::Error, name: &str, sweep: bool) -> ! {
     match e {
+        kmeans::Error::ClusterCount { n_clusters, n_rows } if sweep => raise(
+            INVALID_PARAMETER_VALUE,
+            format!("params.n_clusters range goes up to {n_clusters}, more than the number of rows of source {name} ({n_rows})"),
+            "Lower the range's max.",
+        ),
         kmeans::Error::ClusterCount { n_clusters, n_rows } => raise(
             INVALID_PARAMETER_VALUE,
             format!("params.n_clusters must be between 1 and the number of rows of source {name} ({n_rows}), not {n_clusters}"),
@@ -273,27 +591,8 @@ fn report_kmeans_error(e: kmeans::Error, name: &str) -> ! {
     }
 }
 
-/// The silhouette on a random sample of `sample` points (all points when there are fewer),
-/// drawn from the run's seed; `(None, m)` when undefined (one cluster in the sample).
-fn silhouette_on_sample(
-    x: &Matrix,
-    labels: &[u32],
-    sample: usize,
-    seed: u64,
-    threads: usize,
-    progress: &mut Reporter,
-) -> (Option<f64>, usize) {
-    if sample == 0 {
-        return (None, 0);
-    }
-    if sample >= x.rows() {
-        return (silhouette::score(x, labels, None, threads, progress), x.rows());
-    }
-    let rows = Rng::new(seed ^ 0x5111_0badu64).sample_indices(x.rows(), sample);
-    (silhouette::score(x, labels, Some(&rows), threads, progress), sample)
-}
-
-fn write_run(run: &RunOptions, source: &str, rows: usize, metrics: Value, used: Value) -> i64 {
+#[allow(clippy::too_many_arguments)]
+fn write_run(run: &RunOptions, source: &str, rows: usize, name: &str, module: &str, metrics: Value, used: Value) -> i64 {
     Spi::connect_mut(|c| {
         let t = spi(
             c.update(
@@ -301,8 +600,7 @@ fn write_run(run: &RunOptions, source: &str, rows: usize, metrics: Value, used: 
                     analysis_type, model_name, model_version, status, metrics, row_count, source,
                     autoencoder_name, autoencoder_implementation, autoencoder_file, autoencoder_params,
                     clustering_name, clustering_implementation, clustering_params)
-                 VALUES ('clustering', $1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9,
-                         'K-Means', 'pg_mlkit ' || $10 || ' mlkit::kmeans', $11)
+                 VALUES ('clustering', $1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                  RETURNING id",
                 None,
                 &[
@@ -315,7 +613,8 @@ fn write_run(run: &RunOptions, source: &str, rows: usize, metrics: Value, used: 
                     run.autoencoder_implementation.clone().into(),
                     run.autoencoder_file.clone().into(),
                     run.autoencoder_params.clone().map(JsonB).into(),
-                    env!("CARGO_PKG_VERSION").into(),
+                    name.into(),
+                    implementation(module).into(),
                     JsonB(used).into(),
                 ],
             ),
@@ -325,30 +624,25 @@ fn write_run(run: &RunOptions, source: &str, rows: usize, metrics: Value, used: 
     })
 }
 
-fn write_assignments(run_id: i64, emb: &Embeddings, fit: &kmeans::Fit) {
-    let clusters: Vec<i32> = fit.labels.iter().map(|&l| l as i32).collect();
-    let distances: Vec<f64> = fit.distances.iter().map(|&d| d as f64).collect();
+fn set_model_version(run_id: i64, version: &str) {
     Spi::connect_mut(|c| {
         spi(
-            c.update(
-                "INSERT INTO ml.cluster_assignments (run_id, item_id, cluster, distance)
-                 SELECT $1, u.item_id, u.cluster, u.distance
-                   FROM unnest($2::text[], $3::int4[], $4::float8[]) AS u(item_id, cluster, distance)",
-                None,
-                &[run_id.into(), emb.ids.clone().into(), clusters.into(), distances.into()],
-            ),
-            "record the cluster assignments",
+            c.update("UPDATE ml.analysis_runs SET model_version = $2 WHERE id = $1", None, &[run_id.into(), version.into()]),
+            "record the model version",
         );
     });
 }
 
-fn finish_run(run_id: i64, total_ms: f64) {
+fn finish_run(run_id: i64, total_ms: f64, write_ms: f64) {
     Spi::connect_mut(|c| {
         spi(
             c.update(
-                "UPDATE ml.analysis_runs SET duration_ms = $2 WHERE id = $1",
+                "UPDATE ml.analysis_runs
+                    SET duration_ms = $2,
+                        metrics = jsonb_set(metrics, '{timings_ms,write}', to_jsonb($3::float8))
+                  WHERE id = $1",
                 None,
-                &[run_id.into(), total_ms.into()],
+                &[run_id.into(), total_ms.into(), write_ms.into()],
             ),
             "record the run's duration",
         );

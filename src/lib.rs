@@ -9,15 +9,21 @@
 //! | `ml.load_analysis_run(...)`  | `sql/schema/90_load_analysis_run.sql` (plain SQL) |
 //! | tables of schema `ml`        | `sql/schema/*.sql`            |
 //! | settings `pg_mlkit.*`        | [`guc`]                       |
+//!
+//! Shared by the SQL areas: [`source`] (reading a relation), [`writer`] (batched result
+//! writes), [`models`] (registry artifacts), [`params`] (jsonb options), [`errors`],
+//! [`progress`] (interrupts and NOTICEs).
 
 use pgrx::prelude::*;
 
 pub mod clustering;
 pub mod errors;
 pub mod guc;
+pub mod models;
 pub mod params;
 pub mod progress;
 pub mod source;
+pub mod writer;
 
 ::pgrx::pg_module_magic!();
 

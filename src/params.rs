@@ -85,6 +85,48 @@ impl Options {
         }
     }
 
+    /// A finite number above 0, or `default` when absent.
+    pub fn positive(&self, key: &str, default: f64) -> f64 {
+        self.bounded_below(key, default, false)
+    }
+
+    /// A finite number of 0 or more, or `default` when absent.
+    pub fn non_negative(&self, key: &str, default: f64) -> f64 {
+        self.bounded_below(key, default, true)
+    }
+
+    fn bounded_below(&self, key: &str, default: f64, zero_allowed: bool) -> f64 {
+        match self.get(key) {
+            None => default,
+            Some(v) => match v.as_f64() {
+                Some(x) if x.is_finite() && (x > 0.0 || (zero_allowed && x == 0.0)) => x,
+                Some(x) => raise(
+                    INVALID_PARAMETER_VALUE,
+                    format!("{}.{key} must be a number {}, not {x}", self.arg, if zero_allowed { "of 0 or more" } else { "above 0" }),
+                    format!("Leave {key} out to use its default ({default})."),
+                ),
+                None => raise(
+                    INVALID_PARAMETER_VALUE,
+                    format!("{}.{key} must be a number, not {}", self.arg, literal(&v.to_string())),
+                    format!("Write it as a JSON number, e.g. {{\"{key}\": {default}}}."),
+                ),
+            },
+        }
+    }
+
+    /// `true` or `false`, or `default` when absent.
+    pub fn boolean(&self, key: &str, default: bool) -> bool {
+        match self.get(key) {
+            None => default,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{}.{key} must be true or false, not {}", self.arg, literal(&other.to_string())),
+                format!("Write it as a JSON boolean, e.g. {{\"{key}\": {default}}}."),
+            ),
+        }
+    }
+
     /// A string, if given.
     pub fn text(&self, key: &str) -> Option<String> {
         self.get(key).map(|v| match v {

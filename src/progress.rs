@@ -36,7 +36,7 @@ impl mlkit::Progress for Reporter {
             Step::Iteration { init, iteration, changed } => {
                 format!("restart {}: iteration {iteration}, {changed} points changed cluster", init + 1)
             }
-            Step::Rows { done, total } => format!("{done} of {total} rows"),
+            Step::Pass { what, done, total } => format!("{what}: {done} of {total}"),
         });
     }
 }

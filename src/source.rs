@@ -50,6 +50,24 @@ impl Source<'_> {
         .unwrap_or_else(|| format!("{}", self.relation.to_u32()))
     }
 
+    /// The relation's schema-qualified name (`public.items`), whatever the `search_path`:
+    /// what a run records as its source.
+    pub fn qualified_name(&self) -> String {
+        Spi::connect(|c| {
+            let t = spi(
+                c.select(
+                    "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
+                       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+                    None,
+                    &[self.relation.into()],
+                ),
+                "name the source",
+            );
+            spi(t.first().get_one::<String>(), "name the source")
+        })
+        .unwrap_or_else(|| format!("{}", self.relation.to_u32()))
+    }
+
     /// Checks the relation and columns, then reads every row; `name` is
     /// [`Source::display_name`], for messages.
     pub fn read(&self, name: &str, progress: &mut Reporter) -> Embeddings {
@@ -100,7 +118,7 @@ impl Source<'_> {
                 )
             })
         };
-        find("id_column", self.id_column);
+        let (_, _, id_base) = find("id_column", self.id_column);
         let (_, emb_type, emb_base) = find("embedding_column", self.embedding_column);
         let castable = spi(
             c.select(
@@ -122,11 +140,30 @@ impl Source<'_> {
                 "Use a column of type real[], double precision[] or numeric[], or of a type with a cast to real[] (such as pgvector's vector).",
             );
         }
+        // Rows in the id column's order, so that a run does not depend on the physical order
+        // of the table (rewrites, CLUSTER, VACUUM FULL, dump and restore): by the id itself
+        // when its type has a default B-tree ordering, else by its text in byte order.
+        let orderable = spi(
+            c.select(
+                "SELECT EXISTS (SELECT 1 FROM pg_opclass o JOIN pg_am a ON a.oid = o.opcmethod
+                                 WHERE a.amname = 'btree' AND o.opcdefault
+                                   AND (o.opcintype = $1
+                                        OR (o.opcintype = 'anyarray'::regtype
+                                            AND EXISTS (SELECT 1 FROM pg_type t WHERE t.oid = $1 AND t.typelem <> 0 AND t.typlen = -1))
+                                        OR (o.opcintype = 'anyenum'::regtype
+                                            AND EXISTS (SELECT 1 FROM pg_type t WHERE t.oid = $1 AND t.typtype = 'e'))))",
+                None,
+                &[id_base.into()],
+            ),
+            "check the id type's ordering",
+        );
+        let orderable = spi(orderable.first().get_one::<bool>(), "check the id type's ordering").unwrap_or(false);
+        let order = if orderable { "ORDER BY 1" } else { "ORDER BY 3 COLLATE \"C\"" };
         let q = spi(
             c.select(
-                "SELECT format('SELECT %I::text, %I::real[] FROM %s', $1::text, $2::text, $3::regclass)",
+                "SELECT format('SELECT %I, %I::real[], %I::text FROM %s ', $1::text, $2::text, $1::text, $3::regclass) || $4",
                 None,
-                &[self.id_column.into(), self.embedding_column.into(), self.relation.into()],
+                &[self.id_column.into(), self.embedding_column.into(), self.relation.into(), order.into()],
             ),
             "build the read query",
         );
@@ -143,7 +180,7 @@ impl Source<'_> {
                 break;
             }
             // SAFETY: the fetch above just set SPI_tuptable to a table of `fetched` rows with
-            // the two columns of `query` (text, real[]); it is freed before the next fetch.
+            // the three columns of `query` (id, real[], id as text); it is freed before the next fetch.
             unsafe {
                 let table = pg_sys::SPI_tuptable;
                 let rows = std::slice::from_raw_parts((*table).vals, fetched);
@@ -182,9 +219,9 @@ impl Source<'_> {
     /// Copies one `(id, embedding)` row into `out`, checking it.
     unsafe fn copy_row(&self, tuple: *mut pg_sys::HeapTupleData, desc: pg_sys::TupleDesc, name: &str, out: &mut Embeddings) {
         let mut null = false;
-        // SAFETY: column 1 of the tuple is text (the query casts it).
+        // SAFETY: column 3 of the tuple is the id as text (the query casts it).
         let id = unsafe {
-            let datum = pg_sys::SPI_getbinval(tuple, desc, 1, &mut null);
+            let datum = pg_sys::SPI_getbinval(tuple, desc, 3, &mut null);
             String::from_datum(datum, null)
         };
         let Some(id) = id else {

@@ -34,6 +34,8 @@ INSERT INTO matrix_emb VALUES (1, '{{1,2},{3,4}}');
 CREATE TABLE empty_emb (id int, embedding real[]);
 INSERT INTO empty_emb VALUES (1, '{}');
 CREATE SEQUENCE a_sequence;
+CREATE TABLE zero_vec (id int, embedding real[]);
+INSERT INTO zero_vec VALUES (1, '{1,2}'), (2, '{0,0}');
 
 SELECT case_name, (pg_temp.try(sql)).*
   FROM (VALUES
@@ -57,7 +59,27 @@ SELECT case_name, (pg_temp.try(sql)).*
     ('unknown parameter',         $$SELECT ml.cluster_embeddings('good', params => '{"n_cluster": 3}')$$),
     ('params not an object',      $$SELECT ml.cluster_embeddings('good', params => '[3]')$$),
     ('unknown algorithm',         $$SELECT ml.cluster_embeddings('good', algorithm => 'spectral')$$),
-    ('algorithm not yet',         $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan')$$),
+    ('k range min > max',         $$SELECT ml.cluster_embeddings('good', params => '{"n_clusters": {"min": 5, "max": 3}}')$$),
+    ('k range min 1',             $$SELECT ml.cluster_embeddings('good', params => '{"n_clusters": {"min": 1, "max": 3}}')$$),
+    ('k range max > rows',        $$SELECT ml.cluster_embeddings('good', params => '{"n_clusters": {"min": 2, "max": 30}}')$$),
+    ('k range unknown key',       $$SELECT ml.cluster_embeddings('good', params => '{"n_clusters": {"from": 2}}')$$),
+    ('k range too wide',          $$SELECT ml.cluster_embeddings('good', params => '{"n_clusters": {"min": 2, "max": 500}}')$$),
+    ('dbscan eps 0',              $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan', params => '{"eps": 0}')$$),
+    ('dbscan eps negative',       $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan', params => '{"eps": -1.5}')$$),
+    ('dbscan eps not a number',   $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan', params => '{"eps": "big"}')$$),
+    ('dbscan min_samples 0',      $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan', params => '{"min_samples": 0}')$$),
+    ('dbscan unknown metric',     $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan', params => '{"metric": "manhattan"}')$$),
+    ('dbscan K-Means key',        $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan', params => '{"n_clusters": 3}')$$),
+    ('dbscan model_name',         $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan', run => '{"model_name": "m"}')$$),
+    ('cosine of a zero vector',   $$SELECT ml.cluster_embeddings('zero_vec', algorithm => 'dbscan', params => '{"metric": "cosine"}')$$),
+    ('hdbscan min_cluster_size 1', $$SELECT ml.cluster_embeddings('good', algorithm => 'hdbscan', params => '{"min_cluster_size": 1}')$$),
+    ('hdbscan min_samples > rows', $$SELECT ml.cluster_embeddings('good', algorithm => 'hdbscan', params => '{"min_samples": 25}')$$),
+    ('hdbscan min_samples 0',     $$SELECT ml.cluster_embeddings('good', algorithm => 'hdbscan', params => '{"min_samples": 0}')$$),
+    ('hdbscan unknown method',    $$SELECT ml.cluster_embeddings('good', algorithm => 'hdbscan', params => '{"cluster_selection_method": "best"}')$$),
+    ('hdbscan epsilon negative',  $$SELECT ml.cluster_embeddings('good', algorithm => 'hdbscan', params => '{"cluster_selection_epsilon": -0.1}')$$),
+    ('hdbscan alpha 0',           $$SELECT ml.cluster_embeddings('good', algorithm => 'hdbscan', params => '{"alpha": 0}')$$),
+    ('hdbscan single not a bool', $$SELECT ml.cluster_embeddings('good', algorithm => 'hdbscan', params => '{"allow_single_cluster": "yes"}')$$),
+    ('hdbscan K-Means key',       $$SELECT ml.cluster_embeddings('good', algorithm => 'hdbscan', params => '{"n_init": 3}')$$),
     ('NULL algorithm',            $$SELECT ml.cluster_embeddings('good', algorithm => NULL)$$),
     ('reduction not yet',         $$SELECT ml.cluster_embeddings('good', reduction => 'pca')$$),
     ('unknown reduction',         $$SELECT ml.cluster_embeddings('good', reduction => 'umap')$$),
@@ -75,7 +97,15 @@ SELECT case_name, (pg_temp.try(sql)).*
 -- Input that would need more memory than pg_mlkit.max_memory_mb allows is refused.
 SET pg_mlkit.max_memory_mb = 1;
 SELECT (pg_temp.try($$SELECT ml.cluster_embeddings('digits')$$)).*;
+-- So is a DBSCAN eps so large that every point neighbours every other (1797² lists).
+SET pg_mlkit.max_memory_mb = 8;
+SELECT (pg_temp.try($$SELECT ml.cluster_embeddings('digits', algorithm => 'dbscan', params => '{"eps": 1e6}')$$)).*;
 RESET pg_mlkit.max_memory_mb;
+-- A model version can be registered once.
+SELECT ml.cluster_embeddings('good', params => '{"n_clusters": 2, "random_state": 1}', run => '{"model_name": "dup", "model_version": "v1"}') > 0 AS first_registered;
+SELECT (pg_temp.try($$SELECT ml.cluster_embeddings('good', params => '{"n_clusters": 2}', run => '{"model_name": "dup", "model_version": "v1"}')$$)).*;
+DELETE FROM ml.analysis_runs;
+DELETE FROM ml.model_registry;
 
 -- None of the failed calls wrote anything.
 SELECT count(*) AS runs, (SELECT count(*) FROM ml.cluster_assignments) AS assignments FROM ml.analysis_runs;

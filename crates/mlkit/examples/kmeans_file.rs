@@ -1,6 +1,6 @@
 //! Fits K-Means to a raw little-endian f32 file: `kmeans_file FILE ROWS COLS K [N_INIT] [SEED] [THREADS] [MAX_ITER]`.
 //! Prints `inertia seconds n_iter`. Used by bench/ to time the algorithm without PostgreSQL.
-use mlkit::{kmeans, Matrix};
+use mlkit::{kmeans, Exec, Matrix};
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
@@ -17,11 +17,11 @@ fn main() {
         n_clusters: arg(4, 8),
         n_init: arg(5, 1),
         seed: arg(6, 0) as u64,
-        threads: arg(7, std::thread::available_parallelism().map_or(1, |n| n.get())),
         max_iter: arg(8, 300),
         ..Default::default()
     };
     let t = std::time::Instant::now();
-    let fit = kmeans::fit(&x, &p, &mut |_| {}).expect("valid input");
+    let threads = arg(7, std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let fit = kmeans::fit(&x, &p, &mut Exec::new(threads, &mut |_| {})).expect("valid input");
     println!("{} {:.3} {}", fit.inertia, t.elapsed().as_secs_f64(), fit.n_iter);
 }

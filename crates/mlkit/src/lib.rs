@@ -2,17 +2,31 @@
 //!
 //! Every module takes plain slices (row-major `f32` matrices through [`Matrix`]) and returns
 //! plain results or a typed error. Nothing here allocates through PostgreSQL, raises a
-//! PostgreSQL error, or checks for interrupts itself: long loops call the caller's
-//! [`Progress`] hook between units of work, on the calling thread, and the SQL layer checks
-//! for interrupts there. Worker threads spawned here only ever touch their own slices.
+//! PostgreSQL error, or checks for interrupts itself: long loops tell the caller's
+//! [`Progress`] hook how far they are, on the calling thread, through the execution context
+//! [`Exec`], and the SQL layer checks for interrupts there. Worker threads only ever touch
+//! their own slices.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`cluster`] | the result every clustering algorithm returns, and the algorithms: |
+//! | [`cluster::kmeans`] | K-Means: greedy k-means++ seeding, Lloyd's iterations with Hamerly's bounds |
+//! | [`cluster::dbscan`] | DBSCAN, labels as scikit-learn's |
+//! | [`cluster::hdbscan`] | HDBSCAN, labels and membership probabilities as scikit-learn's |
+//! | [`cluster::metrics`] | silhouette, Davies–Bouldin, Calinski–Harabasz |
+//! | [`neighbors`] | radius and k-nearest-neighbour search: a k-d tree, or blocked brute force |
+//! | [`exec`] | threads, progress, cancellation, memory budget |
+//! | [`linalg`], [`matrix`], [`rng`] | kernels, the input shape, the seeded generator |
 
-pub mod kmeans;
+pub mod cluster;
+pub mod exec;
 pub mod linalg;
 pub mod matrix;
-pub mod parallel;
+pub mod neighbors;
 pub mod rng;
-pub mod silhouette;
 
+pub use cluster::{dbscan, hdbscan, kmeans, metrics, Clustering};
+pub use exec::Exec;
 pub use matrix::Matrix;
 
 /// Called by long-running algorithms between units of work, always on the calling thread.
@@ -37,6 +51,6 @@ pub enum Step {
     /// K-Means restart `init` finished Lloyd iteration `iteration` (1-based), in which
     /// `changed` points changed cluster (all of them in the first).
     Iteration { init: usize, iteration: usize, changed: usize },
-    /// A pairwise pass over a block of rows finished.
-    Rows { done: usize, total: usize },
+    /// A parallel pass named `what` has handled `done` of its `total` rows.
+    Pass { what: &'static str, done: usize, total: usize },
 }

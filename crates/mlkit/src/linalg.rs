@@ -173,6 +173,20 @@ pub fn dot_block(a: &Matrix, b: &Matrix, out: &mut [f32]) {
     }
 }
 
+/// `out = a · bᵀ` in `f64`, all three row-major with `k` columns for `a` and `b`
+/// (`a`: `m × k`, `b`: `n × k`, `out`: `m × n`).
+pub fn dot_block_f64(a: &[f64], b: &[f64], k: usize, out: &mut [f64]) {
+    let (m, n) = (a.len() / k.max(1), b.len() / k.max(1));
+    assert_eq!(out.len(), m * n);
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    // SAFETY: as in `dot_block`: the slices hold exactly m×k, n×k and m×n values.
+    unsafe {
+        matrixmultiply::dgemm(m, k, n, 1.0, a.as_ptr(), k as isize, 1, b.as_ptr(), 1, k as isize, 0.0, out.as_mut_ptr(), n as isize, 1);
+    }
+}
+
 /// Squared distances from every row of `a` to every row of `b`, in `out` (`a.rows() × b.rows()`),
 /// given their precomputed squared norms. Values are clamped at zero.
 pub fn sq_dist_block(a: &Matrix, a_norms: &[f32], b: &Matrix, b_norms: &[f32], out: &mut [f32]) {

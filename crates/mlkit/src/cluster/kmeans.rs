@@ -12,8 +12,10 @@
 //! 2. **Lloyd's iterations**: assign every point to its nearest centre, move every centre
 //!    to the mean of its points, repeat until no label changes, or until the centres move
 //!    less than `tol` × (mean per-feature variance) in total squared distance, or
-//!    `max_iter` is reached. A centre left with no points is moved to the point farthest
-//!    from its own centre.
+//!    `max_iter` is reached. A cluster left with no points gets one: as in scikit-learn, the
+//!    empty clusters take the points farthest from their own centres, one each, farthest
+//!    first; unlike scikit-learn, a point that is the only member of its cluster is passed
+//!    over (taking it would only empty another cluster), and ties go to the lower index.
 //! 3. **Restarts**: the whole fit runs `n_init` times from different seeds and the result
 //!    with the lowest inertia wins.
 //!
@@ -25,17 +27,27 @@
 //! move by `δ`, `u` grows by its centre's `δ` and `l` shrinks by the largest other `δ`; a
 //! point whose `u` stays below `max(l, s)` — `s` being half the distance from its centre to
 //! the nearest other centre — cannot change cluster and is not looked at again. Once the
-//! clusters settle, almost every point is skipped. Work is split over `threads` threads by
-//! rows. Memory: a centred copy of the data, plus `O(n + threads·k·d)`; see [`memory_bytes`].
+//! clusters settle, almost every point is skipped. The bounds only skip work: every point
+//! that is looked at gets the nearest centre by exact distance, so the labels are those of
+//! textbook Lloyd's iterations, except where two centres are equally near to within `f32`
+//! rounding (a unit test compares label for label). Work is split over the threads of the
+//! [`Exec`] by rows. Memory: a centred copy of the data, plus `O(n + threads·k·d)`; see
+//! [`memory_bytes`].
 //!
 //! Given the same data, parameters and `seed`, the result is bit-for-bit the same whatever
-//! the number of threads (see [`crate::parallel`]), on CPUs with the same vector units
-//! (AVX2 and FMA or not: the kernels add in a different order).
+//! the number of threads (see [`crate::exec`]). Across machines it is the same only on CPUs
+//! with the same vector units (AVX2 and FMA or not): the kernels add in a different order,
+//! so the last bits of distances, and rarely a tied label, can differ.
 
 use crate::linalg::{self, BLOCK_ROWS};
-use crate::parallel::{for_chunks, for_chunks_mut, CHUNK_ROWS};
+use crate::cluster::{Clustering, Stat};
 use crate::rng::Rng;
-use crate::{Matrix, Progress, Step};
+use crate::{Exec, Matrix, Step};
+
+/// Rows per parallel chunk: large enough to amortise the hand-over to a worker, small
+/// enough to balance two to sixteen threads on 10⁴–10⁶ rows. Fixed, so that results do not
+/// depend on the thread count.
+pub const CHUNK_ROWS: usize = 4096;
 
 /// What to fit. `Default` gives scikit-learn's defaults (`n_init = 1`, as its `"auto"` does
 /// for k-means++ seeding).
@@ -51,13 +63,11 @@ pub struct Params {
     pub tol: f64,
     /// Seed of the random stream; same seed, same result.
     pub seed: u64,
-    /// Worker threads for the assignment step (≥ 1).
-    pub threads: usize,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Self { n_clusters: 8, n_init: 1, max_iter: 300, tol: 1e-4, seed: 0, threads: 1 }
+        Self { n_clusters: 8, n_init: 1, max_iter: 300, tol: 1e-4, seed: 0 }
     }
 }
 
@@ -121,7 +131,7 @@ pub fn memory_bytes(rows: usize, cols: usize, n_clusters: usize, threads: usize)
     rows * cols * 4
         + rows * (4 + 4 + 4 + 4 + 12 + 8)
         + rows * trials * 4
-        + threads * (n_clusters * cols * 8 + BLOCK_ROWS * n_clusters.max(trials) * 4)
+        + threads * crate::exec::WAVE_CHUNKS * (n_clusters * cols * 8 + BLOCK_ROWS * n_clusters.max(trials) * 4)
         + 3 * n_clusters * cols * 4
 }
 
@@ -146,13 +156,12 @@ pub fn validate(params: &Params, n_rows: usize) -> Result<(), Error> {
 }
 
 /// Fits K-Means to the rows of `data`. See the module documentation for the method.
-pub fn fit(data: &Matrix, params: &Params, progress: &mut dyn Progress) -> Result<Fit, Error> {
+pub fn fit(data: &Matrix, params: &Params, exec: &mut Exec) -> Result<Fit, Error> {
     validate(params, data.rows())?;
     if let Some(pos) = data.as_slice().iter().position(|v| !v.is_finite()) {
         return Err(Error::NotFinite { row: pos / data.cols(), col: pos % data.cols() });
     }
     let (n, d, k) = (data.rows(), data.cols(), params.n_clusters);
-    let threads = params.threads.max(1);
 
     // Centre the data: distances do not change, the expansion in the hot loop gets precise.
     let (centred, mean) = centre(data);
@@ -164,8 +173,8 @@ pub fn fit(data: &Matrix, params: &Params, progress: &mut dyn Progress) -> Resul
     let mut best: Option<(Lloyd, usize)> = None;
     for init in 0..params.n_init {
         let mut rng = Rng::new(master.next_u64());
-        let seeds = kmeans_plusplus(&x, k, &mut rng, threads, init, progress);
-        let run = lloyd(&x, &x_norms, seeds, params.max_iter, tol, threads, init, progress);
+        let seeds = kmeans_plusplus(&x, k, &mut rng, init, exec);
+        let run = lloyd(&x, &x_norms, seeds, params.max_iter, tol, init, exec);
         if best.as_ref().is_none_or(|(b, _)| run.inertia < b.inertia) {
             best = Some((run, init));
         }
@@ -194,15 +203,33 @@ pub fn fit(data: &Matrix, params: &Params, progress: &mut dyn Progress) -> Resul
     })
 }
 
+impl Fit {
+    /// The common result: labels, distances, centroids and what the fit reports.
+    pub fn into_clustering(self) -> Clustering {
+        Clustering {
+            labels: self.labels.iter().map(|&l| l as i32).collect(),
+            distances: Some(self.distances),
+            centroids: Some(self.centroids),
+            stats: vec![
+                ("inertia", Stat::Float(self.inertia)),
+                ("n_iter", Stat::Int(self.n_iter as i64)),
+                ("converged", Stat::Bool(self.converged)),
+                ("best_init", Stat::Int(self.best_init as i64)),
+            ],
+            ..Default::default()
+        }
+    }
+}
+
 /// Nearest centre of every row of `data` among the `centroids` (`k × d`, row-major), and the
 /// exact Euclidean distance to it: what a fitted model predicts for new points.
-pub fn predict(data: &Matrix, centroids: &[f32], threads: usize) -> (Vec<u32>, Vec<f32>) {
+pub fn predict(data: &Matrix, centroids: &[f32], exec: &mut Exec) -> (Vec<u32>, Vec<f32>) {
     let c = Matrix::new(centroids, centroids.len() / data.cols(), data.cols()).expect("centroids match the data's width");
     let norms = linalg::sq_norms(data);
     let mut points = vec![Point::default(); data.rows()];
-    assign(data, &norms, &c, threads, &mut points, false);
+    assign(data, &norms, &c, exec, &mut points, false);
     let labels = labels_of(&points);
-    let dist = exact_sq_distances(data, &c, &labels, threads).into_iter().map(f32::sqrt).collect();
+    let dist = exact_sq_distances(data, &c, &labels, exec).into_iter().map(f32::sqrt).collect();
     (labels, dist)
 }
 
@@ -234,14 +261,7 @@ fn mean_variance(x: &Matrix) -> f64 {
 }
 
 /// Greedy k-means++: returns `k × d` initial centres.
-fn kmeans_plusplus(
-    x: &Matrix,
-    k: usize,
-    rng: &mut Rng,
-    threads: usize,
-    init: usize,
-    progress: &mut dyn Progress,
-) -> Vec<f32> {
+fn kmeans_plusplus(x: &Matrix, k: usize, rng: &mut Rng, init: usize, exec: &mut Exec) -> Vec<f32> {
     let (n, d) = (x.rows(), x.cols());
     let trials = local_trials(k);
     let mut centers = Vec::with_capacity(k * d);
@@ -250,13 +270,13 @@ fn kmeans_plusplus(
 
     // Squared distance of every point to its nearest chosen centre.
     let mut closest = vec![0.0f32; n];
-    distances_to(x, &[first], threads, &mut closest);
+    distances_to(x, &[first], exec, &mut closest);
     let mut potential: f64 = closest.iter().map(|&v| v as f64).sum();
     let mut cumulative = vec![0.0f64; n];
     let mut candidate_dist = vec![0.0f32; n * trials];
 
     for c in 1..k {
-        progress.step(Step::Seeding { init, centers: c });
+        exec.step(Step::Seeding { init, centers: c });
         let mut acc = 0.0f64;
         for (cum, &v) in cumulative.iter_mut().zip(&closest) {
             acc += v as f64;
@@ -269,12 +289,12 @@ fn kmeans_plusplus(
             })
             .collect();
         // Distance of every point to every candidate, each already lowered to `closest`.
-        distances_to(x, &candidates, threads, &mut candidate_dist);
+        distances_to(x, &candidates, exec, &mut candidate_dist);
         let mut potentials = vec![0.0f64; trials];
-        for_chunks(
+        exec.for_chunks(
+            "k-means++ seeding",
             n,
             CHUNK_ROWS,
-            threads,
             |rows| {
                 let mut pot = vec![0.0f64; trials];
                 for i in rows {
@@ -300,7 +320,7 @@ fn kmeans_plusplus(
 ///
 /// Computed directly, not through SGEMM: with a handful of targets, packing the data for a
 /// matrix product costs more than the product itself (measured: 3× the kernel's time).
-fn distances_to(x: &Matrix, targets: &[usize], threads: usize, out: &mut [f32]) {
+fn distances_to(x: &Matrix, targets: &[usize], exec: &mut Exec, out: &mut [f32]) {
     let t = targets.len();
     let work = |rows: std::ops::Range<usize>, chunk: &mut [f32]| {
         for (i, dst) in rows.zip(chunk.chunks_exact_mut(t)) {
@@ -310,7 +330,7 @@ fn distances_to(x: &Matrix, targets: &[usize], threads: usize, out: &mut [f32]) 
             }
         }
     };
-    for_chunks_mut(x.rows(), CHUNK_ROWS, threads, out, t, work, |_| {});
+    exec.for_chunks_mut("k-means++ seeding", x.rows(), CHUNK_ROWS, out, t, work, |_| {});
 }
 
 /// The state one Lloyd run ends in.
@@ -380,9 +400,8 @@ fn lloyd(
     mut centers: Vec<f32>,
     max_iter: usize,
     tol: f64,
-    threads: usize,
     init: usize,
-    progress: &mut dyn Progress,
+    exec: &mut Exec,
 ) -> Lloyd {
     let (n, d) = (x.rows(), x.cols());
     let k = centers.len() / d;
@@ -399,10 +418,10 @@ fn lloyd(
         // Labels by the current centres: all distances the first time, bounds afterwards.
         // `changed` is None the first time: every point got its first label.
         let changed = if iteration == 1 {
-            totals = assign(x, x_norms, &c, threads, &mut points, true).expect("sums were asked for");
+            totals = assign(x, x_norms, &c, exec, &mut points, true).expect("sums were asked for");
             None
         } else {
-            let changes = hamerly_step(x, &c, threads, &mut points);
+            let changes = hamerly_step(x, &c, exec, &mut points);
             for &(i, from, to) in &changes {
                 totals.move_row(from as usize, to as usize, x.row(i as usize));
             }
@@ -413,7 +432,7 @@ fn lloyd(
             // Relocation moves this iteration's centres only; the running sums stay exact.
             relocated = Sums { sums: totals.sums.clone(), counts: totals.counts.clone() };
             let labels = labels_of(&points);
-            let exact = exact_sq_distances(x, &c, &labels, threads);
+            let exact = exact_sq_distances(x, &c, &labels, exec);
             relocate_empty_clusters(x, &labels, &exact, &mut relocated.sums, &mut relocated.counts, d);
             &relocated
         } else {
@@ -439,7 +458,7 @@ fn lloyd(
         }
         centers = new_centers;
         loosen_bounds(&mut points, &moved);
-        progress.step(Step::Iteration { init, iteration, changed: changed.unwrap_or(n) });
+        exec.step(Step::Iteration { init, iteration, changed: changed.unwrap_or(n) });
 
         if changed == Some(0) {
             // No label changed, so the centres just computed are the ones before: converged.
@@ -454,10 +473,10 @@ fn lloyd(
     let c = Matrix::new(&centers, k, d).expect("k × d centres");
     if !strict {
         // The last centre update moved the centres: label the points by the final ones.
-        hamerly_step(x, &c, threads, &mut points);
+        hamerly_step(x, &c, exec, &mut points);
     }
     let labels = labels_of(&points);
-    let sq_dist = exact_sq_distances(x, &c, &labels, threads);
+    let sq_dist = exact_sq_distances(x, &c, &labels, exec);
     let inertia = sq_dist.iter().map(|&v| v as f64).sum();
     Lloyd { centers, labels, sq_dist, inertia, n_iter: iterations, converged: strict || shift_small }
 }
@@ -480,23 +499,28 @@ fn loosen_bounds(points: &mut [Point], moved: &[f32]) {
 }
 
 /// Half the distance from every centre to its nearest other centre (infinite for k = 1).
-fn half_separation(centers: &Matrix) -> Vec<f32> {
+/// `O(k² d)`: with thousands of wide centres this is seconds of work, so it runs in
+/// reported chunks like every other pass.
+fn half_separation(centers: &Matrix, exec: &mut Exec) -> Vec<f32> {
     let k = centers.rows();
-    (0..k)
-        .map(|j| {
-            (0..k)
-                .filter(|&o| o != j)
-                .map(|o| linalg::sq_dist(centers.row(j), centers.row(o)).sqrt() / 2.0)
-                .fold(f32::INFINITY, f32::min)
-        })
-        .collect()
+    let mut out = vec![0.0f32; k];
+    let work = |rows: std::ops::Range<usize>, chunk: &mut [f32]| {
+        for (j, o) in rows.zip(chunk.iter_mut()) {
+            *o = (0..k)
+                .filter(|&other| other != j)
+                .map(|other| linalg::sq_dist(centers.row(j), centers.row(other)).sqrt() / 2.0)
+                .fold(f32::INFINITY, f32::min);
+        }
+    };
+    exec.for_chunks_mut("centre-to-centre distances", k, 16, &mut out, 1, work, |_| {});
+    out
 }
 
 /// One Hamerly assignment: re-examines only the points whose bounds allow a change of
 /// cluster. Returns the points that changed, as `(point, old cluster, new cluster)`, in
 /// point order.
-fn hamerly_step(x: &Matrix, centers: &Matrix, threads: usize, points: &mut [Point]) -> Vec<(u32, u32, u32)> {
-    let half = half_separation(centers);
+fn hamerly_step(x: &Matrix, centers: &Matrix, exec: &mut Exec, points: &mut [Point]) -> Vec<(u32, u32, u32)> {
+    let half = half_separation(centers, exec);
     let mut changes = Vec::new();
     let work = |rows: std::ops::Range<usize>, chunk: &mut [Point]| {
         let mut changed = Vec::new();
@@ -519,7 +543,7 @@ fn hamerly_step(x: &Matrix, centers: &Matrix, threads: usize, points: &mut [Poin
         }
         changed
     };
-    for_chunks_mut(x.rows(), CHUNK_ROWS, threads, points, 1, work, |part| changes.extend(part));
+    exec.for_chunks_mut("Lloyd iteration", x.rows(), CHUNK_ROWS, points, 1, work, |part| changes.extend(part));
     changes
 }
 
@@ -544,7 +568,7 @@ fn assign(
     x: &Matrix,
     x_norms: &[f32],
     centers: &Matrix,
-    threads: usize,
+    exec: &mut Exec,
     points: &mut [Point],
     want_sums: bool,
 ) -> Option<Sums> {
@@ -582,7 +606,7 @@ fn assign(
         }
         part
     };
-    for_chunks_mut(n, CHUNK_ROWS, threads, points, 1, work, |part| {
+    exec.for_chunks_mut("assigning points", n, CHUNK_ROWS, points, 1, work, |part| {
         if let (Some(t), Some(p)) = (total.as_mut(), part) {
             t.merge(p);
         }
@@ -591,15 +615,18 @@ fn assign(
 }
 
 /// Gives every empty cluster one of the points farthest from their centres, taking that
-/// point out of its old cluster's sums (scikit-learn's rule).
+/// point out of its old cluster's sums: farthest point first (ties: lower index), one point
+/// per empty cluster, passing over points that are alone in their cluster. The labels are
+/// left as they are; the next assignment step relabels by the moved centres.
 fn relocate_empty_clusters(x: &Matrix, labels: &[u32], dist: &[f32], sums: &mut [f64], counts: &mut [usize], d: usize) {
-    let empty: Vec<usize> = (0..counts.len()).filter(|&j| counts[j] == 0).collect();
-    if empty.is_empty() {
+    let mut empty = (0..counts.len()).filter(|&j| counts[j] == 0).collect::<Vec<_>>().into_iter().peekable();
+    if empty.peek().is_none() {
         return;
     }
     let mut order: Vec<usize> = (0..labels.len()).collect();
     order.sort_unstable_by(|&a, &b| dist[b].total_cmp(&dist[a]).then(a.cmp(&b)));
-    for (&far, &j) in order.iter().zip(&empty) {
+    for far in order {
+        let Some(&j) = empty.peek() else { break };
         let old = labels[far] as usize;
         if counts[old] <= 1 {
             continue;
@@ -611,18 +638,19 @@ fn relocate_empty_clusters(x: &Matrix, labels: &[u32], dist: &[f32], sums: &mut 
         }
         counts[old] -= 1;
         counts[j] = 1;
+        empty.next();
     }
 }
 
 /// Exact squared distance of every row to its labelled centre.
-fn exact_sq_distances(x: &Matrix, centers: &Matrix, labels: &[u32], threads: usize) -> Vec<f32> {
+fn exact_sq_distances(x: &Matrix, centers: &Matrix, labels: &[u32], exec: &mut Exec) -> Vec<f32> {
     let mut out = vec![0.0f32; x.rows()];
     let work = |rows: std::ops::Range<usize>, chunk: &mut [f32]| {
         for (i, o) in rows.zip(chunk.iter_mut()) {
             *o = linalg::sq_dist(x.row(i), centers.row(labels[i] as usize));
         }
     };
-    for_chunks_mut(x.rows(), CHUNK_ROWS, threads, &mut out, 1, work, |_| {});
+    exec.for_chunks_mut("distances to the centres", x.rows(), CHUNK_ROWS, &mut out, 1, work, |_| {});
     out
 }
 
@@ -651,7 +679,7 @@ mod tests {
         let centres: [&[f32]; 3] = [&[0.0, 0.0], &[10.0, 10.0], &[-10.0, 10.0]];
         let data = blobs(&centres, 100, 1.0, 3);
         let x = Matrix::new(&data, 300, 2).unwrap();
-        let fit = fit(&x, &Params { n_clusters: 3, seed: 1, ..Params::default() }, &mut quiet()).unwrap();
+        let fit = fit(&x, &Params { n_clusters: 3, seed: 1, ..Params::default() }, &mut Exec::new(1, &mut quiet())).unwrap();
         assert_eq!(fit.sizes.iter().copied().collect::<std::collections::BTreeSet<_>>().len(), 1);
         assert!(fit.sizes.iter().all(|&s| s == 100));
         // Points generated around the same centre share a label.
@@ -676,15 +704,15 @@ mod tests {
         let centres: [&[f32]; 4] = [&[0.0, 0.0, 0.0], &[3.0, 0.0, 1.0], &[0.0, 3.0, 2.0], &[3.0, 3.0, 3.0]];
         let data = blobs(&centres, 5000, 2.0, 9);
         let x = Matrix::new(&data, 20_000, 3).unwrap();
-        let p = Params { n_clusters: 4, seed: 7, threads: 2, ..Params::default() };
-        let a = fit(&x, &p, &mut quiet()).unwrap();
-        let b = fit(&x, &p, &mut quiet()).unwrap();
+        let p = Params { n_clusters: 4, seed: 7, ..Params::default() };
+        let a = fit(&x, &p, &mut Exec::new(2, &mut quiet())).unwrap();
+        let b = fit(&x, &p, &mut Exec::new(2, &mut quiet())).unwrap();
         assert_eq!(a.labels, b.labels);
         assert_eq!(a.centroids, b.centroids);
         assert_eq!(a.inertia, b.inertia);
         // Bit-for-bit the same whatever the thread count.
         for threads in [1, 3] {
-            let other = fit(&x, &Params { threads, ..p.clone() }, &mut quiet()).unwrap();
+            let other = fit(&x, &p, &mut Exec::new(threads, &mut quiet())).unwrap();
             assert_eq!(a.labels, other.labels);
             assert_eq!(a.centroids, other.centroids);
             assert_eq!(a.inertia, other.inertia);
@@ -696,8 +724,8 @@ mod tests {
         let centres: [&[f32]; 5] = [&[0.0, 0.0], &[2.0, 0.0], &[0.0, 2.0], &[2.0, 2.0], &[1.0, 1.0]];
         let data = blobs(&centres, 200, 1.2, 11);
         let x = Matrix::new(&data, 1000, 2).unwrap();
-        let one = fit(&x, &Params { n_clusters: 5, n_init: 1, seed: 5, ..Params::default() }, &mut quiet()).unwrap();
-        let ten = fit(&x, &Params { n_clusters: 5, n_init: 10, seed: 5, ..Params::default() }, &mut quiet()).unwrap();
+        let one = fit(&x, &Params { n_clusters: 5, n_init: 1, seed: 5, ..Params::default() }, &mut Exec::new(1, &mut quiet())).unwrap();
+        let ten = fit(&x, &Params { n_clusters: 5, n_init: 10, seed: 5, ..Params::default() }, &mut Exec::new(1, &mut quiet())).unwrap();
         // Restart 0 of both runs is the same run, so ten restarts can only do as well or better.
         assert!(ten.inertia <= one.inertia);
     }
@@ -707,19 +735,19 @@ mod tests {
         let data = [0.0f32, 1.0, 2.0, 3.0];
         let x = Matrix::new(&data, 2, 2).unwrap();
         let p = |k| Params { n_clusters: k, ..Params::default() };
-        assert_eq!(fit(&x, &p(0), &mut quiet()).unwrap_err(), Error::ClusterCount { n_clusters: 0, n_rows: 2 });
-        assert_eq!(fit(&x, &p(3), &mut quiet()).unwrap_err(), Error::ClusterCount { n_clusters: 3, n_rows: 2 });
+        assert_eq!(fit(&x, &p(0), &mut Exec::new(1, &mut quiet())).unwrap_err(), Error::ClusterCount { n_clusters: 0, n_rows: 2 });
+        assert_eq!(fit(&x, &p(3), &mut Exec::new(1, &mut quiet())).unwrap_err(), Error::ClusterCount { n_clusters: 3, n_rows: 2 });
         assert_eq!(
-            fit(&x, &Params { n_init: 0, ..p(1) }, &mut quiet()).unwrap_err(),
+            fit(&x, &Params { n_init: 0, ..p(1) }, &mut Exec::new(1, &mut quiet())).unwrap_err(),
             Error::ZeroIterations { name: "n_init" }
         );
-        assert_eq!(fit(&x, &Params { tol: -1.0, ..p(1) }, &mut quiet()).unwrap_err(), Error::Tolerance(-1.0));
+        assert_eq!(fit(&x, &Params { tol: -1.0, ..p(1) }, &mut Exec::new(1, &mut quiet())).unwrap_err(), Error::Tolerance(-1.0));
         let nan = [0.0f32, 1.0, f32::NAN, 3.0];
         let x = Matrix::new(&nan, 2, 2).unwrap();
-        assert_eq!(fit(&x, &p(1), &mut quiet()).unwrap_err(), Error::NotFinite { row: 1, col: 0 });
+        assert_eq!(fit(&x, &p(1), &mut Exec::new(1, &mut quiet())).unwrap_err(), Error::NotFinite { row: 1, col: 0 });
         let empty: [f32; 0] = [];
         let x = Matrix::new(&empty, 0, 2).unwrap();
-        assert_eq!(fit(&x, &p(1), &mut quiet()).unwrap_err(), Error::NoRows);
+        assert_eq!(fit(&x, &p(1), &mut Exec::new(1, &mut quiet())).unwrap_err(), Error::NoRows);
     }
 
     #[test]
@@ -727,7 +755,7 @@ mod tests {
         // Fewer distinct points than clusters: no panic, every point at distance zero.
         let data = [1.0f32, 1.0, 1.0, 1.0, 5.0, 5.0];
         let x = Matrix::new(&data, 3, 2).unwrap();
-        let fit = fit(&x, &Params { n_clusters: 3, ..Params::default() }, &mut quiet()).unwrap();
+        let fit = fit(&x, &Params { n_clusters: 3, ..Params::default() }, &mut Exec::new(1, &mut quiet())).unwrap();
         assert_eq!(fit.inertia, 0.0);
         assert_eq!(fit.sizes.iter().sum::<usize>(), 3);
     }
@@ -742,7 +770,7 @@ mod tests {
             assert_eq!(std::thread::current().id(), me);
             steps += 1;
         };
-        fit(&x, &Params { n_clusters: 2, threads: 2, ..Params::default() }, &mut hook).unwrap();
+        fit(&x, &Params { n_clusters: 2, ..Params::default() }, &mut Exec::new(2, &mut hook)).unwrap();
         assert!(steps >= 2);
     }
 
@@ -790,7 +818,7 @@ mod tests {
         let x = Matrix::new(&data, 6000, 3).unwrap();
         let norms = linalg::sq_norms(&x);
         let start: Vec<f32> = [0usize, 1, 2, 3, 4].iter().flat_map(|&i| x.row(i * 7).to_vec()).collect();
-        let ours = lloyd(&x, &norms, start.clone(), 300, 0.0, 2, 0, &mut quiet());
+        let ours = lloyd(&x, &norms, start.clone(), 300, 0.0, 0, &mut Exec::new(2, &mut quiet()));
         let (reference, iterations) = naive_lloyd(&x, start, 300, 0.0);
         assert!(iterations > 5, "the test data should need several iterations, took {iterations}");
         let differing = ours.labels.iter().zip(&reference).filter(|(a, b)| a != b).count();
@@ -802,8 +830,8 @@ mod tests {
     fn predict_agrees_with_fit() {
         let data = blobs(&[&[0.0, 0.0], &[8.0, 8.0]], 50, 1.0, 4);
         let x = Matrix::new(&data, 100, 2).unwrap();
-        let f = fit(&x, &Params { n_clusters: 2, ..Params::default() }, &mut quiet()).unwrap();
-        let (labels, dist) = predict(&x, &f.centroids, 1);
+        let f = fit(&x, &Params { n_clusters: 2, ..Params::default() }, &mut Exec::new(1, &mut quiet())).unwrap();
+        let (labels, dist) = predict(&x, &f.centroids, &mut Exec::new(1, &mut quiet()));
         assert_eq!(labels, f.labels);
         for (a, b) in dist.iter().zip(&f.distances) {
             assert!((a - b).abs() < 1e-4);

@@ -1,0 +1,46 @@
+//! Writing a run's per-item results: in bounded batches, each one `INSERT ... SELECT FROM
+//! unnest(...)` over arrays of [`BATCH_ROWS`] elements, so that no array of every id is ever
+//! built and the write's extra memory is a batch, whatever the row count. Everything runs in
+//! the caller's transaction: a failure later in the call rolls every batch back.
+//!
+//! `ml.cluster_assignments` checks its run once per statement (see
+//! `sql/schema/10_analysis.sql`), so a batch costs one check, not one per row.
+
+use crate::errors::spi;
+use crate::progress::Reporter;
+use mlkit::Clustering;
+use pgrx::prelude::*;
+
+/// Rows per `INSERT`.
+pub const BATCH_ROWS: usize = 10_000;
+
+/// Writes one `ml.cluster_assignments` row per item: `ids[i]` gets `result.labels[i]` and
+/// whatever per-item values the algorithm has (distance, probability, outlier score).
+pub fn write_assignments(run_id: i64, ids: &[String], result: &Clustering, progress: &mut Reporter) {
+    let f64s = |v: &Option<Vec<f64>>, r: std::ops::Range<usize>| v.as_ref().map(|v| v[r].to_vec());
+    Spi::connect_mut(|c| {
+        for start in (0..ids.len()).step_by(BATCH_ROWS) {
+            progress.tick(|| format!("writing assignments: {start} of {}", ids.len()));
+            let r = start..(start + BATCH_ROWS).min(ids.len());
+            let distances: Option<Vec<f64>> = result.distances.as_ref().map(|d| d[r.clone()].iter().map(|&v| v as f64).collect());
+            spi(
+                c.update(
+                    "INSERT INTO ml.cluster_assignments (run_id, item_id, cluster, distance, probability, outlier_score)
+                     SELECT $1, u.item_id, u.cluster, u.distance, u.probability, u.outlier_score
+                       FROM unnest($2::text[], $3::int4[], $4::float8[], $5::float8[], $6::float8[])
+                            AS u(item_id, cluster, distance, probability, outlier_score)",
+                    None,
+                    &[
+                        run_id.into(),
+                        ids[r.clone()].to_vec().into(),
+                        result.labels[r.clone()].to_vec().into(),
+                        distances.into(),
+                        f64s(&result.probabilities, r.clone()).into(),
+                        f64s(&result.outlier_scores, r.clone()).into(),
+                    ],
+                ),
+                "record the cluster assignments",
+            );
+        }
+    });
+}
