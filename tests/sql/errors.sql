@@ -101,11 +101,12 @@ SELECT (pg_temp.try($$SELECT ml.cluster_embeddings('digits')$$)).*;
 SET pg_mlkit.max_memory_mb = 8;
 SELECT (pg_temp.try($$SELECT ml.cluster_embeddings('digits', algorithm => 'dbscan', params => '{"eps": 1e6}')$$)).*;
 RESET pg_mlkit.max_memory_mb;
--- A model version can be registered once.
-SELECT ml.cluster_embeddings('good', params => '{"n_clusters": 2, "random_state": 1}', run => '{"model_name": "dup", "model_version": "v1"}') > 0 AS first_registered;
-SELECT (pg_temp.try($$SELECT ml.cluster_embeddings('good', params => '{"n_clusters": 2}', run => '{"model_name": "dup", "model_version": "v1"}')$$)).*;
-DELETE FROM ml.analysis_runs;
-DELETE FROM ml.model_registry;
-
 -- None of the failed calls wrote anything.
 SELECT count(*) AS runs, (SELECT count(*) FROM ml.cluster_assignments) AS assignments FROM ml.analysis_runs;
+
+-- A model version can be registered once; the failed second call leaves no run behind.
+SELECT ml.cluster_embeddings('good', params => '{"n_clusters": 2, "random_state": 1}', run => '{"model_name": "dup", "model_version": "v1"}') > 0 AS first_registered;
+SELECT (pg_temp.try($$SELECT ml.cluster_embeddings('good', params => '{"n_clusters": 2}', run => '{"model_name": "dup", "model_version": "v1"}')$$)).*;
+SELECT (SELECT count(*) FROM ml.analysis_runs) AS runs, (SELECT count(*) FROM ml.model_registry) AS models;
+DELETE FROM ml.model_registry;
+DELETE FROM ml.analysis_runs;
