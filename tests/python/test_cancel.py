@@ -10,6 +10,17 @@ import pytest
 from conftest import conninfo, load_matrix
 
 LONG = '{"n_clusters": 64, "n_init": 1000, "max_iter": 1000, "tol": 0, "random_state": 1}'
+# Calls that would run for tens of seconds on the 60,000 × 32 table, one per algorithm and
+# per long phase: K-Means restarts, its seeding with many centres, its centre-to-centre step
+# with thousands of centres, DBSCAN's neighbourhoods, HDBSCAN's spanning tree, and a
+# silhouette on every point.
+LONG_CALLS = {
+    "kmeans": ("kmeans", LONG),
+    "kmeans seeding": ("kmeans", '{"n_clusters": 20000, "max_iter": 1, "random_state": 1}'),
+    "dbscan": ("dbscan", '{"eps": 3.0, "min_samples": 5}'),
+    "hdbscan": ("hdbscan", '{"min_cluster_size": 20}'),
+    "silhouette": ("kmeans", '{"n_clusters": 2, "max_iter": 2, "silhouette_sample_size": 100000, "random_state": 1}'),
+}
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +55,24 @@ def test_statement_timeout_stops_within_a_second_and_progress_is_reported(conn, 
     assert any("iteration" in n or "seeding" in n for n in progress), progress
 
 
+@pytest.mark.parametrize("case", list(LONG_CALLS))
+def test_every_algorithm_stops_on_statement_timeout(conn, big, case):
+    algorithm, params = LONG_CALLS[case]
+    before = runs(conn)
+    conn.execute("SET statement_timeout = '1500ms'")
+    start = time.monotonic()
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        conn.execute("SELECT ml.cluster_embeddings('big', algorithm => %s, params => %s)", (algorithm, params))
+    elapsed = time.monotonic() - start
+    conn.execute("RESET statement_timeout")
+    assert elapsed < 1.5 + 1.0, f"{case}: took {elapsed:.2f} s to stop after a 1.5 s timeout"
+    assert runs(conn) == before
+
+
 def test_cancel_from_another_session_stops_within_a_second(conn, big, db):
     before = runs(conn)
+    # A safety net: if cancelling failed, the test fails after a minute instead of hanging.
+    conn.execute("SET statement_timeout = '60s'")
     pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
     cancelled_at = []
 
@@ -61,5 +88,6 @@ def test_cancel_from_another_session_stops_within_a_second(conn, big, db):
         conn.execute(f"SELECT ml.cluster_embeddings('big', params => '{LONG}')")
     stopped = time.monotonic()
     t.join()
+    conn.execute("RESET statement_timeout")
     assert stopped - cancelled_at[0] < 1.0, f"took {stopped - cancelled_at[0]:.2f} s to stop after the cancel"
     assert runs(conn) == before
