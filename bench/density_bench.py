@@ -96,7 +96,7 @@ def main():
         if only and not any(o.lower() in title.lower() for o in only):
             continue
         X, _ = make_blobs(n_samples=n, n_features=d, centers=centres, cluster_std=std, random_state=42)
-        table = f"d_{n}_{d}"
+        table = f"{algorithm}_{n}_{d}"
         load(table, X.astype(np.float32))
         py, sq, agree = [], [], []
         for _ in range(REPS):
