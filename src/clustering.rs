@@ -11,6 +11,7 @@ use crate::source::Source;
 use crate::{guc, models, writer};
 use mlkit::cluster::Stat;
 use mlkit::neighbors::{self, Metric};
+use mlkit::metrics::Quality;
 use mlkit::{dbscan, hdbscan, kmeans, metrics, rng::Rng, Clustering, Exec, Matrix};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -134,7 +135,11 @@ pub fn cluster_embeddings(
 
     let t_quality = Instant::now();
     let sample = choice.silhouette_sample(&result.labels);
-    let quality = metrics::quality(&x, &result.labels, sample.as_deref(), &mut exec);
+    // A sweep has scored the k it kept already.
+    let quality = match &sweep {
+        Some((_, kept)) => *kept,
+        None => metrics::quality(&x, &result.labels, sample.as_deref(), &mut exec),
+    };
     drop(exec);
     let quality_ms = ms(t_quality);
 
@@ -152,8 +157,8 @@ pub fn cluster_embeddings(
     m.insert("silhouette_sample_size".into(), json!(sample.as_ref().map_or(quality_rows(&result.labels), Vec::len)));
     m.insert("davies_bouldin".into(), json!(quality.davies_bouldin));
     m.insert("calinski_harabasz".into(), json!(quality.calinski_harabasz));
-    if let Some(sweep) = sweep {
-        m.insert("sweep".into(), sweep);
+    if let Some((table, _)) = sweep {
+        m.insert("sweep".into(), table);
     }
     m.insert("timings_ms".into(), json!({"read": read_ms, "cluster": fit_ms, "quality": quality_ms}));
     let metrics = Value::Object(m);
@@ -191,7 +196,6 @@ fn stat_json(s: &Stat) -> Value {
         Stat::Float(v) => json!(v),
         Stat::Bool(v) => json!(v),
         Stat::Text(v) => json!(v),
-        Stat::Ints(v) => json!(v),
     }
 }
 
@@ -423,8 +427,8 @@ impl Choice {
         }
     }
 
-    /// Runs the algorithm; for a k sweep, also the sweep's table.
-    fn fit(&self, x: &Matrix, exec: &mut Exec, ids: &[String], name: &str) -> (Clustering, Option<Value>) {
+    /// Runs the algorithm; for a k sweep, also the sweep's table and the kept k's quality.
+    fn fit(&self, x: &Matrix, exec: &mut Exec, ids: &[String], name: &str) -> (Clustering, Option<(Value, Quality)>) {
         match &self.algorithm {
             Algorithm::KMeans { params, sweep: None } => {
                 let fit = kmeans::fit(x, params, exec).unwrap_or_else(|e| report_kmeans_error(e, name, false));
@@ -432,7 +436,7 @@ impl Choice {
             }
             Algorithm::KMeans { params, sweep: Some((min, max)) } => {
                 let mut rows = Vec::new();
-                let mut best: Option<(f64, Clustering)> = None;
+                let mut best: Option<(f64, Clustering, Quality)> = None;
                 for k in *min..=*max {
                     let p = kmeans::Params { n_clusters: k, ..params.clone() };
                     let fit = kmeans::fit(x, &p, exec).unwrap_or_else(|e| report_kmeans_error(e, name, true)).into_clustering();
@@ -448,12 +452,14 @@ impl Choice {
                     }));
                     // The best silhouette wins; ties and undefined scores keep the smaller k.
                     let score = q.silhouette.unwrap_or(f64::NEG_INFINITY);
-                    if best.as_ref().is_none_or(|(b, _)| score > *b) {
-                        best = Some((score, fit));
+                    if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
+                        best = Some((score, fit, q));
                     }
                 }
-                let (_, fit) = best.expect("the range holds at least one k");
-                (fit, Some(Value::Array(rows)))
+                match best {
+                    Some((_, fit, q)) => (fit, Some((Value::Array(rows), q))),
+                    None => report_kmeans_error(kmeans::Error::NoRows, name, true),
+                }
             }
             Algorithm::Dbscan(p) => {
                 let fit = dbscan::fit(x, p, exec).unwrap_or_else(|e| match e {

@@ -189,19 +189,6 @@ impl<'a> Exec<'a> {
         self.for_chunks_mut(what, n, chunk_rows, &mut unit, 1, |r, _| work(r), merge);
     }
 
-    /// Maps every chunk of `0..n` and returns the results in chunk order.
-    pub fn map_chunks<T: Send>(
-        &mut self,
-        what: &'static str,
-        n: usize,
-        chunk_rows: usize,
-        work: impl Fn(Range<usize>) -> T + Sync,
-    ) -> Vec<T> {
-        let mut out = Vec::new();
-        self.for_chunks(what, n, chunk_rows, work, |t| out.push(t));
-        out
-    }
-
     /// Runs `work` on every chunk of `0..n` in one go, without progress reports: for short
     /// passes that an outer loop already reports (one step of Prim's algorithm, ...).
     pub fn quick_map<T: Send>(&self, n: usize, chunk_rows: usize, work: impl Fn(Range<usize>) -> T + Sync) -> Vec<T> {

@@ -202,9 +202,8 @@ impl Index {
                 for i in rows {
                     heap.clear();
                     tree.nearest(self.row(i), k, &mut heap);
-                    // heap: the k smallest squared distances, a max-heap.
-                    let kth = heap.iter().copied().fold(0.0f64, f64::max);
-                    out.push(self.distance_of(kth));
+                    // heap: the k smallest squared distances, a max-heap: the k-th is on top.
+                    out.push(self.distance_of(heap[0]));
                 }
             }
             Strategy::Brute { centred, norms } => {

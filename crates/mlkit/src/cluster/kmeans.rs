@@ -619,10 +619,11 @@ fn assign(
 /// per empty cluster, passing over points that are alone in their cluster. The labels are
 /// left as they are; the next assignment step relabels by the moved centres.
 fn relocate_empty_clusters(x: &Matrix, labels: &[u32], dist: &[f32], sums: &mut [f64], counts: &mut [usize], d: usize) {
-    let mut empty = (0..counts.len()).filter(|&j| counts[j] == 0).collect::<Vec<_>>().into_iter().peekable();
-    if empty.peek().is_none() {
+    let empty: Vec<usize> = (0..counts.len()).filter(|&j| counts[j] == 0).collect();
+    if empty.is_empty() {
         return;
     }
+    let mut empty = empty.into_iter().peekable();
     let mut order: Vec<usize> = (0..labels.len()).collect();
     order.sort_unstable_by(|&a, &b| dist[b].total_cmp(&dist[a]).then(a.cmp(&b)));
     for far in order {

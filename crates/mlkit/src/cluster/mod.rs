@@ -17,7 +17,6 @@ pub enum Stat {
     Float(f64),
     Bool(bool),
     Text(&'static str),
-    Ints(Vec<i64>),
 }
 
 /// A clustering of `n` points.
@@ -63,23 +62,6 @@ impl Clustering {
     }
 }
 
-/// Renumbers labels `≥ 0` in order of first appearance (noise stays -1): two labellings that
-/// are the same partition become equal.
-pub fn canonical(labels: &[i32]) -> Vec<i32> {
-    let mut map = std::collections::HashMap::new();
-    labels
-        .iter()
-        .map(|&l| {
-            if l < 0 {
-                NOISE
-            } else {
-                let next = map.len() as i32;
-                *map.entry(l).or_insert(next)
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +73,5 @@ mod tests {
         assert_eq!(c.sizes(), vec![1, 2, 1]);
         assert_eq!(c.noise(), 2);
         assert_eq!(Clustering { labels: vec![-1, -1], ..Default::default() }.n_clusters(), 0);
-        assert_eq!(canonical(&[5, 5, -1, 2, 5, 0]), vec![0, 0, -1, 1, 0, 2]);
     }
 }
