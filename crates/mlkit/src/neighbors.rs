@@ -120,6 +120,10 @@ impl Index {
         self.n == 0
     }
 
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
     /// `"kd_tree"` or `"brute"`.
     pub fn strategy_name(&self) -> &'static str {
         match self.strategy {
@@ -133,7 +137,13 @@ impl Index {
         n * d * 8 + if d <= TREE_MAX_DIM { n * d * 8 + n * 4 + (n / LEAF_SIZE + 1) * 2 * (d * 16 + 16) } else { n * d * 4 + n * 4 }
     }
 
-    fn row(&self, i: usize) -> &[f64] {
+    /// Width of the points.
+    pub fn dim(&self) -> usize {
+        self.d
+    }
+
+    /// Point `i` as stored: in `f64`, normalised for cosine.
+    pub fn row(&self, i: usize) -> &[f64] {
         &self.exact[i * self.d..(i + 1) * self.d]
     }
 
@@ -143,7 +153,7 @@ impl Index {
     }
 
     /// The metric's distance from a squared Euclidean distance between stored rows.
-    fn distance_of(&self, sq: f64) -> f64 {
+    pub fn distance_of(&self, sq: f64) -> f64 {
         match self.metric {
             Metric::Euclidean => sq.sqrt(),
             // Unit vectors: ‖a − b‖² = 2 − 2 cos.

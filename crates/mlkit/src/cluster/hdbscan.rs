@@ -176,49 +176,166 @@ struct Edge {
     weight: f64,
 }
 
-/// A point not yet in the tree: its nearest tree point and the distance to it.
-#[derive(Debug, Clone, Copy)]
+/// Points per block of the points outside the tree.
+const BLOCK: usize = 256;
+
+/// A block of points not yet in the tree, stored so that one step of Prim's algorithm
+/// streams through them: coordinates coordinate-major (`coords[t * BLOCK + p]`), and for
+/// every point its index, core distance, distance to the tree and nearest tree point.
 struct Outside {
-    point: u32,
-    best: f64,
-    source: u32,
+    len: usize,
+    point: Vec<u32>,
+    core: Vec<f64>,
+    best: Vec<f64>,
+    /// `u64`, as wide as `best`, so that the update loop vectorises.
+    source: Vec<u64>,
+    coords: Vec<f64>,
+}
+
+impl Outside {
+    fn new(d: usize) -> Self {
+        Self {
+            len: 0,
+            point: vec![0; BLOCK],
+            core: vec![0.0; BLOCK],
+            best: vec![f64::INFINITY; BLOCK],
+            source: vec![0; BLOCK],
+            coords: vec![0.0; d * BLOCK],
+        }
+    }
+
+    /// Appends a point.
+    fn push(&mut self, point: u32, core: f64, row: &[f64]) {
+        let p = self.len;
+        (self.point[p], self.core[p], self.best[p], self.source[p]) = (point, core, f64::INFINITY, 0);
+        for (t, &v) in row.iter().enumerate() {
+            self.coords[t * BLOCK + p] = v;
+        }
+        self.len += 1;
+    }
+
+    /// Removes the point at position `p`; the block's last point takes its place.
+    fn remove(&mut self, p: usize) {
+        let last = self.len - 1;
+        if p != last {
+            self.point[p] = self.point[last];
+            self.core[p] = self.core[last];
+            self.best[p] = self.best[last];
+            self.source[p] = self.source[last];
+            for t in 0..self.coords.len() / BLOCK {
+                self.coords[t * BLOCK + p] = self.coords[t * BLOCK + last];
+            }
+        }
+        self.len -= 1;
+    }
+
+    /// Lowers every point's distance to the tree by the new member `cur` (its coordinates
+    /// `q`, its core distance `cur_core`); returns the nearest point as `(distance, point,
+    /// position)`, ties to the lowest point index.
+    fn step(&mut self, q: &[f64], cur: u32, cur_core: f64, alpha: f64, cosine: bool) -> (f64, u32, usize) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked above).
+            return unsafe { self.step_avx2(q, cur, cur_core, alpha, cosine) };
+        }
+        self.step_portable(q, cur, cur_core, alpha, cosine)
+    }
+
+    /// [`Outside::step_portable`] compiled for AVX2 (not FMA: a fused multiply-add would
+    /// round differently from scikit-learn's distance).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn step_avx2(&mut self, q: &[f64], cur: u32, cur_core: f64, alpha: f64, cosine: bool) -> (f64, u32, usize) {
+        self.step_portable(q, cur, cur_core, alpha, cosine)
+    }
+
+    #[inline(always)]
+    fn step_portable(&mut self, q: &[f64], cur: u32, cur_core: f64, alpha: f64, cosine: bool) -> (f64, u32, usize) {
+        let m = self.len;
+        let mut acc = [0.0f64; BLOCK];
+        let acc = &mut acc[..m];
+        // Σ (x_t − q_t)², summed in coordinate order (as scikit-learn's Euclidean metric).
+        for (t, &qt) in q.iter().enumerate() {
+            for (a, &x) in acc.iter_mut().zip(&self.coords[t * BLOCK..t * BLOCK + m]) {
+                let v = x - qt;
+                *a += v * v;
+            }
+        }
+        // The distances, branch-free so that the loops vectorise.
+        if cosine {
+            acc.iter_mut().for_each(|a| *a /= 2.0);
+        } else {
+            acc.iter_mut().for_each(|a| *a = a.sqrt());
+        }
+        if alpha != 1.0 {
+            acc.iter_mut().for_each(|a| *a /= alpha);
+        }
+        let cur = cur as u64;
+        let mut lowest = f64::INFINITY;
+        for (((a, b), s), c) in acc.iter().zip(&mut self.best[..m]).zip(&mut self.source[..m]).zip(&self.core[..m]) {
+            let mr = a.max(cur_core).max(*c);
+            let better = mr < *b;
+            *b = if better { mr } else { *b };
+            *s = if better { cur } else { *s };
+            lowest = if *b < lowest { *b } else { lowest };
+        }
+        // The lowest point index among those at that distance.
+        let mut nearest = (lowest, u32::MAX, usize::MAX);
+        for p in 0..m {
+            if self.best[p] == lowest && self.point[p] < nearest.1 {
+                nearest = (lowest, self.point[p], p);
+            }
+        }
+        nearest
+    }
 }
 
 /// Prim's algorithm on the implicit complete mutual-reachability graph.
 fn prim(index: &Index, core: &[f64], alpha: f64, exec: &mut Exec) -> Vec<Edge> {
-    /// Outside points per parallel chunk of one step.
-    const CHUNK: usize = 4096;
-    let n = index.len();
-    let mut outside: Vec<Outside> = (1..n as u32).map(|p| Outside { point: p, best: f64::INFINITY, source: 0 }).collect();
+    /// Fewer blocks than this are handled on one thread: handing a step to the pool costs
+    /// more than it saves.
+    const PARALLEL_BLOCKS: usize = 24;
+    let (n, d) = (index.len(), index.dim());
+    let cosine = matches!(index.metric(), Metric::Cosine);
+    let mut blocks: Vec<Outside> = Vec::with_capacity(n.div_ceil(BLOCK));
+    for p in 1..n {
+        if blocks.last().is_none_or(|b| b.len == BLOCK) {
+            blocks.push(Outside::new(d));
+        }
+        if let Some(last) = blocks.last_mut() {
+            last.push(p as u32, core[p], index.row(p));
+        }
+    }
     let mut edges = Vec::with_capacity(n.saturating_sub(1));
     let mut current = 0usize;
-    while !outside.is_empty() {
-        let cur_core = core[current];
-        // Lower every outside point's distance to the tree by the newest member, and find
-        // the nearest outside point (ties to the lowest index).
-        let best_of_chunks = exec.quick_map_mut(&mut outside, CHUNK, |offset, chunk| {
-            let mut best = (f64::INFINITY, u32::MAX, usize::MAX);
-            for (pos, o) in chunk.iter_mut().enumerate() {
-                let j = o.point as usize;
-                let mr = (index.distance(current, j) / alpha).max(cur_core).max(core[j]);
-                if mr < o.best {
-                    o.best = mr;
-                    o.source = current as u32;
-                }
-                if o.best < best.0 || (o.best == best.0 && o.point < best.1) {
-                    best = (o.best, o.point, offset + pos);
+    while !blocks.is_empty() {
+        let (q, cur_core) = (index.row(current), core[current]);
+        // One chunk per thread: the nearest point does not depend on how blocks are split.
+        let chunk = if blocks.len() < PARALLEL_BLOCKS { blocks.len() } else { blocks.len().div_ceil(exec.threads()) };
+        let found = exec.quick_map_mut(&mut blocks, chunk, |first, chunk| {
+            let mut best = (f64::INFINITY, u32::MAX, usize::MAX, usize::MAX);
+            for (i, blk) in chunk.iter_mut().enumerate() {
+                let (v, pt, pos) = blk.step(q, current as u32, cur_core, alpha, cosine);
+                if v < best.0 || (v == best.0 && pt < best.1) {
+                    best = (v, pt, first + i, pos);
                 }
             }
             best
         });
-        let (weight, point, pos) = best_of_chunks
+        let (weight, point, b, pos) = found
             .into_iter()
-            .fold((f64::INFINITY, u32::MAX, usize::MAX), |a, b| if b.0 < a.0 || (b.0 == a.0 && b.1 < a.1) { b } else { a });
-        let chosen = outside.swap_remove(pos);
-        debug_assert_eq!(chosen.point, point);
-        edges.push(Edge { from: chosen.source as usize, to: point as usize, weight });
+            .fold((f64::INFINITY, u32::MAX, usize::MAX, usize::MAX), |a, x| if x.0 < a.0 || (x.0 == a.0 && x.1 < a.1) { x } else { a });
+        edges.push(Edge { from: blocks[b].source[pos] as usize, to: point as usize, weight });
         current = point as usize;
-        if edges.len() % 256 == 0 || outside.is_empty() {
+        // Remove the point from its block; a block that empties goes.
+        blocks[b].remove(pos);
+        if blocks[b].len == 0 {
+            blocks.swap_remove(b);
+        }
+        if edges.len() % 256 == 0 || blocks.is_empty() {
             exec.step(Step::Pass { what: "minimum spanning tree", done: edges.len(), total: n - 1 });
         }
     }
