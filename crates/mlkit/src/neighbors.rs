@@ -247,18 +247,57 @@ impl Index {
         norms: &[f32],
         rows: std::ops::Range<usize>,
         dots: &mut Vec<f32>,
+        each: impl FnMut(usize, &[f32]),
+    ) {
+        self.brute_blocks_from(centred, norms, rows, 0, dots, each)
+    }
+
+    /// [`Index::brute_blocks`] against the points `cols_from..` only: `approx[k]` is the
+    /// distance to point `cols_from + k`.
+    fn brute_blocks_from(
+        &self,
+        centred: &[f32],
+        norms: &[f32],
+        rows: std::ops::Range<usize>,
+        cols_from: usize,
+        dots: &mut Vec<f32>,
         mut each: impl FnMut(usize, &[f32]),
     ) {
-        let (n, d) = (self.n, self.d);
-        let all = Matrix::new(centred, n, d).expect("index shape");
+        let Some(all) = Matrix::new(centred, self.n, self.d) else { return };
+        let cols = all.row_range(cols_from, self.n);
+        let width = self.n - cols_from;
+        if width == 0 {
+            return;
+        }
         for start in rows.clone().step_by(BRUTE_BLOCK) {
             let end = (start + BRUTE_BLOCK).min(rows.end);
-            dots.resize((end - start) * n, 0.0);
-            crate::linalg::sq_dist_block(&all.row_range(start, end), &norms[start..end], &all, norms, dots);
-            for (r, approx) in dots.chunks_exact(n).enumerate() {
+            dots.resize((end - start) * width, 0.0);
+            crate::linalg::sq_dist_block(&all.row_range(start, end), &norms[start..end], &cols, &norms[cols_from..], dots);
+            for (r, approx) in dots.chunks_exact(width).enumerate() {
                 each(start + r, approx);
             }
         }
+    }
+
+    /// Brute force only, half the work: for every row `i` of `rows`, the points `j ≥ i`
+    /// within `radius`, as pairs `(i, j)`. `None` for the tree.
+    fn upper_pairs(&self, rows: std::ops::Range<usize>, radius: f64) -> Option<Vec<(u32, u32)>> {
+        let Strategy::Brute { centred, norms } = &self.strategy else { return None };
+        let bound = self.sq_bound(radius);
+        let mut out = Vec::new();
+        let mut dots = Vec::new();
+        self.brute_blocks_from(centred, norms, rows.clone(), rows.start, &mut dots, |i, approx| {
+            for (k, &a) in approx.iter().enumerate() {
+                let j = rows.start + k;
+                if j >= i
+                    && (a as f64) <= bound + 1e-5 * (norms[i] as f64 + norms[j] as f64)
+                    && self.distance(i, j) <= radius
+                {
+                    out.push((i as u32, j as u32));
+                }
+            }
+        });
+        Some(out)
     }
 }
 
@@ -449,6 +488,9 @@ pub fn radius_graph(index: &Index, radius: f64, exec: &mut Exec) -> Result<(Vec<
     const CHUNK: usize = 256;
     let n = index.len();
     let limit = exec.memory_limit();
+    if matches!(index.strategy, Strategy::Brute { .. }) {
+        return symmetric_radius_graph(index, radius, exec);
+    }
     let mut offsets = Vec::with_capacity(n + 1);
     offsets.push(0usize);
     let mut neighbors: Vec<u32> = Vec::new();
@@ -478,6 +520,59 @@ pub fn radius_graph(index: &Index, radius: f64, exec: &mut Exec) -> Result<(Vec<
             Ok(())
         },
     )?;
+    Ok((offsets, neighbors))
+}
+
+/// [`radius_graph`] by brute force, using the symmetry of distance: each block of rows is
+/// compared with itself and the rows after it only (half the distances), and every pair
+/// found is entered in both lists.
+fn symmetric_radius_graph(index: &Index, radius: f64, exec: &mut Exec) -> Result<(Vec<usize>, Vec<u32>), MemoryLimit> {
+    const CHUNK: usize = 128;
+    let n = index.len();
+    let limit = exec.memory_limit();
+    let mut parts: Vec<Vec<(u32, u32)>> = Vec::new();
+    let mut pairs = 0usize;
+    // The pairs, then (at the end) the lists: 8 bytes a pair, and 4 a list entry.
+    let needed = |pairs: usize| pairs * 8 + 2 * pairs * 4 + (n + 1) * 8;
+    exec.try_for_chunks(
+        "neighbourhoods",
+        n,
+        CHUNK,
+        |rows| index.upper_pairs(rows, radius).unwrap_or_default(),
+        |part| {
+            pairs += part.len();
+            parts.push(part);
+            if needed(pairs) > limit {
+                return Err(MemoryLimit { needed: needed(pairs), limit, what: "the neighbour lists" });
+            }
+            Ok(())
+        },
+    )?;
+    let mut offsets = vec![0usize; n + 1];
+    for &(i, j) in parts.iter().flatten() {
+        offsets[i as usize + 1] += 1;
+        if i != j {
+            offsets[j as usize + 1] += 1;
+        }
+    }
+    for i in 0..n {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut fill = offsets.clone();
+    let mut neighbors = vec![0u32; offsets[n]];
+    for part in parts {
+        for (i, j) in part {
+            neighbors[fill[i as usize]] = j;
+            fill[i as usize] += 1;
+            if i != j {
+                neighbors[fill[j as usize]] = i;
+                fill[j as usize] += 1;
+            }
+        }
+    }
+    for i in 0..n {
+        neighbors[offsets[i]..offsets[i + 1]].sort_unstable();
+    }
     Ok((offsets, neighbors))
 }
 
