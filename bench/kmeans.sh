@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --python
 bash scripts/install.sh --release
+# linfa as a comparison column (its own crate, not part of the extension).
+(cd bench/linfa && cargo build --release --quiet)
 export PG_MLKIT_TMP=/tmp/pg_mlkit_bench PG_MLKIT_PORT=54331
 bash scripts/pgtmp.sh stop
 trap 'bash scripts/pgtmp.sh stop' EXIT
