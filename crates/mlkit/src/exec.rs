@@ -28,6 +28,7 @@
 
 use crate::{Progress, Step};
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Chunks per thread in one wave, between two calls of the progress hook.
@@ -69,7 +70,9 @@ impl<'a> Exec<'a> {
     /// `progress`, with no memory limit.
     pub fn new(threads: usize, progress: &'a mut dyn Progress) -> Self {
         let threads = threads.max(1);
-        let pool = (threads > 1).then(|| pool(threads));
+        // Without a pool (threads could not be started) everything runs on this thread.
+        let pool = if threads > 1 { pool(threads) } else { None };
+        let threads = if pool.is_some() { threads } else { 1 };
         Self { threads, progress, memory_limit: usize::MAX, pool }
     }
 
@@ -81,6 +84,11 @@ impl<'a> Exec<'a> {
 
     pub fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// Threads that can run at once: the thread count, but no more than the CPU has cores.
+    pub fn cores(&self) -> usize {
+        self.threads.min(std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 
     pub fn memory_limit(&self) -> usize {
@@ -221,19 +229,137 @@ impl<'a> Exec<'a> {
     }
 }
 
+/// How workers of [`Exec::lockstep`] are told what to do next.
+const STOP: usize = usize::MAX;
+
+/// Sets the stop signal when dropped, also while unwinding (a cancel raised in the progress
+/// hook), so that workers spinning for the next round leave and the scope can end.
+struct StopOnDrop<'a>(&'a AtomicUsize);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(STOP, Ordering::Release);
+    }
+}
+
+impl Exec<'_> {
+    /// Runs many short rounds over `lanes` (at most one lane per thread), without handing
+    /// each round to the pool anew: lane 0 runs on the calling thread, every other lane on a
+    /// worker that waits, spinning, for the next round. Each round, `work(lane, input)` runs
+    /// on every lane; then `next(results in lane order, self)` runs on the calling thread and
+    /// returns the next round's input, or `None` to stop. `next` may report progress (and a
+    /// cancel raised there unwinds safely: the workers are stopped first).
+    ///
+    /// For algorithms of many small dependent steps (Prim's algorithm), where handing each
+    /// step to the pool would cost more than the step. Waiting threads spin, so callers
+    /// should use no more lanes than [`Exec::cores`].
+    pub fn lockstep<L: Send, I: Copy + Send + Sync, T: Send>(
+        &mut self,
+        lanes: &mut [L],
+        first: I,
+        work: impl Fn(&mut L, I) -> T + Sync,
+        mut next: impl FnMut(Vec<T>, &mut Exec) -> Option<I>,
+    ) {
+        let pool = match &self.pool {
+            Some(p) if lanes.len() > 1 => p.clone(),
+            _ => {
+                let mut input = first;
+                loop {
+                    let results = lanes.iter_mut().map(|l| work(l, input)).collect();
+                    match next(results, self) {
+                        Some(i) => input = i,
+                        None => return,
+                    }
+                }
+            }
+        };
+        assert!(lanes.len() <= self.threads, "more lanes than threads");
+        let round = AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
+        let input = Mutex::new(first);
+        let Some((head, rest)) = lanes.split_first_mut() else { return };
+        let slots: Vec<Mutex<Option<T>>> = rest.iter().map(|_| Mutex::new(None)).collect();
+        let work = &work;
+        pool.in_place_scope(|scope| {
+            let _stop = StopOnDrop(&round);
+            for (lane, slot) in rest.iter_mut().zip(&slots) {
+                let (round, done, input) = (&round, &done, &input);
+                scope.spawn(move |_| {
+                    let mut seen = 0;
+                    loop {
+                        let r = wait_for_change(round, seen);
+                        if r == STOP {
+                            return;
+                        }
+                        seen = r;
+                        let i = *input.lock().unwrap_or_else(|p| p.into_inner());
+                        let t = work(lane, i);
+                        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(t);
+                        done.fetch_add(1, Ordering::AcqRel);
+                    }
+                });
+            }
+            let mut r = 0;
+            loop {
+                r += 1;
+                let i = *input.lock().unwrap_or_else(|p| p.into_inner());
+                done.store(0, Ordering::Release);
+                round.store(r, Ordering::Release);
+                let mine = work(head, i);
+                let mut spins = 0u32;
+                while done.load(Ordering::Acquire) < slots.len() {
+                    spins += 1;
+                    if spins % 1024 == 0 {
+                        std::thread::yield_now();
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                }
+                let mut results = Vec::with_capacity(slots.len() + 1);
+                results.push(mine);
+                for slot in &slots {
+                    results.extend(slot.lock().unwrap_or_else(|p| p.into_inner()).take());
+                }
+                match next(results, self) {
+                    Some(i) => *input.lock().unwrap_or_else(|p| p.into_inner()) = i,
+                    None => return,
+                }
+            }
+        });
+    }
+}
+
+/// Spins until `round` differs from `seen`, yielding the core now and then; returns it.
+fn wait_for_change(round: &AtomicUsize, seen: usize) -> usize {
+    let mut spins = 0u32;
+    loop {
+        let r = round.load(Ordering::Acquire);
+        if r != seen {
+            return r;
+        }
+        spins += 1;
+        if spins % 1024 == 0 {
+            std::thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
 /// The chunks `0..n` is cut into.
 pub fn chunks(n: usize, chunk_rows: usize) -> impl Iterator<Item = Range<usize>> {
     let step = chunk_rows.max(1);
     (0..n.div_ceil(step)).map(move |c| c * step..((c + 1) * step).min(n))
 }
 
-/// The process's worker pool with `threads` threads.
-fn pool(threads: usize) -> Arc<rayon::ThreadPool> {
+/// The process's worker pool with `threads` threads; `None` when its threads cannot be
+/// started (resource limits), so that the caller runs on its own thread instead of failing.
+fn pool(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
     static POOL: Mutex<Option<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
     let mut guard = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((n, p)) = guard.as_ref() {
         if *n == threads {
-            return p.clone();
+            return Some(p.clone());
         }
     }
     let built = rayon::ThreadPoolBuilder::new()
@@ -253,13 +379,9 @@ fn pool(threads: usize) -> Arc<rayon::ThreadPool> {
             Ok(())
         })
         .build();
-    let pool = Arc::new(match built {
-        Ok(p) => p,
-        // Could not start threads (resource limits): run on a pool of one rather than fail.
-        Err(_) => rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a one-thread pool"),
-    });
+    let pool = Arc::new(built.ok()?);
     *guard = Some((threads, pool.clone()));
-    pool
+    Some(pool)
 }
 
 /// Blocks every signal on the current thread until dropped.
@@ -371,6 +493,44 @@ mod tests {
             }
         });
         assert!(blocked.iter().all(|&b| b), "a worker thread has signals unblocked");
+    }
+
+    #[test]
+    fn lockstep_rounds_see_every_lane_in_order() {
+        for threads in [1, 2, 3] {
+            let mut hook = |_| {};
+            let mut exec = Exec::new(threads, &mut hook);
+            let mut lanes: Vec<Vec<usize>> = (0..threads).map(|_| Vec::new()).collect();
+            let mut seen = Vec::new();
+            exec.lockstep(
+                &mut lanes,
+                0usize,
+                |lane, round| {
+                    lane.push(round);
+                    round * 10
+                },
+                |results, _| {
+                    seen.push(results);
+                    (seen.len() < 100).then_some(seen.len())
+                },
+            );
+            assert_eq!(seen.len(), 100);
+            assert!(seen.iter().enumerate().all(|(r, v)| v == &vec![r * 10; threads]));
+            assert!(lanes.iter().all(|l| l == &(0..100).collect::<Vec<_>>()));
+        }
+    }
+
+    #[test]
+    fn lockstep_stops_its_workers_when_the_caller_unwinds() {
+        let mut hook = |_| {};
+        let mut exec = Exec::new(2, &mut hook);
+        let mut lanes = vec![0u64; 2];
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            exec.lockstep(&mut lanes, 0u64, |l, i| *l += i, |_, _| -> Option<u64> { panic!("cancelled") });
+        }));
+        assert!(r.is_err());
+        // The pool is still usable: no worker is stuck in the old rounds.
+        assert_eq!(exec.quick_map(8, 2, |r| r.start), vec![0, 2, 4, 6]);
     }
 
     #[test]

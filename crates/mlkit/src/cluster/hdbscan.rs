@@ -293,52 +293,75 @@ impl Outside {
     }
 }
 
-/// Prim's algorithm on the implicit complete mutual-reachability graph.
+/// One step's news for the lanes: the newest tree point, and where the previous step's
+/// chosen point was (its lane removes it).
+#[derive(Debug, Clone, Copy)]
+struct Round {
+    current: usize,
+    remove: Option<(usize, usize, usize)>,
+}
+
+/// A lane's nearest outside point: `(distance, point, block, position, source)`.
+type Nearest = (f64, u32, usize, usize, u64);
+
+/// Prim's algorithm on the implicit complete mutual-reachability graph. The outside points
+/// are dealt to one lane per thread, block by block; every step each lane lowers its points'
+/// distances to the tree and names its nearest, and the nearest of all joins the tree.
 fn prim(index: &Index, core: &[f64], alpha: f64, exec: &mut Exec) -> Vec<Edge> {
-    /// Fewer blocks than this are handled on one thread: handing a step to the pool costs
-    /// more than it saves.
-    const PARALLEL_BLOCKS: usize = 24;
     let (n, d) = (index.len(), index.dim());
     let cosine = matches!(index.metric(), Metric::Cosine);
-    let mut blocks: Vec<Outside> = Vec::with_capacity(n.div_ceil(BLOCK));
-    for p in 1..n {
-        if blocks.last().is_none_or(|b| b.len == BLOCK) {
-            blocks.push(Outside::new(d));
+    // Below this many points a second lane costs more in waiting than it saves.
+    let lanes_wanted = if n < 4 * BLOCK { 1 } else { exec.cores() };
+    let mut lanes: Vec<(usize, Vec<Outside>)> = (0..lanes_wanted).map(|l| (l, Vec::new())).collect();
+    for (b, start) in (1..n).step_by(BLOCK).enumerate() {
+        let mut blk = Outside::new(d);
+        for p in start..(start + BLOCK).min(n) {
+            blk.push(p as u32, core[p], index.row(p));
         }
-        if let Some(last) = blocks.last_mut() {
-            last.push(p as u32, core[p], index.row(p));
-        }
+        lanes[b % lanes_wanted].1.push(blk);
     }
     let mut edges = Vec::with_capacity(n.saturating_sub(1));
-    let mut current = 0usize;
-    while !blocks.is_empty() {
-        let (q, cur_core) = (index.row(current), core[current]);
-        // One chunk per thread: the nearest point does not depend on how blocks are split.
-        let chunk = if blocks.len() < PARALLEL_BLOCKS { blocks.len() } else { blocks.len().div_ceil(exec.threads()) };
-        let found = exec.quick_map_mut(&mut blocks, chunk, |first, chunk| {
-            let mut best = (f64::INFINITY, u32::MAX, usize::MAX, usize::MAX);
-            for (i, blk) in chunk.iter_mut().enumerate() {
-                let (v, pt, pos) = blk.step(q, current as u32, cur_core, alpha, cosine);
+    if n < 2 {
+        return edges;
+    }
+    exec.lockstep(
+        &mut lanes,
+        Round { current: 0, remove: None },
+        |(me, blocks), round| {
+            if let Some((lane, b, pos)) = round.remove {
+                if lane == *me {
+                    blocks[b].remove(pos);
+                    if blocks[b].len == 0 {
+                        blocks.swap_remove(b);
+                    }
+                }
+            }
+            let (q, cur_core) = (index.row(round.current), core[round.current]);
+            let mut best: Nearest = (f64::INFINITY, u32::MAX, usize::MAX, usize::MAX, 0);
+            for (i, blk) in blocks.iter_mut().enumerate() {
+                let (v, pt, pos) = blk.step(q, round.current as u32, cur_core, alpha, cosine);
                 if v < best.0 || (v == best.0 && pt < best.1) {
-                    best = (v, pt, first + i, pos);
+                    best = (v, pt, i, pos, blk.source[pos]);
                 }
             }
             best
-        });
-        let (weight, point, b, pos) = found
-            .into_iter()
-            .fold((f64::INFINITY, u32::MAX, usize::MAX, usize::MAX), |a, x| if x.0 < a.0 || (x.0 == a.0 && x.1 < a.1) { x } else { a });
-        edges.push(Edge { from: blocks[b].source[pos] as usize, to: point as usize, weight });
-        current = point as usize;
-        // Remove the point from its block; a block that empties goes.
-        blocks[b].remove(pos);
-        if blocks[b].len == 0 {
-            blocks.swap_remove(b);
-        }
-        if edges.len() % 256 == 0 || blocks.is_empty() {
-            exec.step(Step::Pass { what: "minimum spanning tree", done: edges.len(), total: n - 1 });
-        }
-    }
+        },
+        |found, exec| {
+            // The nearest of the lanes' nearest, ties to the lowest point index.
+            let mut choice = None;
+            for (lane, x) in found.into_iter().enumerate() {
+                if x.1 != u32::MAX && choice.is_none_or(|(_, c): (usize, Nearest)| x.0 < c.0 || (x.0 == c.0 && x.1 < c.1)) {
+                    choice = Some((lane, x));
+                }
+            }
+            let (lane, (weight, point, b, pos, source)) = choice?;
+            edges.push(Edge { from: source as usize, to: point as usize, weight });
+            if edges.len() % 256 == 0 || edges.len() + 1 == n {
+                exec.step(Step::Pass { what: "minimum spanning tree", done: edges.len(), total: n - 1 });
+            }
+            (edges.len() + 1 < n).then_some(Round { current: point as usize, remove: Some((lane, b, pos)) })
+        },
+    );
     edges
 }
 

@@ -223,14 +223,18 @@ impl Fit {
 
 /// Nearest centre of every row of `data` among the `centroids` (`k × d`, row-major), and the
 /// exact Euclidean distance to it: what a fitted model predicts for new points.
-pub fn predict(data: &Matrix, centroids: &[f32], exec: &mut Exec) -> (Vec<u32>, Vec<f32>) {
-    let c = Matrix::new(centroids, centroids.len() / data.cols(), data.cols()).expect("centroids match the data's width");
+/// `None` when `centroids` is empty or not a whole number of rows of the data's width.
+pub fn predict(data: &Matrix, centroids: &[f32], exec: &mut Exec) -> Option<(Vec<u32>, Vec<f32>)> {
+    if centroids.is_empty() || centroids.len() % data.cols() != 0 {
+        return None;
+    }
+    let c = Matrix::new(centroids, centroids.len() / data.cols(), data.cols())?;
     let norms = linalg::sq_norms(data);
     let mut points = vec![Point::default(); data.rows()];
     assign(data, &norms, &c, exec, &mut points, false);
     let labels = labels_of(&points);
     let dist = exact_sq_distances(data, &c, &labels, exec).into_iter().map(f32::sqrt).collect();
-    (labels, dist)
+    Some((labels, dist))
 }
 
 /// `2 + ⌊ln k⌋`, scikit-learn's number of greedy candidates per seeding step.
@@ -832,7 +836,8 @@ mod tests {
         let data = blobs(&[&[0.0, 0.0], &[8.0, 8.0]], 50, 1.0, 4);
         let x = Matrix::new(&data, 100, 2).unwrap();
         let f = fit(&x, &Params { n_clusters: 2, ..Params::default() }, &mut Exec::new(1, &mut quiet())).unwrap();
-        let (labels, dist) = predict(&x, &f.centroids, &mut Exec::new(1, &mut quiet()));
+        let (labels, dist) = predict(&x, &f.centroids, &mut Exec::new(1, &mut quiet())).unwrap();
+        assert!(predict(&x, &f.centroids[..3], &mut Exec::new(1, &mut quiet())).is_none());
         assert_eq!(labels, f.labels);
         for (a, b) in dist.iter().zip(&f.distances) {
             assert!((a - b).abs() < 1e-4);
