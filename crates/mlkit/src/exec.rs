@@ -287,7 +287,8 @@ impl Exec<'_> {
                 scope.spawn(move |_| {
                     let mut seen = 0;
                     loop {
-                        let r = wait_for_change(round, seen);
+                        spin_until(|| round.load(Ordering::Acquire) != seen);
+                        let r = round.load(Ordering::Acquire);
                         if r == STOP {
                             return;
                         }
@@ -306,15 +307,7 @@ impl Exec<'_> {
                 done.store(0, Ordering::Release);
                 round.store(r, Ordering::Release);
                 let mine = work(head, i);
-                let mut spins = 0u32;
-                while done.load(Ordering::Acquire) < slots.len() {
-                    spins += 1;
-                    if spins % 1024 == 0 {
-                        std::thread::yield_now();
-                    } else {
-                        std::hint::spin_loop();
-                    }
-                }
+                spin_until(|| done.load(Ordering::Acquire) >= slots.len());
                 let mut results = Vec::with_capacity(slots.len() + 1);
                 results.push(mine);
                 for slot in &slots {
@@ -329,15 +322,11 @@ impl Exec<'_> {
     }
 }
 
-/// Spins until `round` differs from `seen`, yielding the core now and then; returns it.
-fn wait_for_change(round: &AtomicUsize, seen: usize) -> usize {
+/// Spins until `ready()`, yielding the core now and then.
+fn spin_until(ready: impl Fn() -> bool) {
     let mut spins = 0u32;
-    loop {
-        let r = round.load(Ordering::Acquire);
-        if r != seen {
-            return r;
-        }
-        spins += 1;
+    while !ready() {
+        spins = spins.wrapping_add(1);
         if spins % 1024 == 0 {
             std::thread::yield_now();
         } else {
