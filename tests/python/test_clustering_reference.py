@@ -185,6 +185,8 @@ def test_thread_count_does_not_change_the_result(conn, algorithm, params):
     conn.execute("SET pg_mlkit.threads = 4")
     four = cluster(conn, "par", algorithm, params)
     conn.execute("RESET pg_mlkit.threads")
+    # Every item was written (30k rows: several write batches), once.
+    assert len(one[1]) == len(four[1]) == len(X)
     np.testing.assert_array_equal(one[1], four[1])
     np.testing.assert_array_equal(one[2], four[2])
     np.testing.assert_array_equal(one[3], four[3])
