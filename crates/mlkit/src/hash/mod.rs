@@ -1,0 +1,16 @@
+//! Near-duplicate detection: Hamming distance, perceptual image hashes, radius search and
+//! duplicate groups.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`hamming`] | bit distances, with hardware popcount when the CPU has it |
+//! | [`image`] | PNG and JPEG bytes to Pillow's grey picture |
+//! | [`resample`] | Pillow's Lanczos resize, to the bit |
+//! | [`dct`] | SciPy's type-II DCT, to the bit |
+//! | [`perceptual`] | imagehash's `phash`, `dhash` and `average_hash` |
+
+pub mod dct;
+pub mod hamming;
+pub mod image;
+pub mod perceptual;
+pub mod resample;
