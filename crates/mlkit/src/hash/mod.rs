@@ -8,9 +8,13 @@
 //! | [`resample`] | Pillow's Lanczos resize, to the bit |
 //! | [`dct`] | SciPy's type-II DCT, to the bit |
 //! | [`perceptual`] | imagehash's `phash`, `dhash` and `average_hash` |
+//! | [`radius`] | every hash within a Hamming radius: multi-index hashing |
+//! | [`groups`] | exact and near-duplicate groups, with confidence and type (seed 003) |
 
 pub mod dct;
 pub mod hamming;
 pub mod image;
+pub mod groups;
 pub mod perceptual;
+pub mod radius;
 pub mod resample;

@@ -1,0 +1,315 @@
+//! Seed 003's two-tier duplicate groups: exact duplicates (same content digest) and
+//! near-duplicates (perceptual hashes within a Hamming radius), each near-duplicate group
+//! with a type — `burst`, `panorama` or `similar` — and each member with a confidence.
+//!
+//! 1. **Exact groups.** Items with the same digest are one *unit*: byte-identical files are
+//!    an exact group, not a similar one. Only the first item of a unit (in input order) is
+//!    looked at from here on; the others follow it.
+//! 2. **Panoramas** (when capture times are known). Units sorted by time; a *run* continues
+//!    while the next shot is within `panorama_gap_seconds` of the previous one and within the
+//!    radius of it. A run of at least `panorama_min_shots` whose first and last shots are
+//!    *farther* apart than the radius is a panorama: a sequence of overlapping views that
+//!    drifts across a scene. Here the chain is the point, so it stays one group.
+//! 3. **Near-duplicate groups.** Everywhere else chains are the problem: linking every pair
+//!    within the radius (connected components) joins A to C through B even when A and C look
+//!    nothing alike, and a dense library collapses into a few giant groups. So groups are
+//!    *stars* instead: every unit's number of neighbours within the radius is counted, then,
+//!    most-connected first (ties to the earlier item), each unit not yet grouped becomes a
+//!    leader and takes every ungrouped unit within the radius of it. Every member is within
+//!    the radius of its leader, so no group is wider than twice the radius. Units with
+//!    identical hashes are one point of the search, so a thousand copies cost one.
+//! 4. **Types and confidence.** A star group whose shots all have capture times within
+//!    `burst_seconds` of each other is a `burst`; any other is `similar`. A member's
+//!    confidence comes from its distance to the leader (for a panorama, to the nearest shot
+//!    next to it in time): `high` up to `high_distance`, `medium` up to `medium_distance`,
+//!    `low` beyond. The leader takes the confidence of its nearest member.
+
+use super::hamming::distance_u64;
+use super::radius::MultiIndex;
+use crate::{Progress, Step};
+
+/// How groups are formed; see the module documentation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    pub radius: u32,
+    pub high_distance: u32,
+    pub medium_distance: u32,
+    pub burst_seconds: f64,
+    pub panorama_gap_seconds: f64,
+    pub panorama_min_shots: usize,
+}
+
+/// One input item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub hash: u64,
+    /// A digest of the content (SHA-256), when known.
+    pub digest: Option<Vec<u8>>,
+    /// Capture time in seconds, when known.
+    pub taken_at: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confidence {
+    High,
+    Medium,
+    Low,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::High => "high",
+            Confidence::Medium => "medium",
+            Confidence::Low => "low",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Burst,
+    Panorama,
+    Similar,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Burst => "burst",
+            Kind::Panorama => "panorama",
+            Kind::Similar => "similar",
+        }
+    }
+}
+
+/// A near-duplicate group: its leader (an item index; for a panorama, the first shot), its
+/// type, and how many items it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub leader: usize,
+    pub kind: Kind,
+    pub items: usize,
+}
+
+/// The result, per item: the first item of its exact group (when that group has two or
+/// more), and its near-duplicate group (an index into `groups`) with its confidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grouping {
+    pub exact: Vec<Option<usize>>,
+    pub similar: Vec<Option<(usize, Confidence)>>,
+    pub groups: Vec<Group>,
+    pub exact_groups: usize,
+}
+
+impl Params {
+    fn confidence(&self, d: u32) -> Confidence {
+        if d <= self.high_distance {
+            Confidence::High
+        } else if d <= self.medium_distance {
+            Confidence::Medium
+        } else {
+            Confidence::Low
+        }
+    }
+}
+
+/// Groups `items`; `progress` hears of each pass.
+pub fn group(items: &[Item], params: &Params, progress: &mut dyn Progress) -> Grouping {
+    let n = items.len();
+    // 1. Units: items with one digest; `unit_of[i]` is the unit's first item.
+    let mut unit_of: Vec<usize> = (0..n).collect();
+    let mut by_digest: std::collections::HashMap<&[u8], usize> = std::collections::HashMap::new();
+    for (i, it) in items.iter().enumerate() {
+        if let Some(d) = &it.digest {
+            unit_of[i] = *by_digest.entry(d.as_slice()).or_insert(i);
+        }
+    }
+    let mut unit_size = vec![0usize; n];
+    for &u in &unit_of {
+        unit_size[u] += 1;
+    }
+    let exact: Vec<Option<usize>> = unit_of.iter().map(|&u| (unit_size[u] > 1).then_some(u)).collect();
+    let exact_groups = (0..n).filter(|&u| unit_of[u] == u && unit_size[u] > 1).count();
+    let units: Vec<usize> = (0..n).filter(|&i| unit_of[i] == i).collect();
+
+    // Per unit (by item index): its group and confidence.
+    let mut unit_group: Vec<Option<(usize, Confidence)>> = vec![None; n];
+    let mut groups = vec![];
+
+    // 2. Panoramas.
+    let mut timed: Vec<usize> = units.iter().copied().filter(|&u| items[u].taken_at.is_some_and(f64::is_finite)).collect();
+    timed.sort_by(|&a, &b| items[a].taken_at.unwrap().total_cmp(&items[b].taken_at.unwrap()).then(a.cmp(&b)));
+    let mut start = 0;
+    while start < timed.len() {
+        let mut end = start + 1;
+        while end < timed.len() {
+            let (prev, next) = (timed[end - 1], timed[end]);
+            let gap = items[next].taken_at.unwrap() - items[prev].taken_at.unwrap();
+            if gap > params.panorama_gap_seconds || distance_u64(items[prev].hash, items[next].hash) > params.radius {
+                break;
+            }
+            end += 1;
+        }
+        let run = &timed[start..end];
+        if run.len() >= params.panorama_min_shots.max(2)
+            && distance_u64(items[run[0]].hash, items[run[run.len() - 1]].hash) > params.radius
+        {
+            let g = groups.len();
+            let step = |a: usize, b: usize| distance_u64(items[run[a]].hash, items[run[b]].hash);
+            for k in 0..run.len() {
+                let before = (k > 0).then(|| step(k - 1, k));
+                let after = (k + 1 < run.len()).then(|| step(k, k + 1));
+                let d = before.into_iter().chain(after).min().expect("a run has two shots");
+                unit_group[run[k]] = Some((g, params.confidence(d)));
+            }
+            groups.push(Group { leader: run[0], kind: Kind::Panorama, items: run.iter().map(|&u| unit_size[u]).sum() });
+        }
+        start = end;
+    }
+    progress.step(Step::Pass { what: "panoramas", done: n, total: n });
+
+    // 3. Stars over the remaining units; units with one hash are one point.
+    let rest: Vec<usize> = units.iter().copied().filter(|&u| unit_group[u].is_none()).collect();
+    let mut order: Vec<usize> = (0..rest.len()).collect();
+    order.sort_by_key(|&k| (items[rest[k]].hash, rest[k]));
+    let mut point_hash: Vec<u64> = vec![];
+    let mut point_units: Vec<Vec<usize>> = vec![];
+    for &k in &order {
+        let u = rest[k];
+        if point_hash.last() != Some(&items[u].hash) {
+            point_hash.push(items[u].hash);
+            point_units.push(vec![]);
+        }
+        point_units.last_mut().expect("pushed above").push(u);
+    }
+    let points = point_hash.len();
+    let mut index = MultiIndex::new(&point_hash, params.radius);
+    let mut degree: Vec<usize> = point_units.iter().map(|u| u.len() - 1).collect();
+    for p in 0..points {
+        if p % 4096 == 0 {
+            progress.step(Step::Pass { what: "counting neighbours", done: p, total: points });
+        }
+        let mut d = 0;
+        index.search(point_hash[p], |q, _| {
+            if q != p {
+                d += point_units[q].len();
+            }
+        });
+        degree[p] += d;
+    }
+    let first_item = |p: usize| point_units[p][0];
+    let mut by_degree: Vec<usize> = (0..points).collect();
+    by_degree.sort_by_key(|&p| (std::cmp::Reverse(degree[p]), first_item(p)));
+    let mut taken = vec![false; points];
+    let mut members: Vec<(usize, u32)> = vec![];
+    for (done, &p) in by_degree.iter().enumerate() {
+        if done % 4096 == 0 {
+            progress.step(Step::Pass { what: "forming groups", done, total: points });
+        }
+        if taken[p] {
+            continue;
+        }
+        members.clear();
+        index.search(point_hash[p], |q, d| {
+            if !taken[q] {
+                members.push((q, d));
+            }
+        });
+        let size: usize = members.iter().map(|&(q, _)| point_units[q].len()).sum();
+        if size < 2 {
+            taken[p] = true;
+            continue;
+        }
+        members.sort_unstable();
+        let g = groups.len();
+        let nearest = members.iter().filter(|&&(q, _)| q != p).map(|&(_, d)| d).min();
+        let lead_d = if point_units[p].len() > 1 { 0 } else { nearest.unwrap_or(0) };
+        let mut times = vec![];
+        let mut item_count = 0;
+        for &(q, d) in &members {
+            taken[q] = true;
+            let conf = params.confidence(if q == p { lead_d } else { d });
+            for &u in &point_units[q] {
+                unit_group[u] = Some((g, conf));
+                times.push(items[u].taken_at.filter(|t| t.is_finite()));
+                item_count += unit_size[u];
+            }
+        }
+        let kind = match times.iter().copied().collect::<Option<Vec<f64>>>() {
+            Some(t) if t.iter().copied().fold(f64::MIN, f64::max) - t.iter().copied().fold(f64::MAX, f64::min) <= params.burst_seconds => {
+                Kind::Burst
+            }
+            _ => Kind::Similar,
+        };
+        groups.push(Group { leader: first_item(p), kind, items: item_count });
+    }
+    let similar = unit_of.iter().map(|&u| unit_group[u]).collect();
+    Grouping { exact, similar, groups, exact_groups }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> Params {
+        Params { radius: 4, high_distance: 1, medium_distance: 3, burst_seconds: 5.0, panorama_gap_seconds: 10.0, panorama_min_shots: 3 }
+    }
+
+    fn item(hash: u64, digest: Option<u8>, t: Option<f64>) -> Item {
+        Item { hash, digest: digest.map(|d| vec![d]), taken_at: t }
+    }
+
+    #[test]
+    fn exact_copies_are_an_exact_group_and_not_a_similar_one() {
+        let items = [item(0xff, Some(1), None), item(0xff, Some(1), None), item(0xff00_0000_0000_0000, None, None)];
+        let g = group(&items, &params(), &mut |_| {});
+        assert_eq!(g.exact, vec![Some(0), Some(0), None]);
+        assert_eq!(g.exact_groups, 1);
+        assert!(g.groups.is_empty(), "{g:?}");
+        assert_eq!(g.similar, vec![None, None, None]);
+    }
+
+    #[test]
+    fn a_chain_is_split_around_its_most_connected_member() {
+        // 0 - 1 - 2 - 3 - 4, each 3 bits from the next: components would make one group.
+        let chain: Vec<u64> = (0..5).map(|k| (1u64 << (3 * k)) - 1).collect();
+        let items: Vec<Item> = chain.iter().map(|&h| item(h, None, None)).collect();
+        let g = group(&items, &params(), &mut |_| {});
+        for grp in &g.groups {
+            let members: Vec<usize> = (0..5).filter(|&i| g.similar[i].map(|s| s.0) == g.groups.iter().position(|x| x == grp)).collect();
+            for &i in &members {
+                assert!(distance_u64(chain[i], chain[grp.leader]) <= 4, "{g:?}");
+            }
+        }
+        assert!(g.groups.len() >= 2, "{g:?}");
+    }
+
+    #[test]
+    fn bursts_panoramas_and_plain_similars() {
+        let base = 0x0123_4567_89ab_cdefu64;
+        let items = vec![
+            // A burst: three near-identical shots within two seconds.
+            item(base, None, Some(100.0)),
+            item(base ^ 1, None, Some(101.0)),
+            item(base ^ 2, None, Some(102.0)),
+            // A panorama: each shot 3 bits from the next, the ends 9 apart, 4 s between shots.
+            item(!base, None, Some(500.0)),
+            item(!base ^ 0b111, None, Some(504.0)),
+            item(!base ^ 0b111_111, None, Some(508.0)),
+            item(!base ^ 0b111_111_111, None, Some(512.0)),
+            // Two similar pictures taken a day apart, and one with no time.
+            item(0x5555, None, Some(0.0)),
+            item(0x5557, None, Some(86_400.0)),
+            item(0x5575, None, None),
+        ];
+        let g = group(&items, &params(), &mut |_| {});
+        let kind = |i: usize| g.similar[i].map(|(k, _)| g.groups[k].kind);
+        assert_eq!((kind(0), kind(1), kind(2)), (Some(Kind::Burst), Some(Kind::Burst), Some(Kind::Burst)));
+        assert!((3..7).all(|i| kind(i) == Some(Kind::Panorama)), "{g:?}");
+        assert!((7..10).all(|i| kind(i) == Some(Kind::Similar)), "{g:?}");
+        assert_eq!(g.similar[1].unwrap().1, Confidence::High);
+        assert_eq!(g.similar[4].unwrap().1, Confidence::Medium);
+        assert_eq!(g.groups.iter().map(|x| x.items).sum::<usize>(), 10);
+    }
+}
