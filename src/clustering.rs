@@ -3,11 +3,12 @@
 //! the caller's transaction. Documented in docs/functions/cluster_embeddings.md.
 
 use crate::errors::{
-    literal, raise, spi, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED,
+    literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED,
 };
 use crate::params::Options;
 use crate::progress::Reporter;
 use crate::source::Source;
+use crate::runs::{self, implementation, ms, required_name};
 use crate::{guc, models, writer};
 use mlkit::cluster::Stat;
 use mlkit::neighbors::{self, Metric};
@@ -32,15 +33,6 @@ const HDBSCAN_KEYS: &[&str] = &[
     "metric",
     "random_state",
     "silhouette_sample_size",
-];
-/// Keys `run` may hold.
-const RUN_KEYS: &[&str] = &[
-    "model_name",
-    "model_version",
-    "autoencoder_name",
-    "autoencoder_implementation",
-    "autoencoder_file",
-    "autoencoder_params",
 ];
 /// Points the silhouette is computed on when `silhouette_sample_size` is not given.
 const DEFAULT_SILHOUETTE_SAMPLE: i64 = 1000;
@@ -96,7 +88,7 @@ pub fn cluster_embeddings(
     });
     check_reduction(reduction, reduction_params.as_ref().map(|j| &j.0));
     let choice = Choice::parse(algorithm, params.as_ref().map(|j| &j.0));
-    let run = RunOptions::parse(run.as_ref().map(|j| &j.0));
+    let run = runs::RunOptions::parse(run.as_ref().map(|j| &j.0));
     if run.model_name.is_some() && !matches!(choice.algorithm, Algorithm::KMeans { .. }) {
         raise(
             FEATURE_NOT_SUPPORTED,
@@ -164,7 +156,8 @@ pub fn cluster_embeddings(
     let metrics = Value::Object(m);
     let used = choice.used_params(&result, emb.dim);
 
-    let run_id = write_run(&run, &qualified, x.rows(), choice.display_name(), choice.module(), metrics.clone(), used.clone());
+    let stage = runs::Stage { name: choice.display_name(), module: choice.module(), params: used.clone() };
+    let run_id = runs::insert("clustering", &run, &qualified, x.rows(), &stage, metrics.clone());
     let t_write = Instant::now();
     writer::write_assignments(run_id, &emb.ids, &result, &mut progress);
     if let Some(model_name) = run.model_name.as_deref() {
@@ -179,9 +172,9 @@ pub fn cluster_embeddings(
             metrics,
             run_id,
         );
-        set_model_version(run_id, &version);
+        runs::set_model_version(run_id, &version);
     }
-    finish_run(run_id, ms(started), ms(t_write));
+    runs::finish(run_id, ms(started), ms(t_write));
     run_id
 }
 
@@ -199,22 +192,6 @@ fn stat_json(s: &Stat) -> Value {
     }
 }
 
-fn implementation(module: &str) -> String {
-    format!("pg_mlkit {} mlkit::{module}", env!("CARGO_PKG_VERSION"))
-}
-
-fn ms(since: Instant) -> f64 {
-    (since.elapsed().as_secs_f64() * 1e6).round() / 1e3
-}
-
-fn required_name(arg: &str, v: Option<&CStr>) -> String {
-    let v = v.unwrap_or_else(|| {
-        raise(NULL_VALUE_NOT_ALLOWED, format!("{arg} must not be NULL"), format!("Name the column, or leave {arg} out for its default."))
-    });
-    v.to_str().map(str::to_owned).unwrap_or_else(|_| {
-        raise(INVALID_PARAMETER_VALUE, format!("{arg} is not valid UTF-8"), "Name the column in the database encoding.")
-    })
-}
 
 fn check_reduction(reduction: Option<&str>, reduction_params: Option<&Value>) {
     match reduction.map(|r| r.to_ascii_lowercase()) {
@@ -557,30 +534,6 @@ fn fresh_seed() -> u64 {
     Rng::new(nanos ^ ((std::process::id() as u64) << 32)).next_u64() >> 33
 }
 
-/// The descriptive columns `run` fills.
-struct RunOptions {
-    model_name: Option<String>,
-    model_version: Option<String>,
-    autoencoder_name: Option<String>,
-    autoencoder_implementation: Option<String>,
-    autoencoder_file: Option<String>,
-    autoencoder_params: Option<Value>,
-}
-
-impl RunOptions {
-    fn parse(value: Option<&Value>) -> Self {
-        let o = Options::new("run", value, RUN_KEYS, "run");
-        Self {
-            model_name: o.text("model_name"),
-            model_version: o.text("model_version"),
-            autoencoder_name: o.text("autoencoder_name"),
-            autoencoder_implementation: o.text("autoencoder_implementation"),
-            autoencoder_file: o.text("autoencoder_file"),
-            autoencoder_params: o.object("autoencoder_params"),
-        }
-    }
-}
-
 fn report_kmeans_error(e: kmeans::Error, name: &str, sweep: bool) -> ! {
     match e {
         kmeans::Error::ClusterCount { n_clusters, n_rows } if sweep => raise(
@@ -597,60 +550,3 @@ fn report_kmeans_error(e: kmeans::Error, name: &str, sweep: bool) -> ! {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn write_run(run: &RunOptions, source: &str, rows: usize, name: &str, module: &str, metrics: Value, used: Value) -> i64 {
-    Spi::connect_mut(|c| {
-        let t = spi(
-            c.update(
-                "INSERT INTO ml.analysis_runs (
-                    analysis_type, model_name, model_version, status, metrics, row_count, source,
-                    autoencoder_name, autoencoder_implementation, autoencoder_file, autoencoder_params,
-                    clustering_name, clustering_implementation, clustering_params)
-                 VALUES ('clustering', $1, $2, 'completed', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                 RETURNING id",
-                None,
-                &[
-                    run.model_name.clone().into(),
-                    run.model_version.clone().into(),
-                    JsonB(metrics).into(),
-                    (rows as i64).into(),
-                    source.into(),
-                    run.autoencoder_name.clone().into(),
-                    run.autoencoder_implementation.clone().into(),
-                    run.autoencoder_file.clone().into(),
-                    run.autoencoder_params.clone().map(JsonB).into(),
-                    name.into(),
-                    implementation(module).into(),
-                    JsonB(used).into(),
-                ],
-            ),
-            "record the run",
-        );
-        spi(t.first().get_one::<i64>(), "record the run").unwrap_or_default()
-    })
-}
-
-fn set_model_version(run_id: i64, version: &str) {
-    Spi::connect_mut(|c| {
-        spi(
-            c.update("UPDATE ml.analysis_runs SET model_version = $2 WHERE id = $1", None, &[run_id.into(), version.into()]),
-            "record the model version",
-        );
-    });
-}
-
-fn finish_run(run_id: i64, total_ms: f64, write_ms: f64) {
-    Spi::connect_mut(|c| {
-        spi(
-            c.update(
-                "UPDATE ml.analysis_runs
-                    SET duration_ms = $2,
-                        metrics = jsonb_set(metrics, '{timings_ms,write}', to_jsonb($3::float8))
-                  WHERE id = $1",
-                None,
-                &[run_id.into(), total_ms.into(), write_ms.into()],
-            ),
-            "record the run's duration",
-        );
-    });
-}

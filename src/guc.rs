@@ -14,6 +14,11 @@ pub static MAX_MEMORY_MB: GucSetting<i32> = GucSetting::<i32>::new(4096);
 /// them off. Short calls (under the interval) stay silent.
 pub static PROGRESS_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(10);
 
+/// `pg_mlkit.max_image_pixels`: the largest image (width × height) `ml.phash`, `ml.dhash` and
+/// `ml.ahash` decode; a larger declared size is refused before any pixel is decoded. The
+/// default is Pillow's own decompression-bomb threshold. Only a superuser may change it.
+pub static MAX_IMAGE_PIXELS: GucSetting<i32> = GucSetting::<i32>::new(89_478_485);
+
 pub fn register() {
     GucRegistry::define_int_guc(
         c"pg_mlkit.threads",
@@ -34,6 +39,16 @@ pub fn register() {
         i32::MAX,
         GucContext::Userset,
         GucFlags::UNIT_MB,
+    );
+    GucRegistry::define_int_guc(
+        c"pg_mlkit.max_image_pixels",
+        c"Largest image, in pixels (width times height), that the perceptual hash functions decode.",
+        c"Larger images are refused before decoding, as decompression bombs; the default is Pillow's threshold.",
+        &MAX_IMAGE_PIXELS,
+        1,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::default(),
     );
     GucRegistry::define_int_guc(
         c"pg_mlkit.progress_interval",

@@ -17,11 +17,13 @@
 use pgrx::prelude::*;
 
 pub mod clustering;
+pub mod duplicates;
 pub mod errors;
 pub mod guc;
 pub mod models;
 pub mod params;
 pub mod progress;
+pub mod runs;
 pub mod source;
 pub mod writer;
 

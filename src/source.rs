@@ -76,50 +76,10 @@ impl Source<'_> {
     }
 
     fn check_and_build_query(&self, c: &pgrx::spi::SpiClient<'_>, name: &str) -> String {
-        let kind = spi(
-            c.select("SELECT relkind::text FROM pg_class WHERE oid = $1", None, &[self.relation.into()]),
-            "look up the source",
-        );
-        let kind = spi(kind.first().get_one::<String>(), "look up the source").unwrap_or_default();
-        if !["r", "v", "m", "p", "f"].contains(&kind.as_str()) {
-            raise(
-                WRONG_OBJECT_TYPE,
-                format!("source {name} is not a table, view or materialized view"),
-                "Pass the table or view that holds the embeddings, e.g. source => 'items'.",
-            );
-        }
-        let columns = spi(
-            c.select(
-                "SELECT attname::text, format_type(atttypid, atttypmod),
-                        (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
-                           FROM pg_type t WHERE t.oid = atttypid) AS base
-                   FROM pg_attribute
-                  WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped
-                  ORDER BY attnum",
-                None,
-                &[self.relation.into()],
-            ),
-            "list the source's columns",
-        );
-        let mut cols: Vec<(String, String, pg_sys::Oid)> = Vec::new();
-        for row in columns {
-            let col_name = spi(row.get::<String>(1), "read a column name").unwrap_or_default();
-            let type_name = spi(row.get::<String>(2), "read a column type").unwrap_or_default();
-            let base = spi(row.get::<pg_sys::Oid>(3), "read a column type").unwrap_or(pg_sys::InvalidOid);
-            cols.push((col_name, type_name, base));
-        }
-        let all = cols.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(", ");
-        let find = |arg: &str, wanted: &str| {
-            cols.iter().find(|c| c.0 == wanted).cloned().unwrap_or_else(|| {
-                raise(
-                    UNDEFINED_COLUMN,
-                    format!("{arg} {} does not exist in source {name}", literal(wanted)),
-                    format!("The columns of {name} are: {all}."),
-                )
-            })
-        };
-        let (_, _, id_base) = find("id_column", self.id_column);
-        let (_, emb_type, emb_base) = find("embedding_column", self.embedding_column);
+        let rel = Relation::open(c, self.relation, name, "Pass the table or view that holds the embeddings, e.g. source => 'items'.");
+        let id = rel.column("id_column", self.id_column);
+        let emb = rel.column("embedding_column", self.embedding_column);
+        let (emb_type, emb_base) = (emb.type_name.clone(), emb.base);
         let castable = spi(
             c.select(
                 "SELECT $1 = ANY (ARRAY['real[]', 'double precision[]', 'numeric[]', 'smallint[]',
@@ -140,25 +100,7 @@ impl Source<'_> {
                 "Use a column of type real[], double precision[] or numeric[], or of a type with a cast to real[] (such as pgvector's vector).",
             );
         }
-        // Rows in the id column's order, so that a run does not depend on the physical order
-        // of the table (rewrites, CLUSTER, VACUUM FULL, dump and restore): by the id itself
-        // when its type has a default B-tree ordering, else by its text in byte order.
-        let orderable = spi(
-            c.select(
-                "SELECT EXISTS (SELECT 1 FROM pg_opclass o JOIN pg_am a ON a.oid = o.opcmethod
-                                 WHERE a.amname = 'btree' AND o.opcdefault
-                                   AND (o.opcintype = $1
-                                        OR (o.opcintype = 'anyarray'::regtype
-                                            AND EXISTS (SELECT 1 FROM pg_type t WHERE t.oid = $1 AND t.typelem <> 0 AND t.typlen = -1))
-                                        OR (o.opcintype = 'anyenum'::regtype
-                                            AND EXISTS (SELECT 1 FROM pg_type t WHERE t.oid = $1 AND t.typtype = 'e'))))",
-                None,
-                &[id_base.into()],
-            ),
-            "check the id type's ordering",
-        );
-        let orderable = spi(orderable.first().get_one::<bool>(), "check the id type's ordering").unwrap_or(false);
-        let order = if orderable { "ORDER BY 1" } else { "ORDER BY 3 COLLATE \"C\"" };
+        let order = rel.order_by(c, id);
         let q = spi(
             c.select(
                 "SELECT format('SELECT %I, %I::real[], %I::text FROM %s ', $1::text, $2::text, $1::text, $3::regclass) || $4",
@@ -283,6 +225,96 @@ impl Source<'_> {
     }
 }
 
+/// A relation a pg_mlkit function reads, checked to be something rows can be read from.
+pub struct Relation {
+    pub oid: pg_sys::Oid,
+    /// The name as messages write it.
+    pub name: String,
+    pub columns: Vec<Column>,
+}
+
+/// One column of a [`Relation`].
+#[derive(Clone)]
+pub struct Column {
+    pub name: String,
+    /// `format_type` of the column, for messages.
+    pub type_name: String,
+    /// The column's type, or the base type when it is a domain.
+    pub base: pg_sys::Oid,
+}
+
+impl Relation {
+    /// Checks that `oid` is a table, view, materialized view, partitioned or foreign table
+    /// (raising with `hint` if not) and lists its columns.
+    pub fn open(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid, name: &str, hint: &str) -> Relation {
+        let kind = spi(c.select("SELECT relkind::text FROM pg_class WHERE oid = $1", None, &[oid.into()]), "look up the source");
+        let kind = spi(kind.first().get_one::<String>(), "look up the source").unwrap_or_default();
+        if !["r", "v", "m", "p", "f"].contains(&kind.as_str()) {
+            raise(WRONG_OBJECT_TYPE, format!("source {name} is not a table, view or materialized view"), hint);
+        }
+        let rows = spi(
+            c.select(
+                "SELECT attname::text, format_type(atttypid, atttypmod),
+                        (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+                           FROM pg_type t WHERE t.oid = atttypid) AS base
+                   FROM pg_attribute
+                  WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped
+                  ORDER BY attnum",
+                None,
+                &[oid.into()],
+            ),
+            "list the source's columns",
+        );
+        let mut columns = Vec::new();
+        for row in rows {
+            columns.push(Column {
+                name: spi(row.get::<String>(1), "read a column name").unwrap_or_default(),
+                type_name: spi(row.get::<String>(2), "read a column type").unwrap_or_default(),
+                base: spi(row.get::<pg_sys::Oid>(3), "read a column type").unwrap_or(pg_sys::InvalidOid),
+            });
+        }
+        Relation { oid, name: name.to_string(), columns }
+    }
+
+    /// The column `wanted`, named by argument `arg`; raises 42703 listing the columns if absent.
+    pub fn column(&self, arg: &str, wanted: &str) -> &Column {
+        self.columns.iter().find(|c| c.name == wanted).unwrap_or_else(|| {
+            let all = self.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
+            raise(
+                UNDEFINED_COLUMN,
+                format!("{arg} {} does not exist in source {}", literal(wanted), self.name),
+                format!("The columns of {} are: {all}.", self.name),
+            )
+        })
+    }
+
+    /// How a read query orders its rows by the id (its first output column, its text the
+    /// third): by the id itself when its type has a default B-tree ordering, else by its text
+    /// in byte order. So a run does not depend on the physical order of the table (rewrites,
+    /// CLUSTER, VACUUM FULL, dump and restore).
+    pub fn order_by(&self, c: &pgrx::spi::SpiClient<'_>, id: &Column) -> &'static str {
+        let orderable = spi(
+            c.select(
+                "SELECT EXISTS (SELECT 1 FROM pg_opclass o JOIN pg_am a ON a.oid = o.opcmethod
+                                 WHERE a.amname = 'btree' AND o.opcdefault
+                                   AND (o.opcintype = $1
+                                        OR (o.opcintype = 'anyarray'::regtype
+                                            AND EXISTS (SELECT 1 FROM pg_type t WHERE t.oid = $1 AND t.typelem <> 0 AND t.typlen = -1))
+                                        OR (o.opcintype = 'anyenum'::regtype
+                                            AND EXISTS (SELECT 1 FROM pg_type t WHERE t.oid = $1 AND t.typtype = 'e'))))",
+                None,
+                &[id.base.into()],
+            ),
+            "check the id type's ordering",
+        );
+        if spi(orderable.first().get_one::<bool>(), "check the id type's ordering").unwrap_or(false) {
+            "ORDER BY 1"
+        } else {
+            "ORDER BY 3 COLLATE \"C\""
+        }
+    }
+}
+
 /// A float as SQL writes it (`NaN`, `Infinity`, `-Infinity`, or the number).
 fn sql_float(v: f32) -> String {
     match v {
@@ -330,7 +362,7 @@ unsafe fn append_real_array(datum: pg_sys::Datum, out: &mut Vec<f32>) -> Result<
     result
 }
 
-fn check_unique_ids(ids: &[String], id_column: &str, name: &str) {
+pub fn check_unique_ids(ids: &[String], id_column: &str, name: &str) {
     let mut seen = HashSet::with_capacity(ids.len());
     for id in ids {
         if !seen.insert(id.as_str()) {

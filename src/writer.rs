@@ -44,3 +44,45 @@ pub fn write_assignments(run_id: i64, ids: &[String], result: &Clustering, progr
         }
     });
 }
+
+/// The columns of `ml.duplicate_assignments` rows, one entry per item.
+#[derive(Default)]
+pub struct DuplicateRows {
+    pub item_id: Vec<String>,
+    pub exact_group_id: Vec<Option<String>>,
+    pub exact_group_confidence: Vec<Option<String>>,
+    pub similar_group_id: Vec<Option<String>>,
+    pub similar_group_confidence: Vec<Option<String>>,
+    pub similar_group_type: Vec<Option<String>>,
+    pub hamming_distance: Vec<Option<i32>>,
+}
+
+/// Writes `ml.duplicate_assignments` rows in batches.
+pub fn write_duplicates(run_id: i64, rows: &DuplicateRows, progress: &mut Reporter) {
+    let n = rows.item_id.len();
+    Spi::connect_mut(|c| {
+        for start in (0..n).step_by(BATCH_ROWS) {
+            progress.tick(|| format!("writing duplicate groups: {start} of {n}"));
+            let r = start..(start + BATCH_ROWS).min(n);
+            spi(
+                c.update(
+                    "INSERT INTO ml.duplicate_assignments (run_id, item_id, exact_group_id, exact_group_confidence,
+                            similar_group_id, similar_group_confidence, similar_group_type, hamming_distance)
+                     SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int4[]) AS u",
+                    None,
+                    &[
+                        run_id.into(),
+                        rows.item_id[r.clone()].to_vec().into(),
+                        rows.exact_group_id[r.clone()].to_vec().into(),
+                        rows.exact_group_confidence[r.clone()].to_vec().into(),
+                        rows.similar_group_id[r.clone()].to_vec().into(),
+                        rows.similar_group_confidence[r.clone()].to_vec().into(),
+                        rows.similar_group_type[r.clone()].to_vec().into(),
+                        rows.hamming_distance[r.clone()].to_vec().into(),
+                    ],
+                ),
+                "record the duplicate groups",
+            );
+        }
+    });
+}

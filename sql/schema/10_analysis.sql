@@ -55,6 +55,32 @@ COMMENT ON COLUMN ml.cluster_assignments.probability IS 'Strength of the item''s
 COMMENT ON COLUMN ml.cluster_assignments.outlier_score IS 'How much of an outlier the item is, where the algorithm gives a score.';
 COMMENT ON COLUMN ml.cluster_assignments.coordinates IS 'Reduced coordinates, when a dimensionality reduction ran.';
 
+CREATE TABLE ml.duplicate_assignments (
+  run_id                    bigint NOT NULL REFERENCES ml.analysis_runs (id) ON DELETE CASCADE,
+  item_id                   text NOT NULL,
+  tenant_id                 text NOT NULL DEFAULT ml.current_tenant(),
+  exact_group_id            text,
+  exact_group_confidence    text CHECK (exact_group_confidence IN ('high', 'medium', 'low')),
+  similar_group_id          text,
+  similar_group_confidence  text CHECK (similar_group_confidence IN ('high', 'medium', 'low')),
+  similar_group_type        text CHECK (similar_group_type IN ('burst', 'panorama', 'similar')),
+  hamming_distance          integer CHECK (hamming_distance BETWEEN 0 AND 64),
+  PRIMARY KEY (run_id, item_id),
+  CHECK (exact_group_id IS NOT NULL OR similar_group_id IS NOT NULL),
+  CHECK ((exact_group_id IS NULL) = (exact_group_confidence IS NULL)),
+  CHECK ((similar_group_id IS NULL) = (similar_group_confidence IS NULL)
+         AND (similar_group_id IS NULL) = (similar_group_type IS NULL))
+);
+CREATE INDEX duplicate_assignments_similar_idx ON ml.duplicate_assignments (run_id, similar_group_id);
+
+COMMENT ON TABLE ml.duplicate_assignments IS
+  'Seed 003''s duplicate fields for each item of a duplicate-detection run that belongs to a group (ml.group_near_duplicates).';
+COMMENT ON COLUMN ml.duplicate_assignments.exact_group_id IS 'The SHA-256 (hex) the item shares with at least one other item; NULL when it has no exact duplicate.';
+COMMENT ON COLUMN ml.duplicate_assignments.similar_group_id IS 'The id of the group''s leader (the first shot of a panorama); NULL when the item has no near-duplicate.';
+COMMENT ON COLUMN ml.duplicate_assignments.similar_group_confidence IS 'high, medium or low, from the item''s Hamming distance to its leader (see the run''s params).';
+COMMENT ON COLUMN ml.duplicate_assignments.similar_group_type IS 'burst (shot within seconds), panorama (a time-ordered run of overlapping shots) or similar.';
+COMMENT ON COLUMN ml.duplicate_assignments.hamming_distance IS 'The distance that set the confidence: to the leader (to the nearest neighbouring shot in a panorama).';
+
 -- Writing a million assignments row by row through the foreign key's per-row check costs
 -- about 10 µs a row, more than the clustering itself. So the per-row insert check of the
 -- foreign key is switched off, and one statement-level check does the same work for a whole
@@ -74,7 +100,7 @@ BEGIN
    WHERE NOT EXISTS (SELECT 1 FROM ml.analysis_runs r WHERE r.id = n.run_id)
    LIMIT 1;
   IF FOUND THEN
-    RAISE EXCEPTION 'insert into ml.cluster_assignments refers to run %, which does not exist', missing
+    RAISE EXCEPTION 'insert into ml.% refers to run %, which does not exist', TG_TABLE_NAME, missing
       USING ERRCODE = 'foreign_key_violation',
             HINT = 'Insert the ml.analysis_runs row first; assignments belong to a run.';
   END IF;
@@ -85,16 +111,22 @@ CREATE TRIGGER cluster_assignments_run_check
   AFTER INSERT ON ml.cluster_assignments
   REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION ml.check_assignment_runs();
+CREATE TRIGGER duplicate_assignments_run_check
+  AFTER INSERT ON ml.duplicate_assignments
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION ml.check_assignment_runs();
 DO $$
 DECLARE
-  t name;
+  tbl regclass;
+  t   name;
 BEGIN
-  SELECT tg.tgname INTO STRICT t
-    FROM pg_trigger tg
-    JOIN pg_constraint c ON c.oid = tg.tgconstraint
-   WHERE tg.tgrelid = 'ml.cluster_assignments'::regclass
-     AND c.conrelid = 'ml.cluster_assignments'::regclass AND c.contype = 'f'
-     AND tg.tgfoid = 'pg_catalog."RI_FKey_check_ins"'::regproc;
-  EXECUTE format('ALTER TABLE ml.cluster_assignments DISABLE TRIGGER %I', t);
+  FOREACH tbl IN ARRAY ARRAY['ml.cluster_assignments', 'ml.duplicate_assignments']::regclass[] LOOP
+    SELECT tg.tgname INTO STRICT t
+      FROM pg_trigger tg
+      JOIN pg_constraint c ON c.oid = tg.tgconstraint
+     WHERE tg.tgrelid = tbl AND c.conrelid = tbl AND c.contype = 'f'
+       AND tg.tgfoid = 'pg_catalog."RI_FKey_check_ins"'::regproc;
+    EXECUTE format('ALTER TABLE %s DISABLE TRIGGER %I', tbl, t);
+  END LOOP;
 END
 $$;

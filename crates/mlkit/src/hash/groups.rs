@@ -92,12 +92,22 @@ pub struct Group {
     pub items: usize,
 }
 
+/// An item's place in a near-duplicate group.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Membership {
+    /// Index into [`Grouping::groups`].
+    pub group: usize,
+    pub confidence: Confidence,
+    /// The distance the confidence comes from.
+    pub distance: u32,
+}
+
 /// The result, per item: the first item of its exact group (when that group has two or
 /// more), and its near-duplicate group (an index into `groups`) with its confidence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grouping {
     pub exact: Vec<Option<usize>>,
-    pub similar: Vec<Option<(usize, Confidence)>>,
+    pub similar: Vec<Option<Membership>>,
     pub groups: Vec<Group>,
     pub exact_groups: usize,
 }
@@ -134,7 +144,7 @@ pub fn group(items: &[Item], params: &Params, progress: &mut dyn Progress) -> Gr
     let units: Vec<usize> = (0..n).filter(|&i| unit_of[i] == i).collect();
 
     // Per unit (by item index): its group and confidence.
-    let mut unit_group: Vec<Option<(usize, Confidence)>> = vec![None; n];
+    let mut unit_group: Vec<Option<Membership>> = vec![None; n];
     let mut groups = vec![];
 
     // 2. Panoramas.
@@ -161,7 +171,7 @@ pub fn group(items: &[Item], params: &Params, progress: &mut dyn Progress) -> Gr
                 let before = (k > 0).then(|| step(k - 1, k));
                 let after = (k + 1 < run.len()).then(|| step(k, k + 1));
                 let d = before.into_iter().chain(after).min().expect("a run has two shots");
-                unit_group[run[k]] = Some((g, params.confidence(d)));
+                unit_group[run[k]] = Some(Membership { group: g, confidence: params.confidence(d), distance: d });
             }
             groups.push(Group { leader: run[0], kind: Kind::Panorama, items: run.iter().map(|&u| unit_size[u]).sum() });
         }
@@ -229,9 +239,9 @@ pub fn group(items: &[Item], params: &Params, progress: &mut dyn Progress) -> Gr
         let mut item_count = 0;
         for &(q, d) in &members {
             taken[q] = true;
-            let conf = params.confidence(if q == p { lead_d } else { d });
+            let d = if q == p { lead_d } else { d };
             for &u in &point_units[q] {
-                unit_group[u] = Some((g, conf));
+                unit_group[u] = Some(Membership { group: g, confidence: params.confidence(d), distance: d });
                 times.push(items[u].taken_at.filter(|t| t.is_finite()));
                 item_count += unit_size[u];
             }
@@ -277,7 +287,7 @@ mod tests {
         let items: Vec<Item> = chain.iter().map(|&h| item(h, None, None)).collect();
         let g = group(&items, &params(), &mut |_| {});
         for grp in &g.groups {
-            let members: Vec<usize> = (0..5).filter(|&i| g.similar[i].map(|s| s.0) == g.groups.iter().position(|x| x == grp)).collect();
+            let members: Vec<usize> = (0..5).filter(|&i| g.similar[i].map(|s| s.group) == g.groups.iter().position(|x| x == grp)).collect();
             for &i in &members {
                 assert!(distance_u64(chain[i], chain[grp.leader]) <= 4, "{g:?}");
             }
@@ -304,12 +314,12 @@ mod tests {
             item(0x5575, None, None),
         ];
         let g = group(&items, &params(), &mut |_| {});
-        let kind = |i: usize| g.similar[i].map(|(k, _)| g.groups[k].kind);
+        let kind = |i: usize| g.similar[i].map(|m| g.groups[m.group].kind);
         assert_eq!((kind(0), kind(1), kind(2)), (Some(Kind::Burst), Some(Kind::Burst), Some(Kind::Burst)));
         assert!((3..7).all(|i| kind(i) == Some(Kind::Panorama)), "{g:?}");
         assert!((7..10).all(|i| kind(i) == Some(Kind::Similar)), "{g:?}");
-        assert_eq!(g.similar[1].unwrap().1, Confidence::High);
-        assert_eq!(g.similar[4].unwrap().1, Confidence::Medium);
+        assert_eq!(g.similar[1].unwrap().confidence, Confidence::High);
+        assert_eq!(g.similar[4].unwrap().confidence, Confidence::Medium);
         assert_eq!(g.groups.iter().map(|x| x.items).sum::<usize>(), 10);
     }
 }

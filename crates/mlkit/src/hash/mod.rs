@@ -4,6 +4,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`hamming`] | bit distances, with hardware popcount when the CPU has it |
+//! | [`hex`] | hashes and digests as hex text, as imagehash and `sha256sum` print them |
 //! | [`image`] | PNG and JPEG bytes to Pillow's grey picture |
 //! | [`resample`] | Pillow's Lanczos resize, to the bit |
 //! | [`dct`] | SciPy's type-II DCT, to the bit |
@@ -13,6 +14,7 @@
 
 pub mod dct;
 pub mod hamming;
+pub mod hex;
 pub mod image;
 pub mod groups;
 pub mod perceptual;

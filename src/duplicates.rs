@@ -1,0 +1,620 @@
+//! Near-duplicates in SQL: `ml.hamming_distance` (and its operator `<^>`),
+//! `ml.hash_from_hex` / `ml.hash_to_hex`, the perceptual hashes `ml.phash`, `ml.dhash` and
+//! `ml.ahash`, the index helpers `ml.hash_bands` / `ml.hash_probe`, and
+//! `ml.group_near_duplicates`. Documented in docs/functions/near_duplicates.md.
+
+use crate::errors::{
+    literal, raise, spi, DATATYPE_MISMATCH, INVALID_BINARY_REPRESENTATION, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION,
+    NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED, STRING_DATA_LENGTH_MISMATCH,
+};
+use crate::params::Options;
+use crate::progress::Reporter;
+use crate::runs::{self, ms, required_name};
+use crate::source::{check_unique_ids, Relation};
+use crate::{guc, writer};
+use mlkit::hash::groups::{self, Grouping, Item, Kind};
+use mlkit::hash::image::{decode_grey, Grey, ImageError};
+use mlkit::hash::{hamming, hex, perceptual, radius};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::json;
+use std::ffi::CStr;
+use std::time::Instant;
+
+// ---------------------------------------------------------------------------------------
+// Hamming distance
+
+/// Bits in which two 64-bit hashes differ (the sign bit included).
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.hamming_distance(a bigint, b bigint) RETURNS integer
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.hamming_distance(bigint, bigint) IS 'Number of bits in which two 64-bit hashes differ.';
+"#)]
+fn hamming_distance_bigint(a: i64, b: i64) -> i32 {
+    hamming::distance_u64(a as u64, b as u64) as i32
+}
+
+/// Bits in which two byte strings of equal length differ.
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.hamming_distance(a bytea, b bytea) RETURNS integer
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.hamming_distance(bytea, bytea) IS 'Number of bits in which two byte strings of the same length differ.';
+"#)]
+fn hamming_distance_bytea(a: &[u8], b: &[u8]) -> i32 {
+    match hamming::distance_bytes(a, b) {
+        Some(d) => i32::try_from(d).unwrap_or(i32::MAX),
+        None => raise(
+            STRING_DATA_LENGTH_MISMATCH,
+            format!("ml.hamming_distance: a has {} bytes but b has {}", a.len(), b.len()),
+            "Hamming distance compares strings of the same length; compare hashes of the same kind and size.",
+        ),
+    }
+}
+
+/// `bit varying` has no pgrx type: this is a plain version-1 C function.
+#[unsafe(no_mangle)]
+#[doc(hidden)]
+pub extern "C" fn pg_finfo_hamming_distance_varbit() -> &'static pg_sys::Pg_finfo_record {
+    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+    &V1
+}
+
+/// Bits in which two bit strings of equal length differ (`ml.hamming_distance(bit varying, bit varying)`).
+///
+/// # Safety
+/// Called by PostgreSQL through the SQL declaration below, as a STRICT function of two
+/// `bit varying` arguments.
+#[unsafe(no_mangle)]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn hamming_distance_varbit(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: two non-null varbit arguments (STRICT).
+    let ((a_bits, a), (b_bits, b)) = unsafe { (varbit_arg(fcinfo, 0), varbit_arg(fcinfo, 1)) };
+    if a_bits != b_bits {
+        raise(
+            STRING_DATA_LENGTH_MISMATCH,
+            format!("ml.hamming_distance: a has {a_bits} bits but b has {b_bits}"),
+            "Hamming distance compares strings of the same length; compare hashes of the same kind and size.",
+        );
+    }
+    // The padding bits after the last are always zero in a varbit, so whole bytes compare.
+    let d = hamming::distance_bytes(a, b).unwrap_or(0);
+    pg_sys::Datum::from(i32::try_from(d).unwrap_or(i32::MAX))
+}
+
+/// A varbit argument: its length in bits and its bytes.
+///
+/// # Safety
+/// Argument `n` of `fcinfo` must be a non-null `bit varying`.
+unsafe fn varbit_arg<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> (i32, &'a [u8]) {
+    unsafe {
+        let raw = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n);
+        // Detoasted into the function's memory context, which lives as long as the call.
+        let flat = pg_sys::pg_detoast_datum(raw.cast_mut_ptr::<pg_sys::varlena>());
+        let len = pgrx::varlena::varsize_any_exhdr(flat);
+        let data = pgrx::varlena::vardata_any(flat) as *const u8;
+        // A VarBit's payload: int32 bit_len, then the bytes.
+        let bits = i32::from_ne_bytes(std::slice::from_raw_parts(data, 4).try_into().expect("4 bytes"));
+        (bits, std::slice::from_raw_parts(data.add(4), len - 4))
+    }
+}
+
+extension_sql!(
+    r#"
+CREATE FUNCTION ml.hamming_distance(a bit varying, b bit varying) RETURNS integer
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'hamming_distance_varbit';
+COMMENT ON FUNCTION ml.hamming_distance(bit varying, bit varying) IS 'Number of bits in which two bit strings of the same length differ.';
+
+-- <^> ("xor distance"): pgvector has <~> for Hamming distance on bit, so a different name
+-- keeps both extensions usable side by side.
+CREATE OPERATOR ml.<^> (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = ml.hamming_distance, COMMUTATOR = OPERATOR(ml.<^>));
+CREATE OPERATOR ml.<^> (LEFTARG = bytea, RIGHTARG = bytea, FUNCTION = ml.hamming_distance, COMMUTATOR = OPERATOR(ml.<^>));
+CREATE OPERATOR ml.<^> (LEFTARG = bit varying, RIGHTARG = bit varying, FUNCTION = ml.hamming_distance, COMMUTATOR = OPERATOR(ml.<^>));
+"#,
+    name = "hamming_operators",
+    requires = [hamming_distance_bigint, hamming_distance_bytea]
+);
+
+// ---------------------------------------------------------------------------------------
+// Hex text
+
+/// A 64-bit hash from imagehash's hex text, e.g. `ml.hash_from_hex('c3d4e5f60718293a')`.
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.hash_from_hex(hex text) RETURNS bigint
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.hash_from_hex(text) IS 'A 64-bit hash from hex text as imagehash prints it (up to 16 hex digits).';
+"#)]
+fn hash_from_hex(hex: &str) -> i64 {
+    hex::parse_u64(hex).map(|v| v as i64).unwrap_or_else(|| {
+        raise(
+            INVALID_TEXT_REPRESENTATION,
+            format!("ml.hash_from_hex: hex {} is not a 64-bit hash in hex", literal(hex)),
+            "Pass 1 to 16 hexadecimal digits, as str(imagehash.phash(image)) prints them, e.g. 'c3d4e5f60718293a'.",
+        )
+    })
+}
+
+/// imagehash's hex text of a 64-bit hash: 16 lower-case digits.
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.hash_to_hex(hash bigint) RETURNS text
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.hash_to_hex(bigint) IS 'A 64-bit hash as 16 hex digits, as imagehash prints it.';
+"#)]
+fn hash_to_hex(hash: i64) -> String {
+    format!("{:016x}", hash as u64)
+}
+
+// ---------------------------------------------------------------------------------------
+// Perceptual hashes
+
+fn decode(fn_name: &str, image: &[u8]) -> Grey {
+    let limit = guc::MAX_IMAGE_PIXELS.get().max(1) as u64;
+    // The decoders return errors for bad input; a panic inside one would be a bug in it, and
+    // is reported as an undecodable image rather than reaching the user as a Rust panic.
+    let result = std::panic::catch_unwind(|| decode_grey(image, limit))
+        .unwrap_or_else(|_| Err(ImageError::Malformed { format: "image", reason: "the decoder failed on it".into() }));
+    result.unwrap_or_else(|e| match e {
+        ImageError::Unrecognised => raise(
+            INVALID_PARAMETER_VALUE,
+            format!("{fn_name}: image is not a PNG or JPEG ({} bytes starting {})", image.len(), hex_prefix(image)),
+            "Pass the bytes of a PNG or JPEG file.",
+        ),
+        ImageError::Malformed { .. } => raise(
+            INVALID_BINARY_REPRESENTATION,
+            format!("{fn_name}: image could not be decoded: {e}"),
+            "The file is damaged or truncated; re-read or re-encode it.",
+        ),
+        ImageError::TooLarge { .. } => raise(
+            PROGRAM_LIMIT_EXCEEDED,
+            format!("{fn_name}: {e} (pg_mlkit.max_image_pixels)"),
+            "A superuser can raise pg_mlkit.max_image_pixels if such images are expected; decoding needs about 1 to 3 bytes of memory a pixel.",
+        ),
+    })
+}
+
+fn hex_prefix(b: &[u8]) -> String {
+    let hex: String = b.iter().take(8).map(|x| format!("{x:02x}")).collect();
+    format!("'\\x{hex}{}'", if b.len() > 8 { "…" } else { "" })
+}
+
+/// imagehash's `phash(Image.open(...))` of PNG or JPEG bytes, as a bigint.
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.phash(image bytea) RETURNS bigint
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.phash(bytea) IS 'Perceptual hash (DCT) of a PNG or JPEG image, equal to imagehash.phash.';
+"#)]
+fn phash(image: &[u8]) -> i64 {
+    perceptual::phash(&decode("ml.phash", image)) as i64
+}
+
+/// imagehash's `dhash(Image.open(...))` of PNG or JPEG bytes, as a bigint.
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.dhash(image bytea) RETURNS bigint
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.dhash(bytea) IS 'Difference hash of a PNG or JPEG image, equal to imagehash.dhash.';
+"#)]
+fn dhash(image: &[u8]) -> i64 {
+    perceptual::dhash(&decode("ml.dhash", image)) as i64
+}
+
+/// imagehash's `average_hash(Image.open(...))` of PNG or JPEG bytes, as a bigint.
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.ahash(image bytea) RETURNS bigint
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.ahash(bytea) IS 'Average hash of a PNG or JPEG image, equal to imagehash.average_hash.';
+"#)]
+fn ahash(image: &[u8]) -> i64 {
+    perceptual::ahash(&decode("ml.ahash", image)) as i64
+}
+
+// ---------------------------------------------------------------------------------------
+// The index scheme: a GIN index on ml.hash_bands(hash), queried with ml.hash_probe.
+
+/// Bands of the SQL index scheme: with 5, hashes within distance 4 share a whole band.
+const INDEX_BANDS: usize = 5;
+/// Band keys are `band × 2¹³ + value` (no band has more than 13 bits).
+const BAND_KEY_STRIDE: i32 = 1 << 13;
+/// The largest radius `ml.hash_probe` enumerates keys for.
+const MAX_PROBE_RADIUS: i32 = 14;
+
+/// The five band keys of a hash, for `CREATE INDEX ... USING gin (ml.hash_bands(hash))`.
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.hash_bands(hash bigint) RETURNS integer[]
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.hash_bands(bigint) IS
+  'Index keys of a 64-bit hash: index with USING gin (ml.hash_bands(col)), search with ml.hash_bands(col) && ml.hash_probe(query, radius).';
+"#)]
+fn hash_bands(hash: i64) -> Vec<i32> {
+    (0..INDEX_BANDS).map(|j| j as i32 * BAND_KEY_STRIDE + radius::band_value(hash as u64, j, INDEX_BANDS) as i32).collect()
+}
+
+/// Every band key a hash within `radius` of `hash` must share at least one of.
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.hash_probe(hash bigint, radius integer DEFAULT 4) RETURNS integer[]
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.hash_probe(bigint, integer) IS
+  'Band keys to search for hashes within radius: WHERE ml.hash_bands(col) && ml.hash_probe(q, r) AND ml.hamming_distance(col, q) <= r.';
+"#)]
+fn hash_probe(hash: i64, radius: i32) -> Vec<i32> {
+    if !(0..=MAX_PROBE_RADIUS).contains(&radius) {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("ml.hash_probe: radius must be between 0 and {MAX_PROBE_RADIUS}, not {radius}"),
+            "Up to 4 the index finds candidates by exact band matches; larger radii probe more keys. Beyond 14, scan with ml.hamming_distance alone.",
+        );
+    }
+    let flips = radius as u32 / INDEX_BANDS as u32;
+    let mut keys = vec![];
+    for j in 0..INDEX_BANDS {
+        let bits = radius::band_bits(j, INDEX_BANDS);
+        radius::for_each_within(radius::band_value(hash as u64, j, INDEX_BANDS), bits, flips, &mut |v| {
+            keys.push(j as i32 * BAND_KEY_STRIDE + v as i32)
+        });
+    }
+    keys
+}
+
+// ---------------------------------------------------------------------------------------
+// ml.group_near_duplicates
+
+const PARAM_KEYS: &[&str] =
+    &["radius", "high_distance", "medium_distance", "burst_seconds", "panorama_gap_seconds", "panorama_min_shots"];
+
+/// Defaults of `params`; docs/functions/near_duplicates.md explains each.
+pub const DEFAULT_RADIUS: i64 = 10;
+pub const DEFAULT_HIGH: i64 = 4;
+pub const DEFAULT_MEDIUM: i64 = 8;
+pub const DEFAULT_BURST_SECONDS: f64 = 10.0;
+pub const DEFAULT_PANORAMA_GAP_SECONDS: f64 = 30.0;
+pub const DEFAULT_PANORAMA_MIN_SHOTS: i64 = 3;
+
+fn parse_params(value: Option<&serde_json::Value>) -> groups::Params {
+    let o = Options::new("params", value, PARAM_KEYS, "ml.group_near_duplicates");
+    let radius = o.integer("radius", DEFAULT_RADIUS, 0, 32) as u32;
+    let high = o.integer("high_distance", DEFAULT_HIGH.min(radius as i64), 0, 64) as u32;
+    let medium = o.integer("medium_distance", DEFAULT_MEDIUM.max(high as i64).min(radius.max(high) as i64), 0, 64) as u32;
+    if medium < high {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("params.medium_distance ({medium}) is smaller than params.high_distance ({high})"),
+            "Confidence bands go high ≤ high_distance < medium ≤ medium_distance < low; make medium_distance at least high_distance.",
+        );
+    }
+    groups::Params {
+        radius,
+        high_distance: high,
+        medium_distance: medium,
+        burst_seconds: o.non_negative("burst_seconds", DEFAULT_BURST_SECONDS),
+        panorama_gap_seconds: o.non_negative("panorama_gap_seconds", DEFAULT_PANORAMA_GAP_SECONDS),
+        panorama_min_shots: o.integer("panorama_min_shots", DEFAULT_PANORAMA_MIN_SHOTS, 2, 1_000_000) as usize,
+    }
+}
+
+/// How a column's values are read.
+#[derive(Clone, Copy, PartialEq)]
+enum HashType {
+    Integer,
+    Hex,
+    Bytes,
+}
+
+/// Finds exact and near-duplicate groups among the hashes of `source` and records them:
+/// one `ml.analysis_runs` row, and one `ml.duplicate_assignments` row per item in a group.
+#[pg_extern(
+    volatile,
+    parallel_unsafe,
+    sql = r#"
+CREATE FUNCTION ml.group_near_duplicates(
+    source regclass,
+    id_column name DEFAULT 'id',
+    hash_column name DEFAULT 'phash',
+    sha256_column name DEFAULT NULL,
+    taken_at_column name DEFAULT NULL,
+    params jsonb DEFAULT '{}',
+    run jsonb DEFAULT '{}'
+) RETURNS bigint
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.group_near_duplicates IS
+  'Groups exact duplicates (same SHA-256) and near-duplicates (perceptual hashes within a radius) of a table or view, as seed 003 does; returns the run id.';
+"#
+)]
+#[allow(clippy::too_many_arguments)]
+pub fn group_near_duplicates(
+    source: Option<pg_sys::Oid>,
+    id_column: Option<&CStr>,
+    hash_column: Option<&CStr>,
+    sha256_column: Option<&CStr>,
+    taken_at_column: Option<&CStr>,
+    params: Option<JsonB>,
+    run: Option<JsonB>,
+) -> i64 {
+    let started = Instant::now();
+    let source = source.unwrap_or_else(|| {
+        raise(NULL_VALUE_NOT_ALLOWED, "source must not be NULL", "Pass the table or view that holds the hashes, e.g. 'photos'.")
+    });
+    let id_column = required_name("id_column", id_column);
+    let hash_column = required_name("hash_column", hash_column);
+    let sha_column = sha256_column.map(|c| required_name("sha256_column", Some(c)));
+    let time_column = taken_at_column.map(|c| required_name("taken_at_column", Some(c)));
+    let used = parse_params(params.as_ref().map(|j| &j.0));
+    let run = runs::RunOptions::parse(run.as_ref().map(|j| &j.0));
+
+    let (name, qualified) = names(source);
+    let mut progress = Reporter::new(format!("ml.group_near_duplicates({name})"));
+    let t_read = Instant::now();
+    let (query, hash_type, sha_type) = Spi::connect(|c| {
+        let rel = Relation::open(c, source, &name, "Pass the table or view that holds the hashes, e.g. source => 'photos'.");
+        build_query(c, &rel, &id_column, &hash_column, sha_column.as_deref(), time_column.as_deref())
+    });
+    let (ids, items) = read(&query, hash_type, sha_type, &name, &hash_column, sha_column.as_deref(), &mut progress);
+    if ids.is_empty() {
+        raise(INVALID_PARAMETER_VALUE, format!("source {name} has no rows"), "Group a table or view that holds hashes.");
+    }
+    check_unique_ids(&ids, &id_column, &name);
+    let read_ms = ms(t_read);
+
+    let t_group = Instant::now();
+    let grouping = groups::group(&items, &used, &mut progress);
+    let group_ms = ms(t_group);
+
+    let metrics = metrics(&grouping, items.len(), read_ms, group_ms);
+    let stage_params = json!({
+        "radius": used.radius,
+        "high_distance": used.high_distance,
+        "medium_distance": used.medium_distance,
+        "burst_seconds": used.burst_seconds,
+        "panorama_gap_seconds": used.panorama_gap_seconds,
+        "panorama_min_shots": used.panorama_min_shots,
+        "hash_column": hash_column,
+        "sha256_column": sha_column,
+        "taken_at_column": time_column,
+        "grouping": "star",
+    });
+    let stage = runs::Stage { name: "near_duplicates", module: "hash::groups", params: stage_params };
+    let run_id = runs::insert("duplicate_detection", &run, &qualified, items.len(), &stage, metrics);
+    let t_write = Instant::now();
+    write(run_id, &ids, &items, &grouping, &mut progress);
+    runs::finish(run_id, ms(started), ms(t_write));
+    run_id
+}
+
+fn names(source: pg_sys::Oid) -> (String, String) {
+    Spi::connect(|c| {
+        let t = spi(
+            c.select(
+                "SELECT $1::regclass::text, format('%I.%I', n.nspname, c.relname)
+                   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+                None,
+                &[source.into()],
+            ),
+            "name the source",
+        );
+        let row = t.first();
+        (
+            spi(row.get::<String>(1), "name the source").unwrap_or_default(),
+            spi(row.get::<String>(2), "name the source").unwrap_or_default(),
+        )
+    })
+}
+
+fn quote_ident(c: &pgrx::spi::SpiClient<'_>, name: &str) -> String {
+    let t = spi(c.select("SELECT quote_ident($1)", None, &[name.into()]), "quote a column name");
+    spi(t.first().get_one::<String>(), "quote a column name").unwrap_or_default()
+}
+
+/// The type category of a column, by its base type.
+fn type_category(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> String {
+    let t = spi(
+        c.select(
+            "SELECT CASE
+                      WHEN $1 IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN 'integer'
+                      WHEN $1 IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype) THEN 'text'
+                      WHEN $1 = 'bytea'::regtype THEN 'bytea'
+                      WHEN $1 IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN 'time'
+                      WHEN $1 IN ('float4'::regtype, 'float8'::regtype, 'numeric'::regtype) THEN 'number'
+                      ELSE 'other' END",
+            None,
+            &[oid.into()],
+        ),
+        "check a column type",
+    );
+    spi(t.first().get_one::<String>(), "check a column type").unwrap_or_default()
+}
+
+fn build_query(
+    c: &pgrx::spi::SpiClient<'_>,
+    rel: &Relation,
+    id_column: &str,
+    hash_column: &str,
+    sha_column: Option<&str>,
+    time_column: Option<&str>,
+) -> (String, HashType, Option<HashType>) {
+    let id = rel.column("id_column", id_column).clone();
+    let hash = rel.column("hash_column", hash_column).clone();
+    let hash_type = match type_category(c, hash.base).as_str() {
+        "integer" => HashType::Integer,
+        "text" => HashType::Hex,
+        "bytea" => HashType::Bytes,
+        _ => raise(
+            DATATYPE_MISMATCH,
+            format!("hash_column {} of source {} has type {}", literal(hash_column), rel.name, hash.type_name),
+            "Hashes may be bigint (as ml.phash returns them), hex text (as imagehash prints them) or 8-byte bytea.",
+        ),
+    };
+    let sha_expr = match sha_column {
+        None => ("NULL::bytea".to_string(), None),
+        Some(col) => {
+            let sha = rel.column("sha256_column", col).clone();
+            match type_category(c, sha.base).as_str() {
+                "bytea" => (quote_ident(c, col), Some(HashType::Bytes)),
+                "text" => (format!("{}::text", quote_ident(c, col)), Some(HashType::Hex)),
+                _ => raise(
+                    DATATYPE_MISMATCH,
+                    format!("sha256_column {} of source {} has type {}", literal(col), rel.name, sha.type_name),
+                    "A digest may be bytea (as sha256() returns it) or hex text.",
+                ),
+            }
+        }
+    };
+    let time_expr = match time_column {
+        None => "NULL::float8".to_string(),
+        Some(col) => {
+            let t = rel.column("taken_at_column", col).clone();
+            match type_category(c, t.base).as_str() {
+                "time" => format!("extract(epoch FROM {})::float8", quote_ident(c, col)),
+                "number" | "integer" => format!("{}::float8", quote_ident(c, col)),
+                _ => raise(
+                    DATATYPE_MISMATCH,
+                    format!("taken_at_column {} of source {} has type {}", literal(col), rel.name, t.type_name),
+                    "Capture times may be timestamptz, timestamp, date, or seconds since the epoch as a number.",
+                ),
+            }
+        }
+    };
+    let order = rel.order_by(c, &id);
+    let id_q = quote_ident(c, id_column);
+    let hash_q = quote_ident(c, hash_column);
+    let hash_expr = match hash_type {
+        HashType::Integer => format!("{hash_q}::bigint"),
+        HashType::Hex => format!("{hash_q}::text"),
+        HashType::Bytes => hash_q,
+    };
+    let rel_text = {
+        let t = spi(c.select("SELECT $1::regclass::text", None, &[rel.oid.into()]), "name the source");
+        spi(t.first().get_one::<String>(), "name the source").unwrap_or_default()
+    };
+    let query = format!("SELECT {id_q}, {hash_expr}, {id_q}::text, {}, {time_expr} FROM {rel_text} {order}", sha_expr.0);
+    (query, hash_type, sha_expr.1)
+}
+
+/// Rows per cursor fetch.
+const FETCH_ROWS: i64 = 8192;
+
+fn read(
+    query: &str,
+    hash_type: HashType,
+    sha_type: Option<HashType>,
+    name: &str,
+    hash_column: &str,
+    sha_column: Option<&str>,
+    progress: &mut Reporter,
+) -> (Vec<String>, Vec<Item>) {
+    let (mut ids, mut items) = (Vec::new(), Vec::new());
+    Spi::connect(|c| {
+        let mut cursor = spi(c.try_open_cursor(query, &[]), "open a cursor on the source");
+        loop {
+            progress.tick(|| format!("read {} rows of {name}", ids.len()));
+            let batch = spi(cursor.fetch(FETCH_ROWS), "fetch rows from the source");
+            if batch.is_empty() {
+                break;
+            }
+            for row in batch {
+                let id = spi(row.get::<String>(3), "read an id").unwrap_or_else(|| {
+                    raise(
+                        NULL_VALUE_NOT_ALLOWED,
+                        format!("id_column of source {name} is NULL in a row"),
+                        "Every item needs an id: filter the NULLs out through a view, or fill them in.",
+                    )
+                });
+                let missing = || -> ! {
+                    raise(
+                        NULL_VALUE_NOT_ALLOWED,
+                        format!("hash_column {} of source {name} is NULL for id {}", literal(hash_column), literal(&id)),
+                        "Hash every item first (e.g. UPDATE ... SET phash = ml.phash(image)), or filter unhashed rows out through a view.",
+                    )
+                };
+                let hash = match hash_type {
+                    HashType::Integer => spi(row.get::<i64>(2), "read a hash").unwrap_or_else(|| missing()) as u64,
+                    HashType::Hex => {
+                        let text = spi(row.get::<String>(2), "read a hash").unwrap_or_else(|| missing());
+                        hex::parse_u64(&text).unwrap_or_else(|| {
+                            raise(
+                                INVALID_TEXT_REPRESENTATION,
+                                format!(
+                                    "hash_column {} of source {name} holds {} for id {}, which is not a 64-bit hash in hex",
+                                    literal(hash_column),
+                                    literal(&text),
+                                    literal(&id)
+                                ),
+                                "Hex hashes are 1 to 16 hexadecimal digits, as imagehash prints them.",
+                            )
+                        })
+                    }
+                    HashType::Bytes => {
+                        let bytes = spi(row.get::<Vec<u8>>(2), "read a hash").unwrap_or_else(|| missing());
+                        let arr: [u8; 8] = bytes.as_slice().try_into().unwrap_or_else(|_| {
+                            raise(
+                                STRING_DATA_LENGTH_MISMATCH,
+                                format!(
+                                    "hash_column {} of source {name} holds {} bytes for id {}, not 8",
+                                    literal(hash_column),
+                                    bytes.len(),
+                                    literal(&id)
+                                ),
+                                "Near-duplicate grouping works on 64-bit hashes: 8 bytes, most significant first.",
+                            )
+                        });
+                        u64::from_be_bytes(arr)
+                    }
+                };
+                let digest = match sha_type {
+                    None => None,
+                    Some(HashType::Bytes) => spi(row.get::<Vec<u8>>(4), "read a digest"),
+                    Some(_) => spi(row.get::<String>(4), "read a digest").map(|t| {
+                        hex::decode(&t).unwrap_or_else(|| {
+                            raise(
+                                INVALID_TEXT_REPRESENTATION,
+                                format!(
+                                    "sha256_column {} of source {name} holds {} for id {}, which is not hex",
+                                    literal(sha_column.unwrap_or_default()),
+                                    literal(&t),
+                                    literal(&id)
+                                ),
+                                "Store digests as bytea (sha256(image)) or as hex text (encode(sha256(image), 'hex')).",
+                            )
+                        })
+                    }),
+                };
+                let taken_at = spi(row.get::<f64>(5), "read a capture time");
+                ids.push(id);
+                items.push(Item { hash, digest, taken_at });
+            }
+        }
+    });
+    (ids, items)
+}
+
+fn metrics(g: &Grouping, items: usize, read_ms: f64, group_ms: f64) -> serde_json::Value {
+    let count = |k: Kind| g.groups.iter().filter(|x| x.kind == k).count();
+    json!({
+        "items": items,
+        "exact_groups": g.exact_groups,
+        "items_in_exact_groups": g.exact.iter().filter(|e| e.is_some()).count(),
+        "similar_groups": g.groups.len(),
+        "burst_groups": count(Kind::Burst),
+        "panorama_groups": count(Kind::Panorama),
+        "plain_similar_groups": count(Kind::Similar),
+        "items_in_similar_groups": g.similar.iter().filter(|s| s.is_some()).count(),
+        "largest_group": g.groups.iter().map(|x| x.items).max().unwrap_or(0),
+        "timings_ms": { "read": read_ms, "group": group_ms },
+    })
+}
+
+fn write(run_id: i64, ids: &[String], items: &[Item], g: &Grouping, progress: &mut Reporter) {
+    let mut rows = writer::DuplicateRows::default();
+    for i in 0..ids.len() {
+        let exact = g.exact[i].map(|first| hex::encode(items[first].digest.as_deref().unwrap_or_default()));
+        let similar = g.similar[i];
+        if exact.is_none() && similar.is_none() {
+            continue;
+        }
+        rows.item_id.push(ids[i].clone());
+        rows.exact_group_confidence.push(exact.as_ref().map(|_| "high".to_string()));
+        rows.exact_group_id.push(exact);
+        rows.similar_group_id.push(similar.map(|m| ids[g.groups[m.group].leader].clone()));
+        rows.similar_group_confidence.push(similar.map(|m| m.confidence.as_str().to_string()));
+        rows.similar_group_type.push(similar.map(|m| g.groups[m.group].kind.as_str().to_string()));
+        rows.hamming_distance.push(similar.map(|m| m.distance as i32));
+    }
+    writer::write_duplicates(run_id, &rows, progress);
+}

@@ -1,0 +1,134 @@
+//! The `ml.analysis_runs` row every analysis function writes: what `run => '{...}'` may
+//! describe, the stage that ran (its name, implementation and every parameter it used), the
+//! metrics, and the timings added at the end.
+
+use crate::errors::{raise, spi, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
+use crate::params::Options;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::Value;
+use std::ffi::CStr;
+use std::time::Instant;
+
+/// Keys `run` may hold.
+const RUN_KEYS: &[&str] = &[
+    "model_name",
+    "model_version",
+    "autoencoder_name",
+    "autoencoder_implementation",
+    "autoencoder_file",
+    "autoencoder_params",
+];
+
+/// The descriptive columns `run` fills.
+pub struct RunOptions {
+    pub model_name: Option<String>,
+    pub model_version: Option<String>,
+    pub autoencoder_name: Option<String>,
+    pub autoencoder_implementation: Option<String>,
+    pub autoencoder_file: Option<String>,
+    pub autoencoder_params: Option<Value>,
+}
+
+impl RunOptions {
+    pub fn parse(value: Option<&Value>) -> Self {
+        let o = Options::new("run", value, RUN_KEYS, "run");
+        Self {
+            model_name: o.text("model_name"),
+            model_version: o.text("model_version"),
+            autoencoder_name: o.text("autoencoder_name"),
+            autoencoder_implementation: o.text("autoencoder_implementation"),
+            autoencoder_file: o.text("autoencoder_file"),
+            autoencoder_params: o.object("autoencoder_params"),
+        }
+    }
+}
+
+/// The grouping stage of a run, recorded in the `clustering_*` columns.
+pub struct Stage<'a> {
+    pub name: &'a str,
+    /// The `mlkit` module that computed it.
+    pub module: &'a str,
+    /// Every parameter actually used, defaults and seeds included.
+    pub params: Value,
+}
+
+/// What the implementation column says: this build and the module.
+pub fn implementation(module: &str) -> String {
+    format!("pg_mlkit {} mlkit::{module}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Milliseconds since `since`, to the microsecond.
+pub fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// A column-name argument that must not be NULL.
+pub fn required_name(arg: &str, v: Option<&CStr>) -> String {
+    let v = v.unwrap_or_else(|| {
+        raise(NULL_VALUE_NOT_ALLOWED, format!("{arg} must not be NULL"), format!("Name the column, or leave {arg} out for its default."))
+    });
+    v.to_str().map(str::to_owned).unwrap_or_else(|_| {
+        raise(INVALID_PARAMETER_VALUE, format!("{arg} is not valid UTF-8"), "Name the column in the database encoding.")
+    })
+}
+
+/// Inserts a completed run and returns its id.
+pub fn insert(analysis_type: &str, run: &RunOptions, source: &str, rows: usize, stage: &Stage, metrics: Value) -> i64 {
+    Spi::connect_mut(|c| {
+        let t = spi(
+            c.update(
+                "INSERT INTO ml.analysis_runs (
+                    analysis_type, model_name, model_version, status, metrics, row_count, source,
+                    autoencoder_name, autoencoder_implementation, autoencoder_file, autoencoder_params,
+                    clustering_name, clustering_implementation, clustering_params)
+                 VALUES ($1, $2, $3, 'completed', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                 RETURNING id",
+                None,
+                &[
+                    analysis_type.into(),
+                    run.model_name.clone().into(),
+                    run.model_version.clone().into(),
+                    JsonB(metrics).into(),
+                    (rows as i64).into(),
+                    source.into(),
+                    run.autoencoder_name.clone().into(),
+                    run.autoencoder_implementation.clone().into(),
+                    run.autoencoder_file.clone().into(),
+                    run.autoencoder_params.clone().map(JsonB).into(),
+                    stage.name.into(),
+                    implementation(stage.module).into(),
+                    JsonB(stage.params.clone()).into(),
+                ],
+            ),
+            "record the run",
+        );
+        spi(t.first().get_one::<i64>(), "record the run").unwrap_or_default()
+    })
+}
+
+pub fn set_model_version(run_id: i64, version: &str) {
+    Spi::connect_mut(|c| {
+        spi(
+            c.update("UPDATE ml.analysis_runs SET model_version = $2 WHERE id = $1", None, &[run_id.into(), version.into()]),
+            "record the model version",
+        );
+    });
+}
+
+/// Records the run's total duration and how long its writes took.
+pub fn finish(run_id: i64, total_ms: f64, write_ms: f64) {
+    Spi::connect_mut(|c| {
+        spi(
+            c.update(
+                "UPDATE ml.analysis_runs
+                    SET duration_ms = $2,
+                        metrics = jsonb_set(metrics, '{timings_ms,write}', to_jsonb($3::float8))
+                  WHERE id = $1",
+                None,
+                &[run_id.into(), total_ms.into(), write_ms.into()],
+            ),
+            "record the run's duration",
+        );
+    });
+}
