@@ -261,8 +261,8 @@ const PARAM_KEYS: &[&str] =
 
 /// Defaults of `params`; docs/functions/near_duplicates.md explains each.
 pub const DEFAULT_RADIUS: i64 = 10;
-pub const DEFAULT_HIGH: i64 = 4;
-pub const DEFAULT_MEDIUM: i64 = 8;
+pub const DEFAULT_HIGH: i64 = 2;
+pub const DEFAULT_MEDIUM: i64 = 6;
 pub const DEFAULT_BURST_SECONDS: f64 = 10.0;
 pub const DEFAULT_PANORAMA_GAP_SECONDS: f64 = 30.0;
 pub const DEFAULT_PANORAMA_MIN_SHOTS: i64 = 3;

@@ -78,7 +78,7 @@ fn check_size(width: u64, height: u64, max_pixels: u64) -> Result<(), ImageError
 }
 
 fn png_error(e: impl std::fmt::Display) -> ImageError {
-    ImageError::Malformed { format: "PNG", reason: e.to_string() }
+    ImageError::Malformed { format: "PNG", reason: e.to_string().trim().to_string() }
 }
 
 fn decode_png(bytes: &[u8], max_pixels: u64) -> Result<Grey, ImageError> {
@@ -134,7 +134,7 @@ fn decode_png(bytes: &[u8], max_pixels: u64) -> Result<Grey, ImageError> {
 }
 
 fn jpeg_error(e: impl std::fmt::Debug) -> ImageError {
-    ImageError::Malformed { format: "JPEG", reason: format!("{e:?}") }
+    ImageError::Malformed { format: "JPEG", reason: format!("{e:?}").trim().to_string() }
 }
 
 fn decode_jpeg(bytes: &[u8], max_pixels: u64) -> Result<Grey, ImageError> {
