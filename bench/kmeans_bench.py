@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+from sections import marked_sections
+
 import numpy as np
 import psycopg
 import sklearn
@@ -166,8 +168,9 @@ def write(results):
         "",
     ]
     path = os.path.join(os.path.dirname(__file__), "..", "docs", "benchmarks.md")
+    kept = marked_sections()  # the other benchmarks' sections stay at the end
     with open(path, "w") as f:
-        f.write("\n".join(lines))
+        f.write("\n".join(lines) + ("\n" + kept if kept else ""))
     print("\n".join(lines))
 
 

@@ -15,6 +15,7 @@ use crate::{guc, writer};
 use mlkit::hash::groups::{self, Grouping, Item, Kind};
 use mlkit::hash::image::{decode_grey, Grey, ImageError};
 use mlkit::hash::{hamming, hex, perceptual, radius};
+use mlkit::Exec;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::json;
@@ -354,7 +355,7 @@ pub fn group_near_duplicates(
     let read_ms = ms(t_read);
 
     let t_group = Instant::now();
-    let grouping = groups::group(&items, &used, &mut progress);
+    let grouping = groups::group(&items, &used, &mut Exec::new(guc::threads(), &mut progress));
     let group_ms = ms(t_group);
 
     let metrics = metrics(&grouping, items.len(), read_ms, group_ms);

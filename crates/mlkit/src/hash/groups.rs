@@ -26,7 +26,7 @@
 
 use super::hamming::distance_u64;
 use super::radius::MultiIndex;
-use crate::{Progress, Step};
+use crate::{Exec, Step};
 
 /// How groups are formed; see the module documentation.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,8 +124,9 @@ impl Params {
     }
 }
 
-/// Groups `items`; `progress` hears of each pass.
-pub fn group(items: &[Item], params: &Params, progress: &mut dyn Progress) -> Grouping {
+/// Groups `items`. The neighbour count runs on `exec`'s threads; the result does not depend
+/// on their number.
+pub fn group(items: &[Item], params: &Params, exec: &mut Exec) -> Grouping {
     let n = items.len();
     // 1. Units: items with one digest; `unit_of[i]` is the unit's first item.
     let mut unit_of: Vec<usize> = (0..n).collect();
@@ -177,7 +178,7 @@ pub fn group(items: &[Item], params: &Params, progress: &mut dyn Progress) -> Gr
         }
         start = end;
     }
-    progress.step(Step::Pass { what: "panoramas", done: n, total: n });
+    exec.step(Step::Pass { what: "panoramas", done: n, total: n });
 
     // 3. Stars over the remaining units; units with one hash are one point.
     let rest: Vec<usize> = units.iter().copied().filter(|&u| unit_group[u].is_none()).collect();
@@ -194,20 +195,28 @@ pub fn group(items: &[Item], params: &Params, progress: &mut dyn Progress) -> Gr
         point_units.last_mut().expect("pushed above").push(u);
     }
     let points = point_hash.len();
-    let mut index = MultiIndex::new(&point_hash, params.radius);
-    let mut degree: Vec<usize> = point_units.iter().map(|u| u.len() - 1).collect();
-    for p in 0..points {
-        if p % 4096 == 0 {
-            progress.step(Step::Pass { what: "counting neighbours", done: p, total: points });
-        }
-        let mut d = 0;
-        index.search(point_hash[p], |q, _| {
-            if q != p {
-                d += point_units[q].len();
+    let index = MultiIndex::new(&point_hash, params.radius);
+    let sizes: Vec<usize> = point_units.iter().map(Vec::len).collect();
+    let mut degree = vec![0usize; points];
+    exec.for_chunks_mut(
+        "counting neighbours",
+        points,
+        1024,
+        &mut degree,
+        1,
+        |range, out| {
+            for (p, o) in range.zip(out.iter_mut()) {
+                let mut d = sizes[p] - 1;
+                index.search(point_hash[p], |q, _| {
+                    if q != p {
+                        d += sizes[q];
+                    }
+                });
+                *o = d;
             }
-        });
-        degree[p] += d;
-    }
+        },
+        |_| {},
+    );
     let first_item = |p: usize| point_units[p][0];
     let mut by_degree: Vec<usize> = (0..points).collect();
     by_degree.sort_by_key(|&p| (std::cmp::Reverse(degree[p]), first_item(p)));
@@ -215,7 +224,7 @@ pub fn group(items: &[Item], params: &Params, progress: &mut dyn Progress) -> Gr
     let mut members: Vec<(usize, u32)> = vec![];
     for (done, &p) in by_degree.iter().enumerate() {
         if done % 4096 == 0 {
-            progress.step(Step::Pass { what: "forming groups", done, total: points });
+            exec.step(Step::Pass { what: "forming groups", done, total: points });
         }
         if taken[p] {
             continue;
@@ -273,7 +282,7 @@ mod tests {
     #[test]
     fn exact_copies_are_an_exact_group_and_not_a_similar_one() {
         let items = [item(0xff, Some(1), None), item(0xff, Some(1), None), item(0xff00_0000_0000_0000, None, None)];
-        let g = group(&items, &params(), &mut |_| {});
+        let g = group(&items, &params(), &mut Exec::new(2, &mut |_| {}));
         assert_eq!(g.exact, vec![Some(0), Some(0), None]);
         assert_eq!(g.exact_groups, 1);
         assert!(g.groups.is_empty(), "{g:?}");
@@ -285,7 +294,7 @@ mod tests {
         // 0 - 1 - 2 - 3 - 4, each 3 bits from the next: components would make one group.
         let chain: Vec<u64> = (0..5).map(|k| (1u64 << (3 * k)) - 1).collect();
         let items: Vec<Item> = chain.iter().map(|&h| item(h, None, None)).collect();
-        let g = group(&items, &params(), &mut |_| {});
+        let g = group(&items, &params(), &mut Exec::new(2, &mut |_| {}));
         for grp in &g.groups {
             let members: Vec<usize> = (0..5).filter(|&i| g.similar[i].map(|s| s.group) == g.groups.iter().position(|x| x == grp)).collect();
             for &i in &members {
@@ -313,7 +322,7 @@ mod tests {
             item(0x5557, None, Some(86_400.0)),
             item(0x5575, None, None),
         ];
-        let g = group(&items, &params(), &mut |_| {});
+        let g = group(&items, &params(), &mut Exec::new(2, &mut |_| {}));
         let kind = |i: usize| g.similar[i].map(|m| g.groups[m.group].kind);
         assert_eq!((kind(0), kind(1), kind(2)), (Some(Kind::Burst), Some(Kind::Burst), Some(Kind::Burst)));
         assert!((3..7).all(|i| kind(i) == Some(Kind::Panorama)), "{g:?}");

@@ -12,7 +12,6 @@
 //! fewer probes each but fuller buckets. The SQL index scheme (`ml.hash_bands`) is the
 //! same idea with `m = 5` fixed, so that `r ≤ 4` needs exact band matches only.
 
-use super::hamming::distance_u64;
 
 /// The bits of `hash` that belong to band `band` of `bands` (at least 3, so that a band fits
 /// in 32 bits), packed, lowest bit first.
@@ -58,40 +57,49 @@ fn binomial_sum(n: u32, k: u32) -> f64 {
 
 struct Band {
     bits: u32,
-    /// `ids[offsets[v] .. offsets[v + 1]]` are the hashes whose band value is `v`.
+    /// Which bits of a hash belong to this band.
+    mask: u64,
+    /// `hashes[offsets[v] .. offsets[v + 1]]` are the hashes whose band value is `v`, and
+    /// `ids[..]` their indexes: a bucket is read front to back, never by pointer chasing.
     offsets: Vec<u32>,
+    hashes: Vec<u64>,
     ids: Vec<u32>,
 }
 
-/// A radius-`r` search structure over a fixed set of hashes.
-pub struct MultiIndex<'a> {
-    hashes: &'a [u64],
+/// A radius-`r` search structure over a fixed set of hashes; searches share it read-only, so
+/// any number of threads may search at once.
+pub struct MultiIndex {
     radius: u32,
     flips: u32,
     bands: Vec<Band>,
-    seen: Vec<u32>,
-    stamp: u32,
 }
 
-impl<'a> MultiIndex<'a> {
-    /// Indexes `hashes` for searches of radius `radius` (at most 64) .
-    pub fn new(hashes: &'a [u64], radius: u32) -> MultiIndex<'a> {
+impl MultiIndex {
+    /// Indexes `hashes` for searches of radius `radius` (at most 64).
+    pub fn new(hashes: &[u64], radius: u32) -> MultiIndex {
         assert!(hashes.len() < u32::MAX as usize, "MultiIndex: too many hashes");
         let radius = radius.min(64);
         let n = hashes.len() as f64;
-        // Bands of at most 22 bits (a direct offset table of 4M entries at most).
-        let m = (3..=8usize)
-            .min_by(|&a, &b| {
-                let cost = |m: usize| {
-                    let s = radius / m as u32;
-                    (0..m).map(|j| binomial_sum(band_bits(j, m), s) * (1.0 + n / f64::from(1u32 << band_bits(j, m)))).sum::<f64>()
-                };
-                cost(a).total_cmp(&cost(b))
-            })
-            .expect("a non-empty range");
+        // The work of one search: for each band, every probe costs a jump to a bucket (about
+        // eight candidate checks' worth of time) and then a check per hash in the bucket.
+        // Bands have 8 to 22 bits (a direct offset table of at most 4M entries).
+        let cost = |m: usize| {
+            let s = radius / m as u32;
+            (0..m).map(|j| binomial_sum(band_bits(j, m), s) * (8.0 + n / f64::from(1u32 << band_bits(j, m)))).sum::<f64>()
+        };
+        let m = (3..=8usize).min_by(|&a, &b| cost(a).total_cmp(&cost(b))).expect("a non-empty range");
+        Self::with_bands(hashes, radius, m)
+    }
+
+    /// Indexes `hashes` with `m` bands (3 to 8) rather than the number [`MultiIndex::new`]
+    /// estimates to be fastest.
+    pub fn with_bands(hashes: &[u64], radius: u32, m: usize) -> MultiIndex {
+        assert!((3..=8).contains(&m), "MultiIndex: 3 to 8 bands");
+        let radius = radius.min(64);
         let bands = (0..m)
             .map(|j| {
                 let bits = band_bits(j, m);
+                let mask = (j..64).step_by(m).fold(0u64, |acc, b| acc | 1 << b);
                 let mut offsets = vec![0u32; (1usize << bits) + 1];
                 for &h in hashes {
                     offsets[band_value(h, j, m) as usize + 1] += 1;
@@ -100,42 +108,57 @@ impl<'a> MultiIndex<'a> {
                     offsets[v + 1] += offsets[v];
                 }
                 let mut fill = offsets.clone();
-                let mut ids = vec![0u32; hashes.len()];
+                let (mut ids, mut sorted) = (vec![0u32; hashes.len()], vec![0u64; hashes.len()]);
                 for (i, &h) in hashes.iter().enumerate() {
                     let v = band_value(h, j, m) as usize;
                     ids[fill[v] as usize] = i as u32;
+                    sorted[fill[v] as usize] = h;
                     fill[v] += 1;
                 }
-                Band { bits, offsets, ids }
+                Band { bits, mask, offsets, hashes: sorted, ids }
             })
             .collect();
-        MultiIndex { hashes, radius, flips: radius / m as u32, bands, seen: vec![0; hashes.len()], stamp: 0 }
+        MultiIndex { radius, flips: radius / m as u32, bands }
     }
 
     /// Calls `f(i, distance)` once for every indexed hash `i` within the radius of `query`,
     /// in no particular order.
-    pub fn search(&mut self, query: u64, mut f: impl FnMut(usize, u32)) {
-        self.stamp = self.stamp.wrapping_add(1);
-        if self.stamp == 0 {
-            self.seen.fill(0);
-            self.stamp = 1;
+    pub fn search(&self, query: u64, mut f: impl FnMut(usize, u32)) {
+        #[cfg(target_arch = "x86_64")]
+        if super::hamming::has_popcnt() {
+            // SAFETY: the CPU has POPCNT, checked just above.
+            unsafe { self.search_popcnt(query, &mut f) };
+            return;
         }
+        self.search_with(query, &mut f)
+    }
+
+    /// [`MultiIndex::search`] compiled with the POPCNT instruction.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn search_popcnt(&self, query: u64, f: &mut dyn FnMut(usize, u32)) {
+        self.search_with(query, f)
+    }
+
+    #[inline(always)]
+    fn search_with(&self, query: u64, f: &mut dyn FnMut(usize, u32)) {
         let m = self.bands.len();
-        let (hashes, radius, stamp, seen) = (self.hashes, self.radius, self.stamp, &mut self.seen);
+        let mut probes = Vec::with_capacity(64);
         for (j, band) in self.bands.iter().enumerate() {
-            for_each_within(band_value(query, j, m), band.bits, self.flips, &mut |v| {
+            probes.clear();
+            for_each_within(band_value(query, j, m), band.bits, self.flips, &mut |v| probes.push(v));
+            let earlier = &self.bands[..j];
+            for &v in &probes {
                 let (lo, hi) = (band.offsets[v as usize] as usize, band.offsets[v as usize + 1] as usize);
-                for &i in &band.ids[lo..hi] {
-                    let i = i as usize;
-                    if seen[i] != stamp {
-                        seen[i] = stamp;
-                        let d = distance_u64(query, hashes[i]);
-                        if d <= radius {
-                            f(i, d);
-                        }
+                for (&h, &i) in band.hashes[lo..hi].iter().zip(&band.ids[lo..hi]) {
+                    let x = query ^ h;
+                    let d = x.count_ones();
+                    // Reported once: by the first band in which it is within the flips.
+                    if d <= self.radius && earlier.iter().all(|e| (x & e.mask).count_ones() > self.flips) {
+                        f(i as usize, d);
                     }
                 }
-            });
+            }
         }
     }
 }
@@ -143,6 +166,7 @@ impl<'a> MultiIndex<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hash::hamming::distance_u64;
 
     #[test]
     fn bands_partition_the_bits() {
@@ -177,7 +201,7 @@ mod tests {
             })
             .collect();
         for radius in [0, 3, 4, 7, 12] {
-            let mut index = MultiIndex::new(&hashes, radius);
+            let index = MultiIndex::new(&hashes, radius);
             for q in hashes.iter().step_by(97).copied().chain([rnd()]) {
                 let mut found = vec![];
                 index.search(q, |i, d| found.push((i, d)));
