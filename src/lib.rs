@@ -7,11 +7,12 @@
 //! |------------------------------|-------------------------------|
 //! | `ml.cluster_embeddings(...)` | [`clustering::cluster_embeddings`] |
 //! | `ml.load_analysis_run(...)`  | `sql/schema/90_load_analysis_run.sql` (plain SQL) |
+//! | `ml.hamming_distance`, `<^>`, `ml.hash_from_hex`, `ml.hash_to_hex`, `ml.phash`, `ml.dhash`, `ml.ahash`, `ml.hash_bands`, `ml.hash_probe`, `ml.group_near_duplicates(...)` | [`duplicates`] |
 //! | tables of schema `ml`        | `sql/schema/*.sql`            |
 //! | settings `pg_mlkit.*`        | [`guc`]                       |
 //!
 //! Shared by the SQL areas: [`source`] (reading a relation), [`writer`] (batched result
-//! writes), [`models`] (registry artifacts), [`params`] (jsonb options), [`errors`],
+//! writes), [`runs`] (the `ml.analysis_runs` row), [`models`] (registry artifacts), [`params`] (jsonb options), [`errors`],
 //! [`progress`] (interrupts and NOTICEs).
 
 use pgrx::prelude::*;
