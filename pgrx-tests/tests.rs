@@ -6,7 +6,7 @@ use pgrx::prelude::*;
 #[pg_test]
 fn schema_has_every_table_of_the_spec() {
     let n = Spi::get_one::<i64>("SELECT count(*) FROM pg_tables WHERE schemaname = 'ml'");
-    assert_eq!(n, Ok(Some(32)));
+    assert_eq!(n, Ok(Some(33)));
 }
 
 #[pg_test]
@@ -14,6 +14,41 @@ fn settings_are_registered_with_their_defaults() {
     assert_eq!(Spi::get_one::<String>("SHOW pg_mlkit.threads"), Ok(Some("0".into())));
     assert_eq!(Spi::get_one::<String>("SHOW pg_mlkit.max_memory_mb"), Ok(Some("4GB".into())));
     assert_eq!(Spi::get_one::<String>("SHOW pg_mlkit.progress_interval"), Ok(Some("10s".into())));
+    assert_eq!(Spi::get_one::<String>("SHOW pg_mlkit.max_image_pixels"), Ok(Some("89478485".into())));
+}
+
+#[pg_test]
+fn a_duplicate_run_agrees_with_its_assignments() {
+    // 3,000 hashes in 300 groups of near-copies (a few bits flipped), plus exact copies.
+    Spi::run(
+        "CREATE TABLE h AS
+           SELECT g AS id,
+                  ('x' || substr(md5((g % 300)::text), 1, 16))::bit(64)::bigint # (1::bigint << (g % 7)) AS phash,
+                  sha256(((g % 1500)::text)::bytea) AS sha
+             FROM generate_series(1, 3000) g",
+    )
+    .unwrap();
+    let run_id = Spi::get_one::<i64>("SELECT ml.group_near_duplicates('h', sha256_column => 'sha')").unwrap().unwrap();
+    let check = |sql: &str| Spi::get_one_with_args::<bool>(sql, &[run_id.into()]);
+    // Every member is within the radius of its leader, and the metrics count the rows.
+    assert_eq!(
+        check(
+            "SELECT bool_and(ml.hamming_distance(m.phash, l.phash) <= 10)
+               FROM ml.duplicate_assignments d JOIN h m ON m.id::text = d.item_id
+               JOIN h l ON l.id::text = d.similar_group_id WHERE d.run_id = $1"
+        ),
+        Ok(Some(true))
+    );
+    assert_eq!(
+        check(
+            "SELECT (r.metrics ->> 'items_in_similar_groups')::bigint =
+                    (SELECT count(*) FROM ml.duplicate_assignments WHERE run_id = $1 AND similar_group_id IS NOT NULL)
+                AND (r.metrics ->> 'items_in_exact_groups')::bigint =
+                    (SELECT count(*) FROM ml.duplicate_assignments WHERE run_id = $1 AND exact_group_id IS NOT NULL)
+               FROM ml.analysis_runs r WHERE r.id = $1"
+        ),
+        Ok(Some(true))
+    );
 }
 
 #[pg_test]

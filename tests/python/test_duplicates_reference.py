@@ -14,6 +14,8 @@ from PIL import Image
 
 from images import every_png_kind, jpeg_bytes, raw_png, real_photos, variants
 
+pytestmark = pytest.mark.filterwarnings("ignore:Palette images with Transparency")
+
 HASHES = {"phash": imagehash.phash, "dhash": imagehash.dhash, "ahash": imagehash.average_hash}
 
 
