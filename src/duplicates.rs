@@ -490,6 +490,9 @@ fn build_query(
 
 /// Rows per cursor fetch.
 const FETCH_ROWS: i64 = 8192;
+/// Working memory per item besides its id: the item (hash, digest, time), its share of the
+/// multi-index (a hash and an index in every band) and of the grouping's per-point arrays.
+const BYTES_PER_ITEM: usize = 256;
 
 fn read(
     query: &str,
@@ -501,6 +504,7 @@ fn read(
     progress: &mut Reporter,
 ) -> (Vec<String>, Vec<Item>) {
     let (mut ids, mut items) = (Vec::new(), Vec::new());
+    let (limit, mut id_bytes) = (guc::max_memory_bytes(), 0usize);
     Spi::connect(|c| {
         let mut cursor = spi(c.try_open_cursor(query, &[]), "open a cursor on the source");
         loop {
@@ -577,8 +581,22 @@ fn read(
                     }),
                 };
                 let taken_at = spi(row.get::<f64>(5), "read a capture time");
+                id_bytes += id.len() + 24;
                 ids.push(id);
                 items.push(Item { hash, digest, taken_at });
+            }
+            let planned = items.len() * BYTES_PER_ITEM + id_bytes;
+            if planned > limit {
+                raise(
+                    PROGRAM_LIMIT_EXCEEDED,
+                    format!(
+                        "source {name} needs more than {} MB of working memory ({} rows read so far), over pg_mlkit.max_memory_mb ({} MB)",
+                        planned >> 20,
+                        items.len(),
+                        limit >> 20
+                    ),
+                    "Raise the limit (SET pg_mlkit.max_memory_mb = ...) if the server has the memory, or group a part of the table through a view.",
+                );
             }
         }
     });

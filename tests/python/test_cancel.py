@@ -103,3 +103,20 @@ def test_cancel_from_another_session_stops_within_a_second(conn, big, db):
     conn.execute("RESET statement_timeout")
     assert stopped - cancelled_at[0] < 1.0, f"took {stopped - cancelled_at[0]:.2f} s to stop after the cancel"
     assert runs(conn) == before
+
+
+def test_near_duplicate_grouping_stops_on_statement_timeout(conn):
+    """600,000 random hashes at radius 14: counting neighbours takes tens of seconds."""
+    conn.execute("DROP TABLE IF EXISTS many_hashes")
+    conn.execute("CREATE TABLE many_hashes AS SELECT g AS id, "
+                 "('x' || substr(md5(g::text), 1, 16))::bit(64)::bigint AS phash FROM generate_series(1, 600000) g")
+    before = runs(conn)
+    conn.execute("SET statement_timeout = '1500ms'")
+    start = time.monotonic()
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        conn.execute("""SELECT ml.group_near_duplicates('many_hashes', params => '{"radius": 14}')""")
+    elapsed = time.monotonic() - start
+    conn.execute("RESET statement_timeout")
+    conn.execute("DROP TABLE many_hashes")
+    assert elapsed < 1.5 + 1.0, f"took {elapsed:.2f} s to stop after a 1.5 s timeout"
+    assert runs(conn) == before
