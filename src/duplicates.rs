@@ -173,8 +173,7 @@ fn decode(fn_name: &str, image: &[u8]) -> Grey {
 }
 
 fn hex_prefix(b: &[u8]) -> String {
-    let hex: String = b.iter().take(8).map(|x| format!("{x:02x}")).collect();
-    format!("'\\x{hex}{}'", if b.len() > 8 { "…" } else { "" })
+    format!("'\\x{}{}'", hex::encode(&b[..b.len().min(8)]), if b.len() > 8 { "…" } else { "" })
 }
 
 /// imagehash's `phash(Image.open(...))` of PNG or JPEG bytes, as a bigint.
