@@ -14,12 +14,14 @@
 //! | [`cluster::dbscan`] | DBSCAN, labels as scikit-learn's |
 //! | [`cluster::hdbscan`] | HDBSCAN, labels and membership probabilities as scikit-learn's |
 //! | [`cluster::metrics`] | silhouette, Davies–Bouldin, Calinski–Harabasz |
+//! | [`drift`] | drift statistics equal to SciPy's and Evidently's: Wasserstein, PSI, Jensen–Shannon, χ², z |
 //! | [`hash`] | Hamming distance, imagehash's perceptual hashes, duplicate groups |
 //! | [`neighbors`] | radius and k-nearest-neighbour search: a k-d tree, or blocked brute force |
 //! | [`exec`] | threads, progress, cancellation, memory budget |
 //! | [`linalg`], [`matrix`], [`rng`] | kernels, the input shape, the seeded generator |
 
 pub mod cluster;
+pub mod drift;
 pub mod exec;
 pub mod hash;
 pub mod linalg;

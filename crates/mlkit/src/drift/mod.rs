@@ -1,0 +1,19 @@
+//! Drift statistics: how far apart two samples of one column are, equal to SciPy's and,
+//! where Evidently bins or smooths first, to Evidently's.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`special`] | erfc, the normal CDF, the χ² survival function |
+//! | [`binning`] | Evidently's bins: Sturges' rule over both samples, or one bin per value; its empty-bin rule |
+//! | [`wasserstein`] | SciPy's `wasserstein_distance` |
+//! | [`divergence`] | PSI and Jensen–Shannon distance on Evidently's bins |
+//! | [`categorical`] | Evidently's χ² test and two-proportion z-test |
+//!
+//! Samples are slices of finite `f64`s or of category keys; callers check for NaN and empty
+//! samples first (the functions here assume neither).
+
+pub mod binning;
+pub mod categorical;
+pub mod divergence;
+pub mod special;
+pub mod wasserstein;
