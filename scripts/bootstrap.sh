@@ -48,11 +48,11 @@ fi
 
 # 4. The reference implementations for the tests and benchmarks (never used by the extension).
 if [ $want_python = 1 ]; then
-  if ! python3 -c "import sklearn, scipy, numpy, psycopg, pytest, imagehash, skimage, PIL; assert int(PIL.__version__.split('.')[0]) >= 13" 2>/dev/null; then
-    say "installing Python test references: scikit-learn scipy numpy psycopg pytest imagehash pillow scikit-image"
+  if ! python3 -c "import sklearn, scipy, numpy, psycopg, pytest, imagehash, skimage, PIL, evidently; assert int(PIL.__version__.split('.')[0]) >= 13" 2>/dev/null; then
+    say "installing Python test references: scikit-learn scipy numpy psycopg pytest imagehash pillow scikit-image evidently"
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-      scikit-learn scipy numpy 'psycopg[binary]' pytest 'imagehash==4.3.*' 'pillow>=13' scikit-image 2>/dev/null \
+      scikit-learn scipy numpy 'psycopg[binary]' pytest 'imagehash==4.3.*' 'pillow>=13' scikit-image evidently 'pandas<3' 2>/dev/null \
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
-      scikit-learn scipy numpy 'psycopg[binary]' pytest 'imagehash==4.3.*' 'pillow>=13' scikit-image
+      scikit-learn scipy numpy 'psycopg[binary]' pytest 'imagehash==4.3.*' 'pillow>=13' scikit-image evidently 'pandas<3'
   fi
 fi

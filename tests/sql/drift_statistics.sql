@@ -1,0 +1,49 @@
+-- Drift statistics on two samples, equal to SciPy's and Evidently's.
+-- The expected output of this file is what docs/functions/drift_statistics.md shows.
+
+-- Wasserstein distance: the area between the two empirical CDFs (scipy.stats.wasserstein_distance).
+SELECT ml.wasserstein_distance('{0, 1, 3}', '{5, 6, 8}') AS shifted_by_5,
+       ml.wasserstein_distance('{1, 2, 2, 3}', '{1, 2, 2, 3}') AS same;
+
+-- Two samples of a numerical column, the current one shifted: 200 values each.
+CREATE TABLE readings (period text, value float8);
+INSERT INTO readings
+  SELECT 'reference', 10 + 3 * sin(g) + (g % 7) FROM generate_series(1, 200) g
+  UNION ALL
+  SELECT 'current', 11 + 3 * sin(g) + (g % 7) FROM generate_series(1, 200) g;
+WITH s AS (
+  SELECT array_agg(value ORDER BY value) FILTER (WHERE period = 'reference') AS ref,
+         array_agg(value ORDER BY value) FILTER (WHERE period = 'current') AS cur
+    FROM readings)
+SELECT round(ml.wasserstein_distance(ref, cur)::numeric, 6) AS wasserstein,
+       round(ml.psi(ref, cur)::numeric, 6) AS psi,
+       round(ml.jensen_shannon_distance(ref, cur)::numeric, 6) AS jensen_shannon,
+       round(ml.jensen_shannon_distance(ref, cur, base => 2)::numeric, 6) AS jensen_shannon_bits
+  FROM s;
+DROP TABLE readings;
+
+-- Few distinct values: one bin per value; a value only one sample has gets Evidently's
+-- small share (0.0001) instead of zero, so PSI stays finite.
+SELECT round(ml.psi('{1, 1, 2, 2, 3}'::float8[], '{1, 2, 2, 4}'::float8[])::numeric, 6) AS psi_few_values;
+
+-- Categories: PSI, Jensen–Shannon, the χ² test and the two-proportion z-test.
+SELECT round(ml.psi('{card,card,cash,cash,cash,voucher}'::text[], '{card,card,card,card,cash,voucher}'::text[])::numeric, 6) AS psi,
+       round(ml.jensen_shannon_distance('{card,card,cash,cash,cash,voucher}'::text[], '{card,card,card,card,cash,voucher}'::text[])::numeric, 6) AS jensen_shannon;
+SELECT round(statistic::numeric, 6) AS statistic, round(pvalue::numeric, 6) AS pvalue
+  FROM ml.chi_square_test('{card,card,cash,cash,cash,voucher}', '{card,card,card,card,cash,voucher}');
+SELECT round(statistic::numeric, 6) AS z, round(pvalue::numeric, 6) AS pvalue
+  FROM ml.z_test_proportions('{yes,no,no,no,no,no,no,no}', '{yes,yes,yes,no,no,no,no,no}');
+-- A category the reference never had: infinitely unlikely under the reference's shares.
+SELECT statistic, pvalue FROM ml.chi_square_test('{a,a,b}', '{a,b,c}');
+
+-- Bad input: an error with SQLSTATE, a message naming the argument, a hint.
+\set VERBOSITY default
+\set ON_ERROR_STOP 0
+SELECT ml.wasserstein_distance('{}', '{1}');
+SELECT ml.psi('{1, NaN}'::float8[], '{1}'::float8[]);
+SELECT ml.psi('{1, 2}'::float8[], '{1, Infinity}'::float8[]);
+SELECT ml.wasserstein_distance('{1, NULL}', '{1}');
+SELECT * FROM ml.chi_square_test('{a}', '{}');
+SELECT * FROM ml.z_test_proportions('{a, NULL}', '{b}');
+SELECT ml.jensen_shannon_distance('{1}'::float8[], '{2}'::float8[], base => 1);
+\set ON_ERROR_STOP 1
