@@ -3,7 +3,9 @@
 //! `ml.z_test_proportions`. Documented in docs/functions/drift_statistics.md.
 
 use crate::errors::{raise, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
+use mlkit::drift::ks::{self, Alternative, Method};
 use mlkit::drift::{binning, categorical, divergence, wasserstein};
+use crate::errors::literal;
 use pgrx::prelude::*;
 
 /// The numbers of a sample argument, checked: not empty, no NULL, no NaN or infinity.
@@ -167,4 +169,46 @@ fn z_test_proportions(
 ) -> TableIterator<'static, (name!(statistic, f64), name!(pvalue, f64))> {
     let f = "ml.z_test_proportions";
     TableIterator::once(categorical::z_test(&categories(f, "reference", reference), &categories(f, "current", current)))
+}
+
+/// SciPy's `ks_2samp(reference, current, alternative, method)`.
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.ks_2samp(reference double precision[], current double precision[],
+                            alternative text DEFAULT 'two-sided', method text DEFAULT 'auto')
+RETURNS TABLE (statistic double precision, pvalue double precision, statistic_location double precision,
+               statistic_sign integer, exact boolean)
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.ks_2samp(double precision[], double precision[], text, text) IS
+  'Two-sample Kolmogorov-Smirnov test, equal to scipy.stats.ks_2samp (exact p-values up to 10,000 values a sample with method auto).';
+"#)]
+#[allow(clippy::type_complexity)]
+fn ks_2samp(
+    reference: Vec<Option<f64>>,
+    current: Vec<Option<f64>>,
+    alternative: &str,
+    method: &str,
+) -> TableIterator<'static, (name!(statistic, f64), name!(pvalue, f64), name!(statistic_location, f64), name!(statistic_sign, i32), name!(exact, bool))> {
+    let f = "ml.ks_2samp";
+    let alt = match alternative {
+        "two-sided" => Alternative::TwoSided,
+        "less" => Alternative::Less,
+        "greater" => Alternative::Greater,
+        other => raise(
+            INVALID_PARAMETER_VALUE,
+            format!("{f}: alternative must be 'two-sided', 'less' or 'greater', not {}", literal(other)),
+            "'less' tests whether the reference's CDF lies below the current one's somewhere, 'greater' above.",
+        ),
+    };
+    let m = match method {
+        "auto" => Method::Auto,
+        "exact" => Method::Exact,
+        "asymp" => Method::Asymptotic,
+        other => raise(
+            INVALID_PARAMETER_VALUE,
+            format!("{f}: method must be 'auto', 'exact' or 'asymp', not {}", literal(other)),
+            "Leave method out: 'auto' is exact up to 10,000 values a sample and asymptotic beyond.",
+        ),
+    };
+    let r = ks::ks_2samp(&numbers(f, "reference", reference), &numbers(f, "current", current), alt, m);
+    TableIterator::once((r.statistic, r.pvalue, r.location, r.sign, r.exact))
 }

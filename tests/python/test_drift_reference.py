@@ -115,9 +115,45 @@ def test_p_values_stay_exact_far_into_the_tails(conn):
     ("SELECT ml.chi_square_test('{a}'::text[], '{}'::text[])", "22023"),
     ("SELECT ml.z_test_proportions('{a,NULL}'::text[], '{b}'::text[])", "22004"),
     ("SELECT ml.jensen_shannon_distance('{1}'::float8[], '{2}'::float8[], 1)", "22023"),
+    ("SELECT * FROM ml.ks_2samp('{1}', '{2}', 'two_sided')", "22023"),
+    ("SELECT * FROM ml.ks_2samp('{1}', '{2}', method => 'fast')", "22023"),
+    ("SELECT * FROM ml.ks_2samp('{}', '{2}')", "22023"),
 ])
 def test_bad_samples_are_errors_with_sqlstate(conn, sql, state):
     import psycopg
     with pytest.raises(psycopg.Error) as e:
         conn.execute(sql)
     assert e.value.sqlstate == state
+
+
+def ks_cases():
+    rng = np.random.default_rng(3)
+    sizes = [(1, 1), (1, 2), (3, 4), (5, 5), (10, 7), (20, 20), (50, 33), (137, 412), (1000, 800), (3000, 3000),
+             (5000, 7000), (10000, 10000), (10001, 50), (20000, 30000), (200000, 1000), (5, 20000), (150, 20000)]
+    cases = []
+    for n1, n2 in sizes:
+        for shift in (0.0, 0.15, 1.0):
+            a, b = rng.normal(size=n1), rng.normal(shift, 1, n2)
+            if n1 < 60:
+                a, b = np.round(a, 1), np.round(b, 1)  # ties
+            cases.append((f"{n1}x{n2}+{shift}", a, b))
+    data = load_breast_cancer().data
+    cases.append(("real", data[:280, 0], data[280:, 0]))
+    return cases
+
+
+@pytest.mark.parametrize("name,a,b", ks_cases(), ids=lambda x: x if isinstance(x, str) else "")
+def test_ks_2samp_equals_scipy_exact_and_asymptotic(conn, name, a, b):
+    for alternative in ("two-sided", "less", "greater"):
+        ref = scipy.stats.ks_2samp(a, b, alternative=alternative)
+        stat, p, loc, sign, exact = conn.execute(
+            "SELECT * FROM ml.ks_2samp(%s, %s, %s)", (list(a), list(b), alternative)).fetchone()
+        close(stat, ref.statistic)
+        close(p, ref.pvalue)
+        assert (loc, sign) == (ref.statistic_location, ref.statistic_sign)
+        if alternative == "two-sided":  # one-sided exact sums overflow early and fall back, as in SciPy
+            assert exact == (max(len(a), len(b)) <= 10000)
+    for method in ("exact", "asymp"):
+        ref = scipy.stats.ks_2samp(a, b, method=method) if len(a) * len(b) < 10**8 else None
+        if ref is not None:
+            close(conn.execute("SELECT pvalue FROM ml.ks_2samp(%s, %s, method => %s)", (list(a), list(b), method)).fetchone()[0], ref.pvalue)

@@ -5,6 +5,17 @@
 SELECT ml.wasserstein_distance('{0, 1, 3}', '{5, 6, 8}') AS shifted_by_5,
        ml.wasserstein_distance('{1, 2, 2, 3}', '{1, 2, 2, 3}') AS same;
 
+-- Kolmogorov–Smirnov (scipy.stats.ks_2samp): exact p-values up to 10,000 values a sample.
+SELECT statistic, round(pvalue::numeric, 10) AS pvalue, statistic_location, statistic_sign, exact
+  FROM ml.ks_2samp('{1, 2, 3}', '{4, 5, 6, 7}');
+SELECT round(statistic::numeric, 6) AS statistic, round(pvalue::numeric, 6) AS pvalue, exact
+  FROM ml.ks_2samp(array(SELECT (g * 0.37) % 1 FROM generate_series(1, 300) g),
+                   array(SELECT ((g * 0.61) % 1) ^ 1.2 FROM generate_series(1, 250) g));
+SELECT round(statistic::numeric, 6) AS statistic, round(pvalue::numeric, 6) AS pvalue, exact
+  FROM ml.ks_2samp(array(SELECT (g * 0.37) % 1 FROM generate_series(1, 300) g),
+                   array(SELECT ((g * 0.61) % 1) ^ 1.2 FROM generate_series(1, 250) g),
+                   alternative => 'greater', method => 'asymp');
+
 -- Two samples of a numerical column, the current one shifted: 200 values each.
 CREATE TABLE readings (period text, value float8);
 INSERT INTO readings
@@ -46,4 +57,6 @@ SELECT ml.wasserstein_distance('{1, NULL}', '{1}');
 SELECT * FROM ml.chi_square_test('{a}', '{}');
 SELECT * FROM ml.z_test_proportions('{a, NULL}', '{b}');
 SELECT ml.jensen_shannon_distance('{1}'::float8[], '{2}'::float8[], base => 1);
+SELECT * FROM ml.ks_2samp('{1, 2}', '{3}', alternative => 'two_sided');
+SELECT * FROM ml.ks_2samp('{1, 2}', '{3}', method => 'fast');
 \set ON_ERROR_STOP 1

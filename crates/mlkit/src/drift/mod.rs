@@ -8,6 +8,8 @@
 //! | [`wasserstein`] | SciPy's `wasserstein_distance` |
 //! | [`divergence`] | PSI and Jensen–Shannon distance on Evidently's bins |
 //! | [`categorical`] | Evidently's χ² test and two-proportion z-test |
+//! | [`ks`] | SciPy's two-sample Kolmogorov–Smirnov test, exact and asymptotic |
+//! | [`kolmogorov`] | the Kolmogorov and Smirnov distributions behind its large-sample p-values |
 //!
 //! Samples are slices of finite `f64`s or of category keys; callers check for NaN and empty
 //! samples first (the functions here assume neither).
@@ -15,5 +17,7 @@
 pub mod binning;
 pub mod categorical;
 pub mod divergence;
+pub mod kolmogorov;
+pub mod ks;
 pub mod special;
 pub mod wasserstein;
