@@ -36,26 +36,30 @@ fn erf_series(x: f64) -> f64 {
     sum * 2.0 / PI.sqrt()
 }
 
-/// `erfc(x)` for `x ≥ 0.5` by the continued fraction
-/// `e^{-x²}/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …))))`, evaluated with Lentz's method.
-fn erfc_fraction(x: f64) -> f64 {
+/// `b₀ + a₁/(b₁ + a₂/(b₂ + …))`, the terms `(aᵢ, bᵢ)` given by `term(i)`, evaluated by the
+/// modified Lentz method until a step changes the value by less than a rounding.
+fn continued_fraction(b0: f64, term: impl Fn(usize) -> (f64, f64)) -> f64 {
     const TINY: f64 = 1e-300;
-    let mut f = x;
-    let (mut c, mut d) = (x, 0.0);
-    for k in 1..5000 {
-        let a = k as f64 / 2.0;
-        d = x + a * d;
-        d = if d.abs() < TINY { TINY } else { d };
-        c = x + a / c;
-        c = if c.abs() < TINY { TINY } else { c };
-        d = 1.0 / d;
+    let guard = |v: f64| if v.abs() < TINY { TINY } else { v };
+    let mut f = guard(b0);
+    let (mut c, mut d) = (f, 0.0);
+    for i in 1..100_000 {
+        let (a, b) = term(i);
+        d = 1.0 / guard(b + a * d);
+        c = guard(b + a / c);
         let delta = c * d;
         f *= delta;
         if (delta - 1.0).abs() < 1e-16 {
             break;
         }
     }
-    (-x * x).exp() / (f * PI.sqrt())
+    f
+}
+
+/// `erfc(x)` for `x ≥ 0.5` by the continued fraction
+/// `e^{-x²}/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …))))`.
+fn erfc_fraction(x: f64) -> f64 {
+    (-x * x).exp() / (continued_fraction(x, |k| (k as f64 / 2.0, x)) * PI.sqrt())
 }
 
 /// The complementary error function.
@@ -117,26 +121,8 @@ pub fn gamma_q(a: f64, x: f64) -> f64 {
         }
         1.0 - sum * log_prefix.exp()
     } else {
-        // Q(a, x) = prefix · 1/(x+1−a− 1(1−a)/(x+3−a− 2(2−a)/(x+5−a− …))), by Lentz.
-        const TINY: f64 = 1e-300;
-        let mut b = x + 1.0 - a;
-        let mut c = 1.0 / TINY;
-        let mut d = 1.0 / b;
-        let mut h = d;
-        for i in 1..100_000 {
-            let an = -(i as f64) * (i as f64 - a);
-            b += 2.0;
-            d = an * d + b;
-            d = if d.abs() < TINY { TINY } else { d };
-            c = b + an / c;
-            c = if c.abs() < TINY { TINY } else { c };
-            d = 1.0 / d;
-            let delta = d * c;
-            h *= delta;
-            if (delta - 1.0).abs() < 1e-16 {
-                break;
-            }
-        }
+        // Q(a, x) = prefix · 1/(x+1−a− 1(1−a)/(x+3−a− 2(2−a)/(x+5−a− …))).
+        let h = 1.0 / continued_fraction(x + 1.0 - a, |i| (-(i as f64) * (i as f64 - a), x + 1.0 - a + 2.0 * i as f64));
         log_prefix.exp() * h
     }
 }
