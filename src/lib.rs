@@ -25,6 +25,7 @@ pub mod errors;
 pub mod guc;
 pub mod models;
 pub mod params;
+pub mod prediction;
 pub mod progress;
 pub mod runs;
 pub mod source;

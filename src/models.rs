@@ -110,3 +110,167 @@ pub fn register(
         spi(t.first().get_one::<String>(), "register the model").unwrap_or_default()
     })
 }
+
+// ---------------------------------------------------------------------------------------
+// Loading a stored K-Means model, with a per-backend cache.
+
+use crate::errors::{literal, INVALID_PARAMETER_VALUE, WRONG_OBJECT_TYPE};
+use mlkit::cluster::anomaly::{Profile, Thresholds};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// A K-Means model ready to predict: its registry row, centroids and distance profiles.
+pub struct KMeansModel {
+    pub name: String,
+    pub version: String,
+    pub dim: usize,
+    /// `k × dim` centroids, row-major.
+    pub centroids: Vec<f64>,
+    pub profiles: Vec<Profile>,
+    pub thresholds: Thresholds,
+}
+
+impl KMeansModel {
+    /// The nearest centroid to `x` and the Euclidean distance to it.
+    pub fn nearest(&self, x: &[f64]) -> (usize, f64) {
+        let mut best = (0, f64::INFINITY);
+        for (c, centroid) in self.centroids.chunks_exact(self.dim).enumerate() {
+            let d: f64 = centroid.iter().zip(x).map(|(a, b)| (a - b) * (a - b)).sum();
+            if d < best.1 {
+                best = (c, d);
+            }
+        }
+        (best.0, best.1.sqrt())
+    }
+}
+
+thread_local! {
+    /// Models this backend has parsed, by registry row id, each with the row version (`xmin`) it
+    /// was parsed from. A lookup re-reads only the row's id and `xmin` (an index probe); the
+    /// artifact is read and parsed again only when the row changed (any UPDATE gives it a new
+    /// `xmin`) or another version is now the one asked for (a new alias or stage). Rows are read
+    /// through SPI with the caller's privileges, so row-level security still decides what a
+    /// session can use; the cache only avoids re-parsing what it was allowed to read.
+    /// At most [`CACHED_MODELS`] models are kept; when full, the cache is emptied.
+    static CACHE: RefCell<HashMap<i64, (String, Rc<KMeansModel>)>> = RefCell::new(HashMap::new());
+}
+const CACHED_MODELS: usize = 16;
+
+/// The K-Means model `name`, version `version` or, if NULL, the version aliased `production`,
+/// else the newest version staged `production`, else the newest version.
+pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansModel> {
+    let found = Spi::connect(|c| {
+        let t = spi(
+            c.select(
+                "SELECT r.id, r.xmin::text, r.version, coalesce(r.model_type, '')
+                   FROM ml.model_registry r
+                  WHERE r.name = $1 AND ($2::text IS NULL OR r.version = $2)
+                  ORDER BY ($2 IS NULL AND EXISTS (SELECT 1 FROM ml.model_aliases a
+                                                    WHERE a.model_id = r.id AND a.alias = 'production')) DESC,
+                           ($2 IS NULL AND r.stage = 'production') DESC,
+                           r.id DESC
+                  LIMIT 1",
+                None,
+                &[name.into(), version.into()],
+            ),
+            "look up the model",
+        );
+        if t.is_empty() {
+            return None;
+        }
+        let row = t.first();
+        Some((
+            spi(row.get::<i64>(1), "look up the model").unwrap_or_default(),
+            spi(row.get::<String>(2), "look up the model").unwrap_or_default(),
+            spi(row.get::<String>(3), "look up the model").unwrap_or_default(),
+            spi(row.get::<String>(4), "look up the model").unwrap_or_default(),
+        ))
+    });
+    let Some((id, xmin, found_version, model_type)) = found else {
+        match version {
+            Some(v) => raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{func}: model {} has no version {}", literal(name), literal(v)),
+                "List the versions with SELECT version FROM ml.model_registry WHERE name = '...', or leave version out for the production one.",
+            ),
+            None => raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{func}: model {} does not exist", literal(name)),
+                "Fit one with ml.cluster_embeddings(..., run => '{\"model_name\": \"...\"}'); names are case-sensitive.",
+            ),
+        }
+    };
+    if model_type != "kmeans" {
+        raise(
+            WRONG_OBJECT_TYPE,
+            format!("{func}: model {} version {} is a {} model, not a K-Means clustering model", literal(name), literal(&found_version), if model_type.is_empty() { "untyped" } else { &model_type }),
+            "Predict clusters with a model that ml.cluster_embeddings stored from a K-Means run.",
+        );
+    }
+    if let Some(m) = CACHE.with(|c| c.borrow().get(&id).filter(|(x, _)| *x == xmin).map(|(_, m)| m.clone())) {
+        return m;
+    }
+    let (artifact, parameters) = Spi::connect(|c| {
+        let t = spi(c.select("SELECT artifact, parameters FROM ml.model_registry WHERE id = $1", None, &[id.into()]), "read the model");
+        let row = t.first();
+        (
+            spi(row.get::<JsonB>(1), "read the model").map(|j| j.0),
+            spi(row.get::<JsonB>(2), "read the model").map(|j| j.0),
+        )
+    });
+    let model = Rc::new(parse_kmeans(func, name, &found_version, artifact, parameters));
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CACHED_MODELS {
+            c.clear();
+        }
+        c.insert(id, (xmin, model.clone()));
+    });
+    model
+}
+
+fn parse_kmeans(func: &str, name: &str, version: &str, artifact: Option<Value>, parameters: Option<Value>) -> KMeansModel {
+    let broken = |why: &str| -> ! {
+        raise(
+            crate::errors::DATATYPE_MISMATCH,
+            format!("{func}: the artifact of model {} version {} is not a pg_mlkit.kmeans.v1 artifact: {why}", literal(name), literal(version)),
+            "Re-fit the model with ml.cluster_embeddings; docs/models.md describes the format.",
+        )
+    };
+    let a = artifact.unwrap_or_else(|| broken("it is NULL"));
+    if a.get("format").and_then(Value::as_str) != Some("pg_mlkit.kmeans.v1") {
+        broken("its format is not pg_mlkit.kmeans.v1");
+    }
+    let dim = a.get("n_features").and_then(Value::as_u64).unwrap_or_else(|| broken("n_features is missing")) as usize;
+    let mut centroids = Vec::new();
+    for c in a.get("centroids").and_then(Value::as_array).unwrap_or_else(|| broken("centroids are missing")) {
+        let row = c.as_array().unwrap_or_else(|| broken("a centroid is not an array"));
+        if row.len() != dim {
+            broken("a centroid has the wrong length");
+        }
+        centroids.extend(row.iter().map(|v| v.as_f64().unwrap_or_else(|| broken("a centroid has a non-number"))));
+    }
+    let k = centroids.len() / dim.max(1);
+    let dists = a.get("distances").and_then(Value::as_array).unwrap_or_else(|| broken("distances are missing"));
+    if dists.len() != k || k == 0 {
+        broken("there is not one distance profile per centroid");
+    }
+    let profiles = dists
+        .iter()
+        .map(|d| {
+            let q: Vec<f64> = d.get("quantiles").and_then(Value::as_array).map(|q| q.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+            // An empty cluster has no training distances: every distance is beyond them.
+            Profile { quantiles: if q.len() >= 2 { q } else { vec![0.0; QUANTILES] } }
+        })
+        .collect();
+    let mut thresholds = Thresholds::default();
+    if let Some(t) = parameters.as_ref().and_then(|p| p.get("anomaly")) {
+        for (key, slot) in [("threshold", &mut thresholds.anomaly), ("medium", &mut thresholds.medium), ("high", &mut thresholds.high), ("critical", &mut thresholds.critical)] {
+            if let Some(v) = t.get(key).and_then(Value::as_f64) {
+                *slot = v;
+            }
+        }
+    }
+    KMeansModel { name: name.to_string(), version: version.to_string(), dim, centroids, profiles, thresholds }
+}

@@ -17,12 +17,31 @@ pub const BATCH_ROWS: usize = 10_000;
 /// Writes one `ml.cluster_assignments` row per item: `ids[i]` gets `result.labels[i]` and
 /// whatever per-item values the algorithm has (distance, probability, outlier score).
 pub fn write_assignments(run_id: i64, ids: &[String], result: &Clustering, progress: &mut Reporter) {
-    let f64s = |v: &Option<Vec<f64>>, r: std::ops::Range<usize>| v.as_ref().map(|v| v[r].to_vec());
+    let distances = result.distances.as_ref().map(|d| d.iter().map(|&v| v as f64).collect::<Vec<f64>>());
+    let rows = AssignmentRows {
+        labels: &result.labels,
+        distances: distances.as_deref(),
+        probabilities: result.probabilities.as_deref(),
+        outlier_scores: result.outlier_scores.as_deref(),
+    };
+    write_assignment_rows(run_id, ids, &rows, progress);
+}
+
+/// The per-item columns of `ml.cluster_assignments`, one entry per id.
+pub struct AssignmentRows<'a> {
+    pub labels: &'a [i32],
+    pub distances: Option<&'a [f64]>,
+    pub probabilities: Option<&'a [f64]>,
+    pub outlier_scores: Option<&'a [f64]>,
+}
+
+/// Writes `ml.cluster_assignments` rows in batches.
+pub fn write_assignment_rows(run_id: i64, ids: &[String], rows: &AssignmentRows, progress: &mut Reporter) {
+    let part = |v: Option<&[f64]>, r: std::ops::Range<usize>| v.map(|v| v[r].to_vec());
     Spi::connect_mut(|c| {
         for start in (0..ids.len()).step_by(BATCH_ROWS) {
             progress.tick(|| format!("writing assignments: {start} of {}", ids.len()));
             let r = start..(start + BATCH_ROWS).min(ids.len());
-            let distances: Option<Vec<f64>> = result.distances.as_ref().map(|d| d[r.clone()].iter().map(|&v| v as f64).collect());
             spi(
                 c.update(
                     "INSERT INTO ml.cluster_assignments (run_id, item_id, cluster, distance, probability, outlier_score)
@@ -33,10 +52,10 @@ pub fn write_assignments(run_id: i64, ids: &[String], result: &Clustering, progr
                     &[
                         run_id.into(),
                         ids[r.clone()].to_vec().into(),
-                        result.labels[r.clone()].to_vec().into(),
-                        distances.into(),
-                        f64s(&result.probabilities, r.clone()).into(),
-                        f64s(&result.outlier_scores, r.clone()).into(),
+                        rows.labels[r.clone()].to_vec().into(),
+                        part(rows.distances, r.clone()).into(),
+                        part(rows.probabilities, r.clone()).into(),
+                        part(rows.outlier_scores, r.clone()).into(),
                     ],
                 ),
                 "record the cluster assignments",

@@ -49,3 +49,51 @@ CREATE TABLE ml.ml_anomaly_alerts (
   updated_at        timestamptz DEFAULT now()
 );
 CREATE INDEX ml_anomaly_alerts_open_idx ON ml.ml_anomaly_alerts (tenant_id, model_name, created_at DESC) WHERE NOT acknowledged;
+
+-- Logging any model's prediction (ml.predict_cluster logs its own): every column of
+-- ml_prediction_log by named argument; bad values are errors with a SQLSTATE and a hint.
+CREATE FUNCTION ml.log_prediction(
+  model_name        text,
+  prediction_value  double precision,
+  input_features    jsonb DEFAULT NULL,
+  anomaly_score     double precision DEFAULT NULL,
+  is_anomaly        boolean DEFAULT false,
+  severity          text DEFAULT 'normal',
+  response_time_ms  integer DEFAULT NULL,
+  active            boolean DEFAULT true,
+  created_at        timestamptz DEFAULT now()
+) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+  new_id bigint;
+BEGIN
+  IF $1 IS NULL OR $1 = '' THEN
+    RAISE EXCEPTION 'ml.log_prediction: model_name must be given, not %', coalesce(quote_literal($1), 'NULL')
+      USING ERRCODE = 'null_value_not_allowed', HINT = 'Name the model that made the prediction.';
+  END IF;
+  IF $2 IS NULL OR $2 = 'NaN'::float8 OR $2 IN ('Infinity'::float8, '-Infinity'::float8) THEN
+    RAISE EXCEPTION 'ml.log_prediction: prediction_value must be a finite number, not %', coalesce($2::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Log the predicted value (a class as its number, a score as itself).';
+  END IF;
+  IF $4 = 'NaN'::float8 THEN
+    RAISE EXCEPTION 'ml.log_prediction: anomaly_score must be a number or NULL, not NaN'
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave anomaly_score out when the model gives none.';
+  END IF;
+  IF $6 IS NULL OR $6 NOT IN ('normal', 'warning', 'critical') THEN
+    RAISE EXCEPTION 'ml.log_prediction: severity must be normal, warning or critical, not %', coalesce(quote_literal($6), 'NULL')
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Seed 001''s severities; leave severity out for normal.';
+  END IF;
+  IF $7 < 0 THEN
+    RAISE EXCEPTION 'ml.log_prediction: response_time_ms must not be negative, not %', $7
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Log the time the prediction took, in milliseconds.';
+  END IF;
+  INSERT INTO ml.ml_prediction_log
+    (model_name, prediction_value, input_features, anomaly_score, is_anomaly, severity, response_time_ms, active, created_at, updated_at)
+  VALUES ($1, $2, $3, $4, coalesce($5, false), $6, $7, coalesce($8, true), coalesce($9, now()), coalesce($9, now()))
+  RETURNING id INTO new_id;
+  RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION ml.log_prediction IS
+  'Records a prediction any model made in ml.ml_prediction_log (every column by named argument); returns its id.';

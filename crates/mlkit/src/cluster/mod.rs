@@ -2,6 +2,7 @@
 //! returns, so that the SQL layer writes runs the same way whatever computed them. Adding an
 //! algorithm is a module here that ends in a [`Clustering`].
 
+pub mod anomaly;
 pub mod dbscan;
 pub mod hdbscan;
 pub mod kmeans;

@@ -1,0 +1,308 @@
+//! Predicting with stored clustering models, and the prediction log: `ml.predict_cluster`,
+//! `ml.predict_clusters`. (`ml.log_prediction`, for any model's predictions, is plain SQL in
+//! sql/schema/20_monitoring.sql.) Documented in docs/functions/predict_cluster.md.
+
+use crate::errors::{literal, raise, spi, ARRAY_SUBSCRIPT_ERROR, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
+use crate::models::{self, KMeansModel};
+use mlkit::cluster::anomaly::Thresholds;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value};
+use std::time::Instant;
+
+/// The outcome of one prediction.
+struct Prediction {
+    cluster: usize,
+    distance: f64,
+    score: f64,
+}
+
+fn predict_one(model: &KMeansModel, x: &[f64]) -> Prediction {
+    let (cluster, distance) = model.nearest(x);
+    Prediction { cluster, distance, score: model.profiles[cluster].score(distance) }
+}
+
+/// Checks an embedding against the model's dimension: no NULLs, finite values.
+fn embedding_values(func: &str, model: &KMeansModel, embedding: Vec<Option<f32>>) -> Vec<f64> {
+    if embedding.len() != model.dim {
+        raise(
+            ARRAY_SUBSCRIPT_ERROR,
+            format!(
+                "{func}: embedding has {} dimensions, but model {} version {} was fitted on {}",
+                embedding.len(),
+                literal(&model.name),
+                literal(&model.version),
+                model.dim
+            ),
+            "Embed with the same model the clusters were fitted on, or predict with a model of this dimension.",
+        );
+    }
+    embedding
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            None => raise(NULL_VALUE_NOT_ALLOWED, format!("{func}: embedding has a NULL at position {}", i + 1), "Every coordinate is needed to find the nearest centroid."),
+            Some(v) if !v.is_finite() => raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{func}: embedding has {v} at position {}", i + 1),
+                "Embeddings must be finite numbers.",
+            ),
+            Some(v) => f64::from(v),
+        })
+        .collect()
+}
+
+/// Why a prediction is an anomaly, for `ml_anomaly_alerts.alert_data`.
+fn alert_data(model: &KMeansModel, p: &Prediction, t: &Thresholds, log_id: Option<i64>, item: Option<&str>) -> Value {
+    let q = &model.profiles[p.cluster].quantiles;
+    json!({
+        "reason": format!(
+            "distance {:.6} to cluster {}'s centroid is beyond {:.1} % of its training points' distances (anomaly score {:.4} ≥ threshold {})",
+            p.distance, p.cluster, (p.score.min(1.0) * 100.0), p.score, t.anomaly
+        ),
+        "model_name": model.name,
+        "model_version": model.version,
+        "cluster": p.cluster,
+        "distance": p.distance,
+        "anomaly_score": p.score,
+        "threshold": t.anomaly,
+        "training_distance_median": q[q.len() / 2],
+        "training_distance_p99": q[q.len() * 99 / 100],
+        "training_distance_max": q[q.len() - 1],
+        "prediction_log_id": log_id,
+        "item_id": item,
+    })
+}
+
+/// Assigns `embedding` to the nearest centroid of a stored K-Means model, scores how unusual
+/// its distance is for that cluster, and (with `log`) records it in `ml.ml_prediction_log` —
+/// and in `ml.ml_anomaly_alerts` when it is an anomaly.
+#[pg_extern(
+    volatile,
+    parallel_unsafe,
+    sql = r#"
+CREATE FUNCTION ml.predict_cluster(
+    model text,
+    embedding real[],
+    version text DEFAULT NULL,
+    log boolean DEFAULT true,
+    features jsonb DEFAULT NULL
+) RETURNS TABLE (cluster integer, distance double precision, anomaly_score double precision, is_anomaly boolean)
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.predict_cluster IS
+  'Assigns an embedding to the nearest centroid of a stored K-Means model, with an anomaly score; logs the prediction (and an alert for an anomaly) unless log is false.';
+"#
+)]
+#[allow(clippy::type_complexity)]
+fn predict_cluster(
+    model: Option<&str>,
+    embedding: Option<Vec<Option<f32>>>,
+    version: Option<&str>,
+    log: Option<bool>,
+    features: Option<JsonB>,
+) -> TableIterator<'static, (name!(cluster, i32), name!(distance, f64), name!(anomaly_score, f64), name!(is_anomaly, bool))> {
+    let started = Instant::now();
+    let f = "ml.predict_cluster";
+    let name = model.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: model must not be NULL"), "Name a model of ml.model_registry."));
+    let embedding = embedding.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: embedding must not be NULL"), "Pass the embedding to assign."));
+    let m = models::load_kmeans(f, name, version);
+    let x = embedding_values(f, &m, embedding);
+    let p = predict_one(&m, &x);
+    let t = m.thresholds;
+    let anomaly = t.is_anomaly(p.score);
+    if log.unwrap_or(true) {
+        let features = features.map(|j| j.0).unwrap_or_else(|| {
+            json!({"model_version": m.version, "n_features": m.dim, "norm": x.iter().map(|v| v * v).sum::<f64>().sqrt()})
+        });
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        Spi::connect_mut(|c| {
+            let t_log = spi(
+                c.update(
+                    "INSERT INTO ml.ml_prediction_log (model_name, prediction_value, input_features, anomaly_score, is_anomaly, severity, response_time_ms)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    None,
+                    &[
+                        name.into(),
+                        (p.cluster as f64).into(),
+                        JsonB(features).into(),
+                        p.score.into(),
+                        anomaly.into(),
+                        t.log_severity(p.score).into(),
+                        (elapsed.round() as i32).into(),
+                    ],
+                ),
+                "log the prediction",
+            );
+            let log_id = spi(t_log.first().get_one::<i64>(), "log the prediction");
+            if anomaly {
+                spi(
+                    c.update(
+                        "INSERT INTO ml.ml_anomaly_alerts (model_name, severity, alert_data) VALUES ($1, $2, $3)",
+                        None,
+                        &[name.into(), t.alert_severity(p.score).into(), JsonB(alert_data(&m, &p, &t, log_id, None)).into()],
+                    ),
+                    "raise the anomaly alert",
+                );
+            }
+        });
+    }
+    TableIterator::once((p.cluster as i32, p.distance, p.score, anomaly))
+}
+
+/// Predicts every row of a table or view with a stored K-Means model: one
+/// `ml.analysis_runs` row (`analysis_type = 'prediction'`), one `ml.cluster_assignments` row
+/// per item (cluster, distance, anomaly score as `outlier_score`), and with `log` one
+/// `ml.ml_prediction_log` row per item and an `ml.ml_anomaly_alerts` row per anomaly.
+#[pg_extern(
+    volatile,
+    parallel_unsafe,
+    sql = r#"
+CREATE FUNCTION ml.predict_clusters(
+    model text,
+    source regclass,
+    embedding_column name DEFAULT 'embedding',
+    id_column name DEFAULT 'id',
+    version text DEFAULT NULL,
+    log boolean DEFAULT true
+) RETURNS bigint
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.predict_clusters IS
+  'Assigns every row of a table or view to a stored K-Means model''s clusters with anomaly scores; records a run, and logs each prediction unless log is false.';
+"#
+)]
+fn predict_clusters(
+    model: Option<&str>,
+    source: Option<pg_sys::Oid>,
+    embedding_column: Option<&std::ffi::CStr>,
+    id_column: Option<&std::ffi::CStr>,
+    version: Option<&str>,
+    log: Option<bool>,
+) -> i64 {
+    use crate::runs::{self, ms, required_name};
+    use crate::source::Source;
+    use crate::{guc, progress::Reporter, writer};
+    let started = Instant::now();
+    let f = "ml.predict_clusters";
+    let name = model.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: model must not be NULL"), "Name a model of ml.model_registry."));
+    let source = source.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: source must not be NULL"), "Pass the table or view to predict."));
+    let embedding_column = required_name("embedding_column", embedding_column);
+    let id_column = required_name("id_column", id_column);
+    let m = models::load_kmeans(f, name, version);
+    let plan = |rows: usize, dim: usize| rows * (dim * 4 + 64);
+    let src = Source { relation: source, embedding_column: &embedding_column, id_column: &id_column, plan_bytes: &plan, limit_bytes: guc::max_memory_bytes() };
+    let (display, qualified) = (src.display_name(), src.qualified_name());
+    let mut progress = Reporter::new(format!("{f}({display})"));
+    let emb = src.read(&display, &mut progress);
+    if emb.dim != m.dim {
+        raise(
+            ARRAY_SUBSCRIPT_ERROR,
+            format!("{f}: embeddings of source {display} have {} dimensions, but model {} version {} was fitted on {}", emb.dim, literal(name), literal(&m.version), m.dim),
+            "Predict with a model fitted on embeddings of this dimension.",
+        );
+    }
+    let n = emb.ids.len();
+    let mut exec = mlkit::Exec::new(guc::threads(), &mut progress);
+    let (mut labels, mut distances, mut scores) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let model_ref: &KMeansModel = &m;
+    exec.for_chunks(
+        "predicting",
+        n,
+        2048,
+        |r| {
+            r.map(|i| {
+                let x: Vec<f64> = emb.data[i * emb.dim..(i + 1) * emb.dim].iter().map(|&v| f64::from(v)).collect();
+                predict_one(model_ref, &x)
+            })
+            .collect::<Vec<_>>()
+        },
+        |chunk| {
+            for p in chunk {
+                labels.push(p.cluster as i32);
+                distances.push(p.distance);
+                scores.push(p.score);
+            }
+        },
+    );
+    let t = m.thresholds;
+    let anomalies = scores.iter().filter(|&&s| t.is_anomaly(s)).count();
+    let mut sizes = vec![0usize; m.profiles.len()];
+    labels.iter().for_each(|&l| sizes[l as usize] += 1);
+    let metrics = json!({
+        "items": n,
+        "anomalies": anomalies,
+        "anomaly_rate": anomalies as f64 / n as f64,
+        "mean_anomaly_score": scores.iter().sum::<f64>() / n as f64,
+        "cluster_sizes": sizes,
+    });
+    let run_opts = runs::RunOptions { model_name: Some(name.to_string()), model_version: Some(m.version.clone()), autoencoder_name: None, autoencoder_implementation: None, autoencoder_file: None, autoencoder_params: None };
+    let stage = runs::Stage {
+        name: "kmeans_predict",
+        module: "cluster::anomaly",
+        params: json!({"model": name, "version": m.version, "anomaly_threshold": t.anomaly, "alert_medium": t.medium, "alert_high": t.high, "alert_critical": t.critical}),
+    };
+    let run_id = runs::insert("prediction", &run_opts, &qualified, n, &stage, metrics);
+    let t_write = Instant::now();
+    let rows = writer::AssignmentRows { labels: &labels, distances: Some(&distances), probabilities: None, outlier_scores: Some(&scores) };
+    writer::write_assignment_rows(run_id, &emb.ids, &rows, &mut progress);
+    if log.unwrap_or(true) {
+        log_batch(name, &m, run_id, &emb.ids, &labels, &distances, &scores, &mut progress);
+    }
+    runs::finish(run_id, ms(started), ms(t_write));
+    run_id
+}
+
+/// Logs a run's predictions, and its anomalies as alerts, in batches.
+#[allow(clippy::too_many_arguments)]
+fn log_batch(
+    name: &str,
+    m: &KMeansModel,
+    run_id: i64,
+    ids: &[String],
+    labels: &[i32],
+    distances: &[f64],
+    scores: &[f64],
+    progress: &mut crate::progress::Reporter,
+) {
+    let t = m.thresholds;
+    Spi::connect_mut(|c| {
+        for start in (0..ids.len()).step_by(crate::writer::BATCH_ROWS) {
+            progress.tick(|| format!("logging predictions: {start} of {}", ids.len()));
+            let r = start..(start + crate::writer::BATCH_ROWS).min(ids.len());
+            let features: Vec<JsonB> = r.clone().map(|i| JsonB(json!({"item_id": ids[i], "run_id": run_id, "model_version": m.version}))).collect();
+            let values: Vec<f64> = labels[r.clone()].iter().map(|&l| f64::from(l)).collect();
+            let flags: Vec<bool> = scores[r.clone()].iter().map(|&s| t.is_anomaly(s)).collect();
+            let sev: Vec<String> = scores[r.clone()].iter().map(|&s| t.log_severity(s).to_string()).collect();
+            let logged = spi(
+                c.update(
+                    "INSERT INTO ml.ml_prediction_log (model_name, prediction_value, input_features, anomaly_score, is_anomaly, severity)
+                     SELECT $1, u.v, u.f, u.s, u.a, u.sev FROM unnest($2::float8[], $3::jsonb[], $4::float8[], $5::bool[], $6::text[]) AS u(v, f, s, a, sev)
+                     RETURNING id",
+                    None,
+                    &[name.into(), values.into(), features.into(), scores[r.clone()].to_vec().into(), flags.clone().into(), sev.into()],
+                ),
+                "log the predictions",
+            );
+            let log_ids: Vec<i64> = logged.map(|row| row.get::<i64>(1).ok().flatten().unwrap_or_default()).collect();
+            let (mut sevs, mut data) = (Vec::new(), Vec::new());
+            for (k, i) in r.clone().enumerate() {
+                if flags[k] {
+                    let p = Prediction { cluster: labels[i] as usize, distance: distances[i], score: scores[i] };
+                    sevs.push(t.alert_severity(p.score).to_string());
+                    data.push(JsonB(alert_data(m, &p, &t, log_ids.get(k).copied(), Some(&ids[i]))));
+                }
+            }
+            if !sevs.is_empty() {
+                spi(
+                    c.update(
+                        "INSERT INTO ml.ml_anomaly_alerts (model_name, severity, alert_data) SELECT $1, u.s, u.d FROM unnest($2::text[], $3::jsonb[]) AS u(s, d)",
+                        None,
+                        &[name.into(), sevs.into(), data.into()],
+                    ),
+                    "raise the anomaly alerts",
+                );
+            }
+        }
+    });
+}
