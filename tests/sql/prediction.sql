@@ -1,0 +1,82 @@
+-- Predicting with a stored K-Means model, the prediction log and anomaly alerts.
+-- The expected output of this file is what docs/functions/predict_cluster.md shows.
+
+-- Fit and store a model of the digits (10 clusters).
+SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": 10, "random_state": 0}',
+                             run => '{"model_name": "digits_km"}') AS fit_run \gset
+
+-- One embedding: its cluster, the distance to that centroid, and how unusual the distance is.
+SELECT cluster, round(distance::numeric, 4) AS distance, round(anomaly_score::numeric, 4) AS anomaly_score, is_anomaly
+  FROM ml.predict_cluster('digits_km', (SELECT embedding FROM digits WHERE id = 5));
+-- The same image three times as bright: far out, an anomaly, logged with an alert.
+SELECT cluster, round(distance::numeric, 4) AS distance, round(anomaly_score::numeric, 4) AS anomaly_score, is_anomaly
+  FROM ml.predict_cluster('digits_km', (SELECT array_agg(v * 3)::real[] FROM unnest((SELECT embedding FROM digits WHERE id = 5)) v),
+                          features => '{"source": "camera 7"}');
+SELECT model_name, prediction_value, input_features, round(anomaly_score::numeric, 4) AS anomaly_score, is_anomaly, severity
+  FROM ml.ml_prediction_log ORDER BY id;
+SELECT model_name, severity, alert_data ->> 'reason' AS reason, alert_data -> 'cluster' AS cluster
+  FROM ml.ml_anomaly_alerts ORDER BY id;
+-- Without logging nothing is written.
+SELECT count(*) AS logged_before FROM ml.ml_prediction_log \gset
+SELECT cluster FROM ml.predict_cluster('digits_km', (SELECT embedding FROM digits WHERE id = 5), log => false);
+SELECT count(*) - :logged_before AS logged FROM ml.ml_prediction_log;
+
+-- A whole table: a run, one assignment per item; on the training data it gives back the fit's clusters.
+SELECT ml.predict_clusters('digits_km', 'digits', log => false) AS predict_run \gset
+SELECT analysis_type, model_name, model_version, row_count, metrics ->> 'items' AS items,
+       metrics ->> 'anomalies' AS anomalies, metrics -> 'cluster_sizes' AS cluster_sizes
+  FROM ml.analysis_runs WHERE id = :predict_run;
+SELECT count(*) AS items, count(*) FILTER (WHERE p.cluster <> f.cluster) AS different_cluster,
+       max(abs(p.distance - f.distance)) < 1e-4 AS same_distances
+  FROM ml.cluster_assignments p JOIN ml.cluster_assignments f USING (item_id)
+ WHERE p.run_id = :predict_run AND f.run_id = :fit_run;
+
+-- Which version: the one aliased production, else the newest staged production, else the newest.
+SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": 3, "random_state": 0}',
+                             run => '{"model_name": "digits_km"}') AS fit3 \gset
+SELECT cluster, round(distance::numeric, 4) AS distance FROM ml.predict_cluster('digits_km', (SELECT embedding FROM digits WHERE id = 5), log => false);  -- version 2: 3 clusters
+UPDATE ml.model_registry SET stage = 'production' WHERE name = 'digits_km' AND version = '1';
+SELECT cluster, round(distance::numeric, 4) AS distance FROM ml.predict_cluster('digits_km', (SELECT embedding FROM digits WHERE id = 5), log => false);  -- version 1
+INSERT INTO ml.model_aliases (model_name, alias, model_id)
+  SELECT name, 'production', id FROM ml.model_registry WHERE name = 'digits_km' AND version = '2';
+SELECT cluster, round(distance::numeric, 4) AS distance FROM ml.predict_cluster('digits_km', (SELECT embedding FROM digits WHERE id = 5), log => false);  -- version 2 again
+SELECT cluster, round(distance::numeric, 4) AS distance FROM ml.predict_cluster('digits_km', (SELECT embedding FROM digits WHERE id = 5), version => '1', log => false);
+
+-- The model is cached per session, and re-read when its registry row changes: move a centroid.
+UPDATE ml.model_registry
+   SET artifact = jsonb_set(artifact, '{centroids,0}', to_jsonb((SELECT embedding FROM digits WHERE id = 5)))
+ WHERE name = 'digits_km' AND version = '2';
+SELECT cluster, distance FROM ml.predict_cluster('digits_km', (SELECT embedding FROM digits WHERE id = 5), log => false);
+
+-- The anomaly threshold and alert severities are parameters of the model.
+UPDATE ml.model_registry SET parameters = parameters || '{"anomaly": {"threshold": 0.5}}'
+ WHERE name = 'digits_km' AND version = '1';
+SELECT is_anomaly FROM ml.predict_cluster('digits_km', (SELECT embedding FROM digits WHERE id = 5), version => '1', log => false);
+
+-- Any other model's predictions go to the same log.
+SELECT ml.log_prediction('fraud_v2', 1, input_features => '{"amount": 912.5}', anomaly_score => 0.97,
+                         is_anomaly => true, severity => 'warning', response_time_ms => 4) > 0 AS logged;
+SELECT model_name, prediction_value, input_features, anomaly_score, is_anomaly, severity, response_time_ms
+  FROM ml.ml_prediction_log WHERE model_name = 'fraud_v2';
+
+-- Bad input: SQLSTATE, message naming argument and value, hint; nothing written.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+\set ON_ERROR_STOP 0
+SELECT count(*) AS logged_before FROM ml.ml_prediction_log \gset
+SELECT * FROM ml.predict_cluster('no_such_model', '{1, 2}');
+SELECT * FROM ml.predict_cluster('digits_km', '{1, 2}');
+SELECT * FROM ml.predict_cluster('digits_km', (SELECT embedding FROM digits WHERE id = 5), version => '9');
+SELECT * FROM ml.predict_cluster('digits_km', array_fill(NULL::real, ARRAY[64]));
+SELECT * FROM ml.predict_cluster('digits_km', array_fill('NaN'::real, ARRAY[64]));
+INSERT INTO ml.model_registry (name, version, model_type) VALUES ('fraud_v2', '1', 'xgboost');
+SELECT * FROM ml.predict_cluster('fraud_v2', '{1, 2}');
+CREATE TABLE narrow AS SELECT 1 AS id, '{1, 2}'::real[] AS embedding;
+SELECT ml.predict_clusters('digits_km', 'narrow');
+SELECT ml.log_prediction(NULL, 1);
+SELECT ml.log_prediction('m', 'NaN');
+SELECT ml.log_prediction('m', 1, severity => 'high');
+SELECT ml.log_prediction('m', 1, response_time_ms => -3);
+\set ON_ERROR_STOP 1
+SELECT count(*) - :logged_before AS logged FROM ml.ml_prediction_log;
+DROP TABLE narrow;
