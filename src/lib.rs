@@ -44,7 +44,8 @@ extension_sql_file!("../sql/schema/50_evaluation.sql", name = "evaluation", requ
 extension_sql_file!("../sql/schema/60_predictions.sql", name = "predictions", requires = ["evaluation"]);
 extension_sql_file!("../sql/schema/70_experiments.sql", name = "experiments", requires = ["predictions"]);
 extension_sql_file!("../sql/schema/80_drift.sql", name = "drift", requires = ["experiments"]);
-extension_sql_file!("../sql/schema/90_load_analysis_run.sql", name = "load_analysis_run", requires = ["drift"]);
+extension_sql_file!("../sql/schema/85_monitoring_jobs.sql", name = "monitoring_jobs", requires = ["drift"]);
+extension_sql_file!("../sql/schema/90_load_analysis_run.sql", name = "load_analysis_run", requires = ["monitoring_jobs"]);
 extension_sql_file!("../sql/schema/99_finish.sql", name = "finish", finalize);
 
 /// Registers the `pg_mlkit.*` settings when the library is loaded.

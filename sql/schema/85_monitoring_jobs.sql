@@ -1,0 +1,121 @@
+-- Alert rules on predictions, and daily rollups of the prediction log (issue 8 §4).
+-- Documented in docs/functions/monitoring.md.
+
+-- The metrics a rule may watch. Prediction metrics are checked on every row written to
+-- ml.ml_prediction_log (by ml.predict_cluster, ml.predict_clusters, ml.log_prediction or a
+-- plain INSERT); drift metrics by ml.score_drift.
+CREATE FUNCTION ml.alert_rule_metrics() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT ARRAY['anomaly_score', 'prediction_value', 'response_time_ms',
+                   'drift_share', 'drifted_columns'] $$;
+COMMENT ON FUNCTION ml.alert_rule_metrics() IS
+  'The metrics an ml.alert_rules row may watch: anomaly_score, prediction_value, response_time_ms (each logged prediction), drift_share, drifted_columns (each ml.score_drift run).';
+
+CREATE FUNCTION ml.check_alert_rule() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF NOT NEW.metric = ANY (ml.alert_rule_metrics()) THEN
+    RAISE EXCEPTION 'alert rule %: metric % is not one pg_mlkit evaluates', quote_literal(NEW.name), quote_literal(NEW.metric)
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Use one of: ' || array_to_string(ml.alert_rule_metrics(), ', ') || '.';
+  END IF;
+  IF NEW.comparison IS NULL OR NEW.comparison NOT IN ('>', '>=', '<', '<=') THEN
+    RAISE EXCEPTION 'alert rule %: comparison must be >, >=, < or <=, not %', quote_literal(NEW.name), coalesce(quote_literal(NEW.comparison), 'NULL')
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'A rule fires when "metric comparison threshold" holds, e.g. anomaly_score >= 0.99.';
+  END IF;
+  IF NEW.threshold = 'NaN'::float8 THEN
+    RAISE EXCEPTION 'alert rule %: threshold must be a number, not NaN', quote_literal(NEW.name)
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Compare the metric with a number.';
+  END IF;
+  IF NEW.cooldown < interval '0' THEN
+    RAISE EXCEPTION 'alert rule %: cooldown must not be negative, not %', quote_literal(NEW.name), NEW.cooldown
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'A rule fires at most once per cooldown; 0 fires every time.';
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER alert_rules_check BEFORE INSERT OR UPDATE ON ml.alert_rules
+  FOR EACH ROW EXECUTE FUNCTION ml.check_alert_rule();
+
+-- Fires the rules on a batch of newly logged predictions: for every enabled rule on a
+-- prediction metric whose model matches, the most extreme value that satisfies it raises one
+-- ml.monitoring_alerts row — unless the rule already fired within its cooldown.
+CREATE FUNCTION ml.fire_prediction_rules() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  r     ml.alert_rules;
+  hit   record;
+BEGIN
+  FOR r IN SELECT * FROM ml.alert_rules
+            WHERE enabled AND metric IN ('anomaly_score', 'prediction_value', 'response_time_ms')
+            ORDER BY id
+  LOOP
+    SELECT n.id, n.model_name, v.value, count(*) OVER () AS matching INTO hit
+      FROM new_rows n,
+           LATERAL (SELECT CASE r.metric WHEN 'anomaly_score' THEN n.anomaly_score
+                                         WHEN 'prediction_value' THEN n.prediction_value
+                                         ELSE n.response_time_ms::float8 END AS value) v
+     WHERE (r.model_name IS NULL OR n.model_name = r.model_name)
+       AND CASE r.comparison WHEN '>' THEN v.value > r.threshold WHEN '>=' THEN v.value >= r.threshold
+                             WHEN '<' THEN v.value < r.threshold ELSE v.value <= r.threshold END
+     ORDER BY CASE WHEN r.comparison IN ('>', '>=') THEN -v.value ELSE v.value END, n.id
+     LIMIT 1;
+    IF FOUND AND NOT EXISTS (SELECT 1 FROM ml.monitoring_alerts a
+                              WHERE a.rule_id = r.id AND a.triggered_at > now() - r.cooldown) THEN
+      INSERT INTO ml.monitoring_alerts (rule_id, model_name, severity, title, details)
+      VALUES (r.id, hit.model_name, r.severity,
+              format('%s: %s %s %s %s', r.name, r.metric, hit.value, r.comparison, r.threshold),
+              jsonb_build_object('rule', r.name, 'metric', r.metric, 'value', hit.value,
+                                 'comparison', r.comparison, 'threshold', r.threshold,
+                                 'prediction_log_id', hit.id, 'matching_predictions', hit.matching));
+    END IF;
+  END LOOP;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER ml_prediction_log_rules AFTER INSERT ON ml.ml_prediction_log
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION ml.fire_prediction_rules();
+
+-- Daily rollups of the prediction log.
+CREATE FUNCTION ml.rollup_monitoring(day date DEFAULT current_date - 1) RETURNS integer
+LANGUAGE plpgsql VOLATILE
+AS $$
+#variable_conflict use_column
+DECLARE
+  written integer;
+BEGIN
+  IF $1 IS NULL THEN
+    RAISE EXCEPTION 'ml.rollup_monitoring: day must not be NULL'
+      USING ERRCODE = 'null_value_not_allowed', HINT = 'Leave day out for yesterday.';
+  END IF;
+  INSERT INTO ml.monitoring_daily_rollups AS d
+    (model_name, day, prediction_count, anomaly_count, error_count,
+     latency_p50_ms, latency_p95_ms, latency_p99_ms, mean_prediction, metrics)
+  SELECT l.model_name, $1, count(*), count(*) FILTER (WHERE l.is_anomaly), 0,
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY l.response_time_ms),
+         percentile_cont(0.95) WITHIN GROUP (ORDER BY l.response_time_ms),
+         percentile_cont(0.99) WITHIN GROUP (ORDER BY l.response_time_ms),
+         avg(l.prediction_value),
+         jsonb_build_object(
+           'anomaly_rate', count(*) FILTER (WHERE l.is_anomaly)::float8 / count(*),
+           'mean_anomaly_score', avg(l.anomaly_score),
+           'severity', jsonb_build_object('normal', count(*) FILTER (WHERE l.severity = 'normal'),
+                                          'warning', count(*) FILTER (WHERE l.severity = 'warning'),
+                                          'critical', count(*) FILTER (WHERE l.severity = 'critical')))
+    FROM ml.ml_prediction_log l
+   WHERE l.active AND l.created_at >= $1::timestamptz AND l.created_at < ($1 + 1)::timestamptz
+   GROUP BY l.model_name
+  ON CONFLICT (tenant_id, model_name, day) DO UPDATE
+     SET prediction_count = EXCLUDED.prediction_count, anomaly_count = EXCLUDED.anomaly_count,
+         error_count = EXCLUDED.error_count, latency_p50_ms = EXCLUDED.latency_p50_ms,
+         latency_p95_ms = EXCLUDED.latency_p95_ms, latency_p99_ms = EXCLUDED.latency_p99_ms,
+         mean_prediction = EXCLUDED.mean_prediction, metrics = EXCLUDED.metrics;
+  GET DIAGNOSTICS written = ROW_COUNT;
+  RETURN written;
+END
+$$;
+COMMENT ON FUNCTION ml.rollup_monitoring(date) IS
+  'Fills ml.monitoring_daily_rollups for one day (default yesterday, in the session''s time zone) from ml.ml_prediction_log: counts, anomaly rate, latency percentiles per model. Idempotent.';
