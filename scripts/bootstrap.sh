@@ -18,7 +18,8 @@ SUDO=""
 
 # 1. Debian packages.
 pkgs=(postgresql-15 postgresql-server-dev-15 clang libclang-dev pkg-config make gcc sudo gzip)
-[ $want_python = 1 ] && pkgs+=(python3-pip)
+# pg_cron: the scheduling test (tests/python/test_scheduling.py) runs jobs through it.
+[ $want_python = 1 ] && pkgs+=(python3-pip postgresql-15-cron)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

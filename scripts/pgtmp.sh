@@ -7,7 +7,8 @@
 #
 # PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user
 # (created by Debian's postgresql package). It listens only on a Unix socket in its own
-# directory: nothing on the network can reach it.
+# directory: nothing on the network can reach it. PG_MLKIT_OPTS adds server options
+# (`-c name=value ...`), e.g. to preload pg_cron.
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-$(/usr/lib/postgresql/15/bin/pg_config --bindir 2>/dev/null || pg_config --bindir)}
@@ -27,7 +28,7 @@ case "${1:-}" in
     fi
     if ! as_owner "$PG_BIN/pg_ctl" -D "$DIR/data" status >/dev/null 2>&1; then
       as_owner "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w \
-        -o "-p $PORT -k $DIR -c listen_addresses='' -c fsync=off -c shared_buffers=512MB -c max_wal_size=4GB" start >/dev/null
+        -o "-p $PORT -k $DIR -c listen_addresses='' -c fsync=off -c shared_buffers=512MB -c max_wal_size=4GB ${PG_MLKIT_OPTS:-}" start >/dev/null
     fi
     echo "PostgreSQL running: host=$DIR port=$PORT user=postgres (log: $DIR/server.log)"
     ;;
