@@ -212,3 +212,237 @@ fn ks_2samp(
     let r = ks::ks_2samp(&numbers(f, "reference", reference), &numbers(f, "current", current), alt, m);
     TableIterator::once((r.statistic, r.pvalue, r.location, r.sign, r.exact))
 }
+
+// ---------------------------------------------------------------------------------------
+// ml.score_drift
+
+use crate::errors::{spi, DATATYPE_MISMATCH, FEATURE_NOT_SUPPORTED, UNDEFINED_COLUMN};
+use crate::params::Options;
+use crate::runs;
+use crate::source::Relation;
+use mlkit::drift::auto::{self, Sample};
+use pgrx::JsonB;
+use serde_json::{json, Map, Value};
+
+const SCORE_KEYS: &[&str] = &["threshold", "drift_share", "columns"];
+const COLUMN_KEYS: &[&str] = &["method", "threshold"];
+
+/// How a column is compared: as numbers or as categories.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Numerical,
+    Categorical,
+    Other,
+}
+
+fn kind_of(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> Kind {
+    let t = spi(
+        c.select(
+            "SELECT CASE WHEN t.typcategory = 'N' THEN 'n'
+                         WHEN t.typcategory IN ('S', 'B', 'E') THEN 'c'
+                         ELSE 'o' END
+               FROM pg_type t WHERE t.oid = $1",
+            None,
+            &[oid.into()],
+        ),
+        "check a column type",
+    );
+    match spi(t.first().get_one::<String>(), "check a column type").as_deref() {
+        Some("n") => Kind::Numerical,
+        Some("c") => Kind::Categorical,
+        _ => Kind::Other,
+    }
+}
+
+/// A column's non-NULL values in a relation.
+fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid, column: &str, kind: Kind) -> Sample {
+    let q = spi(
+        c.select(
+            "SELECT format('SELECT coalesce(array_agg(%I::%s) FILTER (WHERE %I IS NOT NULL), ''{}'') FROM %s', $1::text, $2::text, $1::text, $3::regclass)",
+            None,
+            &[column.into(), (if kind == Kind::Numerical { "float8" } else { "text" }).into(), rel.into()],
+        ),
+        "build the read query",
+    );
+    let q = spi(q.first().get_one::<String>(), "build the read query").unwrap_or_default();
+    let t = spi(c.select(&q, None, &[]), "read a column");
+    if kind == Kind::Numerical {
+        Sample::Numbers(spi(t.first().get_one::<Vec<f64>>(), "read a column").unwrap_or_default())
+    } else {
+        Sample::Categories(spi(t.first().get_one::<Vec<String>>(), "read a column").unwrap_or_default())
+    }
+}
+
+/// Compares columns of two tables or views, column by column, as Evidently's data drift
+/// does; records a run and one `ml.data_drift` row per column.
+#[pg_extern(
+    volatile,
+    parallel_unsafe,
+    sql = r#"
+CREATE FUNCTION ml.score_drift(
+    reference regclass,
+    current regclass,
+    columns text[] DEFAULT NULL,
+    method text DEFAULT 'auto',
+    params jsonb DEFAULT '{}',
+    run jsonb DEFAULT '{}'
+) RETURNS bigint
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.score_drift IS
+  'Scores the drift of every column (or the named ones) between a reference and a current table or view, choosing tests as Evidently does; records a run and ml.data_drift rows.';
+"#
+)]
+fn score_drift(
+    reference: Option<pg_sys::Oid>,
+    current: Option<pg_sys::Oid>,
+    columns: Option<Vec<Option<String>>>,
+    method: Option<&str>,
+    params: Option<JsonB>,
+    run: Option<JsonB>,
+) -> i64 {
+    let started = std::time::Instant::now();
+    let f = "ml.score_drift";
+    let reference = reference.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: reference must not be NULL"), "Pass the reference period's table or view."));
+    let current = current.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: current must not be NULL"), "Pass the current period's table or view."));
+    let method = method.unwrap_or("auto");
+    let global_method = if method == "auto" {
+        None
+    } else {
+        Some(auto::Method::from_name(method).unwrap_or_else(|| {
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{f}: method must be auto, ks, wasserstein, psi, jensenshannon, chisquare or z, not {}", literal(method)),
+                "Leave method out to choose per column as Evidently does.",
+            )
+        }))
+    };
+    let p = params.map(|j| j.0);
+    let opts = Options::new("params", p.as_ref(), SCORE_KEYS, f);
+    let global_threshold = opts.get("threshold").map(|_| opts.number("threshold", 0.0, f64::MIN, f64::MAX));
+    let drift_share = opts.number("drift_share", 0.5, 0.0, 1.0);
+    let per_column: Map<String, Value> = match opts.object("columns") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let run = runs::RunOptions::parse(run.as_ref().map(|j| &j.0));
+
+    let (ref_rel, cur_rel) = Spi::connect(|c| {
+        let name = |oid: pg_sys::Oid| {
+            let t = spi(c.select("SELECT $1::regclass::text", None, &[oid.into()]), "name the source");
+            spi(t.first().get_one::<String>(), "name the source").unwrap_or_default()
+        };
+        (
+            Relation::open(c, reference, &name(reference), "Pass the reference period's table or view."),
+            Relation::open(c, current, &name(current), "Pass the current period's table or view."),
+        )
+    });
+    // The columns to compare: the named ones, or every comparable column of both.
+    let (plan, skipped) = Spi::connect(|c| {
+        let mut plan = vec![];
+        let mut skipped = vec![];
+        let names: Vec<String> = match &columns {
+            Some(list) => list.iter().map(|n| n.clone().unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: columns has a NULL"), "Name each column to compare."))).collect(),
+            None => ref_rel.columns.iter().filter(|col| cur_rel.columns.iter().any(|o| o.name == col.name)).map(|col| col.name.clone()).collect(),
+        };
+        for col in names {
+            let rc = ref_rel.column("columns", &col).clone();
+            let cc = cur_rel.columns.iter().find(|o| o.name == col).cloned().unwrap_or_else(|| {
+                raise(UNDEFINED_COLUMN, format!("{f}: column {} is not in current {}", literal(&col), cur_rel.name), "Compare columns that both relations have.")
+            });
+            let (rk, ck) = (kind_of(c, rc.base), kind_of(c, cc.base));
+            if rk == Kind::Other || rk != ck {
+                if columns.is_some() {
+                    raise(
+                        if rk != ck && rk != Kind::Other { DATATYPE_MISMATCH } else { FEATURE_NOT_SUPPORTED },
+                        format!("{f}: column {} has type {} in reference and {} in current, which pg_mlkit cannot compare", literal(&col), rc.type_name, cc.type_name),
+                        "Compare numeric columns, or text, boolean and enum columns as categories; arrays (embeddings) are not compared yet.",
+                    );
+                }
+                skipped.push(col);
+                continue;
+            }
+            plan.push((col, rk));
+        }
+        (plan, skipped)
+    });
+    if plan.is_empty() {
+        raise(INVALID_PARAMETER_VALUE, format!("{f}: {} and {} have no columns to compare", ref_rel.name, cur_rel.name), "Name the columns, or compare relations that share numeric or categorical columns.");
+    }
+    for key in per_column.keys() {
+        if !plan.iter().any(|(c, _)| c == key) {
+            raise(INVALID_PARAMETER_VALUE, format!("{f}: params.columns names {}, which is not compared", literal(key)), "Per-column settings are for the compared columns.");
+        }
+    }
+
+    let mut results = vec![];
+    for (col, kind) in &plan {
+        let (r, c) = Spi::connect(|cl| (read_sample(cl, reference, col, *kind), read_sample(cl, current, col, *kind)));
+        if r.is_empty() || c.is_empty() {
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{f}: column {} has no values in {}", literal(col), if r.is_empty() { &ref_rel.name } else { &cur_rel.name }),
+                "Drift needs values on both sides; leave the column out with columns => ARRAY[...].",
+            );
+        }
+        let col_opts = Options::new("params.columns", per_column.get(col.as_str()), COLUMN_KEYS, "a column's drift");
+        let m = match col_opts.text("method").as_deref() {
+            Some(name) => auto::Method::from_name(name).unwrap_or_else(|| {
+                raise(INVALID_PARAMETER_VALUE, format!("{f}: params.columns.{col}.method {} is not a drift method", literal(name)), "Use ks, wasserstein, psi, jensenshannon, chisquare or z.")
+            }),
+            None => global_method.unwrap_or_else(|| auto::choose(&r, &c)),
+        };
+        if !m.accepts(&r) {
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{f}: method {} needs numbers, but column {} is categorical", literal(m.name()), literal(col)),
+                "Use psi, jensenshannon, chisquare or z for categorical columns.",
+            );
+        }
+        let threshold = col_opts.get("threshold").map(|_| col_opts.number("threshold", 0.0, f64::MIN, f64::MAX)).or(global_threshold).unwrap_or(m.default_threshold());
+        let n_values = auto::distinct_values(&r, &c);
+        results.push((col.clone(), *kind, r.len(), c.len(), n_values, auto::run(m, &r, &c, threshold)));
+    }
+    let drifted = results.iter().filter(|x| x.5.drifted).count();
+    let share = drifted as f64 / results.len() as f64;
+    let metrics = json!({
+        "columns": results.len(),
+        "drifted_columns": drifted,
+        "drift_share": share,
+        "dataset_drift": share >= drift_share,
+        "skipped_columns": skipped,
+        "per_column": results.iter().map(|x| (x.0.clone(), json!({"method": x.5.method.name(), "drift_score": x.5.drift_score, "drifted": x.5.drifted}))).collect::<Map<String, Value>>(),
+        "timings_ms": {"total": runs::ms(started)},
+    });
+    let used = json!({"method": method, "threshold": global_threshold, "drift_share": drift_share, "columns": per_column, "reference": ref_rel.name, "current": cur_rel.name});
+    let stage = runs::Stage { name: "data_drift", module: "drift::auto", params: used };
+    let run_id = runs::insert("drift", &run, &cur_rel.name, results.len(), &stage, metrics);
+    Spi::connect_mut(|c| {
+        for (col, kind, nr, nc, nv, o) in &results {
+            spi(
+                c.update(
+                    "INSERT INTO ml.data_drift (model_name, run_id, feature_name, method, statistic, p_value, threshold, is_drifted,
+                                                reference_size, current_size, details)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    None,
+                    &[
+                        run.model_name.clone().into(),
+                        run_id.into(),
+                        col.as_str().into(),
+                        o.method.name().into(),
+                        o.statistic.into(),
+                        o.p_value.into(),
+                        o.threshold.into(),
+                        o.drifted.into(),
+                        (*nr as i64).into(),
+                        (*nc as i64).into(),
+                        JsonB(json!({"drift_score": o.drift_score, "column_type": if *kind == Kind::Numerical { "numerical" } else { "categorical" }, "distinct_values": nv})).into(),
+                    ],
+                ),
+                "record the drift",
+            );
+        }
+    });
+    runs::finish(run_id, runs::ms(started), 0.0);
+    run_id
+}

@@ -8,7 +8,7 @@
 //! | `ml.cluster_embeddings(...)` | [`clustering::cluster_embeddings`] |
 //! | `ml.load_analysis_run(...)`  | `sql/schema/90_load_analysis_run.sql` (plain SQL) |
 //! | `ml.predict_cluster`, `ml.predict_clusters` | [`prediction`] (`ml.log_prediction`: `sql/schema/20_monitoring.sql`) |
-//! | `ml.ks_2samp`, `ml.wasserstein_distance`, `ml.psi`, `ml.jensen_shannon_distance`, `ml.chi_square_test`, `ml.z_test_proportions` | [`drift`] |
+//! | `ml.score_drift`, `ml.ks_2samp`, `ml.wasserstein_distance`, `ml.psi`, `ml.jensen_shannon_distance`, `ml.chi_square_test`, `ml.z_test_proportions` | [`drift`] |
 //! | `ml.hamming_distance`, `<^>`, `ml.hash_from_hex`, `ml.hash_to_hex`, `ml.phash`, `ml.dhash`, `ml.ahash`, `ml.hash_bands`, `ml.hash_probe`, `ml.group_near_duplicates(...)` | [`duplicates`] |
 //! | tables of schema `ml`        | `sql/schema/*.sql`            |
 //! | settings `pg_mlkit.*`        | [`guc`]                       |

@@ -119,3 +119,39 @@ END
 $$;
 COMMENT ON FUNCTION ml.rollup_monitoring(date) IS
   'Fills ml.monitoring_daily_rollups for one day (default yesterday, in the session''s time zone) from ml.ml_prediction_log: counts, anomaly rate, latency percentiles per model. Idempotent.';
+
+-- Fires the rules on drift metrics when a drift run is recorded (by ml.score_drift, or by
+-- ml.load_analysis_run for drift measured elsewhere): drift_share and drifted_columns from the
+-- run's metrics; one alert per rule, unless it fired within its cooldown.
+CREATE FUNCTION ml.fire_drift_rules() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  r      ml.alert_rules;
+  value  double precision;
+  holds  boolean;
+BEGIN
+  FOR r IN SELECT * FROM ml.alert_rules
+            WHERE enabled AND metric IN ('drift_share', 'drifted_columns')
+              AND (model_name IS NULL OR model_name = NEW.model_name)
+            ORDER BY id
+  LOOP
+    value := (NEW.metrics ->> r.metric)::float8;
+    CONTINUE WHEN value IS NULL;
+    holds := CASE r.comparison WHEN '>' THEN value > r.threshold WHEN '>=' THEN value >= r.threshold
+                               WHEN '<' THEN value < r.threshold ELSE value <= r.threshold END;
+    IF holds AND NOT EXISTS (SELECT 1 FROM ml.monitoring_alerts a
+                        WHERE a.rule_id = r.id AND a.triggered_at > now() - r.cooldown) THEN
+      INSERT INTO ml.monitoring_alerts (rule_id, model_name, severity, title, details)
+      VALUES (r.id, NEW.model_name, r.severity,
+              format('%s: %s %s %s %s', r.name, r.metric, value, r.comparison, r.threshold),
+              jsonb_build_object('rule', r.name, 'metric', r.metric, 'value', value,
+                                 'comparison', r.comparison, 'threshold', r.threshold,
+                                 'run_id', NEW.id, 'source', NEW.source));
+    END IF;
+  END LOOP;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER analysis_runs_drift_rules AFTER INSERT ON ml.analysis_runs
+  FOR EACH ROW WHEN (NEW.analysis_type = 'drift') EXECUTE FUNCTION ml.fire_drift_rules();

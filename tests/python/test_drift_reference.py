@@ -157,3 +157,52 @@ def test_ks_2samp_equals_scipy_exact_and_asymptotic(conn, name, a, b):
         ref = scipy.stats.ks_2samp(a, b, method=method) if len(a) * len(b) < 10**8 else None
         if ref is not None:
             close(conn.execute("SELECT pvalue FROM ml.ks_2samp(%s, %s, method => %s)", (list(a), list(b), method)).fetchone()[0], ref.pvalue)
+
+
+def drift_frames(n_ref, n_cur, rng):
+    """Two periods of a table: numerical columns with many and few distinct values, integer
+    counts, and categorical columns (text, and a boolean), some drifting, some not."""
+    def frame(n, shift):
+        return pd.DataFrame({
+            "amount": rng.normal(100 + 10 * shift, 20, n),
+            "latency": rng.lognormal(3, 0.5, n),
+            "items": rng.integers(0, 4 + shift, n).astype(float),
+            "stars": rng.integers(1, 6, n).astype(float),
+            "binary_num": rng.integers(0, 2, n).astype(float),
+            "pay": rng.choice(["card", "cash", "voucher"], n, p=[0.5, 0.3 + 0.1 * shift, 0.2 - 0.1 * shift]),
+            "country": rng.choice(list("ABCDEFGHIJ"), n),
+            "flag": rng.random(n) < 0.3 + 0.1 * shift,
+        })
+    return frame(n_ref, 0), frame(n_cur, 1)
+
+
+@pytest.mark.parametrize("n_ref,n_cur", [(300, 200), (1000, 700), (3000, 2500)])
+def test_score_drift_chooses_and_scores_as_evidently(conn, n_ref, n_cur):
+    from evidently.legacy.calculations.stattests.registry import get_stattest
+    ref, cur = drift_frames(n_ref, n_cur, np.random.default_rng(n_ref))
+    for name, df in (("drift_ref", ref), ("drift_cur", cur)):
+        conn.execute(f"DROP TABLE IF EXISTS {name}")
+        conn.execute(f"CREATE TABLE {name} (amount float8, latency float8, items float8, stars float8, binary_num float8, "
+                     "pay text, country text, flag boolean)")
+        with conn.cursor().copy(f"COPY {name} FROM STDIN") as cp:
+            for row in df.itertuples(index=False):
+                cp.write_row([float(v) if isinstance(v, (float, np.floating)) else (bool(v) if isinstance(v, (bool, np.bool_)) else v) for v in row])
+    run = conn.execute("SELECT ml.score_drift('drift_ref', 'drift_cur')").fetchone()[0]
+    rows = {r[0]: r[1:] for r in conn.execute(
+        "SELECT feature_name, method, (details ->> 'drift_score')::float8, is_drifted FROM ml.data_drift WHERE run_id = %s", (run,))}
+    assert set(rows) == set(ref.columns)
+    drifted = 0
+    for col in ref.columns:
+        kind = ColumnType.Numerical if ref[col].dtype.kind == "f" else ColumnType.Categorical
+        r, c = ref[col], cur[col]
+        if kind == ColumnType.Categorical:
+            r, c = r.astype(str).str.lower(), c.astype(str).str.lower()
+        test = get_stattest(r, c, kind, None)
+        score, is_drifted = test.func(r, c, kind, test.default_threshold)
+        method, ours, ours_drifted = rows[col]
+        assert method == test.name, (col, method, test.name)
+        close(ours, score)
+        assert ours_drifted == bool(is_drifted), col
+        drifted += bool(is_drifted)
+    m = conn.execute("SELECT metrics FROM ml.analysis_runs WHERE id = %s", (run,)).fetchone()[0]
+    assert m["drifted_columns"] == drifted and m["dataset_drift"] == (drifted / len(ref.columns) >= 0.5)

@@ -3,6 +3,7 @@
 //!
 //! | module | what |
 //! |---|---|
+//! | [`auto`] | Evidently's choice of test per column, and running it |
 //! | [`special`] | erfc, the normal CDF, the χ² survival function |
 //! | [`binning`] | Evidently's bins: Sturges' rule over both samples, or one bin per value; its empty-bin rule |
 //! | [`wasserstein`] | SciPy's `wasserstein_distance` |
@@ -14,6 +15,7 @@
 //! Samples are slices of finite `f64`s or of category keys; callers check for NaN and empty
 //! samples first (the functions here assume neither).
 
+pub mod auto;
 pub mod binning;
 pub mod categorical;
 pub mod divergence;
