@@ -1,7 +1,7 @@
 """Scheduled in-database jobs with pg_cron, end to end: on a throwaway server with pg_cron
 preloaded, the recipe of docs/scheduling.md is scheduled, runs at the next minute (pg_cron
-1.4 schedules by the minute), and its rows appear: yesterday's rollup, a retrained model
-version, and the production alias moved to it."""
+1.4 schedules by the minute), and its rows appear: yesterday's rollup and drift scores, a
+retrained model version, and the production alias moved to it."""
 import os
 import subprocess
 import time
@@ -16,7 +16,10 @@ ENV = dict(os.environ, PG_MLKIT_TMP="/tmp/pg_mlkit_cron", PG_MLKIT_PORT="54332",
                          "-c cron.use_background_workers=on -c max_worker_processes=16")
 
 # The recipe, as docs/scheduling.md gives it (the nightly part and the retraining part).
-NIGHTLY = "SELECT ml.rollup_monitoring()"
+NIGHTLY = """
+SELECT ml.rollup_monitoring();
+SELECT ml.score_drift('orders_last_week', 'orders_yesterday', run => '{"model_name": "orders"}');
+"""
 RETRAIN = """
 SELECT ml.cluster_embeddings('items', params => '{"n_clusters": 3, "random_state": 0}',
                              run => '{"model_name": "items_km"}');
@@ -51,6 +54,10 @@ def test_a_job_scheduled_with_pg_cron_runs_and_its_rows_appear(cron_db):
     with c.cursor().copy("COPY items FROM STDIN") as cp:
         for i, row in enumerate(X):
             cp.write_row((i, [float(v) for v in row]))
+    c.execute("CREATE TABLE orders (placed date, amount float8)")
+    c.execute("INSERT INTO orders SELECT current_date - 1 - g % 8, 20 + g % 50 + (g % 8 = 0)::int * 30 FROM generate_series(1, 800) g")
+    c.execute("CREATE VIEW orders_last_week AS SELECT amount FROM orders WHERE placed >= current_date - 8 AND placed < current_date - 1")
+    c.execute("CREATE VIEW orders_yesterday AS SELECT amount FROM orders WHERE placed = current_date - 1")
     # A first model version in production, and yesterday's predictions with it.
     c.execute(RETRAIN)
     c.execute("UPDATE ml.model_registry SET created_at = now() - interval '7 days'")
@@ -73,6 +80,8 @@ def test_a_job_scheduled_with_pg_cron_runs_and_its_rows_appear(cron_db):
     assert all(r[1] == "succeeded" for r in runs), runs
     # The rollup of yesterday, the new version, and production pointing at it.
     assert c.execute("SELECT prediction_count FROM ml.monitoring_daily_rollups WHERE day = current_date - 1").fetchone() == (300,)
+    assert c.execute("SELECT count(*) FROM ml.data_drift d JOIN ml.analysis_runs r ON r.id = d.run_id "
+                     "WHERE r.model_name = 'orders' AND d.feature_name = 'amount'").fetchone()[0] >= 1
     versions = c.execute("SELECT version FROM ml.model_registry WHERE name = 'items_km' ORDER BY id").fetchall()
     assert len(versions) >= 2
     prod = c.execute("SELECT r.version FROM ml.model_aliases a JOIN ml.model_registry r ON r.id = a.model_id "
