@@ -254,11 +254,17 @@ fn kind_of(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> Kind {
     }
 }
 
-/// A column's non-NULL values in a relation.
+fn rel_name(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid) -> String {
+    let t = spi(c.select("SELECT $1::regclass::text", None, &[rel.into()]), "name the source");
+    spi(t.first().get_one::<String>(), "name the source").unwrap_or_default()
+}
+
+/// A column's values in a relation, NULL (and for numbers NaN) left out as missing.
 fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid, column: &str, kind: Kind) -> Sample {
     let q = spi(
         c.select(
-            "SELECT format('SELECT coalesce(array_agg(%I::%s) FILTER (WHERE %I IS NOT NULL), ''{}'') FROM %s', $1::text, $2::text, $1::text, $3::regclass)",
+            "SELECT format('SELECT coalesce(array_agg(%I::%s) FILTER (WHERE %I IS NOT NULL AND %I::text <> ''NaN''), ''{}'') FROM %s',
+                    $1::text, $2::text, $1::text, $1::text, $3::regclass)",
             None,
             &[column.into(), (if kind == Kind::Numerical { "float8" } else { "text" }).into(), rel.into()],
         ),
@@ -267,7 +273,15 @@ fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid, column: &str, kin
     let q = spi(q.first().get_one::<String>(), "build the read query").unwrap_or_default();
     let t = spi(c.select(&q, None, &[]), "read a column");
     if kind == Kind::Numerical {
-        Sample::Numbers(spi(t.first().get_one::<Vec<f64>>(), "read a column").unwrap_or_default())
+        let v: Vec<f64> = spi(t.first().get_one::<Vec<f64>>(), "read a column").unwrap_or_default();
+        if let Some(bad) = v.iter().find(|x| x.is_infinite()) {
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("ml.score_drift: column {} of {} holds {}", literal(column), rel_name(c, rel), if *bad > 0.0 { "Infinity" } else { "-Infinity" }),
+                "Drift tests need finite numbers; filter infinities out through a view (NULL and NaN count as missing and are left out).",
+            );
+        }
+        Sample::Numbers(v)
     } else {
         Sample::Categories(spi(t.first().get_one::<Vec<String>>(), "read a column").unwrap_or_default())
     }

@@ -42,10 +42,12 @@ SELECT ml.score_drift('orders_january', 'orders_february', columns => ARRAY['pay
 SELECT ml.score_drift('orders_january', 'orders_february', params => '{"columns": {"amount": {"method": "t-test"}}}');
 SELECT ml.score_drift('orders_january', 'orders_february', params => '{"drift_share": 2}');
 SELECT ml.score_drift('orders_january', 'orders_february', params => '{"columns": {"placed": {"threshold": 0.2}}}');
+CREATE VIEW inf_orders AS SELECT 'Infinity'::float8 AS amount;
+SELECT ml.score_drift('orders_january', 'inf_orders', columns => ARRAY['amount']);
 CREATE VIEW no_orders AS SELECT * FROM orders_february WHERE false;
 SELECT ml.score_drift('orders_january', 'no_orders');
 \set ON_ERROR_STOP 1
 SELECT count(*) - :runs_before AS runs_written FROM ml.analysis_runs;
-DROP VIEW no_orders, orders_january, orders_february;
+DROP VIEW no_orders, inf_orders, orders_january, orders_february;
 DROP TABLE orders;
 DELETE FROM ml.alert_rules;
