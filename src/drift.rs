@@ -221,10 +221,11 @@ use crate::params::Options;
 use crate::runs;
 use crate::source::Relation;
 use mlkit::drift::auto::{self, Sample};
+use mlkit::drift::embedding;
 use pgrx::JsonB;
 use serde_json::{json, Map, Value};
 
-const SCORE_KEYS: &[&str] = &["threshold", "drift_share", "columns"];
+const SCORE_KEYS: &[&str] = &["threshold", "drift_share", "columns", "random_state"];
 const COLUMN_KEYS: &[&str] = &["method", "threshold"];
 
 /// How a column is compared: as numbers or as categories.
@@ -232,7 +233,23 @@ const COLUMN_KEYS: &[&str] = &["method", "threshold"];
 enum Kind {
     Numerical,
     Categorical,
+    Embedding,
     Other,
+}
+
+/// One column's verdict, whatever its kind.
+struct ColumnResult {
+    column: String,
+    kind: Kind,
+    reference_size: usize,
+    current_size: usize,
+    distinct_values: Option<usize>,
+    method: &'static str,
+    statistic: f64,
+    p_value: Option<f64>,
+    drift_score: f64,
+    threshold: f64,
+    drifted: bool,
 }
 
 fn kind_of(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> Kind {
@@ -240,6 +257,8 @@ fn kind_of(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> Kind {
         c.select(
             "SELECT CASE WHEN t.typcategory = 'N' THEN 'n'
                          WHEN t.typcategory IN ('S', 'B', 'E') THEN 'c'
+                         WHEN (t.typcategory = 'A' AND EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = t.typelem AND e.typcategory = 'N'))
+                              OR EXISTS (SELECT 1 FROM pg_cast WHERE castsource = t.oid AND casttarget = 'real[]'::regtype) THEN 'e'
                          ELSE 'o' END
                FROM pg_type t WHERE t.oid = $1",
             None,
@@ -250,6 +269,7 @@ fn kind_of(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> Kind {
     match spi(t.first().get_one::<String>(), "check a column type").as_deref() {
         Some("n") => Kind::Numerical,
         Some("c") => Kind::Categorical,
+        Some("e") => Kind::Embedding,
         _ => Kind::Other,
     }
 }
@@ -285,6 +305,38 @@ fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid, column: &str, kin
     } else {
         Sample::Categories(spi(t.first().get_one::<Vec<String>>(), "read a column").unwrap_or_default())
     }
+}
+
+/// An embedding column's non-NULL rows, as one row-major matrix.
+fn read_embeddings(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid, column: &str, limit_bytes: usize) -> (Vec<f32>, usize) {
+    let q = spi(
+        c.select("SELECT format('SELECT %I::real[] FROM %s WHERE %I IS NOT NULL', $1::text, $2::regclass, $1::text)", None, &[column.into(), rel.into()]),
+        "build the read query",
+    );
+    let q = spi(q.first().get_one::<String>(), "build the read query").unwrap_or_default();
+    let (mut data, mut dim) = (Vec::new(), 0usize);
+    for row in spi(c.select(&q, None, &[]), "read a column") {
+        let v: Vec<Option<f32>> = spi(row.get::<Vec<Option<f32>>>(1), "read an embedding").unwrap_or_default();
+        if dim == 0 {
+            dim = v.len();
+        }
+        if v.is_empty() || v.len() != dim || v.iter().any(|x| !x.is_some_and(f32::is_finite)) {
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("ml.score_drift: column {} of {} has an embedding that is empty, of another length than the first ({dim}), or not all finite numbers", literal(column), rel_name(c, rel)),
+                "Embedding drift compares vectors of one length; filter the odd rows out through a view.",
+            );
+        }
+        data.extend(v.into_iter().flatten());
+        if data.len() * 4 > limit_bytes {
+            raise(
+                crate::errors::PROGRAM_LIMIT_EXCEEDED,
+                format!("ml.score_drift: the embeddings of column {} need more than pg_mlkit.max_memory_mb ({} MB)", literal(column), limit_bytes >> 20),
+                "Raise the limit if the server has the memory, or compare a sample of the rows through a view.",
+            );
+        }
+    }
+    (data, dim)
 }
 
 /// Compares columns of two tables or views, column by column, as Evidently's data drift
@@ -335,6 +387,7 @@ fn score_drift(
     let opts = Options::new("params", p.as_ref(), SCORE_KEYS, f);
     let global_threshold = opts.get("threshold").map(|_| opts.number("threshold", 0.0, f64::MIN, f64::MAX));
     let drift_share = opts.number("drift_share", 0.5, 0.0, 1.0);
+    let seed = opts.integer("random_state", 42, 0, i64::MAX) as u64;
     let per_column: Map<String, Value> = match opts.object("columns") {
         Some(Value::Object(m)) => m,
         _ => Map::new(),
@@ -370,7 +423,7 @@ fn score_drift(
                     raise(
                         if rk != ck && rk != Kind::Other { DATATYPE_MISMATCH } else { FEATURE_NOT_SUPPORTED },
                         format!("{f}: column {} has type {} in reference and {} in current, which pg_mlkit cannot compare", literal(&col), rc.type_name, cc.type_name),
-                        "Compare numeric columns, or text, boolean and enum columns as categories; arrays (embeddings) are not compared yet.",
+                        "Compare numeric columns, text, boolean and enum columns as categories, or numeric arrays (embeddings).",
                     );
                 }
                 skipped.push(col);
@@ -389,8 +442,34 @@ fn score_drift(
         }
     }
 
-    let mut results = vec![];
+    let mut results: Vec<ColumnResult> = vec![];
     for (col, kind) in &plan {
+        let col_opts = Options::new("params.columns", per_column.get(col.as_str()), COLUMN_KEYS, "a column's drift");
+        let col_threshold = col_opts.get("threshold").map(|_| col_opts.number("threshold", 0.0, f64::MIN, f64::MAX)).or(global_threshold);
+        if *kind == Kind::Embedding {
+            let m = match col_opts.text("method").as_deref() {
+                None => embedding::Method::Model,
+                Some(name) => embedding::Method::from_name(name).unwrap_or_else(|| {
+                    raise(INVALID_PARAMETER_VALUE, format!("{f}: params.columns.{col}.method {} is not an embedding drift method", literal(name)), "Embedding columns take model (the default), distance or ratio.")
+                }),
+            };
+            let limit = crate::guc::max_memory_bytes() / 2;
+            let ((rd, rdim), (cd, cdim)) = Spi::connect(|cl| (read_embeddings(cl, reference, col, limit), read_embeddings(cl, current, col, limit)));
+            if rd.is_empty() || cd.is_empty() {
+                raise(INVALID_PARAMETER_VALUE, format!("{f}: column {} has no embeddings in {}", literal(col), if rd.is_empty() { &ref_rel.name } else { &cur_rel.name }), "Drift needs values on both sides.");
+            }
+            if rdim != cdim {
+                raise(crate::errors::ARRAY_SUBSCRIPT_ERROR, format!("{f}: column {} has {rdim} dimensions in reference and {cdim} in current", literal(col)), "Compare embeddings of one model.");
+            }
+            let (r, c) = (embedding::Embeddings { data: &rd, dim: rdim }, embedding::Embeddings { data: &cd, dim: cdim });
+            let threshold = col_threshold.unwrap_or(m.default_threshold());
+            let score = embedding::score(m, &r, &c, seed);
+            results.push(ColumnResult {
+                column: col.clone(), kind: *kind, reference_size: r.rows(), current_size: c.rows(), distinct_values: None,
+                method: m.name(), statistic: score, p_value: None, drift_score: score, threshold, drifted: embedding::drifted(m, score, threshold),
+            });
+            continue;
+        }
         let (r, c) = Spi::connect(|cl| (read_sample(cl, reference, col, *kind), read_sample(cl, current, col, *kind)));
         if r.is_empty() || c.is_empty() {
             raise(
@@ -399,7 +478,6 @@ fn score_drift(
                 "Drift needs values on both sides; leave the column out with columns => ARRAY[...].",
             );
         }
-        let col_opts = Options::new("params.columns", per_column.get(col.as_str()), COLUMN_KEYS, "a column's drift");
         let m = match col_opts.text("method").as_deref() {
             Some(name) => auto::Method::from_name(name).unwrap_or_else(|| {
                 raise(INVALID_PARAMETER_VALUE, format!("{f}: params.columns.{col}.method {} is not a drift method", literal(name)), "Use ks, wasserstein, psi, jensenshannon, chisquare or z.")
@@ -413,11 +491,14 @@ fn score_drift(
                 "Use psi, jensenshannon, chisquare or z for categorical columns.",
             );
         }
-        let threshold = col_opts.get("threshold").map(|_| col_opts.number("threshold", 0.0, f64::MIN, f64::MAX)).or(global_threshold).unwrap_or(m.default_threshold());
-        let n_values = auto::distinct_values(&r, &c);
-        results.push((col.clone(), *kind, r.len(), c.len(), n_values, auto::run(m, &r, &c, threshold)));
+        let threshold = col_threshold.unwrap_or(m.default_threshold());
+        let o = auto::run(m, &r, &c, threshold);
+        results.push(ColumnResult {
+            column: col.clone(), kind: *kind, reference_size: r.len(), current_size: c.len(), distinct_values: Some(auto::distinct_values(&r, &c)),
+            method: m.name(), statistic: o.statistic, p_value: o.p_value, drift_score: o.drift_score, threshold, drifted: o.drifted,
+        });
     }
-    let drifted = results.iter().filter(|x| x.5.drifted).count();
+    let drifted = results.iter().filter(|x| x.drifted).count();
     let share = drifted as f64 / results.len() as f64;
     let metrics = json!({
         "columns": results.len(),
@@ -425,14 +506,19 @@ fn score_drift(
         "drift_share": share,
         "dataset_drift": share >= drift_share,
         "skipped_columns": skipped,
-        "per_column": results.iter().map(|x| (x.0.clone(), json!({"method": x.5.method.name(), "drift_score": x.5.drift_score, "drifted": x.5.drifted}))).collect::<Map<String, Value>>(),
+        "per_column": results.iter().map(|x| (x.column.clone(), json!({"method": x.method, "drift_score": x.drift_score, "drifted": x.drifted}))).collect::<Map<String, Value>>(),
         "timings_ms": {"total": runs::ms(started)},
     });
-    let used = json!({"method": method, "threshold": global_threshold, "drift_share": drift_share, "columns": per_column, "reference": ref_rel.name, "current": cur_rel.name});
+    let used = json!({"method": method, "threshold": global_threshold, "drift_share": drift_share, "random_state": seed, "columns": per_column, "reference": ref_rel.name, "current": cur_rel.name});
     let stage = runs::Stage { name: "data_drift", module: "drift::auto", params: used };
     let run_id = runs::insert("drift", &run, &cur_rel.name, results.len(), &stage, metrics);
     Spi::connect_mut(|c| {
-        for (col, kind, nr, nc, nv, o) in &results {
+        for x in &results {
+            let kind = match x.kind {
+                Kind::Numerical => "numerical",
+                Kind::Embedding => "embedding",
+                _ => "categorical",
+            };
             spi(
                 c.update(
                     "INSERT INTO ml.data_drift (model_name, run_id, feature_name, method, statistic, p_value, threshold, is_drifted,
@@ -442,15 +528,15 @@ fn score_drift(
                     &[
                         run.model_name.clone().into(),
                         run_id.into(),
-                        col.as_str().into(),
-                        o.method.name().into(),
-                        o.statistic.into(),
-                        o.p_value.into(),
-                        o.threshold.into(),
-                        o.drifted.into(),
-                        (*nr as i64).into(),
-                        (*nc as i64).into(),
-                        JsonB(json!({"drift_score": o.drift_score, "column_type": if *kind == Kind::Numerical { "numerical" } else { "categorical" }, "distinct_values": nv})).into(),
+                        x.column.as_str().into(),
+                        x.method.into(),
+                        x.statistic.into(),
+                        x.p_value.into(),
+                        x.threshold.into(),
+                        x.drifted.into(),
+                        (x.reference_size as i64).into(),
+                        (x.current_size as i64).into(),
+                        JsonB(json!({"drift_score": x.drift_score, "column_type": kind, "distinct_values": x.distinct_values})).into(),
                     ],
                 ),
                 "record the drift",

@@ -206,3 +206,33 @@ def test_score_drift_chooses_and_scores_as_evidently(conn, n_ref, n_cur):
         drifted += bool(is_drifted)
     m = conn.execute("SELECT metrics FROM ml.analysis_runs WHERE id = %s", (run,)).fetchone()[0]
     assert m["drifted_columns"] == drifted and m["dataset_drift"] == (drifted / len(ref.columns) >= 0.5)
+
+
+@pytest.mark.parametrize("case", ["same", "shifted", "digits parity"])
+def test_embedding_drift_as_evidently(conn, case):
+    from evidently.legacy.metrics.data_drift.embedding_drift_methods import distance, model, ratio
+    from sklearn.datasets import load_digits
+    rng = np.random.default_rng(4)
+    if case == "digits parity":
+        X, y = load_digits(return_X_y=True)
+        ref, cur = X[y % 2 == 0], X[y % 2 == 1]
+    else:
+        ref = rng.normal(size=(600, 16))
+        cur = rng.normal(0.0 if case == "same" else 0.4, 1.0, (500, 16))
+    for name, data in (("emb_ref", ref), ("emb_cur", cur)):
+        conn.execute(f"DROP TABLE IF EXISTS {name}")
+        conn.execute(f"CREATE TABLE {name} (e real[])")
+        with conn.cursor().copy(f"COPY {name} FROM STDIN") as cp:
+            for row in data:
+                cp.write_row(([float(np.float32(v)) for v in row],))
+    ref32, cur32 = pd.DataFrame(ref.astype(np.float32).astype(np.float64)), pd.DataFrame(cur.astype(np.float32).astype(np.float64))
+    for method, reference in (("distance", distance()), ("ratio", ratio()), ("model", model())):
+        run = conn.execute("SELECT ml.score_drift('emb_ref', 'emb_cur', params => %s)",
+                           (f'{{"columns": {{"e": {{"method": "{method}"}}}}}}',)).fetchone()[0]
+        score, drifted = conn.execute("SELECT statistic, is_drifted FROM ml.data_drift WHERE run_id = %s", (run,)).fetchone()
+        ref_score, ref_drifted, _ = reference(cur32.copy(), ref32.copy())
+        assert drifted == bool(ref_drifted), (case, method, score, ref_score)
+        if method == "model":
+            assert abs(score - ref_score) < 0.1, (case, score, ref_score)  # another learner, same verdict
+        else:
+            close(score, ref_score)

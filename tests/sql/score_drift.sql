@@ -31,6 +31,17 @@ SELECT ml.score_drift('orders_january', 'orders_february', columns => ARRAY['amo
 SELECT feature_name, method, round(statistic::numeric, 4) AS statistic, threshold, is_drifted
   FROM ml.data_drift WHERE run_id = :run2 ORDER BY id;
 
+-- Embedding columns (numeric arrays, or types that cast to real[] such as pgvector's vector):
+-- a domain classifier by default, or the mean-embedding distance, or the share of drifted
+-- components. The digits with even labels against those with odd ones: separable.
+CREATE VIEW digits_even AS SELECT embedding FROM digits WHERE label % 2 = 0;
+CREATE VIEW digits_odd AS SELECT embedding FROM digits WHERE label % 2 = 1;
+SELECT ml.score_drift('digits_even', 'digits_odd') AS run3 \gset
+SELECT ml.score_drift('digits_even', 'digits_odd', params => '{"columns": {"embedding": {"method": "distance"}}}') AS run4 \gset
+SELECT ml.score_drift('digits_even', 'digits_odd', params => '{"columns": {"embedding": {"method": "ratio"}}}') AS run5 \gset
+SELECT feature_name, method, round(statistic::numeric, 4) AS drift_score, threshold, is_drifted, reference_size, current_size
+  FROM ml.data_drift WHERE run_id IN (:run3, :run4, :run5) ORDER BY id;
+
 -- Bad input: SQLSTATE, message naming argument and value, hint; nothing written.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
@@ -42,12 +53,13 @@ SELECT ml.score_drift('orders_january', 'orders_february', columns => ARRAY['pay
 SELECT ml.score_drift('orders_january', 'orders_february', params => '{"columns": {"amount": {"method": "t-test"}}}');
 SELECT ml.score_drift('orders_january', 'orders_february', params => '{"drift_share": 2}');
 SELECT ml.score_drift('orders_january', 'orders_february', params => '{"columns": {"placed": {"threshold": 0.2}}}');
+SELECT ml.score_drift('digits_even', 'digits_odd', params => '{"columns": {"embedding": {"method": "ks"}}}');
 CREATE VIEW inf_orders AS SELECT 'Infinity'::float8 AS amount;
 SELECT ml.score_drift('orders_january', 'inf_orders', columns => ARRAY['amount']);
 CREATE VIEW no_orders AS SELECT * FROM orders_february WHERE false;
 SELECT ml.score_drift('orders_january', 'no_orders');
 \set ON_ERROR_STOP 1
 SELECT count(*) - :runs_before AS runs_written FROM ml.analysis_runs;
-DROP VIEW no_orders, inf_orders, orders_january, orders_february;
+DROP VIEW no_orders, inf_orders, orders_january, orders_february, digits_even, digits_odd;
 DROP TABLE orders;
 DELETE FROM ml.alert_rules;

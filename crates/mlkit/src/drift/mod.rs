@@ -4,6 +4,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`auto`] | Evidently's choice of test per column, and running it |
+//! | [`embedding`] | embedding drift: a domain classifier, mean distance, share of drifted components |
 //! | [`special`] | erfc, the normal CDF, the χ² survival function |
 //! | [`binning`] | Evidently's bins: Sturges' rule over both samples, or one bin per value; its empty-bin rule |
 //! | [`wasserstein`] | SciPy's `wasserstein_distance` |
@@ -19,6 +20,7 @@ pub mod auto;
 pub mod binning;
 pub mod categorical;
 pub mod divergence;
+pub mod embedding;
 pub mod kolmogorov;
 pub mod ks;
 pub mod special;
