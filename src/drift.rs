@@ -280,30 +280,73 @@ fn rel_name(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid) -> String {
 }
 
 /// A column's values in a relation, NULL (and for numbers NaN) left out as missing.
-fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid, column: &str, kind: Kind) -> Sample {
+fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid, column: &str, kind: Kind, limit_bytes: usize) -> Sample {
     let q = spi(
         c.select(
-            "SELECT format('SELECT coalesce(array_agg(%I::%s) FILTER (WHERE %I IS NOT NULL AND %I::text <> ''NaN''), ''{}'') FROM %s',
-                    $1::text, $2::text, $1::text, $1::text, $3::regclass)",
+            "SELECT format('SELECT %I::%s FROM %s WHERE %I IS NOT NULL AND %I::text <> ''NaN''', $1::text, $2::text, $3::regclass, $1::text, $1::text)",
             None,
             &[column.into(), (if kind == Kind::Numerical { "float8" } else { "text" }).into(), rel.into()],
         ),
         "build the read query",
     );
     let q = spi(q.first().get_one::<String>(), "build the read query").unwrap_or_default();
-    let t = spi(c.select(&q, None, &[]), "read a column");
-    if kind == Kind::Numerical {
-        let v: Vec<f64> = spi(t.first().get_one::<Vec<f64>>(), "read a column").unwrap_or_default();
-        if let Some(bad) = v.iter().find(|x| x.is_infinite()) {
+    let (mut numbers, mut categories, mut bytes) = (Vec::new(), Vec::new(), 0usize);
+    for_each_row(c, &q, column, rel, limit_bytes, |row| {
+        if kind == Kind::Numerical {
+            let v = spi(row.get::<f64>(1), "read a value").unwrap_or_default();
+            if v.is_infinite() {
+                raise(
+                    INVALID_PARAMETER_VALUE,
+                    format!("ml.score_drift: column {} of {} holds {}", literal(column), rel_name(c, rel), if v > 0.0 { "Infinity" } else { "-Infinity" }),
+                    "Drift tests need finite numbers; filter infinities out through a view (NULL and NaN count as missing and are left out).",
+                );
+            }
+            numbers.push(v);
+            bytes += 8;
+        } else {
+            let v = spi(row.get::<String>(1), "read a value").unwrap_or_default();
+            bytes += v.len() + 24;
+            categories.push(v);
+        }
+        bytes
+    });
+    if kind == Kind::Numerical { Sample::Numbers(numbers) } else { Sample::Categories(categories) }
+}
+
+/// Rows fetched from a cursor over `query`, a batch at a time (the batch's SPI memory is
+/// released before the next), each handed to `row`, which returns the bytes kept so far;
+/// more than `limit_bytes` is an error.
+fn for_each_row(
+    c: &pgrx::spi::SpiClient<'_>,
+    query: &str,
+    column: &str,
+    rel: pg_sys::Oid,
+    limit_bytes: usize,
+    mut row: impl FnMut(pgrx::spi::SpiHeapTupleData<'_>) -> usize,
+) {
+    let mut cursor = spi(c.try_open_cursor(query, &[]), "open a cursor");
+    loop {
+        pgrx::check_for_interrupts!();
+        let batch = spi(cursor.fetch(8192), "read a column");
+        if batch.is_empty() {
+            break;
+        }
+        let mut kept = 0;
+        for r in batch {
+            kept = row(r);
+        }
+        if kept > limit_bytes {
             raise(
-                INVALID_PARAMETER_VALUE,
-                format!("ml.score_drift: column {} of {} holds {}", literal(column), rel_name(c, rel), if *bad > 0.0 { "Infinity" } else { "-Infinity" }),
-                "Drift tests need finite numbers; filter infinities out through a view (NULL and NaN count as missing and are left out).",
+                crate::errors::PROGRAM_LIMIT_EXCEEDED,
+                format!(
+                    "ml.score_drift: column {} of {} needs more memory than pg_mlkit.max_memory_mb ({} MB) allows (each period may use half)",
+                    literal(column),
+                    rel_name(c, rel),
+                    crate::guc::max_memory_bytes() >> 20
+                ),
+                "Raise the limit if the server has the memory, or compare a sample of the rows through a view.",
             );
         }
-        Sample::Numbers(v)
-    } else {
-        Sample::Categories(spi(t.first().get_one::<Vec<String>>(), "read a column").unwrap_or_default())
     }
 }
 
@@ -315,7 +358,7 @@ fn read_embeddings(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid, column: &str,
     );
     let q = spi(q.first().get_one::<String>(), "build the read query").unwrap_or_default();
     let (mut data, mut dim) = (Vec::new(), 0usize);
-    for row in spi(c.select(&q, None, &[]), "read a column") {
+    for_each_row(c, &q, column, rel, limit_bytes, |row| {
         let v: Vec<Option<f32>> = spi(row.get::<Vec<Option<f32>>>(1), "read an embedding").unwrap_or_default();
         if dim == 0 {
             dim = v.len();
@@ -328,14 +371,8 @@ fn read_embeddings(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid, column: &str,
             );
         }
         data.extend(v.into_iter().flatten());
-        if data.len() * 4 > limit_bytes {
-            raise(
-                crate::errors::PROGRAM_LIMIT_EXCEEDED,
-                format!("ml.score_drift: the embeddings of column {} need more than pg_mlkit.max_memory_mb ({} MB)", literal(column), limit_bytes >> 20),
-                "Raise the limit if the server has the memory, or compare a sample of the rows through a view.",
-            );
-        }
-    }
+        data.len() * 4
+    });
     (data, dim)
 }
 
@@ -470,7 +507,8 @@ fn score_drift(
             });
             continue;
         }
-        let (r, c) = Spi::connect(|cl| (read_sample(cl, reference, col, *kind), read_sample(cl, current, col, *kind)));
+        let limit = crate::guc::max_memory_bytes() / 2;
+        let (r, c) = Spi::connect(|cl| (read_sample(cl, reference, col, *kind, limit), read_sample(cl, current, col, *kind, limit)));
         if r.is_empty() || c.is_empty() {
             raise(
                 INVALID_PARAMETER_VALUE,

@@ -54,12 +54,16 @@ SELECT ml.score_drift('orders_january', 'orders_february', params => '{"columns"
 SELECT ml.score_drift('orders_january', 'orders_february', params => '{"drift_share": 2}');
 SELECT ml.score_drift('orders_january', 'orders_february', params => '{"columns": {"placed": {"threshold": 0.2}}}');
 SELECT ml.score_drift('digits_even', 'digits_odd', params => '{"columns": {"embedding": {"method": "ks"}}}');
+SET pg_mlkit.max_memory_mb = 1;
+CREATE VIEW many AS SELECT g::float8 AS amount FROM generate_series(1, 200000) g;
+SELECT ml.score_drift('many', 'orders_january', columns => ARRAY['amount']);
+RESET pg_mlkit.max_memory_mb;
 CREATE VIEW inf_orders AS SELECT 'Infinity'::float8 AS amount;
 SELECT ml.score_drift('orders_january', 'inf_orders', columns => ARRAY['amount']);
 CREATE VIEW no_orders AS SELECT * FROM orders_february WHERE false;
 SELECT ml.score_drift('orders_january', 'no_orders');
 \set ON_ERROR_STOP 1
 SELECT count(*) - :runs_before AS runs_written FROM ml.analysis_runs;
-DROP VIEW no_orders, inf_orders, orders_january, orders_february, digits_even, digits_odd;
+DROP VIEW many, no_orders, inf_orders, orders_january, orders_february, digits_even, digits_odd;
 DROP TABLE orders;
 DELETE FROM ml.alert_rules;
