@@ -85,7 +85,7 @@ pub fn sturges_edges(a: &[f64], b: &[f64]) -> Vec<f64> {
 /// `numpy.histogram(sample, edges)[0] / len(sample)`.
 pub fn histogram(sample: &[f64], edges: &[f64]) -> Vec<f64> {
     let mut sorted = sample.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    sorted.sort_unstable_by(f64::total_cmp);
     let below = |e: f64| sorted.partition_point(|&v| v < e);
     let at_most = |e: f64| sorted.partition_point(|&v| v <= e);
     let bins = edges.len() - 1;

@@ -57,20 +57,31 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 pub fn ks_2samp(data1: &[f64], data2: &[f64], alternative: Alternative, method: Method) -> KsResult {
     let mut a = data1.to_vec();
     let mut b = data2.to_vec();
-    a.sort_by(f64::total_cmp);
-    b.sort_by(f64::total_cmp);
+    a.sort_unstable_by(f64::total_cmp);
+    b.sort_unstable_by(f64::total_cmp);
     let (n1, n2) = (a.len(), b.len());
-    // ECDF differences at every pooled value, in the order SciPy lists them (data1 then data2).
-    let (mut min_v, mut min_at, mut max_v, mut max_at) = (f64::INFINITY, 0.0, f64::NEG_INFINITY, 0.0);
-    for &x in a.iter().chain(&b) {
-        let c1 = a.partition_point(|&v| v <= x) as f64 / n1 as f64;
-        let c2 = b.partition_point(|&v| v <= x) as f64 / n2 as f64;
-        let diff = c1 - c2;
-        if diff < min_v {
-            (min_v, min_at) = (diff, x);
+    // ECDF differences at every distinct pooled value, by merging the sorted samples. SciPy
+    // evaluates them at data1's values then data2's and takes the first extreme in that order:
+    // so among equal extremes a value of the first sample wins over one only in the second,
+    // and a smaller value over a larger.
+    let (mut min_v, mut min_at, mut min_first) = (f64::INFINITY, 0.0, false);
+    let (mut max_v, mut max_at, mut max_first) = (f64::NEG_INFINITY, 0.0, false);
+    let (mut i, mut j) = (0, 0);
+    while i < n1 || j < n2 {
+        let x = if j == n2 || (i < n1 && a[i].total_cmp(&b[j]).is_le()) { a[i] } else { b[j] };
+        let in_first = i < n1 && a[i].total_cmp(&x).is_eq();
+        while i < n1 && a[i].total_cmp(&x).is_le() {
+            i += 1;
         }
-        if diff > max_v {
-            (max_v, max_at) = (diff, x);
+        while j < n2 && b[j].total_cmp(&x).is_le() {
+            j += 1;
+        }
+        let diff = i as f64 / n1 as f64 - j as f64 / n2 as f64;
+        if diff < min_v || (diff == min_v && in_first && !min_first) {
+            (min_v, min_at, min_first) = (diff, x, in_first);
+        }
+        if diff > max_v || (diff == max_v && in_first && !max_first) {
+            (max_v, max_at, max_first) = (diff, x, in_first);
         }
     }
     let min_s = (-min_v).clamp(0.0, 1.0);

@@ -6,10 +6,10 @@
 pub fn distance(u: &[f64], v: &[f64]) -> f64 {
     let mut us = u.to_vec();
     let mut vs = v.to_vec();
-    us.sort_by(f64::total_cmp);
-    vs.sort_by(f64::total_cmp);
+    us.sort_unstable_by(f64::total_cmp);
+    vs.sort_unstable_by(f64::total_cmp);
     let mut all: Vec<f64> = us.iter().chain(&vs).copied().collect();
-    all.sort_by(f64::total_cmp);
+    all.sort_unstable_by(f64::total_cmp);
     let (nu, nv) = (us.len() as f64, vs.len() as f64);
     let (mut iu, mut iv) = (0, 0);
     let mut total = 0.0;
