@@ -1,12 +1,3 @@
 #!/usr/bin/env bash
-# Drift statistics over 1M values per sample against psycopg + SciPy, one
-# run; writes its section of docs/benchmarks.md. Release build, throwaway server. A few minutes.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh --python
-bash scripts/install.sh --release
-export PG_MLKIT_TMP=/tmp/pg_mlkit_bench PG_MLKIT_PORT=54331
-bash scripts/pgtmp.sh stop
-trap 'bash scripts/pgtmp.sh stop' EXIT
-bash scripts/pgtmp.sh start
-python3 bench/drift_bench.py "$@"
+# Drift statistics over 1M values per sample against psycopg + SciPy (about a minute).
+exec bash "$(dirname "$0")/run.sh" "$(dirname "$0")/drift_bench.py" "$@"

@@ -1,12 +1,3 @@
 #!/usr/bin/env bash
-# Near-duplicate search, grouping and hashing at scale against full scans and imagehash, one
-# run; writes its section of docs/benchmarks.md. Release build, throwaway server. ~5 minutes.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh --python
-bash scripts/install.sh --release
-export PG_MLKIT_TMP=/tmp/pg_mlkit_bench PG_MLKIT_PORT=54331
-bash scripts/pgtmp.sh stop
-trap 'bash scripts/pgtmp.sh stop' EXIT
-bash scripts/pgtmp.sh start
-python3 bench/duplicates_bench.py "$@"
+# Near-duplicate search, grouping and hashing at scale against full scans and imagehash (~5 minutes).
+exec bash "$(dirname "$0")/run.sh" "$(dirname "$0")/duplicates_bench.py" "$@"
