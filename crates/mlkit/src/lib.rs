@@ -17,6 +17,7 @@
 //! | [`drift`] | drift statistics equal to SciPy's and Evidently's: Wasserstein, PSI, Jensen–Shannon, χ², z |
 //! | [`hash`] | Hamming distance, imagehash's perceptual hashes, duplicate groups |
 //! | [`neighbors`] | radius and k-nearest-neighbour search: a k-d tree, or blocked brute force |
+//! | [`reduce`] | dimensionality reduction: PCA (t-SNE and UMAP to come) |
 //! | [`exec`] | threads, progress, cancellation, memory budget |
 //! | [`linalg`], [`matrix`], [`rng`] | kernels, the input shape, the seeded generator |
 
@@ -27,6 +28,7 @@ pub mod hash;
 pub mod linalg;
 pub mod matrix;
 pub mod neighbors;
+pub mod reduce;
 pub mod rng;
 
 pub use cluster::{dbscan, hdbscan, kmeans, metrics, Clustering};
