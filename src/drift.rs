@@ -275,20 +275,16 @@ fn kind_of(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> Kind {
     }
 }
 
-fn rel_name(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid) -> String {
-    let t = spi(c.select("SELECT $1::regclass::text", None, &[rel.into()]), "name the source");
-    spi(t.first().get_one::<String>(), "name the source").unwrap_or_default()
-}
 
 /// A column's values in a relation, NULL (and for numbers NaN) left out as missing.
-fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid, column: &str, kind: Kind, limit_bytes: usize) -> Sample {
+fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, kind: Kind, limit_bytes: usize) -> Sample {
     let q = spi(
         c.select(
             "SELECT CASE WHEN $2 = 'float8'
                          THEN format('SELECT %I::float8 FROM %s WHERE %I IS NOT NULL AND %I::float8 <> ''NaN''::float8', $1::text, $3::regclass, $1::text, $1::text)
                          ELSE format('SELECT %I::text FROM %s WHERE %I IS NOT NULL', $1::text, $3::regclass, $1::text) END",
             None,
-            &[column.into(), (if kind == Kind::Numerical { "float8" } else { "text" }).into(), rel.into()],
+            &[column.into(), (if kind == Kind::Numerical { "float8" } else { "text" }).into(), rel.oid.into()],
         ),
         "build the read query",
     );
@@ -318,13 +314,13 @@ fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid, column: &str, kin
                 pg_sys::SPI_tuptable = std::ptr::null_mut();
             }
             if numbers.len() * 8 > limit_bytes {
-                memory_exceeded(c, column, rel);
+                memory_exceeded(column, rel);
             }
         }
         if let Some(v) = numbers.iter().find(|x| x.is_infinite()) {
             raise(
                 INVALID_PARAMETER_VALUE,
-                format!("ml.score_drift: column {} of {} holds {}", literal(column), rel_name(c, rel), if *v > 0.0 { "Infinity" } else { "-Infinity" }),
+                format!("ml.score_drift: column {} of {} holds {}", literal(column), rel.name, if *v > 0.0 { "Infinity" } else { "-Infinity" }),
                 "Drift tests need finite numbers; filter infinities out through a view (NULL and NaN count as missing and are left out).",
             );
         }
@@ -339,13 +335,13 @@ fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid, column: &str, kin
     Sample::Categories(categories)
 }
 
-fn memory_exceeded(c: &pgrx::spi::SpiClient<'_>, column: &str, rel: pg_sys::Oid) -> ! {
+fn memory_exceeded(column: &str, rel: &Relation) -> ! {
     raise(
         crate::errors::PROGRAM_LIMIT_EXCEEDED,
         format!(
             "ml.score_drift: column {} of {} needs more memory than pg_mlkit.max_memory_mb ({} MB) allows (each period may use half)",
             literal(column),
-            rel_name(c, rel),
+            rel.name,
             crate::guc::max_memory_bytes() >> 20
         ),
         "Raise the limit if the server has the memory, or compare a sample of the rows through a view.",
@@ -359,7 +355,7 @@ fn for_each_row(
     c: &pgrx::spi::SpiClient<'_>,
     query: &str,
     column: &str,
-    rel: pg_sys::Oid,
+    rel: &Relation,
     limit_bytes: usize,
     mut row: impl FnMut(pgrx::spi::SpiHeapTupleData<'_>) -> usize,
 ) {
@@ -375,15 +371,15 @@ fn for_each_row(
             kept = row(r);
         }
         if kept > limit_bytes {
-            memory_exceeded(c, column, rel);
+            memory_exceeded(column, rel);
         }
     }
 }
 
 /// An embedding column's non-NULL rows, as one row-major matrix.
-fn read_embeddings(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid, column: &str, limit_bytes: usize) -> (Vec<f32>, usize) {
+fn read_embeddings(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, limit_bytes: usize) -> (Vec<f32>, usize) {
     let q = spi(
-        c.select("SELECT format('SELECT %I::real[] FROM %s WHERE %I IS NOT NULL', $1::text, $2::regclass, $1::text)", None, &[column.into(), rel.into()]),
+        c.select("SELECT format('SELECT %I::real[] FROM %s WHERE %I IS NOT NULL', $1::text, $2::regclass, $1::text)", None, &[column.into(), rel.oid.into()]),
         "build the read query",
     );
     let q = spi(q.first().get_one::<String>(), "build the read query").unwrap_or_default();
@@ -396,7 +392,7 @@ fn read_embeddings(c: &pgrx::spi::SpiClient<'_>, rel: pg_sys::Oid, column: &str,
         if v.is_empty() || v.len() != dim || v.iter().any(|x| !x.is_some_and(f32::is_finite)) {
             raise(
                 INVALID_PARAMETER_VALUE,
-                format!("ml.score_drift: column {} of {} has an embedding that is empty, of another length than the first ({dim}), or not all finite numbers", literal(column), rel_name(c, rel)),
+                format!("ml.score_drift: column {} of {} has an embedding that is empty, of another length than the first ({dim}), or not all finite numbers", literal(column), rel.name),
                 "Embedding drift compares vectors of one length; filter the odd rows out through a view.",
             );
         }
@@ -461,14 +457,11 @@ fn score_drift(
     };
     let run = runs::RunOptions::parse(run.as_ref().map(|j| &j.0));
 
+    let (ref_name, cur_name) = (crate::source::display_name(reference), crate::source::display_name(current));
     let (ref_rel, cur_rel) = Spi::connect(|c| {
-        let name = |oid: pg_sys::Oid| {
-            let t = spi(c.select("SELECT $1::regclass::text", None, &[oid.into()]), "name the source");
-            spi(t.first().get_one::<String>(), "name the source").unwrap_or_default()
-        };
         (
-            Relation::open(c, reference, &name(reference), "Pass the reference period's table or view."),
-            Relation::open(c, current, &name(current), "Pass the current period's table or view."),
+            Relation::open(c, reference, &ref_name, "Pass the reference period's table or view."),
+            Relation::open(c, current, &cur_name, "Pass the current period's table or view."),
         )
     });
     // The columns to compare: the named ones, or every comparable column of both.
@@ -521,7 +514,7 @@ fn score_drift(
                 }),
             };
             let limit = crate::guc::max_memory_bytes() / 2;
-            let ((rd, rdim), (cd, cdim)) = Spi::connect(|cl| (read_embeddings(cl, reference, col, limit), read_embeddings(cl, current, col, limit)));
+            let ((rd, rdim), (cd, cdim)) = Spi::connect(|cl| (read_embeddings(cl, &ref_rel, col, limit), read_embeddings(cl, &cur_rel, col, limit)));
             if rd.is_empty() || cd.is_empty() {
                 raise(INVALID_PARAMETER_VALUE, format!("{f}: column {} has no embeddings in {}", literal(col), if rd.is_empty() { &ref_rel.name } else { &cur_rel.name }), "Drift needs values on both sides.");
             }
@@ -538,7 +531,7 @@ fn score_drift(
             continue;
         }
         let limit = crate::guc::max_memory_bytes() / 2;
-        let (r, c) = Spi::connect(|cl| (read_sample(cl, reference, col, *kind, limit), read_sample(cl, current, col, *kind, limit)));
+        let (r, c) = Spi::connect(|cl| (read_sample(cl, &ref_rel, col, *kind, limit), read_sample(cl, &cur_rel, col, *kind, limit)));
         if r.is_empty() || c.is_empty() {
             raise(
                 INVALID_PARAMETER_VALUE,

@@ -10,7 +10,7 @@ use crate::errors::{
 use crate::params::Options;
 use crate::progress::Reporter;
 use crate::runs::{self, ms, required_name};
-use crate::source::{check_unique_ids, Relation};
+use crate::source::{check_unique_ids, display_name, qualified_name, Relation};
 use crate::{guc, writer};
 use mlkit::hash::groups::{self, Grouping, Item, Kind};
 use mlkit::hash::image::{decode_grey, Grey, ImageError};
@@ -339,7 +339,7 @@ pub fn group_near_duplicates(
     let used = parse_params(params.as_ref().map(|j| &j.0));
     let run = runs::RunOptions::parse(run.as_ref().map(|j| &j.0));
 
-    let (name, qualified) = names(source);
+    let (name, qualified) = (display_name(source), qualified_name(source));
     let mut progress = Reporter::new(format!("ml.group_near_duplicates({name})"));
     let t_read = Instant::now();
     let (query, hash_type, sha_type) = Spi::connect(|c| {
@@ -376,25 +376,6 @@ pub fn group_near_duplicates(
     write(run_id, &ids, &items, &grouping, &mut progress);
     runs::finish(run_id, ms(started), ms(t_write));
     run_id
-}
-
-fn names(source: pg_sys::Oid) -> (String, String) {
-    Spi::connect(|c| {
-        let t = spi(
-            c.select(
-                "SELECT $1::regclass::text, format('%I.%I', n.nspname, c.relname)
-                   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
-                None,
-                &[source.into()],
-            ),
-            "name the source",
-        );
-        let row = t.first();
-        (
-            spi(row.get::<String>(1), "name the source").unwrap_or_default(),
-            spi(row.get::<String>(2), "name the source").unwrap_or_default(),
-        )
-    })
 }
 
 fn quote_ident(c: &pgrx::spi::SpiClient<'_>, name: &str) -> String {
@@ -479,11 +460,8 @@ fn build_query(
         HashType::Hex => format!("{hash_q}::text"),
         HashType::Bytes => hash_q,
     };
-    let rel_text = {
-        let t = spi(c.select("SELECT $1::regclass::text", None, &[rel.oid.into()]), "name the source");
-        spi(t.first().get_one::<String>(), "name the source").unwrap_or_default()
-    };
-    let query = format!("SELECT {id_q}, {hash_expr}, {id_q}::text, {}, {time_expr} FROM {rel_text} {order}", sha_expr.0);
+    // rel.name is the relation's regclass text: quoted and qualified as SQL needs it.
+    let query = format!("SELECT {id_q}, {hash_expr}, {id_q}::text, {}, {time_expr} FROM {} {order}", sha_expr.0, rel.name);
     (query, hash_type, sha_expr.1)
 }
 

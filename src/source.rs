@@ -41,31 +41,14 @@ pub struct Source<'a> {
 }
 
 impl Source<'_> {
-    /// The relation's name as SQL should write it (quoted and qualified as needed).
+    /// The relation's name as SQL should write it (see [`display_name`]).
     pub fn display_name(&self) -> String {
-        Spi::connect(|c| {
-            let t = spi(c.select("SELECT $1::regclass::text", None, &[self.relation.into()]), "name the source");
-            spi(t.first().get_one::<String>(), "name the source")
-        })
-        .unwrap_or_else(|| format!("{}", self.relation.to_u32()))
+        display_name(self.relation)
     }
 
-    /// The relation's schema-qualified name (`public.items`), whatever the `search_path`:
-    /// what a run records as its source.
+    /// The relation's schema-qualified name (see [`qualified_name`]).
     pub fn qualified_name(&self) -> String {
-        Spi::connect(|c| {
-            let t = spi(
-                c.select(
-                    "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
-                       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
-                    None,
-                    &[self.relation.into()],
-                ),
-                "name the source",
-            );
-            spi(t.first().get_one::<String>(), "name the source")
-        })
-        .unwrap_or_else(|| format!("{}", self.relation.to_u32()))
+        qualified_name(self.relation)
     }
 
     /// Checks the relation and columns, then reads every row; `name` is
@@ -223,6 +206,33 @@ impl Source<'_> {
         }
         out.ids.push(id);
     }
+}
+
+/// A relation's name as SQL should write it (quoted and qualified as needed): for messages.
+pub fn display_name(relation: pg_sys::Oid) -> String {
+    Spi::connect(|c| {
+        let t = spi(c.select("SELECT $1::regclass::text", None, &[relation.into()]), "name the source");
+        spi(t.first().get_one::<String>(), "name the source")
+    })
+    .unwrap_or_else(|| format!("{}", relation.to_u32()))
+}
+
+/// A relation's schema-qualified name (`public.items`), whatever the `search_path`: what a
+/// run records as its source.
+pub fn qualified_name(relation: pg_sys::Oid) -> String {
+    Spi::connect(|c| {
+        let t = spi(
+            c.select(
+                "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
+                   JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+                None,
+                &[relation.into()],
+            ),
+            "name the source",
+        );
+        spi(t.first().get_one::<String>(), "name the source")
+    })
+    .unwrap_or_else(|| format!("{}", relation.to_u32()))
 }
 
 /// A relation a pg_mlkit function reads, checked to be something rows can be read from.
