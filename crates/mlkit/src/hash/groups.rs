@@ -149,20 +149,22 @@ pub fn group(items: &[Item], params: &Params, exec: &mut Exec) -> Grouping {
     let mut groups = vec![];
 
     // 2. Panoramas.
-    let mut timed: Vec<usize> = units.iter().copied().filter(|&u| items[u].taken_at.is_some_and(f64::is_finite)).collect();
-    timed.sort_by(|&a, &b| items[a].taken_at.unwrap().total_cmp(&items[b].taken_at.unwrap()).then(a.cmp(&b)));
+    // (capture time, unit) of the units with a finite time, in time order.
+    let mut timed: Vec<(f64, usize)> =
+        units.iter().filter_map(|&u| items[u].taken_at.filter(|t| t.is_finite()).map(|t| (t, u))).collect();
+    timed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut start = 0;
     while start < timed.len() {
         let mut end = start + 1;
         while end < timed.len() {
-            let (prev, next) = (timed[end - 1], timed[end]);
-            let gap = items[next].taken_at.unwrap() - items[prev].taken_at.unwrap();
-            if gap > params.panorama_gap_seconds || distance_u64(items[prev].hash, items[next].hash) > params.radius {
+            let ((t_prev, prev), (t_next, next)) = (timed[end - 1], timed[end]);
+            if t_next - t_prev > params.panorama_gap_seconds || distance_u64(items[prev].hash, items[next].hash) > params.radius {
                 break;
             }
             end += 1;
         }
-        let run = &timed[start..end];
+        let run: Vec<usize> = timed[start..end].iter().map(|&(_, u)| u).collect();
+        let run = &run[..];
         if run.len() >= params.panorama_min_shots.max(2)
             && distance_u64(items[run[0]].hash, items[run[run.len() - 1]].hash) > params.radius
         {
