@@ -266,43 +266,39 @@ fn log_batch(
     progress: &mut crate::progress::Reporter,
 ) {
     let t = m.thresholds;
-    Spi::connect_mut(|c| {
-        for start in (0..ids.len()).step_by(crate::writer::BATCH_ROWS) {
-            progress.tick(|| format!("logging predictions: {start} of {}", ids.len()));
-            let r = start..(start + crate::writer::BATCH_ROWS).min(ids.len());
-            let features: Vec<JsonB> = r.clone().map(|i| JsonB(json!({"item_id": ids[i], "run_id": run_id, "model_version": m.version}))).collect();
-            let values: Vec<f64> = labels[r.clone()].iter().map(|&l| f64::from(l)).collect();
-            let flags: Vec<bool> = scores[r.clone()].iter().map(|&s| t.is_anomaly(s)).collect();
-            let sev: Vec<String> = scores[r.clone()].iter().map(|&s| t.log_severity(s).to_string()).collect();
-            let logged = spi(
+    crate::writer::in_batches(ids.len(), "the prediction log", progress, |c, r| {
+        let features: Vec<JsonB> = r.clone().map(|i| JsonB(json!({"item_id": ids[i], "run_id": run_id, "model_version": m.version}))).collect();
+        let values: Vec<f64> = labels[r.clone()].iter().map(|&l| f64::from(l)).collect();
+        let flags: Vec<bool> = scores[r.clone()].iter().map(|&s| t.is_anomaly(s)).collect();
+        let sev: Vec<String> = scores[r.clone()].iter().map(|&s| t.log_severity(s).to_string()).collect();
+        let logged = spi(
+            c.update(
+                "INSERT INTO ml.ml_prediction_log (model_name, prediction_value, input_features, anomaly_score, is_anomaly, severity)
+                 SELECT $1, u.v, u.f, u.s, u.a, u.sev FROM unnest($2::float8[], $3::jsonb[], $4::float8[], $5::bool[], $6::text[]) AS u(v, f, s, a, sev)
+                 RETURNING id",
+                None,
+                &[name.into(), values.into(), features.into(), scores[r.clone()].to_vec().into(), flags.clone().into(), sev.into()],
+            ),
+            "log the predictions",
+        );
+        let log_ids: Vec<i64> = logged.map(|row| row.get::<i64>(1).ok().flatten().unwrap_or_default()).collect();
+        let (mut sevs, mut data) = (Vec::new(), Vec::new());
+        for (k, i) in r.clone().enumerate() {
+            if flags[k] {
+                let p = Prediction { cluster: labels[i] as usize, distance: distances[i], score: scores[i] };
+                sevs.push(t.alert_severity(p.score).to_string());
+                data.push(JsonB(alert_data(m, &p, &t, log_ids.get(k).copied(), Some(&ids[i]))));
+            }
+        }
+        if !sevs.is_empty() {
+            spi(
                 c.update(
-                    "INSERT INTO ml.ml_prediction_log (model_name, prediction_value, input_features, anomaly_score, is_anomaly, severity)
-                     SELECT $1, u.v, u.f, u.s, u.a, u.sev FROM unnest($2::float8[], $3::jsonb[], $4::float8[], $5::bool[], $6::text[]) AS u(v, f, s, a, sev)
-                     RETURNING id",
+                    "INSERT INTO ml.ml_anomaly_alerts (model_name, severity, alert_data) SELECT $1, u.s, u.d FROM unnest($2::text[], $3::jsonb[]) AS u(s, d)",
                     None,
-                    &[name.into(), values.into(), features.into(), scores[r.clone()].to_vec().into(), flags.clone().into(), sev.into()],
+                    &[name.into(), sevs.into(), data.into()],
                 ),
-                "log the predictions",
+                "raise the anomaly alerts",
             );
-            let log_ids: Vec<i64> = logged.map(|row| row.get::<i64>(1).ok().flatten().unwrap_or_default()).collect();
-            let (mut sevs, mut data) = (Vec::new(), Vec::new());
-            for (k, i) in r.clone().enumerate() {
-                if flags[k] {
-                    let p = Prediction { cluster: labels[i] as usize, distance: distances[i], score: scores[i] };
-                    sevs.push(t.alert_severity(p.score).to_string());
-                    data.push(JsonB(alert_data(m, &p, &t, log_ids.get(k).copied(), Some(&ids[i]))));
-                }
-            }
-            if !sevs.is_empty() {
-                spi(
-                    c.update(
-                        "INSERT INTO ml.ml_anomaly_alerts (model_name, severity, alert_data) SELECT $1, u.s, u.d FROM unnest($2::text[], $3::jsonb[]) AS u(s, d)",
-                        None,
-                        &[name.into(), sevs.into(), data.into()],
-                    ),
-                    "raise the anomaly alerts",
-                );
-            }
         }
     });
 }

@@ -14,6 +14,18 @@ use pgrx::prelude::*;
 /// Rows per `INSERT`.
 pub const BATCH_ROWS: usize = 10_000;
 
+/// Calls `write` with every batch of `0..n` (at most [`BATCH_ROWS`] rows) in one SPI
+/// connection, telling `progress` before each (where cancels are noticed); `what` names the
+/// rows in progress reports.
+pub fn in_batches(n: usize, what: &str, progress: &mut Reporter, mut write: impl FnMut(&mut pgrx::spi::SpiClient<'_>, std::ops::Range<usize>)) {
+    Spi::connect_mut(|c| {
+        for start in (0..n).step_by(BATCH_ROWS) {
+            progress.tick(|| format!("writing {what}: {start} of {n}"));
+            write(c, start..(start + BATCH_ROWS).min(n));
+        }
+    });
+}
+
 /// Writes one `ml.cluster_assignments` row per item: `ids[i]` gets `result.labels[i]` and
 /// whatever per-item values the algorithm has (distance, probability, outlier score).
 pub fn write_assignments(run_id: i64, ids: &[String], result: &Clustering, progress: &mut Reporter) {
@@ -38,29 +50,25 @@ pub struct AssignmentRows<'a> {
 /// Writes `ml.cluster_assignments` rows in batches.
 pub fn write_assignment_rows(run_id: i64, ids: &[String], rows: &AssignmentRows, progress: &mut Reporter) {
     let part = |v: Option<&[f64]>, r: std::ops::Range<usize>| v.map(|v| v[r].to_vec());
-    Spi::connect_mut(|c| {
-        for start in (0..ids.len()).step_by(BATCH_ROWS) {
-            progress.tick(|| format!("writing assignments: {start} of {}", ids.len()));
-            let r = start..(start + BATCH_ROWS).min(ids.len());
-            spi(
-                c.update(
-                    "INSERT INTO ml.cluster_assignments (run_id, item_id, cluster, distance, probability, outlier_score)
-                     SELECT $1, u.item_id, u.cluster, u.distance, u.probability, u.outlier_score
-                       FROM unnest($2::text[], $3::int4[], $4::float8[], $5::float8[], $6::float8[])
-                            AS u(item_id, cluster, distance, probability, outlier_score)",
-                    None,
-                    &[
-                        run_id.into(),
-                        ids[r.clone()].to_vec().into(),
-                        rows.labels[r.clone()].to_vec().into(),
-                        part(rows.distances, r.clone()).into(),
-                        part(rows.probabilities, r.clone()).into(),
-                        part(rows.outlier_scores, r.clone()).into(),
-                    ],
-                ),
-                "record the cluster assignments",
-            );
-        }
+    in_batches(ids.len(), "assignments", progress, |c, r| {
+        spi(
+            c.update(
+                "INSERT INTO ml.cluster_assignments (run_id, item_id, cluster, distance, probability, outlier_score)
+                 SELECT $1, u.item_id, u.cluster, u.distance, u.probability, u.outlier_score
+                   FROM unnest($2::text[], $3::int4[], $4::float8[], $5::float8[], $6::float8[])
+                        AS u(item_id, cluster, distance, probability, outlier_score)",
+                None,
+                &[
+                    run_id.into(),
+                    ids[r.clone()].to_vec().into(),
+                    rows.labels[r.clone()].to_vec().into(),
+                    part(rows.distances, r.clone()).into(),
+                    part(rows.probabilities, r.clone()).into(),
+                    part(rows.outlier_scores, r.clone()).into(),
+                ],
+            ),
+            "record the cluster assignments",
+        );
     });
 }
 
@@ -79,29 +87,25 @@ pub struct DuplicateRows {
 /// Writes `ml.duplicate_assignments` rows in batches.
 pub fn write_duplicates(run_id: i64, rows: &DuplicateRows, progress: &mut Reporter) {
     let n = rows.item_id.len();
-    Spi::connect_mut(|c| {
-        for start in (0..n).step_by(BATCH_ROWS) {
-            progress.tick(|| format!("writing duplicate groups: {start} of {n}"));
-            let r = start..(start + BATCH_ROWS).min(n);
-            spi(
-                c.update(
-                    "INSERT INTO ml.duplicate_assignments (run_id, item_id, exact_group_id, exact_group_confidence,
-                            similar_group_id, similar_group_confidence, similar_group_type, hamming_distance)
-                     SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int4[]) AS u",
-                    None,
-                    &[
-                        run_id.into(),
-                        rows.item_id[r.clone()].to_vec().into(),
-                        rows.exact_group_id[r.clone()].to_vec().into(),
-                        rows.exact_group_confidence[r.clone()].to_vec().into(),
-                        rows.similar_group_id[r.clone()].to_vec().into(),
-                        rows.similar_group_confidence[r.clone()].to_vec().into(),
-                        rows.similar_group_type[r.clone()].to_vec().into(),
-                        rows.hamming_distance[r.clone()].to_vec().into(),
-                    ],
-                ),
-                "record the duplicate groups",
-            );
-        }
+    in_batches(n, "duplicate groups", progress, |c, r| {
+        spi(
+            c.update(
+                "INSERT INTO ml.duplicate_assignments (run_id, item_id, exact_group_id, exact_group_confidence,
+                        similar_group_id, similar_group_confidence, similar_group_type, hamming_distance)
+                 SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int4[]) AS u",
+                None,
+                &[
+                    run_id.into(),
+                    rows.item_id[r.clone()].to_vec().into(),
+                    rows.exact_group_id[r.clone()].to_vec().into(),
+                    rows.exact_group_confidence[r.clone()].to_vec().into(),
+                    rows.similar_group_id[r.clone()].to_vec().into(),
+                    rows.similar_group_confidence[r.clone()].to_vec().into(),
+                    rows.similar_group_type[r.clone()].to_vec().into(),
+                    rows.hamming_distance[r.clone()].to_vec().into(),
+                ],
+            ),
+            "record the duplicate groups",
+        );
     });
 }
