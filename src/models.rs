@@ -242,7 +242,7 @@ fn parse_kmeans(func: &str, name: &str, version: &str, artifact: Option<Value>, 
     if a.get("format").and_then(Value::as_str) != Some("pg_mlkit.kmeans.v1") {
         broken("its format is not pg_mlkit.kmeans.v1");
     }
-    let dim = a.get("n_features").and_then(Value::as_u64).unwrap_or_else(|| broken("n_features is missing")) as usize;
+    let dim = a.get("n_features").and_then(Value::as_u64).filter(|&d| d > 0).unwrap_or_else(|| broken("n_features is missing or 0")) as usize;
     let mut centroids = Vec::new();
     for c in a.get("centroids").and_then(Value::as_array).unwrap_or_else(|| broken("centroids are missing")) {
         let row = c.as_array().unwrap_or_else(|| broken("a centroid is not an array"));
