@@ -37,6 +37,10 @@ impl mlkit::Progress for Reporter {
                 format!("restart {}: iteration {iteration}, {changed} points changed cluster", init + 1)
             }
             Step::Pass { what, done, total } => format!("{what}: {done} of {total}"),
+            Step::Optimize { what, iteration, total, loss } => match loss {
+                Some(l) => format!("{what}: iteration {iteration} of {total}, KL divergence {l:.4}"),
+                None => format!("{what}: iteration {iteration} of {total}"),
+            },
         });
     }
 }

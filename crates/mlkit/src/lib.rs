@@ -57,6 +57,9 @@ pub enum Step {
     /// K-Means restart `init` finished Lloyd iteration `iteration` (1-based), in which
     /// `changed` points changed cluster (all of them in the first).
     Iteration { init: usize, iteration: usize, changed: usize },
+    /// An optimisation named `what` (t-SNE, UMAP) finished `iteration` of its `total`
+    /// iterations; `loss` is its objective when last evaluated (t-SNE's KL divergence).
+    Optimize { what: &'static str, iteration: usize, total: usize, loss: Option<f64> },
     /// A parallel pass named `what` has handled `done` of its `total` rows.
     Pass { what: &'static str, done: usize, total: usize },
 }

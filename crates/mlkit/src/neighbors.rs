@@ -213,7 +213,7 @@ impl Index {
                     heap.clear();
                     tree.nearest(self.row(i), k, &mut heap);
                     // heap: the k smallest squared distances, a max-heap: the k-th is on top.
-                    out.push(self.distance_of(heap[0]));
+                    out.push(self.distance_of(heap[0].0));
                 }
             }
             Strategy::Brute { centred, norms } => {
@@ -237,6 +237,57 @@ impl Index {
             }
         }
         out
+    }
+
+    /// For every row `i` in `rows`, its `k` nearest *other* points, nearest first (ties by
+    /// index): `rows.len() × k` indices and distances, row-major. `k < len()`.
+    ///
+    /// The k-nearest-neighbour graph of t-SNE's affinities and UMAP's fuzzy set.
+    pub fn knn(&self, rows: std::ops::Range<usize>, k: usize) -> (Vec<u32>, Vec<f64>) {
+        let k = k.min(self.n.saturating_sub(1));
+        let mut ids = Vec::with_capacity(rows.len() * k);
+        let mut dists = Vec::with_capacity(rows.len() * k);
+        let mut found: Vec<(f64, u32)> = Vec::with_capacity(k + 1);
+        let mut keep = |i: usize, found: &mut Vec<(f64, u32)>| {
+            found.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            // The point itself, or, among duplicates of it, the farthest-sorted one.
+            let me = found.iter().position(|&(_, j)| j as usize == i).unwrap_or(found.len().saturating_sub(1));
+            found.remove(me);
+            for &(d, j) in found.iter().take(k) {
+                ids.push(j);
+                dists.push(self.distance_of(d));
+            }
+        };
+        match &self.strategy {
+            Strategy::Tree(tree) => {
+                for i in rows {
+                    found.clear();
+                    tree.nearest(self.row(i), k + 1, &mut found);
+                    keep(i, &mut found);
+                }
+            }
+            Strategy::Brute { centred, norms } => {
+                let mut dots = Vec::new();
+                let mut cand: Vec<(f32, u32)> = Vec::new();
+                self.brute_blocks(centred, norms, rows, &mut dots, |i, approx| {
+                    cand.clear();
+                    cand.extend(approx.iter().enumerate().map(|(j, &a)| (a, j as u32)));
+                    cand.select_nth_unstable_by(k, |a, b| a.0.total_cmp(&b.0));
+                    let last = cand[k].0 as f64;
+                    let slack = 1e-5 * (2.0 * norms[i] as f64 + last.abs()) + 1e-9;
+                    found.clear();
+                    found.extend(
+                        approx
+                            .iter()
+                            .enumerate()
+                            .filter(|&(_, &a)| (a as f64) <= last + slack)
+                            .map(|(j, _)| (sq(self.row(i), self.row(j)), j as u32)),
+                    );
+                    keep(i, &mut found);
+                });
+            }
+        }
+        (ids, dists)
     }
 
     /// Calls `each(i, approx)` for every row `i` of `rows` with its approximate squared
@@ -422,27 +473,29 @@ impl Tree {
     }
 
     /// The `k` smallest squared distances from `q`, into `heap` (a max-heap, unsorted).
-    fn nearest(&self, q: &[f64], k: usize, heap: &mut Vec<f64>) {
-        // A binary max-heap of f64 kept by hand (std's BinaryHeap wants a total order).
-        let worst = |h: &Vec<f64>| if h.len() < k { f64::INFINITY } else { h[0] };
-        let push = |h: &mut Vec<f64>, v: f64| {
+    fn nearest(&self, q: &[f64], k: usize, heap: &mut Vec<(f64, u32)>) {
+        // A binary max-heap kept by hand (std's BinaryHeap wants a total order), ordered by
+        // distance, then index, so that ties are broken the same way every time.
+        let worst = |h: &Vec<(f64, u32)>| if h.len() < k { f64::INFINITY } else { h[0].0 };
+        let gt = |a: (f64, u32), b: (f64, u32)| a.0 > b.0 || (a.0 == b.0 && a.1 > b.1);
+        let push = |h: &mut Vec<(f64, u32)>, v: (f64, u32)| {
             if h.len() < k {
                 h.push(v);
                 let mut i = h.len() - 1;
-                while i > 0 && h[(i - 1) / 2] < h[i] {
+                while i > 0 && gt(h[i], h[(i - 1) / 2]) {
                     h.swap(i, (i - 1) / 2);
                     i = (i - 1) / 2;
                 }
-            } else if v < h[0] {
+            } else if gt(h[0], v) {
                 h[0] = v;
                 let mut i = 0;
                 loop {
                     let (l, r) = (2 * i + 1, 2 * i + 2);
                     let mut big = i;
-                    if l < h.len() && h[l] > h[big] {
+                    if l < h.len() && gt(h[l], h[big]) {
                         big = l;
                     }
-                    if r < h.len() && h[r] > h[big] {
+                    if r < h.len() && gt(h[r], h[big]) {
                         big = r;
                     }
                     if big == i {
@@ -473,7 +526,7 @@ impl Tree {
                 }
                 None => {
                     for p in node.start..node.end {
-                        push(heap, sq(q, &self.pts[p * self.d..(p + 1) * self.d]));
+                        push(heap, (sq(q, &self.pts[p * self.d..(p + 1) * self.d]), self.idx[p]));
                     }
                 }
             }
