@@ -86,9 +86,16 @@ pub fn cluster_embeddings(
     let algorithm = algorithm.unwrap_or_else(|| {
         raise(NULL_VALUE_NOT_ALLOWED, "algorithm must not be NULL", "Leave algorithm out to use 'kmeans'.")
     });
-    check_reduction(reduction, reduction_params.as_ref().map(|j| &j.0));
+    let reduction = parse_reduction(reduction, reduction_params.as_ref().map(|j| &j.0));
     let choice = Choice::parse(algorithm, params.as_ref().map(|j| &j.0));
     let run = runs::RunOptions::parse(run.as_ref().map(|j| &j.0));
+    if run.model_name.is_some() && reduction.is_some() {
+        raise(
+            FEATURE_NOT_SUPPORTED,
+            "run.model_name was given with a reduction: the centroids would live in the reduced space, where new embeddings cannot be predicted",
+            "Store the model from a run without a reduction, or store a PCA with ml.reduce_embeddings(..., run => '{\"model_name\": ...}').",
+        );
+    }
     if run.model_name.is_some() && !matches!(choice.algorithm, Algorithm::KMeans { .. }) {
         raise(
             FEATURE_NOT_SUPPORTED,
@@ -98,7 +105,10 @@ pub fn cluster_embeddings(
     }
 
     let threads = guc::threads();
-    let plan = |rows: usize, dim: usize| choice.memory_bytes(rows, dim, threads);
+    let plan = |rows: usize, dim: usize| match &reduction {
+        None => choice.memory_bytes(rows, dim, threads),
+        Some(r) => r.memory_bytes(rows, dim) + choice.memory_bytes(rows, r.output_dim(dim), threads),
+    };
     let src = Source {
         relation: source,
         embedding_column: &embedding_column,
@@ -116,12 +126,24 @@ pub fn cluster_embeddings(
     let x = Matrix::new(&emb.data, emb.ids.len(), emb.dim).unwrap_or_else(|| {
         raise(INVALID_PARAMETER_VALUE, format!("source {name} has no usable rows"), "Cluster a table with embeddings.")
     });
+    if let Some(r) = &reduction {
+        r.validate(x.rows(), x.cols(), &name);
+    }
     choice.validate(x.rows(), &name);
     // What the algorithm may still allocate beyond its plan (DBSCAN's neighbour lists).
     let budget = guc::max_memory_bytes().saturating_sub(plan(x.rows(), x.cols()));
 
-    let t_fit = Instant::now();
     let mut exec = Exec::new(threads, &mut progress).with_memory_limit(budget);
+    // With a reduction, the reduced coordinates are what is clustered.
+    let t_reduce = Instant::now();
+    let reduced = reduction.as_ref().map(|r| r.fit(&x, &mut exec, &emb.ids, &name));
+    let reduce_ms = ms(t_reduce);
+    let reduced_data = reduced.as_ref().map(|r| r.as_f32());
+    let x = match (&reduced, &reduced_data) {
+        (Some(r), Some(d)) => Matrix::new(d, x.rows(), r.k).unwrap_or(x),
+        _ => x,
+    };
+    let t_fit = Instant::now();
     let (result, sweep) = choice.fit(&x, &mut exec, &emb.ids, &name);
     let fit_ms = ms(t_fit);
 
@@ -140,6 +162,7 @@ pub fn cluster_embeddings(
         m.insert((*key).into(), stat_json(stat));
     }
     m.insert("n_features".into(), json!(emb.dim));
+    m.insert("input".into(), json!({"embedding_column": embedding_column, "id_column": id_column}));
     m.insert("n_clusters_found".into(), json!(result.n_clusters()));
     m.insert("cluster_sizes".into(), json!(result.sizes()));
     if choice.has_noise() {
@@ -152,14 +175,26 @@ pub fn cluster_embeddings(
     if let Some((table, _)) = sweep {
         m.insert("sweep".into(), table);
     }
-    m.insert("timings_ms".into(), json!({"read": read_ms, "cluster": fit_ms, "quality": quality_ms}));
+    match &reduced {
+        Some(r) => {
+            m.insert("reduction".into(), r.metrics.clone());
+            m.insert("timings_ms".into(), json!({"read": read_ms, "reduce": reduce_ms, "cluster": fit_ms, "quality": quality_ms}));
+        }
+        None => {
+            m.insert("timings_ms".into(), json!({"read": read_ms, "cluster": fit_ms, "quality": quality_ms}));
+        }
+    }
     let metrics = Value::Object(m);
-    let used = choice.used_params(&result, emb.dim);
+    let used = choice.used_params(&result, x.cols());
 
     let stage = runs::Stage { name: choice.display_name(), module: choice.module(), params: used.clone() };
-    let run_id = runs::insert("clustering", &run, &qualified, x.rows(), &stage, metrics.clone());
+    let reduction_stage = reduced.as_ref().map(|r| r.stage());
+    let run_id = runs::insert("clustering", &run, &qualified, x.rows(), Some(&stage), reduction_stage.as_ref(), metrics.clone());
     let t_write = Instant::now();
     writer::write_assignments(run_id, &emb.ids, &result, &mut progress);
+    if let Some(r) = &reduced {
+        writer::write_coordinates(run_id, &emb.ids, &r.coords, r.k, &mut progress);
+    }
     if let Some(model_name) = run.model_name.as_deref() {
         let artifact = models::kmeans_artifact(&result, emb.dim);
         let version = models::register(
@@ -193,27 +228,20 @@ fn stat_json(s: &Stat) -> Value {
 }
 
 
-fn check_reduction(reduction: Option<&str>, reduction_params: Option<&Value>) {
-    match reduction.map(|r| r.to_ascii_lowercase()) {
+/// The reduction to run before clustering, if any; `reduction_params` without one is an error.
+fn parse_reduction(reduction: Option<&str>, reduction_params: Option<&Value>) -> Option<crate::reduction::Reduction> {
+    match reduction {
         None => {
             if reduction_params.is_some_and(|p| p.as_object().is_none_or(|m| !m.is_empty())) {
                 raise(
                     INVALID_PARAMETER_VALUE,
                     format!("reduction_params {} was given without a reduction", literal(&reduction_params.map(Value::to_string).unwrap_or_default())),
-                    "Leave reduction_params out when reduction is NULL.",
+                    "Pass reduction => 'pca', 'tsne' or 'umap' with it, or leave reduction_params out.",
                 );
             }
+            None
         }
-        Some(r) if ["pca", "tsne", "t-sne"].contains(&r.as_str()) => raise(
-            FEATURE_NOT_SUPPORTED,
-            format!("reduction {} is not available in this version of pg_mlkit", literal(reduction.unwrap_or(""))),
-            "Pass reduction => NULL (the default) to cluster the embeddings as they are.",
-        ),
-        Some(_) => raise(
-            INVALID_PARAMETER_VALUE,
-            format!("reduction {} is not a dimensionality reduction pg_mlkit knows", literal(reduction.unwrap_or(""))),
-            "Pass reduction => NULL (the default).",
-        ),
+        Some(r) => Some(crate::reduction::Reduction::parse(r, reduction_params, "reduction", "reduction_params")),
     }
 }
 
@@ -517,19 +545,24 @@ impl Choice {
     }
 }
 
-fn zero_vector(ids: &[String], row: usize, name: &str) -> ! {
+/// A zero vector met under the cosine metric chosen by `arg` (`params.metric`, ...).
+pub(crate) fn zero_vector_in(ids: &[String], row: usize, name: &str, arg: &str) -> ! {
     raise(
         INVALID_PARAMETER_VALUE,
         format!(
-            "embedding of id {} in source {name} is all zeros, which has no cosine distance (params.metric 'cosine')",
+            "embedding of id {} in source {name} is all zeros, which has no cosine distance ({arg} 'cosine')",
             literal(ids.get(row).map_or("?", String::as_str))
         ),
         "Filter zero vectors out through a view, or use metric 'euclidean'.",
     )
 }
 
+fn zero_vector(ids: &[String], row: usize, name: &str) -> ! {
+    zero_vector_in(ids, row, name, "params.metric")
+}
+
 /// A seed for a run without `random_state`: below 2³¹, so it reads back exactly anywhere.
-fn fresh_seed() -> u64 {
+pub(crate) fn fresh_seed() -> u64 {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     Rng::new(nanos ^ ((std::process::id() as u64) << 32)).next_u64() >> 33
 }

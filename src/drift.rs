@@ -572,7 +572,7 @@ fn score_drift(
     });
     let used = json!({"method": method, "threshold": global_threshold, "drift_share": drift_share, "random_state": seed, "columns": per_column, "reference": ref_rel.name, "current": cur_rel.name});
     let stage = runs::Stage { name: "data_drift", module: "drift::auto", params: used };
-    let run_id = runs::insert("drift", &run, &cur_rel.name, results.len(), &stage, metrics);
+    let run_id = runs::insert("drift", &run, &cur_rel.name, results.len(), Some(&stage), None, metrics);
     Spi::connect_mut(|c| {
         for x in &results {
             let kind = match x.kind {

@@ -371,7 +371,7 @@ pub fn group_near_duplicates(
         "grouping": "star",
     });
     let stage = runs::Stage { name: "near_duplicates", module: "hash::groups", params: stage_params };
-    let run_id = runs::insert("duplicate_detection", &run, &qualified, items.len(), &stage, metrics);
+    let run_id = runs::insert("duplicate_detection", &run, &qualified, items.len(), Some(&stage), None, metrics);
     let t_write = Instant::now();
     write(run_id, &ids, &items, &grouping, &mut progress);
     runs::finish(run_id, ms(started), ms(t_write));

@@ -6,6 +6,8 @@
 //! | SQL                          | Rust                          |
 //! |------------------------------|-------------------------------|
 //! | `ml.cluster_embeddings(...)` | [`clustering::cluster_embeddings`] |
+//! | `ml.reduce_embeddings(...)`  | [`reduction::reduce_embeddings`] (also the reduction stage of `ml.cluster_embeddings`) |
+//! | `ml.plot_run(...)`           | [`plot::plot_run`] |
 //! | `ml.load_analysis_run(...)`  | `sql/schema/90_load_analysis_run.sql` (plain SQL) |
 //! | `ml.predict_cluster`, `ml.predict_clusters` | [`prediction`] (`ml.log_prediction`: `sql/schema/20_monitoring.sql`) |
 //! | `ml.score_drift`, `ml.ks_2samp`, `ml.wasserstein_distance`, `ml.psi`, `ml.jensen_shannon_distance`, `ml.chi_square_test`, `ml.z_test_proportions` | [`drift`] |
@@ -26,8 +28,10 @@ pub mod errors;
 pub mod guc;
 pub mod models;
 pub mod params;
+pub mod plot;
 pub mod prediction;
 pub mod progress;
+pub mod reduction;
 pub mod runs;
 pub mod source;
 pub mod writer;

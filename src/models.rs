@@ -17,6 +17,21 @@ const QUANTILES: usize = 101;
 
 /// The K-Means artifact of `result` (which must have centroids and distances) for `dim`-wide
 /// data.
+/// A PCA's registry artifact: mean and components (rows), enough to project new embeddings
+/// as `(x − mean) · componentsᵀ` (divided by `sqrt(explained_variance)` when `whiten`).
+pub fn pca_artifact(p: &mlkit::reduce::pca::Pca) -> Value {
+    json!({
+        "format": "pg_mlkit.pca.v1",
+        "n_features": p.dim,
+        "n_components": p.explained_variance.len(),
+        "whiten": p.whiten,
+        "mean": p.mean,
+        "components": p.components.chunks(p.dim.max(1)).map(|c| c.to_vec()).collect::<Vec<_>>(),
+        "explained_variance": p.explained_variance,
+        "explained_variance_ratio": p.explained_variance_ratio,
+    })
+}
+
 pub fn kmeans_artifact(result: &Clustering, dim: usize) -> Value {
     let centroids = result.centroids.as_deref().unwrap_or_default();
     let distances = result.distances.as_deref().unwrap_or_default();

@@ -242,7 +242,7 @@ fn predict_clusters(
         module: "cluster::anomaly",
         params: json!({"model": name, "version": m.version, "anomaly_threshold": t.anomaly, "alert_medium": t.medium, "alert_high": t.high, "alert_critical": t.critical}),
     };
-    let run_id = runs::insert("prediction", &run_opts, &qualified, n, &stage, metrics);
+    let run_id = runs::insert("prediction", &run_opts, &qualified, n, Some(&stage), None, metrics);
     let t_write = Instant::now();
     let rows = writer::AssignmentRows { labels: &labels, distances: Some(&distances), probabilities: None, outlier_scores: Some(&scores) };
     writer::write_assignment_rows(run_id, &emb.ids, &rows, &mut progress);

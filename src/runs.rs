@@ -44,7 +44,7 @@ impl RunOptions {
     }
 }
 
-/// The grouping stage of a run, recorded in the `clustering_*` columns.
+/// A stage of a run: grouping (the `clustering_*` columns) or reduction (`dim_reduction_*`).
 pub struct Stage<'a> {
     pub name: &'a str,
     /// The `mlkit` module that computed it.
@@ -73,16 +73,18 @@ pub fn required_name(arg: &str, v: Option<&CStr>) -> String {
     })
 }
 
-/// Inserts a completed run and returns its id.
-pub fn insert(analysis_type: &str, run: &RunOptions, source: &str, rows: usize, stage: &Stage, metrics: Value) -> i64 {
+/// Inserts a completed run and returns its id: `stage` fills the `clustering_*` columns,
+/// `reduction` the `dim_reduction_*` ones.
+pub fn insert(analysis_type: &str, run: &RunOptions, source: &str, rows: usize, stage: Option<&Stage>, reduction: Option<&Stage>, metrics: Value) -> i64 {
     Spi::connect_mut(|c| {
         let t = spi(
             c.update(
                 "INSERT INTO ml.analysis_runs (
                     analysis_type, model_name, model_version, status, metrics, row_count, source,
                     autoencoder_name, autoencoder_implementation, autoencoder_file, autoencoder_params,
-                    clustering_name, clustering_implementation, clustering_params)
-                 VALUES ($1, $2, $3, 'completed', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                    clustering_name, clustering_implementation, clustering_params,
+                    dim_reduction_name, dim_reduction_implementation, dim_reduction_params)
+                 VALUES ($1, $2, $3, 'completed', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
                  RETURNING id",
                 None,
                 &[
@@ -96,9 +98,12 @@ pub fn insert(analysis_type: &str, run: &RunOptions, source: &str, rows: usize, 
                     run.autoencoder_implementation.clone().into(),
                     run.autoencoder_file.clone().into(),
                     run.autoencoder_params.clone().map(JsonB).into(),
-                    stage.name.into(),
-                    implementation(stage.module).into(),
-                    JsonB(stage.params.clone()).into(),
+                    stage.map(|s| s.name).into(),
+                    stage.map(|s| implementation(s.module)).into(),
+                    stage.map(|s| JsonB(s.params.clone())).into(),
+                    reduction.map(|s| s.name).into(),
+                    reduction.map(|s| implementation(s.module)).into(),
+                    reduction.map(|s| JsonB(s.params.clone())).into(),
                 ],
             ),
             "record the run",

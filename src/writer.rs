@@ -39,6 +39,23 @@ pub fn write_assignments(run_id: i64, ids: &[String], result: &Clustering, progr
     write_assignment_rows(run_id, ids, &rows, progress);
 }
 
+/// Writes one `ml.embedding_coordinates` row per item: `ids[i]` gets `coords[i k .. (i + 1) k]`.
+pub fn write_coordinates(run_id: i64, ids: &[String], coords: &[f64], k: usize, progress: &mut Reporter) {
+    in_batches(ids.len(), "coordinates", progress, |c, r| {
+        let flat: Vec<f32> = coords[r.start * k..r.end * k].iter().map(|&v| v as f32).collect();
+        spi(
+            c.update(
+                "INSERT INTO ml.embedding_coordinates (run_id, item_id, coords)
+                 SELECT $1, ($2::text[])[i], ($3::real[])[(i - 1) * $4 + 1 : i * $4]
+                   FROM generate_subscripts($2::text[], 1) AS i",
+                None,
+                &[run_id.into(), ids[r.clone()].to_vec().into(), flat.into(), (k as i32).into()],
+            ),
+            "record the coordinates",
+        );
+    });
+}
+
 /// The per-item columns of `ml.cluster_assignments`, one entry per id.
 pub struct AssignmentRows<'a> {
     pub labels: &'a [i32],

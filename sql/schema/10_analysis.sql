@@ -53,7 +53,7 @@ COMMENT ON COLUMN ml.cluster_assignments.cluster IS 'Cluster number from 0; -1 m
 COMMENT ON COLUMN ml.cluster_assignments.distance IS 'Euclidean distance to the cluster centroid, where the algorithm has centroids.';
 COMMENT ON COLUMN ml.cluster_assignments.probability IS 'Strength of the item''s membership in its cluster, 0 to 1 (0 for noise), where the algorithm gives one (HDBSCAN).';
 COMMENT ON COLUMN ml.cluster_assignments.outlier_score IS 'How much of an outlier the item is, where the algorithm gives a score.';
-COMMENT ON COLUMN ml.cluster_assignments.coordinates IS 'Reduced coordinates, when a dimensionality reduction ran.';
+COMMENT ON COLUMN ml.cluster_assignments.coordinates IS 'Kept for seed 000''s layout and left NULL: reduced coordinates are in ml.embedding_coordinates (see the view ml.run_points).';
 
 CREATE TABLE ml.duplicate_assignments (
   run_id                    bigint NOT NULL REFERENCES ml.analysis_runs (id) ON DELETE CASCADE,
@@ -88,6 +88,30 @@ COMMENT ON COLUMN ml.duplicate_assignments.hamming_distance IS 'The distance tha
 -- are locked FOR KEY SHARE (as the foreign key's check would lock them) until the
 -- transaction ends. The foreign key itself stays: it still cascades deletes, checks updates
 -- of run_id, and tells pg_dump to restore runs before their assignments.
+CREATE TABLE ml.embedding_coordinates (
+  run_id     bigint NOT NULL REFERENCES ml.analysis_runs (id) ON DELETE CASCADE,
+  item_id    text NOT NULL,
+  tenant_id  text NOT NULL DEFAULT ml.current_tenant(),
+  coords     real[] NOT NULL CHECK (cardinality(coords) BETWEEN 1 AND 1000),
+  PRIMARY KEY (run_id, item_id)
+);
+
+COMMENT ON TABLE ml.embedding_coordinates IS
+  'Reduced coordinates of every item of a run that reduced its embeddings (ml.reduce_embeddings, or ml.cluster_embeddings with a reduction).';
+COMMENT ON COLUMN ml.embedding_coordinates.coords IS 'The item''s coordinates, n_components of them (PCA, t-SNE or UMAP).';
+
+CREATE VIEW ml.run_points WITH (security_invoker = true) AS
+SELECT coalesce(a.run_id, c.run_id)   AS run_id,
+       coalesce(a.item_id, c.item_id) AS item_id,
+       a.cluster,
+       a.distance,
+       c.coords
+  FROM ml.cluster_assignments a
+  FULL JOIN ml.embedding_coordinates c ON c.run_id = a.run_id AND c.item_id = a.item_id;
+
+COMMENT ON VIEW ml.run_points IS
+  'Every item of a run in one place: its cluster and distance (clustering runs) and its reduced coordinates (runs with a reduction).';
+
 CREATE FUNCTION ml.check_assignment_runs() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
@@ -111,6 +135,10 @@ CREATE TRIGGER cluster_assignments_run_check
   AFTER INSERT ON ml.cluster_assignments
   REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION ml.check_assignment_runs();
+CREATE TRIGGER embedding_coordinates_run_check
+  AFTER INSERT ON ml.embedding_coordinates
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION ml.check_assignment_runs();
 CREATE TRIGGER duplicate_assignments_run_check
   AFTER INSERT ON ml.duplicate_assignments
   REFERENCING NEW TABLE AS new_rows
@@ -120,7 +148,7 @@ DECLARE
   tbl regclass;
   t   name;
 BEGIN
-  FOREACH tbl IN ARRAY ARRAY['ml.cluster_assignments', 'ml.duplicate_assignments']::regclass[] LOOP
+  FOREACH tbl IN ARRAY ARRAY['ml.cluster_assignments', 'ml.duplicate_assignments', 'ml.embedding_coordinates']::regclass[] LOOP
     SELECT tg.tgname INTO STRICT t
       FROM pg_trigger tg
       JOIN pg_constraint c ON c.oid = tg.tgconstraint

@@ -17,7 +17,8 @@
 //! | [`drift`] | drift statistics equal to SciPy's and Evidently's: Wasserstein, PSI, Jensen–Shannon, χ², z |
 //! | [`hash`] | Hamming distance, imagehash's perceptual hashes, duplicate groups |
 //! | [`neighbors`] | radius and k-nearest-neighbour search: a k-d tree, or blocked brute force |
-//! | [`reduce`] | dimensionality reduction: PCA (t-SNE and UMAP to come) |
+//! | [`reduce`] | dimensionality reduction: PCA, t-SNE, UMAP, and trustworthiness |
+//! | [`plot`] | the SVG scatter of a run |
 //! | [`exec`] | threads, progress, cancellation, memory budget |
 //! | [`linalg`], [`matrix`], [`rng`] | kernels, the input shape, the seeded generator |
 
@@ -28,6 +29,7 @@ pub mod hash;
 pub mod linalg;
 pub mod matrix;
 pub mod neighbors;
+pub mod plot;
 pub mod reduce;
 pub mod rng;
 

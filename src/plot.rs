@@ -1,0 +1,173 @@
+//! `ml.plot_run`: an SVG scatter of a run's points, coloured by cluster. Documented in
+//! docs/functions/plot_run.md.
+
+use crate::errors::{raise, spi, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
+use crate::progress::Reporter;
+use crate::source::Source;
+use crate::guc;
+use mlkit::plot::{scatter, Point};
+use mlkit::reduce::pca;
+use mlkit::{rng::Rng, Exec, Matrix};
+use pgrx::prelude::*;
+use std::collections::HashMap;
+
+/// Points drawn at most; larger runs are drawn from a sample of this many, seeded by the run id.
+pub const MAX_POINTS: usize = 10_000;
+
+/// An SVG scatter of run `run_id`: its first two coordinates (or, for a run without
+/// coordinates, the first two principal components of its source's embeddings), one circle a
+/// point, coloured by cluster, noise grey, with a legend of cluster sizes and the run's
+/// description as title. Runs of more than 10,000 points are drawn from a seeded sample of
+/// 10,000 (the legend counts every point). Stable: the same run draws the same picture.
+#[pg_extern(stable, parallel_restricted, sql = r#"
+CREATE FUNCTION ml.plot_run(run_id bigint, width int DEFAULT 800, height int DEFAULT 600) RETURNS text
+STABLE PARALLEL RESTRICTED
+LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.plot_run IS
+  'An SVG scatter plot of a run''s points (reduced coordinates, or the first two principal components), coloured by cluster.';
+"#)]
+pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>) -> String {
+    let run_id = run_id.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, "run_id must not be NULL", "Pass the id of a run, e.g. ml.plot_run(42)."));
+    let size = |arg: &str, v: Option<i32>, default: i32| -> u32 {
+        let v = v.unwrap_or(default);
+        if !(100..=10_000).contains(&v) {
+            raise(INVALID_PARAMETER_VALUE, format!("{arg} must be between 100 and 10000 pixels, not {v}"), format!("Leave {arg} out for {default}."));
+        }
+        v as u32
+    };
+    let (width, height) = (size("width", width, 800), size("height", height, 600));
+    let run = Spi::connect(|c| {
+        let t = spi(
+            c.select(
+                "SELECT analysis_type, coalesce(source, ''), coalesce(clustering_name, ''), coalesce(dim_reduction_name, ''),
+                        to_char(run_timestamp, 'YYYY-MM-DD HH24:MI'), metrics -> 'input' ->> 'embedding_column', metrics -> 'input' ->> 'id_column'
+                   FROM ml.analysis_runs WHERE id = $1",
+                None,
+                &[run_id.into()],
+            ),
+            "read the run",
+        );
+        if t.is_empty() {
+            return None;
+        }
+        let row = t.first();
+        let get = |i: usize| spi(row.get::<String>(i), "read the run").unwrap_or_default();
+        let opt = |i: usize| spi(row.get::<String>(i), "read the run");
+        Some((get(1), get(2), get(3), get(4), get(5), opt(6), opt(7)))
+    });
+    let Some((kind, source, clustering, reduction, when, emb_col, id_col)) = run else {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("run_id {run_id} is not a run this session can see"),
+            "Look the id up in ml.analysis_runs (runs of other tenants are not visible).",
+        )
+    };
+    // Every point: (item, cluster, first two coordinates if any).
+    type Row = (String, Option<i32>, Option<Vec<f32>>);
+    let rows: Vec<Row> = Spi::connect(|c| {
+        let t = spi(
+            c.select("SELECT item_id, cluster, coords[1:2] FROM ml.run_points WHERE run_id = $1 ORDER BY item_id", None, &[run_id.into()]),
+            "read the run's points",
+        );
+        t.map(|r| {
+            (
+                spi(r.get::<String>(1), "read the run's points").unwrap_or_default(),
+                spi(r.get::<i32>(2), "read the run's points"),
+                spi(r.get::<Vec<f32>>(3), "read the run's points"),
+            )
+        })
+        .collect()
+    });
+    if rows.is_empty() {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("run_id {run_id} ({kind}) has no points to plot"),
+            "Plot a run of ml.cluster_embeddings or ml.reduce_embeddings: they record a cluster or coordinates for every item.",
+        );
+    }
+    let mut counts: HashMap<Option<i32>, usize> = HashMap::new();
+    for r in &rows {
+        *counts.entry(r.1).or_default() += 1;
+    }
+    let mut sizes: Vec<(Option<i32>, usize)> = counts.into_iter().collect();
+    sizes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let keep: Vec<usize> = if rows.len() > MAX_POINTS {
+        let mut s = Rng::new(run_id as u64).sample_indices(rows.len(), MAX_POINTS);
+        s.sort_unstable();
+        s
+    } else {
+        (0..rows.len()).collect()
+    };
+    let has_coords = rows.iter().any(|r| r.2.as_ref().is_some_and(|c| !c.is_empty()));
+    let (points, axes) = if has_coords {
+        let pts = keep
+            .iter()
+            .filter_map(|&i| {
+                let c = rows[i].2.as_ref()?;
+                Some(Point { x: f64::from(*c.first()?), y: c.get(1).map_or(0.0, |&v| f64::from(v)), cluster: rows[i].1 })
+            })
+            .collect();
+        (pts, format!("{} coordinates 1 and 2", if reduction.is_empty() { "reduced".into() } else { reduction.clone() }))
+    } else {
+        (principal_points(run_id, &source, emb_col, id_col, &rows, &keep), "first two principal components of the embeddings".to_string())
+    };
+    let mut title = format!("Run {run_id}: {kind}");
+    if !clustering.is_empty() {
+        title.push_str(&format!(" ({clustering}"));
+        if !reduction.is_empty() {
+            title.push_str(&format!(" on {reduction}"));
+        }
+        title.push(')');
+    } else if !reduction.is_empty() {
+        title.push_str(&format!(" ({reduction})"));
+    }
+    if !source.is_empty() {
+        title.push_str(&format!(" of {source}"));
+    }
+    let shown = if points.len() < rows.len() { format!("{} of {} items shown (a sample)", points.len(), rows.len()) } else { format!("{} items", rows.len()) };
+    let subtitle = format!("{when} · {shown} · {axes}");
+    scatter(&points, &sizes, &title, &subtitle, width, height)
+}
+
+/// For a run without coordinates: its source's embeddings on their first two principal
+/// components, for the kept rows whose items are still in the source.
+fn principal_points(run_id: i64, source: &str, emb_col: Option<String>, id_col: Option<String>, rows: &[(String, Option<i32>, Option<Vec<f32>>)], keep: &[usize]) -> Vec<Point> {
+    let (Some(emb_col), Some(id_col)) = (emb_col, id_col) else {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("run_id {run_id} has no coordinates and does not record which columns it read"),
+            "Runs of ml.cluster_embeddings and ml.reduce_embeddings record them; re-run the analysis to plot it.",
+        )
+    };
+    let oid = Spi::connect(|c| {
+        let t = spi(c.select("SELECT to_regclass($1)::oid", None, &[source.into()]), "find the run's source");
+        spi(t.first().get::<pg_sys::Oid>(1), "find the run's source")
+    })
+    .unwrap_or_else(|| {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("run_id {run_id} has no coordinates, and its source {} no longer exists", crate::errors::literal(source)),
+            "Runs with a reduction keep their coordinates; re-run with reduction => 'pca' to plot without the source.",
+        )
+    });
+    let plan = |rows: usize, dim: usize| rows * dim * 4 + dim * dim * 8;
+    let src = Source { relation: oid, embedding_column: &emb_col, id_column: &id_col, plan_bytes: &plan, limit_bytes: guc::max_memory_bytes() };
+    let name = src.display_name();
+    let mut progress = Reporter::new(format!("ml.plot_run({run_id})"));
+    let emb = src.read(&name, &mut progress);
+    let Some(x) = Matrix::new(&emb.data, emb.ids.len(), emb.dim) else { return vec![] };
+    let k = 2.min(emb.dim).min(emb.ids.len());
+    let mut exec = Exec::new(guc::threads(), &mut progress);
+    let coords = match pca::fit(&x, &pca::Params { seed: run_id as u64, ..pca::Params::count(k.max(1)) }, &mut exec) {
+        Ok(p) => p.transform(&x, &exec),
+        Err(_) => vec![0.0; emb.ids.len() * k.max(1)],
+    };
+    let k = k.max(1);
+    let at: HashMap<&str, usize> = emb.ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    keep.iter()
+        .filter_map(|&i| {
+            let r = at.get(rows[i].0.as_str())?;
+            Some(Point { x: coords[r * k], y: if k > 1 { coords[r * k + 1] } else { 0.0 }, cluster: rows[i].1 })
+        })
+        .collect()
+}
