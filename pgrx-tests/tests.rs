@@ -6,7 +6,7 @@ use pgrx::prelude::*;
 #[pg_test]
 fn schema_has_every_table_of_the_spec() {
     let n = Spi::get_one::<i64>("SELECT count(*) FROM pg_tables WHERE schemaname = 'ml'");
-    assert_eq!(n, Ok(Some(33)));
+    assert_eq!(n, Ok(Some(34)));
 }
 
 #[pg_test]

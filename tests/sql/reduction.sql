@@ -1,0 +1,114 @@
+-- Dimensionality reduction: ml.reduce_embeddings, reductions inside ml.cluster_embeddings,
+-- ml.embedding_coordinates, ml.run_points and ml.plot_run, on the digits (1,797 × 64).
+
+-- PCA to 10 components: the explained variance ratios are scikit-learn's
+-- (PCA(10).fit(digits).explained_variance_ratio_, rounded).
+SELECT ml.reduce_embeddings('digits', method => 'pca', params => '{"n_components": 10}') AS pca_run \gset
+SELECT analysis_type, dim_reduction_name, dim_reduction_params->>'svd_solver' AS solver, row_count,
+       (SELECT array_agg(round(r::numeric, 4)) FROM jsonb_array_elements_text(metrics->'explained_variance_ratio') r) AS ratio
+  FROM ml.analysis_runs WHERE id = :pca_run;
+SELECT count(*) AS items, min(cardinality(coords)) AS n_components FROM ml.embedding_coordinates WHERE run_id = :pca_run;
+
+-- A fraction keeps the components that explain that share of the variance (as scikit-learn's
+-- PCA(0.9)): 21 for the digits.
+SELECT ml.reduce_embeddings('digits', params => '{"n_components": 0.9}') AS share_run \gset
+SELECT metrics->'n_components' AS kept, round((metrics->>'explained_variance_ratio_total')::numeric, 4) AS explained
+  FROM ml.analysis_runs WHERE id = :share_run;
+
+-- A PCA run with a model name stores mean and components in the registry.
+SELECT ml.reduce_embeddings('digits', params => '{"n_components": 2}', run => '{"model_name": "digits_pca"}') AS pca_model_run \gset
+SELECT name, version, model_type, artifact->>'format' AS format, jsonb_array_length(artifact->'mean') AS n_features,
+       jsonb_array_length(artifact->'components') AS n_components
+  FROM ml.model_registry WHERE source_run_id = :pca_model_run;
+
+-- t-SNE with openTSNE's defaults: the same seed gives the same coordinates.
+SELECT ml.reduce_embeddings('digits', method => 'tsne', params => '{"random_state": 7}') AS tsne_a \gset
+SELECT ml.reduce_embeddings('digits', method => 'tsne', params => '{"random_state": 7}') AS tsne_b \gset
+SELECT dim_reduction_params->>'negative_gradient_method' AS method, dim_reduction_params->>'perplexity' AS perplexity,
+       dim_reduction_params->'learning_rates' AS learning_rates,
+       (metrics->>'trustworthiness')::float8 > 0.99 AS trustworthy, (metrics->>'kl_divergence')::float8 < 1 AS kl_below_1
+  FROM ml.analysis_runs WHERE id = :tsne_a;
+SELECT count(*) AS items, bool_and(a.coords = b.coords) AS same_coordinates
+  FROM ml.embedding_coordinates a JOIN ml.embedding_coordinates b USING (item_id)
+ WHERE a.run_id = :tsne_a AND b.run_id = :tsne_b;
+
+-- UMAP with umap-learn's defaults.
+SELECT ml.reduce_embeddings('digits', method => 'umap', params => '{"random_state": 7}') AS umap_run \gset
+SELECT dim_reduction_params->>'n_epochs' AS n_epochs, round((dim_reduction_params->>'a')::numeric, 3) AS a,
+       round((dim_reduction_params->>'b')::numeric, 3) AS b, (metrics->>'trustworthiness')::float8 > 0.98 AS trustworthy
+  FROM ml.analysis_runs WHERE id = :umap_run;
+
+-- The whole pipeline in one call: reduce with UMAP, then cluster the reduced coordinates.
+SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": 10, "random_state": 0}',
+                             reduction => 'umap', reduction_params => '{"random_state": 0}') AS pipeline \gset
+SELECT clustering_name, dim_reduction_name, metrics->'reduction' ? 'trustworthiness' AS reduction_metrics,
+       (metrics->>'silhouette')::float8 > 0.6 AS well_separated
+  FROM ml.analysis_runs WHERE id = :pipeline;
+-- ml.run_points: item, cluster, distance and coordinates of a run in one place.
+SELECT count(*) AS points, count(DISTINCT cluster) AS clusters, count(coords) AS with_coordinates
+  FROM ml.run_points WHERE run_id = :pipeline;
+-- How well the clusters found on the UMAP coordinates match the digits' labels.
+SELECT round(sum(top)::numeric / 1797, 2) AS purity FROM (
+  SELECT max(n) AS top FROM (SELECT p.cluster, d.label, count(*) AS n
+    FROM ml.run_points p JOIN digits d ON d.id::text = p.item_id WHERE p.run_id = :pipeline GROUP BY 1, 2) c GROUP BY cluster) t;
+
+-- A picture of the run: well-formed SVG, one circle per point plus one per legend entry.
+SELECT ml.plot_run(:pipeline) AS svg \gset
+SELECT xml_is_well_formed_document(:'svg') AS well_formed,
+       cardinality(xpath('//svg:g[@class="points"]/svg:circle', :'svg'::xml, ARRAY[ARRAY['svg', 'http://www.w3.org/2000/svg']])) AS marks,
+       (xpath('/svg:svg/svg:title/text()', :'svg'::xml, ARRAY[ARRAY['svg', 'http://www.w3.org/2000/svg']]))[1]::text = 'Run ' || :pipeline || ': clustering (K-Means on umap) of public.digits' AS titled;
+-- A run without coordinates is drawn on the first two principal components of its source.
+SELECT cardinality(xpath('//svg:g[@class="points"]/svg:circle',
+         ml.plot_run(ml.cluster_embeddings('digits', params => '{"n_clusters": 3, "random_state": 0}'), 400, 300)::xml,
+         ARRAY[ARRAY['svg', 'http://www.w3.org/2000/svg']])) AS marks_from_pca;
+
+-- Deleting a run deletes its coordinates.
+DELETE FROM ml.analysis_runs WHERE id = :tsne_b;
+SELECT count(*) AS left_over FROM ml.embedding_coordinates WHERE run_id = :tsne_b;
+
+-- Bad input: SQLSTATE, a message naming the argument and value, a hint; nothing written.
+CREATE FUNCTION pg_temp.try(sql text, OUT code text, OUT message text, OUT hint text)
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE sql;
+  code := '-----'; message := 'no error'; hint := '';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+END
+$$;
+CREATE TABLE small (id int, embedding real[]);
+INSERT INTO small SELECT g, ARRAY[g, g % 3, g % 5]::real[] FROM generate_series(1, 20) g;
+CREATE TABLE with_zero (id int, embedding real[]);
+INSERT INTO with_zero SELECT g, ARRAY[g % 4, g % 3, 0]::real[] FROM generate_series(0, 19) g;
+INSERT INTO ml.analysis_runs (analysis_type) VALUES ('manual') RETURNING id AS empty_run \gset
+SELECT count(*) AS runs_before FROM ml.analysis_runs \gset
+SELECT case_name, code, regexp_replace(message, 'run_id \d+ \(', 'run_id N (') AS message, hint
+  FROM (SELECT case_name, (pg_temp.try(sql)).* FROM (VALUES
+    ('unknown method',        $$SELECT ml.reduce_embeddings('small', method => 'isomap')$$),
+    ('NULL method',           $$SELECT ml.reduce_embeddings('small', method => NULL)$$),
+    ('unknown key',           $$SELECT ml.reduce_embeddings('small', method => 'tsne', params => '{"perplexty": 5}')$$),
+    ('perplexity >= N',       $$SELECT ml.reduce_embeddings('small', method => 'tsne', params => '{"perplexity": 20}')$$),
+    ('perplexity not number', $$SELECT ml.reduce_embeddings('small', method => 'tsne', params => '{"perplexity": "high"}')$$),
+    ('perplexity negative',   $$SELECT ml.reduce_embeddings('small', method => 'tsne', params => '{"perplexity": -1}')$$),
+    ('tsne 4 components',     $$SELECT ml.reduce_embeddings('small', method => 'tsne', params => '{"n_components": 4}')$$),
+    ('fft in 3-D',            $$SELECT ml.reduce_embeddings('small', method => 'tsne', params => '{"n_components": 3, "negative_gradient_method": "fft", "perplexity": 3}')$$),
+    ('pca components > dim',  $$SELECT ml.reduce_embeddings('small', params => '{"n_components": 4}')$$),
+    ('pca components 0',      $$SELECT ml.reduce_embeddings('small', params => '{"n_components": 0}')$$),
+    ('pca share 1.5',         $$SELECT ml.reduce_embeddings('small', params => '{"n_components": 1.5}')$$),
+    ('share + randomized',    $$SELECT ml.reduce_embeddings('small', params => '{"n_components": 0.5, "svd_solver": "randomized"}')$$),
+    ('unknown solver',        $$SELECT ml.reduce_embeddings('small', params => '{"svd_solver": "arpack"}')$$),
+    ('whiten not boolean',    $$SELECT ml.reduce_embeddings('small', params => '{"whiten": "yes"}')$$),
+    ('umap n_neighbors 1',    $$SELECT ml.reduce_embeddings('small', method => 'umap', params => '{"n_neighbors": 1}')$$),
+    ('umap n_neighbors >= N', $$SELECT ml.reduce_embeddings('small', method => 'umap', params => '{"n_neighbors": 20}')$$),
+    ('unknown metric',        $$SELECT ml.reduce_embeddings('small', method => 'umap', params => '{"metric": "manhattan"}')$$),
+    ('min_dist > spread',     $$SELECT ml.reduce_embeddings('small', method => 'umap', params => '{"min_dist": 2}')$$),
+    ('cosine zero vector',    $$SELECT ml.reduce_embeddings('with_zero', method => 'umap', params => '{"metric": "cosine", "n_neighbors": 5}')$$),
+    ('tsne model',            $$SELECT ml.reduce_embeddings('small', method => 'tsne', params => '{"perplexity": 5}', run => '{"model_name": "m"}')$$),
+    ('params not object',     $$SELECT ml.reduce_embeddings('small', params => '[1]')$$),
+    ('bad reduction_params',  $$SELECT ml.cluster_embeddings('small', reduction => 'umap', reduction_params => '{"n_neighbors": 50}')$$),
+    ('plot missing run',      $$SELECT ml.plot_run(-1)$$),
+    ('plot run w/o points',   'SELECT ml.plot_run(' || :empty_run || ')'),
+    ('plot width',            $$SELECT ml.plot_run(1, width => 10)$$),
+    ('plot NULL run',         $$SELECT ml.plot_run(NULL)$$)
+  ) AS cases(case_name, sql)) t;
+SELECT count(*) - :runs_before AS runs_written_by_failures FROM ml.analysis_runs;
