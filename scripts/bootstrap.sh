@@ -19,7 +19,7 @@ SUDO=""
 # 1. Debian packages.
 pkgs=(postgresql-15 postgresql-server-dev-15 clang libclang-dev pkg-config make gcc sudo gzip)
 # pg_cron: the scheduling test (tests/python/test_scheduling.py) runs jobs through it.
-[ $want_python = 1 ] && pkgs+=(python3-pip postgresql-15-cron)
+[ $want_python = 1 ] && pkgs+=(python3-pip postgresql-15-cron librsvg2-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -49,11 +49,11 @@ fi
 
 # 4. The reference implementations for the tests and benchmarks (never used by the extension).
 if [ $want_python = 1 ]; then
-  if ! python3 -c "import sklearn, scipy, numpy, psycopg, pytest, imagehash, skimage, PIL, evidently; assert int(PIL.__version__.split('.')[0]) >= 13" 2>/dev/null; then
-    say "installing Python test references: scikit-learn scipy numpy psycopg pytest imagehash pillow scikit-image evidently"
+  if ! python3 -c "import sklearn, scipy, numpy, psycopg, pytest, imagehash, skimage, PIL, evidently, openTSNE, umap; assert int(PIL.__version__.split('.')[0]) >= 13" 2>/dev/null; then
+    say "installing Python test references: scikit-learn scipy numpy psycopg pytest imagehash pillow scikit-image evidently openTSNE umap-learn"
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-      scikit-learn scipy numpy 'psycopg[binary]' pytest 'imagehash==4.3.*' 'pillow>=13' scikit-image evidently 'pandas<3' 2>/dev/null \
+      scikit-learn scipy numpy 'psycopg[binary]' pytest 'imagehash==4.3.*' 'pillow>=13' scikit-image evidently 'pandas<3' 'openTSNE==1.0.*' 'umap-learn==0.5.*' 2>/dev/null \
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
-      scikit-learn scipy numpy 'psycopg[binary]' pytest 'imagehash==4.3.*' 'pillow>=13' scikit-image evidently 'pandas<3'
+      scikit-learn scipy numpy 'psycopg[binary]' pytest 'imagehash==4.3.*' 'pillow>=13' scikit-image evidently 'pandas<3' 'openTSNE==1.0.*' 'umap-learn==0.5.*'
   fi
 fi
