@@ -46,6 +46,24 @@ SELECT a.cluster, count(*) AS size,
                  WHERE a2.run_id = a.run_id AND a2.cluster = a.cluster) m ON true
  WHERE a.run_id = :run_id
  GROUP BY a.cluster ORDER BY a.cluster;
+
+\echo
+\echo '-- the whole pipeline in one call: t-SNE (as openTSNE), then K-Means on the map'
+SELECT ml.cluster_embeddings('digits',
+         params => '{"n_clusters": 10, "random_state": 42}',
+         reduction => 'tsne', reduction_params => '{"random_state": 42}') AS map_run \gset
+SELECT id, dim_reduction_name, clustering_name,
+       round((metrics->'reduction'->>'trustworthiness')::numeric, 4) AS trustworthiness,
+       round((metrics->>'silhouette')::numeric, 3) AS silhouette
+  FROM ml.analysis_runs WHERE id = :map_run;
+\pset tuples_only on
+\pset format unaligned
+\o digits_run.svg
+SELECT ml.plot_run(:map_run);
+\o
+\pset tuples_only off
+\pset format aligned
+\echo '-- its picture (ml.plot_run) is in digits_run.svg'
 SQL
 
 echo
