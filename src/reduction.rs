@@ -439,7 +439,7 @@ impl Reduction {
                     other => raise(INVALID_PARAMETER_VALUE, format!("t-SNE of source {name}: {other:?}"), format!("Check {arg}.")),
                 });
                 let rows = quality::sample_rows(x.rows(), p.seed);
-                let trust = quality::trustworthiness(x, &fit.embedding, fit.n_components, &rows, TRUST_K, p.metric);
+                let trust = quality::trustworthiness(x, &fit.embedding, fit.n_components, &rows, TRUST_K, p.metric, exec);
                 let used = json!({
                     "n_components": fit.n_components,
                     "perplexity": p.perplexity,
@@ -474,7 +474,7 @@ impl Reduction {
                     other => raise(INVALID_PARAMETER_VALUE, format!("UMAP of source {name}: {other:?}"), format!("Check {arg}.")),
                 });
                 let rows = quality::sample_rows(x.rows(), p.seed);
-                let trust = quality::trustworthiness(x, &fit.embedding, fit.n_components, &rows, TRUST_K, p.metric);
+                let trust = quality::trustworthiness(x, &fit.embedding, fit.n_components, &rows, TRUST_K, p.metric, exec);
                 let used = json!({
                     "n_neighbors": p.n_neighbors,
                     "n_components": fit.n_components,

@@ -120,3 +120,25 @@ def test_near_duplicate_grouping_stops_on_statement_timeout(conn):
     conn.execute("DROP TABLE many_hashes")
     assert elapsed < 1.5 + 1.0, f"took {elapsed:.2f} s to stop after a 1.5 s timeout"
     assert runs(conn) == before
+
+
+@pytest.mark.parametrize("method,params", [
+    ("tsne", '{"random_state": 1}'),
+    ("umap", '{"random_state": 1, "n_epochs": 5000}'),
+])
+def test_reductions_stop_on_statement_timeout_and_report_progress(conn, big, method, params):
+    before = runs(conn)
+    notices = []
+    conn.add_notice_handler(lambda diag: notices.append(diag.message_primary))
+    conn.execute("SET pg_mlkit.progress_interval = '1s'")
+    conn.execute("SET statement_timeout = '4s'")
+    start = time.monotonic()
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        conn.execute("SELECT ml.reduce_embeddings(%s, method => %s, params => %s)", (big, method, params))
+    elapsed = time.monotonic() - start
+    conn.execute("RESET statement_timeout")
+    conn.execute("RESET pg_mlkit.progress_interval")
+    assert elapsed < 4 + 1.0, f"{method}: took {elapsed:.2f} s to stop after a 4 s timeout"
+    assert runs(conn) == before
+    progress = [n for n in notices if n.startswith("ml.reduce_embeddings(big)")]
+    assert progress, f"no progress NOTICE in {notices}"

@@ -52,7 +52,7 @@ fn main() {
     };
     println!("seconds {:.3}", t.elapsed().as_secs_f64());
     let rows_t = mlkit::reduce::quality::sample_rows(rows, seed);
-    println!("trustworthiness {:.5}", mlkit::reduce::quality::trustworthiness(&x, &coords, c, &rows_t, 10, metric));
+    println!("trustworthiness {:.5}", mlkit::reduce::quality::trustworthiness(&x, &coords, c, &rows_t, 10, metric, &mut exec));
     if let Some(out) = a.get(5).filter(|s| !s.contains('=')) {
         let b: Vec<u8> = coords.iter().flat_map(|v| v.to_le_bytes()).collect();
         std::fs::write(out, b).expect("writable OUT");

@@ -9,6 +9,8 @@
 //!   of `k + p` orthonormal vectors is multiplied by the matrix and re-orthonormalised until
 //!   the leading `k` Ritz pairs stop moving. `n² (k + p)` operations an iteration.
 
+use crate::{Exec, Step};
+
 /// Eigen-decomposition of the symmetric `n × n` matrix `a` (row-major): eigenvalues in
 /// descending order and the matching unit eigenvectors as the rows of the second result.
 pub fn symmetric(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
@@ -63,13 +65,24 @@ pub fn symmetric(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
 /// positive semi-definite `n × n` matrix `a`, with a block of `block ≥ k` vectors, iterated
 /// until every leading Ritz pair's residual `‖A v − λ v‖` is below `1e-10 · λ₁` (at most
 /// `max_iter` times). `seed` fixes the starting block.
-pub fn leading(a: &[f64], n: usize, k: usize, block: usize, max_iter: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
-    leading_op(n, k, block, max_iter, 1e-10, seed, |q, out| crate::linalg::dot_block_f64(q, a, n, out))
+pub fn leading(a: &[f64], n: usize, k: usize, block: usize, max_iter: usize, seed: u64, exec: &mut Exec) -> (Vec<f64>, Vec<f64>) {
+    leading_op(n, k, block, max_iter, 1e-10, seed, exec, |q, out| crate::linalg::dot_block_f64(q, a, n, out))
 }
 
 /// [`leading`] for a matrix given as an operator: `apply(q, out)` writes `A q_r` into row `r`
 /// of `out` for every row `q_r` (`n` long) of `q`. Stops when residuals are below `tol · λ₁`.
-pub fn leading_op(n: usize, k: usize, block: usize, max_iter: usize, tol: f64, seed: u64, mut apply: impl FnMut(&[f64], &mut [f64])) -> (Vec<f64>, Vec<f64>) {
+/// Each iteration is reported to `exec`'s progress hook (where a cancel can stop it).
+#[allow(clippy::too_many_arguments)]
+pub fn leading_op(
+    n: usize,
+    k: usize,
+    block: usize,
+    max_iter: usize,
+    tol: f64,
+    seed: u64,
+    exec: &mut Exec,
+    mut apply: impl FnMut(&[f64], &mut [f64]),
+) -> (Vec<f64>, Vec<f64>) {
     let l = block.clamp(k, n);
     let mut rng = crate::rng::Rng::new(seed);
     // The block as l rows of n (row-major), orthonormalised.
@@ -79,7 +92,8 @@ pub fn leading_op(n: usize, k: usize, block: usize, max_iter: usize, tol: f64, s
     let mut av = vec![0.0; l * n];
     let mut values = vec![0.0; l];
     let mut vectors = vec![0.0; l * n];
-    for _ in 0..max_iter.max(1) {
+    for iteration in 0..max_iter.max(1) {
+        exec.step(Step::Optimize { what: "eigenvectors", iteration: iteration + 1, total: max_iter.max(1), loss: None });
         apply(&q, &mut aq);
         // Rayleigh–Ritz: T = Qᵀ A Q (l × l), T = W Λ Wᵀ, Ritz vectors V = W Q.
         let mut t = vec![0.0; l * l];
@@ -155,7 +169,8 @@ mod tests {
         let mut a = vec![0.0; n * n];
         crate::linalg::dot_block_f64(&b, &b, n, &mut a);
         let (vals, vecs) = symmetric(&a, n);
-        let (lv, lw) = leading(&a, n, 5, 15, 500, 1);
+        let mut none = |_| {};
+        let (lv, lw) = leading(&a, n, 5, 15, 500, 1, &mut Exec::new(1, &mut none));
         for e in 0..5 {
             assert!((lv[e] - vals[e]).abs() < 1e-9 * vals[0], "value {e}: {} vs {}", lv[e], vals[e]);
             let dot: f64 = (0..n).map(|i| lw[e * n + i] * vecs[e * n + i]).sum();

@@ -245,7 +245,7 @@ fn covariance_eigen(x: &Matrix, mean: &[f64], components: Components, seed: u64,
     }
     let total: f64 = (0..d).map(|a| cov[a * d + a]).sum();
     let (values, vectors) = match components {
-        Components::Count(k) if d > 200 => eigen::leading(&cov, d, k, (2 * k).max(k + 20), 2000, seed),
+        Components::Count(k) if d > 200 => eigen::leading(&cov, d, k, (2 * k).max(k + 20), 2000, seed, exec),
         _ => eigen::symmetric(&cov, d),
     };
     Ok((values, vectors, total))

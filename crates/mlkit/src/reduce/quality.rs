@@ -10,7 +10,7 @@
 
 use crate::neighbors::{sq, Metric};
 use crate::rng::Rng;
-use crate::Matrix;
+use crate::{Exec, Matrix};
 
 /// Points on which trustworthiness is measured when there are more.
 pub const SAMPLE: usize = 2000;
@@ -26,7 +26,8 @@ pub fn sample_rows(n: usize, seed: u64) -> Vec<usize> {
 }
 
 /// Trustworthiness of `y` (`n × c`, row-major) for the rows `rows` of `x`, with `k` neighbours.
-pub fn trustworthiness(x: &Matrix, y: &[f64], c: usize, rows: &[usize], k: usize, metric: Metric) -> f64 {
+/// Rows are scored in parallel chunks (a pass of `exec`, so a cancel can stop it).
+pub fn trustworthiness(x: &Matrix, y: &[f64], c: usize, rows: &[usize], k: usize, metric: Metric, exec: &mut Exec) -> f64 {
     let s = rows.len();
     if s < 3 || k == 0 || 2 * s < 3 * k + 2 {
         return f64::NAN;
@@ -44,27 +45,38 @@ pub fn trustworthiness(x: &Matrix, y: &[f64], c: usize, rows: &[usize], k: usize
         })
         .collect();
     let mut total = 0.0f64;
-    let mut rank = vec![0usize; s];
-    let mut order: Vec<(f64, usize)> = Vec::with_capacity(s);
-    for a in 0..s {
-        // Ranks in the input (1 = nearest), ties by index as a stable argsort.
-        order.clear();
-        order.extend((0..s).filter(|&b| b != a).map(|b| (sq(&input[a], &input[b]), b)));
-        order.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
-        for (r, &(_, b)) in order.iter().enumerate() {
-            rank[b] = r + 1;
-        }
-        // The k nearest in the embedding.
-        let ya = &y[rows[a] * c..(rows[a] + 1) * c];
-        order.clear();
-        order.extend((0..s).filter(|&b| b != a).map(|b| (sq(ya, &y[rows[b] * c..(rows[b] + 1) * c]), b)));
-        order.select_nth_unstable_by(k - 1, |p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
-        for &(_, b) in &order[..k] {
-            if rank[b] > k {
-                total += (rank[b] - k) as f64;
+    let input = &input;
+    exec.for_chunks(
+        "trustworthiness",
+        s,
+        64,
+        |chunk| {
+            let mut total = 0.0f64;
+            let mut rank = vec![0usize; s];
+            let mut order: Vec<(f64, usize)> = Vec::with_capacity(s);
+            for a in chunk {
+                // Ranks in the input (1 = nearest), ties by index as a stable argsort.
+                order.clear();
+                order.extend((0..s).filter(|&b| b != a).map(|b| (sq(&input[a], &input[b]), b)));
+                order.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
+                for (r, &(_, b)) in order.iter().enumerate() {
+                    rank[b] = r + 1;
+                }
+                // The k nearest in the embedding.
+                let ya = &y[rows[a] * c..(rows[a] + 1) * c];
+                order.clear();
+                order.extend((0..s).filter(|&b| b != a).map(|b| (sq(ya, &y[rows[b] * c..(rows[b] + 1) * c]), b)));
+                order.select_nth_unstable_by(k - 1, |p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
+                for &(_, b) in &order[..k] {
+                    if rank[b] > k {
+                        total += (rank[b] - k) as f64;
+                    }
+                }
             }
-        }
-    }
+            total
+        },
+        |part| total += part,
+    );
     let (n, k) = (s as f64, k as f64);
     1.0 - total * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
 }
@@ -79,10 +91,12 @@ mod tests {
         let m = Matrix::new(&x, 100, 2).unwrap();
         let y: Vec<f64> = x.iter().map(|&v| v as f64).collect();
         let rows: Vec<usize> = (0..100).collect();
-        assert!((trustworthiness(&m, &y, 2, &rows, 5, Metric::Euclidean) - 1.0).abs() < 1e-12);
+        let mut none = |_| {};
+        let mut exec = Exec::new(2, &mut none);
+        assert!((trustworthiness(&m, &y, 2, &rows, 5, Metric::Euclidean, &mut exec) - 1.0).abs() < 1e-12);
         let mut rng = Rng::new(1);
         let random: Vec<f64> = (0..200).map(|_| rng.next_f64()).collect();
-        let t = trustworthiness(&m, &random, 2, &rows, 5, Metric::Euclidean);
+        let t = trustworthiness(&m, &random, 2, &rows, 5, Metric::Euclidean, &mut exec);
         assert!(t < 0.7, "{t}");
     }
 }

@@ -157,7 +157,7 @@ pub fn fit(x: &Matrix, params: &Params, exec: &mut Exec) -> Result<Umap, Error> 
     graph.retain(|e| e.2 >= cut && e.2 > 0.0);
 
     // 3. Initialisation.
-    let (init, graph_components) = spectral_layout(x, &graph, n, dim, params.seed);
+    let (init, graph_components) = spectral_layout(x, &graph, n, dim, params.seed, exec);
     let mut rng = Rng::new(params.seed);
     let big = init.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     let expansion = if big > 0.0 { 10.0 / big } else { 1.0 };
@@ -288,7 +288,7 @@ pub fn find_ab_params(spread: f64, min_dist: f64) -> (f64, f64) {
 }
 
 /// Spectral initialisation, per connected component; returns `n × dim` and the component count.
-fn spectral_layout(x: &Matrix, graph: &[(u32, u32, f64)], n: usize, dim: usize, seed: u64) -> (Vec<f64>, usize) {
+fn spectral_layout(x: &Matrix, graph: &[(u32, u32, f64)], n: usize, dim: usize, seed: u64, exec: &mut Exec) -> (Vec<f64>, usize) {
     // Connected components by union–find.
     let mut parent: Vec<usize> = (0..n).collect();
     fn find(p: &mut [usize], mut i: usize) -> usize {
@@ -317,7 +317,7 @@ fn spectral_layout(x: &Matrix, graph: &[(u32, u32, f64)], n: usize, dim: usize, 
     let mut out = vec![0.0; n * dim];
     if count == 1 {
         let all: Vec<usize> = (0..n).collect();
-        let e = spectral_of(graph, &all, n, dim, seed);
+        let e = spectral_of(graph, &all, n, dim, seed, exec);
         out.copy_from_slice(&e);
         return (out, 1);
     }
@@ -339,7 +339,7 @@ fn spectral_layout(x: &Matrix, graph: &[(u32, u32, f64)], n: usize, dim: usize, 
         let local: Vec<f64> = if m.len() < 2 * dim + 1 {
             (0..m.len() * dim).map(|_| (rng.next_f64() * 2.0 - 1.0) * range).collect()
         } else {
-            let e = spectral_of(graph, m, n, dim, seed);
+            let e = spectral_of(graph, m, n, dim, seed, exec);
             let big = e.iter().fold(0.0f64, |a, v| a.max(v.abs()));
             e.iter().map(|v| if big > 0.0 { v * range / big } else { 0.0 }).collect()
         };
@@ -395,7 +395,7 @@ fn component_anchors(x: &Matrix, comp: &[usize], count: usize, dim: usize) -> Ve
 /// Eigenvectors 2 … dim + 1 of the normalised Laplacian of the subgraph on `members`
 /// (`members.len() × dim`): the leading ones of `(I + D^{-1/2} W D^{-1/2}) / 2` once the
 /// known first, `D^{1/2} 1`, is projected out.
-fn spectral_of(graph: &[(u32, u32, f64)], members: &[usize], n: usize, dim: usize, seed: u64) -> Vec<f64> {
+fn spectral_of(graph: &[(u32, u32, f64)], members: &[usize], n: usize, dim: usize, seed: u64, exec: &mut Exec) -> Vec<f64> {
     let m = members.len();
     let mut local = vec![usize::MAX; n];
     for (r, &i) in members.iter().enumerate() {
@@ -424,7 +424,7 @@ fn spectral_of(graph: &[(u32, u32, f64)], members: &[usize], n: usize, dim: usiz
     let norm0 = deg.iter().sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
     let v0: Vec<f64> = deg.iter().map(|d| d.sqrt() / norm0).collect();
     let block = (dim + 8).min(m.saturating_sub(1)).max(dim);
-    let (_, vecs) = eigen::leading_op(m, dim, block, 300, 1e-4, seed, |q, out| {
+    let (_, vecs) = eigen::leading_op(m, dim, block, 300, 1e-4, seed, exec, |q, out| {
         for (qr, or) in q.chunks_exact(m).zip(out.chunks_exact_mut(m)) {
             let proj: f64 = qr.iter().zip(&v0).map(|(a, b)| a * b).sum();
             for r in 0..m {
@@ -539,7 +539,7 @@ mod tests {
         let b = fit(&m, &p, &mut Exec::new(2, &mut none2)).unwrap();
         assert_eq!(a.embedding, b.embedding);
         let rows: Vec<usize> = (0..n).collect();
-        let t = crate::reduce::quality::trustworthiness(&m, &a.embedding, 2, &rows, 10, Metric::Euclidean);
+        let t = crate::reduce::quality::trustworthiness(&m, &a.embedding, 2, &rows, 10, Metric::Euclidean, &mut Exec::new(1, &mut none));
         assert!(t > 0.85, "trustworthiness {t}");
         assert_eq!(fit(&m, &Params { n_neighbors: 1, ..p.clone() }, &mut Exec::new(1, &mut none)).unwrap_err(), Error::Neighbours { asked: 1, points: n });
     }
