@@ -2,6 +2,6 @@
 # t-SNE, UMAP and PCA against openTSNE, scikit-learn, linfa-tsne, umap-learn and the Python PCA
 # pipeline (about 15 minutes). Builds linfa-tsne's benchmark binary first.
 set -euo pipefail
-cd "$(dirname "$0")"
-cargo build --release --quiet --manifest-path linfa/Cargo.toml
-exec bash run.sh reduction_bench.py "$@"
+here="$(dirname "$0")"
+cargo build --release --quiet --manifest-path "$here/linfa/Cargo.toml"
+exec bash "$here/run.sh" "$here/reduction_bench.py" "$@"

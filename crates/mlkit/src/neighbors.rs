@@ -268,12 +268,16 @@ impl Index {
             }
             Strategy::Brute { centred, norms } => {
                 let mut dots = Vec::new();
-                let mut cand: Vec<(f32, u32)> = Vec::new();
+                let mut cand: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
                 self.brute_blocks(centred, norms, rows, &mut dots, |i, approx| {
+                    // The k + 1 smallest approximate distances (the point itself among them).
                     cand.clear();
-                    cand.extend(approx.iter().enumerate().map(|(j, &a)| (a, j as u32)));
-                    cand.select_nth_unstable_by(k, |a, b| a.0.total_cmp(&b.0));
-                    let last = cand[k].0 as f64;
+                    for (j, &a) in approx.iter().enumerate() {
+                        if cand.len() <= k || a < cand[0].0 {
+                            keep_smallest(&mut cand, k + 1, (a, j as u32));
+                        }
+                    }
+                    let last = cand[0].0 as f64;
                     let slack = 1e-5 * (2.0 * norms[i] as f64 + last.abs()) + 1e-9;
                     found.clear();
                     found.extend(
@@ -349,6 +353,39 @@ impl Index {
             }
         });
         Some(out)
+    }
+}
+
+/// Adds `v` to `heap`, a binary max-heap (by value, then index) of at most `k` entries, the
+/// `k` smallest seen: kept by hand because std's `BinaryHeap` wants a total order. Ties are
+/// broken by index, so the same entries are kept every time.
+fn keep_smallest<T: PartialOrd + Copy>(heap: &mut Vec<(T, u32)>, k: usize, v: (T, u32)) {
+    let gt = |a: (T, u32), b: (T, u32)| a.0 > b.0 || (a.0 == b.0 && a.1 > b.1);
+    if heap.len() < k {
+        heap.push(v);
+        let mut i = heap.len() - 1;
+        while i > 0 && gt(heap[i], heap[(i - 1) / 2]) {
+            heap.swap(i, (i - 1) / 2);
+            i = (i - 1) / 2;
+        }
+    } else if gt(heap[0], v) {
+        heap[0] = v;
+        let mut i = 0;
+        loop {
+            let (l, r) = (2 * i + 1, 2 * i + 2);
+            let mut big = i;
+            if l < heap.len() && gt(heap[l], heap[big]) {
+                big = l;
+            }
+            if r < heap.len() && gt(heap[r], heap[big]) {
+                big = r;
+            }
+            if big == i {
+                break;
+            }
+            heap.swap(i, big);
+            i = big;
+        }
     }
 }
 
@@ -474,38 +511,7 @@ impl Tree {
 
     /// The `k` smallest squared distances from `q`, into `heap` (a max-heap, unsorted).
     fn nearest(&self, q: &[f64], k: usize, heap: &mut Vec<(f64, u32)>) {
-        // A binary max-heap kept by hand (std's BinaryHeap wants a total order), ordered by
-        // distance, then index, so that ties are broken the same way every time.
         let worst = |h: &Vec<(f64, u32)>| if h.len() < k { f64::INFINITY } else { h[0].0 };
-        let gt = |a: (f64, u32), b: (f64, u32)| a.0 > b.0 || (a.0 == b.0 && a.1 > b.1);
-        let push = |h: &mut Vec<(f64, u32)>, v: (f64, u32)| {
-            if h.len() < k {
-                h.push(v);
-                let mut i = h.len() - 1;
-                while i > 0 && gt(h[i], h[(i - 1) / 2]) {
-                    h.swap(i, (i - 1) / 2);
-                    i = (i - 1) / 2;
-                }
-            } else if gt(h[0], v) {
-                h[0] = v;
-                let mut i = 0;
-                loop {
-                    let (l, r) = (2 * i + 1, 2 * i + 2);
-                    let mut big = i;
-                    if l < h.len() && gt(h[l], h[big]) {
-                        big = l;
-                    }
-                    if r < h.len() && gt(h[r], h[big]) {
-                        big = r;
-                    }
-                    if big == i {
-                        break;
-                    }
-                    h.swap(i, big);
-                    i = big;
-                }
-            }
-        };
         // Depth first, nearer child first; nodes farther than the current k-th are skipped.
         let mut stack = vec![(0usize, 0.0f64)];
         while let Some((id, dist)) = stack.pop() {
@@ -526,7 +532,7 @@ impl Tree {
                 }
                 None => {
                     for p in node.start..node.end {
-                        push(heap, (sq(q, &self.pts[p * self.d..(p + 1) * self.d]), self.idx[p]));
+                        keep_smallest(heap, k, (sq(q, &self.pts[p * self.d..(p + 1) * self.d]), self.idx[p]));
                     }
                 }
             }

@@ -98,13 +98,7 @@ pub fn leading_op(
         // Rayleigh–Ritz: T = Qᵀ A Q (l × l), T = W Λ Wᵀ, Ritz vectors V = W Q.
         let mut t = vec![0.0; l * l];
         crate::linalg::dot_block_f64(&q, &aq, n, &mut t);
-        for i in 0..l {
-            for j in 0..i {
-                let m = (t[i * l + j] + t[j * l + i]) / 2.0;
-                t[i * l + j] = m;
-                t[j * l + i] = m;
-            }
-        }
+        symmetrize(&mut t, l);
         let (vals, w) = symmetric(&t, l);
         values = vals;
         // V = W Q and A V = W (A Q).
@@ -132,6 +126,18 @@ pub fn leading_op(
         orthonormalize(&mut q, n);
     }
     (values[..k].to_vec(), vectors[..k * n].to_vec())
+}
+
+/// Replaces the `l × l` matrix `t` by `(t + tᵀ) / 2`: a product that is symmetric in exact
+/// arithmetic, made exactly symmetric for [`symmetric`].
+pub fn symmetrize(t: &mut [f64], l: usize) {
+    for i in 0..l {
+        for j in 0..i {
+            let m = (t[i * l + j] + t[j * l + i]) / 2.0;
+            t[i * l + j] = m;
+            t[j * l + i] = m;
+        }
+    }
 }
 
 /// Orthonormalises the rows (each `n` long) of `q` by modified Gram–Schmidt, twice

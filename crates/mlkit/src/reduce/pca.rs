@@ -294,13 +294,7 @@ fn randomized(x: &Matrix, mean: &[f64], k: usize, seed: u64, exec: &mut Exec) ->
     // Rayleigh–Ritz: T = Z Qᵀ = Q Mᵀ M Qᵀ (l × l); its eigenpairs give σ² and V = Wᵀ Q.
     let mut t = vec![0.0; l * l];
     crate::linalg::dot_block_f64(&z, &q, d, &mut t);
-    for i in 0..l {
-        for j in 0..i {
-            let m = (t[i * l + j] + t[j * l + i]) / 2.0;
-            t[i * l + j] = m;
-            t[j * l + i] = m;
-        }
-    }
+    eigen::symmetrize(&mut t, l);
     let (vals, w) = eigen::symmetric(&t, l);
     let mut vectors = vec![0.0; k * d];
     for r in 0..k {

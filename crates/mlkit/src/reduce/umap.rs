@@ -17,9 +17,10 @@
 //!    clipped to ±4, the learning rate falling linearly from 1. `a` and `b` fit
 //!    `1 / (1 + a x^{2b})` to the `min_dist`/`spread` curve by least squares, as `find_ab_params`.
 //!
-//! Determinism: the optimisation runs on one thread with the seeded generator, so a seed gives
-//! the same coordinates whatever the thread count (umap-learn, too, runs single-threaded when
-//! given a `random_state`).
+//! Determinism: the optimisation runs in fixed blocks of vertices with generators seeded per
+//! block and epoch (see [`optimize`]), so a seed gives the same coordinates whatever the
+//! thread count — which umap-learn achieves only by running single-threaded when given a
+//! `random_state`.
 
 use crate::exec::MemoryLimit;
 use crate::neighbors::{self, Index, Metric};
@@ -170,7 +171,7 @@ pub fn fit(x: &Matrix, params: &Params, exec: &mut Exec) -> Result<Umap, Error> 
 
     // 4. Optimisation.
     let (a, b) = find_ab_params(params.spread, params.min_dist);
-    optimize(&mut y, dim, &graph, n_epochs, a, b, params, &mut rng, exec);
+    optimize(&mut y, dim, &graph, n_epochs, a, b, params, params.seed, exec);
     Ok(Umap { embedding: y, n_components: dim, a, b, n_epochs, graph_components, edges: graph.len() })
 }
 
@@ -448,65 +449,153 @@ fn spectral_of(graph: &[(u32, u32, f64)], members: &[usize], n: usize, dim: usiz
     out
 }
 
-/// Stochastic gradient descent over the edges, as umap-learn's `optimize_layout_euclidean`.
+/// Vertex blocks of the optimisation: fixed, so that the result does not depend on the
+/// thread count.
+const SGD_BLOCKS: usize = 64;
+
+/// One block of head vertices and the edges that start at them, with their sampling state.
+struct Block {
+    /// First vertex of the block; its positions are `pos` (`len × dim`).
+    first: usize,
+    pos: Vec<f32>,
+    /// The block's edges (indices into the graph) and their next sampling epochs.
+    edges: std::ops::Range<usize>,
+    next: Vec<f64>,
+    next_neg: Vec<f64>,
+}
+
+/// What an epoch's block did to other vertices: `(vertex, move)` pairs, applied after the epoch.
+struct Moves {
+    vertex: Vec<u32>,
+    delta: Vec<f32>,
+}
+
+/// Stochastic gradient descent over the edges, as umap-learn's `optimize_layout_euclidean`, in
+/// `f32` as umap-learn's (its embedding is `float32`).
+///
+/// Parallel and still deterministic: the head vertices are cut into [`SGD_BLOCKS`] fixed
+/// blocks that run at once. Within an epoch a block moves its own vertices as it goes, reads
+/// every other vertex as the epoch began, and records the moves of the tails it pulls;
+/// those are applied after the epoch, block by block. Negative samples come from a generator
+/// seeded by (seed, epoch, block). So every epoch's result depends on the seed only, as with
+/// umap-learn's single-threaded `random_state` runs, whose sequential updates this replaces
+/// by epoch-stale reads of other blocks (as umap-learn's own parallel mode reads whatever
+/// other threads have written).
 #[allow(clippy::too_many_arguments)]
-fn optimize(y: &mut [f64], dim: usize, graph: &[(u32, u32, f64)], n_epochs: usize, a: f64, b: f64, params: &Params, rng: &mut Rng, exec: &mut Exec) {
-    let n = y.len() / dim;
+fn optimize(y64: &mut [f64], dim: usize, graph: &[(u32, u32, f64)], n_epochs: usize, a: f64, b: f64, params: &Params, seed: u64, exec: &mut Exec) {
+    let n = y64.len() / dim;
+    let mut y: Vec<f32> = y64.iter().map(|&v| v as f32).collect();
+    let (a, b) = (a as f32, b as f32);
     let wmax = graph.iter().map(|e| e.2).fold(0.0, f64::max);
     let eps: Vec<f64> = graph.iter().map(|e| if e.2 > 0.0 { wmax / e.2 } else { f64::INFINITY }).collect();
     let rate = params.negative_sample_rate as f64;
     let eps_neg: Vec<f64> = eps.iter().map(|e| e / rate).collect();
-    let mut next = eps.clone();
-    let mut next_neg = eps_neg.clone();
-    let gamma = params.repulsion_strength;
-    let clip = |v: f64| v.clamp(-4.0, 4.0);
-    let mut cur = [0.0f64; 8];
+    let gamma = params.repulsion_strength as f32;
+    // Blocks of consecutive head vertices; the graph is sorted by head.
+    let per = n.div_ceil(SGD_BLOCKS).max(1);
+    let mut blocks = Vec::new();
+    let mut e0 = 0;
+    for first in (0..n).step_by(per) {
+        let last = (first + per).min(n);
+        let mut e1 = e0;
+        while e1 < graph.len() && (graph[e1].0 as usize) < last {
+            e1 += 1;
+        }
+        blocks.push(Block {
+            first,
+            pos: y[first * dim..last * dim].to_vec(),
+            edges: e0..e1,
+            next: eps[e0..e1].to_vec(),
+            next_neg: eps_neg[e0..e1].to_vec(),
+        });
+        e0 = e1;
+    }
+    let clip = |v: f32| v.clamp(-4.0, 4.0);
     for epoch in 0..n_epochs {
-        let alpha = params.learning_rate * (1.0 - epoch as f64 / n_epochs as f64);
+        let alpha = (params.learning_rate * (1.0 - epoch as f64 / n_epochs as f64)) as f32;
         let ep = epoch as f64;
-        for (e, &(j, k, _)) in graph.iter().enumerate() {
-            if next[e] > ep {
-                continue;
-            }
-            let (j, k) = (j as usize, k as usize);
-            let mut d2 = 0.0;
-            for t in 0..dim {
-                cur[t] = y[j * dim + t];
-                d2 += (cur[t] - y[k * dim + t]).powi(2);
-            }
-            let coeff = if d2 > 0.0 { -2.0 * a * b * d2.powf(b - 1.0) / (a * d2.powf(b) + 1.0) } else { 0.0 };
-            for t in 0..dim {
-                let g = clip(coeff * (cur[t] - y[k * dim + t]));
-                cur[t] += g * alpha;
-                y[k * dim + t] -= g * alpha;
-            }
-            next[e] += eps[e];
-            let negatives = ((ep - next_neg[e]) / eps_neg[e]).max(0.0) as usize;
-            for _ in 0..negatives {
-                let k = rng.below(n);
-                let mut d2 = 0.0;
+        let snapshot: &[f32] = &y;
+        let moves = exec.quick_map_mut(&mut blocks, 1, |at, bs| {
+            let blk = &mut bs[0];
+            let mut rng = Rng::new(seed ^ ((epoch as u64) << 32) ^ ((at as u64) << 8) ^ 0x756d_6170);
+            let mut mv = Moves { vertex: Vec::new(), delta: Vec::new() };
+            let mut cur = vec![0.0f32; dim];
+            let mut tk = vec![0.0f32; dim];
+            for (t_e, e) in blk.edges.clone().enumerate() {
+                if blk.next[t_e] > ep {
+                    continue;
+                }
+                let (j, k) = (graph[e].0 as usize, graph[e].1 as usize);
+                let own = (j - blk.first) * dim;
+                // Another vertex: live if it is in this block, else as the epoch began.
+                let (lo, hi) = (blk.first, blk.first + blk.pos.len() / dim);
+                let fetch = |v: usize, out: &mut [f32], pos: &[f32]| {
+                    let src = if v >= lo && v < hi { &pos[(v - lo) * dim..(v - lo + 1) * dim] } else { &snapshot[v * dim..(v + 1) * dim] };
+                    out.copy_from_slice(src);
+                };
+                fetch(k, &mut tk, &blk.pos);
+                let mut d2 = 0.0f32;
                 for t in 0..dim {
-                    d2 += (cur[t] - y[k * dim + t]).powi(2);
+                    cur[t] = blk.pos[own + t];
+                    d2 += (cur[t] - tk[t]).powi(2);
                 }
                 let coeff = if d2 > 0.0 {
-                    2.0 * gamma * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0))
-                } else if j == k {
-                    continue;
+                    let pb = d2.powf(b);
+                    -2.0 * a * b * (pb / d2) / (a * pb + 1.0)
                 } else {
                     0.0
                 };
-                if coeff > 0.0 {
+                mv.vertex.push(k as u32);
+                for t in 0..dim {
+                    let g = clip(coeff * (cur[t] - tk[t]));
+                    cur[t] += g * alpha;
+                    mv.delta.push(-g * alpha);
+                }
+                blk.next[t_e] += eps[e];
+                let negatives = ((ep - blk.next_neg[t_e]) / eps_neg[e]).max(0.0) as usize;
+                for _ in 0..negatives {
+                    let k = rng.below(n);
+                    fetch(k, &mut tk, &blk.pos);
+                    let mut d2 = 0.0f32;
                     for t in 0..dim {
-                        cur[t] += clip(coeff * (cur[t] - y[k * dim + t])) * alpha;
+                        d2 += (cur[t] - tk[t]).powi(2);
+                    }
+                    let coeff = if d2 > 0.0 {
+                        2.0 * gamma * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0))
+                    } else if j == k {
+                        continue;
+                    } else {
+                        0.0
+                    };
+                    if coeff > 0.0 {
+                        for t in 0..dim {
+                            cur[t] += clip(coeff * (cur[t] - tk[t])) * alpha;
+                        }
                     }
                 }
+                blk.pos[own..own + dim].copy_from_slice(&cur);
+                blk.next_neg[t_e] += negatives as f64 * eps_neg[e];
             }
-            for t in 0..dim {
-                y[j * dim + t] = cur[t];
+            mv
+        });
+        for blk in &blocks {
+            y[blk.first * dim..blk.first * dim + blk.pos.len()].copy_from_slice(&blk.pos);
+        }
+        for mv in &moves {
+            for (r, &k) in mv.vertex.iter().enumerate() {
+                for t in 0..dim {
+                    y[k as usize * dim + t] += mv.delta[r * dim + t];
+                }
             }
-            next_neg[e] += negatives as f64 * eps_neg[e];
+        }
+        for blk in blocks.iter_mut() {
+            let len = blk.pos.len();
+            blk.pos.copy_from_slice(&y[blk.first * dim..blk.first * dim + len]);
         }
         exec.step(Step::Optimize { what: "UMAP", iteration: epoch + 1, total: n_epochs, loss: None });
+    }
+    for (o, v) in y64.iter_mut().zip(&y) {
+        *o = f64::from(*v);
     }
 }
 
