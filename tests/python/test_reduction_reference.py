@@ -136,3 +136,16 @@ def test_plot_is_svg_with_a_mark_per_point_and_renders(conn, digits, tmp_path):
     png = (tmp_path / "run.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert int.from_bytes(png[16:20], "big") == 640 and int.from_bytes(png[20:24], "big") == 480
+
+
+def test_pca_variance_share_on_wide_data(conn):
+    # 3,000 × 400 (over 200 features: the leading eigenpairs by subspace iteration, 32 at a time).
+    rng = np.random.RandomState(0)
+    latent = rng.normal(size=(3000, 60)) * (30.0 / (1 + np.arange(60)))
+    X = (latent @ rng.normal(size=(60, 400)) + 0.05 * rng.normal(size=(3000, 400))).astype(np.float32)
+    load_matrix(conn, "pca_share", X)
+    for share in (0.9, 0.995):
+        _, ours, metrics = reduce(conn, "pca_share", "pca", {"n_components": share})
+        ref = PCA(share).fit(X.astype(np.float64))
+        assert ours.shape[1] == ref.n_components_, (share, ours.shape, ref.n_components_)
+        assert same_up_to_sign(ours, ref.transform(X.astype(np.float64))) < 1e-4

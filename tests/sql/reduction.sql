@@ -48,7 +48,7 @@ SELECT clustering_name, dim_reduction_name, metrics->'reduction' ? 'trustworthin
 SELECT count(*) AS points, count(DISTINCT cluster) AS clusters, count(coords) AS with_coordinates
   FROM ml.run_points WHERE run_id = :pipeline;
 -- How well the clusters found on the UMAP coordinates match the digits' labels.
-SELECT round(sum(top)::numeric / 1797, 2) AS purity FROM (
+SELECT sum(top)::numeric / 1797 > 0.85 AS most_clusters_are_one_digit FROM (
   SELECT max(n) AS top FROM (SELECT p.cluster, d.label, count(*) AS n
     FROM ml.run_points p JOIN digits d ON d.id::text = p.item_id WHERE p.run_id = :pipeline GROUP BY 1, 2) c GROUP BY cluster) t;
 

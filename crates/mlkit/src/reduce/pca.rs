@@ -10,8 +10,8 @@
 //! * **covariance** (scikit-learn's `covariance_eigh`, and what we run for `full`): the
 //!   `d × d` covariance, accumulated by SGEMM over blocks of rows (each block's sum in `f32`,
 //!   the blocks added in `f64`), then its eigenvectors — all of them by Jacobi for up to 200
-//!   features or a variance share, the leading `k` by subspace iteration otherwise
-//!   ([`eigen`]). For `d ≤ 1000` and `n ≥ 10 d`, and whenever a variance share is asked.
+//!   features, the leading `k` by subspace iteration otherwise ([`eigen`]; for a variance
+//!   share, 32, 64, … of them until they explain it). For `d ≤ 1000` and `n ≥ 10 d`, and whenever a variance share is asked.
 //! * **randomized** (Halko, Martinsson & Tropp, 2011; scikit-learn's `randomized_svd`): a
 //!   random block of `k + 10` directions, refined by power iterations `Q ← orth(Mᵀ M Q)`
 //!   (7 when `k < min(n, d) / 10`, else 4) on the centred data `M`, and a Rayleigh–Ritz
@@ -245,8 +245,19 @@ fn covariance_eigen(x: &Matrix, mean: &[f64], components: Components, seed: u64,
     }
     let total: f64 = (0..d).map(|a| cov[a * d + a]).sum();
     let (values, vectors) = match components {
-        Components::Count(k) if d > 200 => eigen::leading(&cov, d, k, (2 * k).max(k + 20), 2000, seed, exec),
-        _ => eigen::symmetric(&cov, d),
+        _ if d <= 200 => eigen::symmetric(&cov, d),
+        Components::Count(k) => eigen::leading(&cov, d, k, (2 * k).max(k + 20), 2000, seed, exec),
+        // A share: the leading 32, 64, … eigenpairs until they explain more than it.
+        Components::Variance(share) => {
+            let mut k = 32.min(d);
+            loop {
+                let (values, vectors) = eigen::leading(&cov, d, k, (2 * k).max(k + 20), 2000, seed, exec);
+                if k == d || values.iter().sum::<f64>() > share * total {
+                    break (values, vectors);
+                }
+                k = (2 * k).min(d);
+            }
+        }
     };
     Ok((values, vectors, total))
 }

@@ -393,6 +393,11 @@ fn component_anchors(x: &Matrix, comp: &[usize], count: usize, dim: usize) -> Ve
     a
 }
 
+/// Subspace iterations at most for the spectral initialisation: the layout only seeds the
+/// optimisation, which does not need converged eigenvectors (umap-learn's `eigsh` stops at a
+/// tolerance of 1e-4, as we do when we get there first).
+const SPECTRAL_ITERATIONS: usize = 100;
+
 /// Eigenvectors 2 … dim + 1 of the normalised Laplacian of the subgraph on `members`
 /// (`members.len() × dim`): the leading ones of `(I + D^{-1/2} W D^{-1/2}) / 2` once the
 /// known first, `D^{1/2} 1`, is projected out.
@@ -425,7 +430,7 @@ fn spectral_of(graph: &[(u32, u32, f64)], members: &[usize], n: usize, dim: usiz
     let norm0 = deg.iter().sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
     let v0: Vec<f64> = deg.iter().map(|d| d.sqrt() / norm0).collect();
     let block = (dim + 8).min(m.saturating_sub(1)).max(dim);
-    let (_, vecs) = eigen::leading_op(m, dim, block, 300, 1e-4, seed, exec, |q, out| {
+    let (_, vecs) = eigen::leading_op(m, dim, block, SPECTRAL_ITERATIONS, 1e-4, seed, exec, |q, out| {
         for (qr, or) in q.chunks_exact(m).zip(out.chunks_exact_mut(m)) {
             let proj: f64 = qr.iter().zip(&v0).map(|(a, b)| a * b).sum();
             for r in 0..m {
@@ -518,7 +523,7 @@ fn optimize(y64: &mut [f64], dim: usize, graph: &[(u32, u32, f64)], n_epochs: us
         let moves = exec.quick_map_mut(&mut blocks, 1, |at, bs| {
             let blk = &mut bs[0];
             let mut rng = Rng::new(seed ^ ((epoch as u64) << 32) ^ ((at as u64) << 8) ^ 0x756d_6170);
-            let mut mv = Moves { vertex: Vec::new(), delta: Vec::new() };
+            let mut mv = Moves { vertex: Vec::with_capacity(blk.edges.len()), delta: Vec::with_capacity(blk.edges.len() * dim) };
             let mut cur = vec![0.0f32; dim];
             let mut tk = vec![0.0f32; dim];
             for (t_e, e) in blk.edges.clone().enumerate() {

@@ -149,7 +149,8 @@ pub fn fit(x: &Matrix, params: &Params, exec: &mut Exec) -> Result<Tsne, Error> 
         m => m,
     };
     let max_c = if method == Method::Fft { 2 } else { 3 }.min(x.cols());
-    if c == 0 || c > max_c {
+    // The FFT interpolation is two-dimensional only.
+    if c == 0 || c > max_c || (method == Method::Fft && c != 2) {
         return Err(Error::Components { asked: c, max: max_c });
     }
     if !(params.perplexity > 0.0) || params.perplexity >= n as f64 || !params.perplexity.is_finite() {
