@@ -6,8 +6,7 @@ use crate::errors::{
     literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED,
 };
 use crate::params::Options;
-use crate::progress::Reporter;
-use crate::source::Source;
+use crate::source::{Read, Source};
 use crate::runs::{self, implementation, ms, required_name};
 use crate::{guc, models, writer};
 use mlkit::cluster::Stat;
@@ -116,13 +115,7 @@ pub fn cluster_embeddings(
         plan_bytes: &plan,
         limit_bytes: guc::max_memory_bytes(),
     };
-    let name = src.display_name();
-    let qualified = src.qualified_name();
-    let mut progress = Reporter::new(format!("ml.cluster_embeddings({name})"));
-
-    let t_read = Instant::now();
-    let emb = src.read(&name, &mut progress);
-    let read_ms = ms(t_read);
+    let Read { name, qualified, emb, mut progress, read_ms } = src.read_for("ml.cluster_embeddings");
     let x = Matrix::new(&emb.data, emb.ids.len(), emb.dim).unwrap_or_else(|| {
         raise(INVALID_PARAMETER_VALUE, format!("source {name} has no usable rows"), "Cluster a table with embeddings.")
     });
@@ -188,7 +181,7 @@ pub fn cluster_embeddings(
     let used = choice.used_params(&result, x.cols());
 
     let stage = runs::Stage { name: choice.display_name(), module: choice.module(), params: used.clone() };
-    let reduction_stage = reduced.as_ref().map(|r| r.stage());
+    let reduction_stage = reduction.as_ref().zip(reduced.as_ref()).map(|(r, out)| r.stage(out));
     let run_id = runs::insert("clustering", &run, &qualified, x.rows(), Some(&stage), reduction_stage.as_ref(), metrics.clone());
     let t_write = Instant::now();
     writer::write_assignments(run_id, &emb.ids, &result, &mut progress);

@@ -182,7 +182,8 @@ fn predict_clusters(
 ) -> i64 {
     use crate::runs::{self, ms, required_name};
     use crate::source::Source;
-    use crate::{guc, progress::Reporter, writer};
+    use crate::{guc, writer};
+    use crate::source::Read;
     let started = Instant::now();
     let f = "ml.predict_clusters";
     let name = model.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: model must not be NULL"), "Name a model of ml.model_registry."));
@@ -192,9 +193,7 @@ fn predict_clusters(
     let m = models::load_kmeans(f, name, version);
     let plan = |rows: usize, dim: usize| rows * (dim * 4 + 64);
     let src = Source { relation: source, embedding_column: &embedding_column, id_column: &id_column, plan_bytes: &plan, limit_bytes: guc::max_memory_bytes() };
-    let (display, qualified) = (src.display_name(), src.qualified_name());
-    let mut progress = Reporter::new(format!("{f}({display})"));
-    let emb = src.read(&display, &mut progress);
+    let Read { name: display, qualified, emb, mut progress, .. } = src.read_for(f);
     if emb.dim != m.dim {
         raise(
             ARRAY_SUBSCRIPT_ERROR,

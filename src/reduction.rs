@@ -6,9 +6,8 @@
 use crate::clustering::{fresh_seed, zero_vector_in};
 use crate::errors::{literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED};
 use crate::params::Options;
-use crate::progress::Reporter;
 use crate::runs::{self, implementation, ms, required_name};
-use crate::source::Source;
+use crate::source::{Read, Source};
 use crate::{guc, models, writer};
 use mlkit::exec::MemoryLimit;
 use mlkit::neighbors::{self, Index, Metric};
@@ -108,12 +107,7 @@ pub fn reduce_embeddings(
         plan_bytes: &plan,
         limit_bytes: guc::max_memory_bytes(),
     };
-    let name = src.display_name();
-    let qualified = src.qualified_name();
-    let mut progress = Reporter::new(format!("ml.reduce_embeddings({name})"));
-    let t_read = Instant::now();
-    let emb = src.read(&name, &mut progress);
-    let read_ms = ms(t_read);
+    let Read { name, qualified, emb, mut progress, read_ms } = src.read_for("ml.reduce_embeddings");
     let x = Matrix::new(&emb.data, emb.ids.len(), emb.dim).unwrap_or_else(|| {
         raise(INVALID_PARAMETER_VALUE, format!("source {name} has no usable rows"), "Reduce a table with embeddings.")
     });
@@ -129,7 +123,7 @@ pub fn reduce_embeddings(
     metrics["n_features"] = json!(emb.dim);
     metrics["input"] = json!({"embedding_column": embedding_column, "id_column": id_column});
     metrics["timings_ms"] = json!({"read": read_ms, "reduce": fit_ms});
-    let stage = reduced.stage();
+    let stage = reduction.stage(&reduced);
     let run_id = runs::insert("dim_reduction", &run, &qualified, x.rows(), None, Some(&stage), metrics.clone());
     let t_write = Instant::now();
     writer::write_coordinates(run_id, &emb.ids, &reduced.coords, reduced.k, &mut progress);
@@ -176,16 +170,9 @@ pub struct Reduced {
     /// Every parameter used, defaults and seed included.
     pub used: Value,
     pub pca: Option<pca::Pca>,
-    name: &'static str,
-    module: &'static str,
 }
 
 impl Reduced {
-    /// The run's `dim_reduction_*` columns.
-    pub fn stage(&self) -> runs::Stage<'_> {
-        runs::Stage { name: self.name, module: self.module, params: self.used.clone() }
-    }
-
     /// The coordinates as `f32`, for clustering.
     pub fn as_f32(&self) -> Vec<f32> {
         self.coords.iter().map(|&v| v as f32).collect()
@@ -298,6 +285,11 @@ impl Reduction {
             ),
         };
         Self { method, method_arg, arg, components }
+    }
+
+    /// The run's `dim_reduction_*` columns for what this reduction produced.
+    pub fn stage(&self, reduced: &Reduced) -> runs::Stage<'static> {
+        runs::Stage { name: self.name(), module: self.module(), params: reduced.used.clone() }
     }
 
     fn name(&self) -> &'static str {
@@ -430,7 +422,7 @@ impl Reduction {
                     "explained_variance": fit.explained_variance,
                     "explained_variance_ratio_total": fit.explained_variance_ratio.iter().sum::<f64>(),
                 });
-                Reduced { coords, k, metrics, used, pca: Some(fit), name: "pca", module: self.module() }
+                Reduced { coords, k, metrics, used, pca: Some(fit) }
             }
             Method::Tsne(p) => {
                 let fit = tsne::fit(x, p, exec).unwrap_or_else(|e| match e {
@@ -465,7 +457,7 @@ impl Reduction {
                     "trustworthiness_k": TRUST_K,
                     "trustworthiness_sample_size": rows.len(),
                 });
-                Reduced { k: fit.n_components, coords: fit.embedding, metrics, used, pca: None, name: "tsne", module: self.module() }
+                Reduced { k: fit.n_components, coords: fit.embedding, metrics, used, pca: None }
             }
             Method::Umap(p) => {
                 let fit = umap::fit(x, p, exec).unwrap_or_else(|e| match e {
@@ -498,7 +490,7 @@ impl Reduction {
                     "trustworthiness_k": TRUST_K,
                     "trustworthiness_sample_size": rows.len(),
                 });
-                Reduced { k: fit.n_components, coords: fit.embedding, metrics, used, pca: None, name: "umap", module: self.module() }
+                Reduced { k: fit.n_components, coords: fit.embedding, metrics, used, pca: None }
             }
         }
     }

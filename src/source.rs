@@ -30,6 +30,17 @@ pub struct Embeddings {
     pub dim: usize,
 }
 
+/// A source as [`Source::read_for`] read it.
+pub struct Read {
+    /// [`display_name`], for messages.
+    pub name: String,
+    /// [`qualified_name`], for the run row.
+    pub qualified: String,
+    pub emb: Embeddings,
+    pub progress: Reporter,
+    pub read_ms: f64,
+}
+
 /// Where the rows come from and what they may cost.
 pub struct Source<'a> {
     pub relation: pg_sys::Oid,
@@ -49,6 +60,17 @@ impl Source<'_> {
     /// The relation's schema-qualified name (see [`qualified_name`]).
     pub fn qualified_name(&self) -> String {
         qualified_name(self.relation)
+    }
+
+    /// What an analysis function `func` starts with: the source's names, a progress reporter
+    /// named `func(source)` for the rest of the call, every row, and how long reading took.
+    pub fn read_for(&self, func: &str) -> Read {
+        let name = self.display_name();
+        let qualified = self.qualified_name();
+        let mut progress = Reporter::new(format!("{func}({name})"));
+        let started = std::time::Instant::now();
+        let emb = self.read(&name, &mut progress);
+        Read { read_ms: crate::runs::ms(started), name, qualified, emb, progress }
     }
 
     /// Checks the relation and columns, then reads every row; `name` is

@@ -21,19 +21,10 @@ pub struct Csr {
 }
 
 impl Csr {
-    pub fn rows(&self) -> usize {
-        self.indptr.len() - 1
-    }
-
     /// Row `i`: `(columns, values)`.
     pub fn row(&self, i: usize) -> (&[u32], &[f64]) {
         let r = self.indptr[i]..self.indptr[i + 1];
         (&self.indices[r.clone()], &self.values[r])
-    }
-
-    /// Bytes held.
-    pub fn memory_bytes(&self) -> usize {
-        self.indptr.len() * 8 + self.indices.len() * 12
     }
 }
 

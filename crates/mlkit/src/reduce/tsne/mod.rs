@@ -216,7 +216,7 @@ pub fn fit(x: &Matrix, params: &Params, exec: &mut Exec) -> Result<Tsne, Error> 
         exec.step(Step::Optimize { what: "t-SNE", iteration: it + 1, total, loss: kl });
     }
     let mut force = vec![0.0; n * c];
-    let (z, _) = opt.repulsion(&y, &mut force, exec);
+    let z = opt.repulsion(&y, &mut force, exec);
     let kl_divergence = kl_of(&y, c, &p, 1.0, z, exec);
     Ok(Tsne { embedding: y, n_components: c, kl_divergence, method, effective_perplexity: perplexity, neighbours: k, learning_rates: (lr1, lr2) })
 }
@@ -253,11 +253,11 @@ impl Optimizer {
         Self { c, method, theta, update: vec![0.0; n * c], gains: vec![1.0; n * c], plans: fft::Plans::default() }
     }
 
-    /// The normalised repulsion into `force`; returns `Z` (and nothing else).
-    fn repulsion(&mut self, y: &[f64], force: &mut [f64], exec: &Exec) -> (f64, ()) {
+    /// The normalised repulsion into `force`; returns `Z`.
+    fn repulsion(&mut self, y: &[f64], force: &mut [f64], exec: &Exec) -> f64 {
         let c = self.c;
         match self.method {
-            Method::Fft => (fft::repulse(y, force, MIN_INTERVALS, INTS_IN_INTERVAL, &mut self.plans, exec), ()),
+            Method::Fft => fft::repulse(y, force, MIN_INTERVALS, INTS_IN_INTERVAL, &mut self.plans, exec),
             _ => {
                 let z = match c {
                     1 => barnes_hut::<1>(y, force, self.theta, exec),
@@ -265,7 +265,7 @@ impl Optimizer {
                     _ => barnes_hut::<3>(y, force, self.theta, exec),
                 };
                 force.iter_mut().for_each(|f| *f /= z + f64::EPSILON);
-                (z, ())
+                z
             }
         }
     }
@@ -276,7 +276,7 @@ impl Optimizer {
         let c = self.c;
         let n = y.len() / c;
         let mut grad = vec![0.0; n * c];
-        let (z, ()) = self.repulsion(y, &mut grad, exec);
+        let z = self.repulsion(y, &mut grad, exec);
         // Attraction: Σⱼ exaggeration · pᵢⱼ qᵢⱼ (yᵢ − yⱼ).
         match c {
             1 => attract::<1>(y, p, exaggeration, &mut grad, exec),
