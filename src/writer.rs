@@ -17,7 +17,12 @@ pub const BATCH_ROWS: usize = 10_000;
 /// Calls `write` with every batch of `0..n` (at most [`BATCH_ROWS`] rows) in one SPI
 /// connection, telling `progress` before each (where cancels are noticed); `what` names the
 /// rows in progress reports.
-pub fn in_batches(n: usize, what: &str, progress: &mut Reporter, mut write: impl FnMut(&mut pgrx::spi::SpiClient<'_>, std::ops::Range<usize>)) {
+pub fn in_batches(
+    n: usize,
+    what: &str,
+    progress: &mut Reporter,
+    mut write: impl FnMut(&mut pgrx::spi::SpiClient<'_>, std::ops::Range<usize>),
+) {
     Spi::connect_mut(|c| {
         for start in (0..n).step_by(BATCH_ROWS) {
             progress.tick(|| format!("writing {what}: {start} of {n}"));
@@ -40,14 +45,17 @@ pub fn write_assignments(run_id: i64, ids: &[String], result: &Clustering, progr
 }
 
 /// Writes one `ml.embedding_coordinates` row per item: `ids[i]` gets `coords[i k .. (i + 1) k]`.
+///
+/// The ids are unnested, not subscripted: finding a `text[]` element by subscript walks the
+/// array from its start, which made a batch quadratic. A slice of the `real[]` is direct.
 pub fn write_coordinates(run_id: i64, ids: &[String], coords: &[f64], k: usize, progress: &mut Reporter) {
     in_batches(ids.len(), "coordinates", progress, |c, r| {
         let flat: Vec<f32> = coords[r.start * k..r.end * k].iter().map(|&v| v as f32).collect();
         spi(
             c.update(
                 "INSERT INTO ml.embedding_coordinates (run_id, item_id, coords)
-                 SELECT $1, ($2::text[])[i], ($3::real[])[(i - 1) * $4 + 1 : i * $4]
-                   FROM generate_subscripts($2::text[], 1) AS i",
+                 SELECT $1, u.item_id, ($3::real[])[(u.i - 1) * $4 + 1 : u.i * $4]
+                   FROM unnest($2::text[]) WITH ORDINALITY AS u(item_id, i)",
                 None,
                 &[run_id.into(), ids[r.clone()].to_vec().into(), flat.into(), (k as i32).into()],
             ),

@@ -229,7 +229,11 @@ impl Index {
                     let slack = 1e-5 * (2.0 * norms[i] as f64 + kth_approx.abs()) + 1e-9;
                     exact.clear();
                     exact.extend(
-                        approx.iter().enumerate().filter(|&(_, &a)| (a as f64) <= kth_approx + slack).map(|(j, _)| sq(self.row(i), self.row(j))),
+                        approx
+                            .iter()
+                            .enumerate()
+                            .filter(|&(_, &a)| (a as f64) <= kth_approx + slack)
+                            .map(|(j, _)| sq(self.row(i), self.row(j))),
                     );
                     exact.select_nth_unstable_by(k - 1, f64::total_cmp);
                     out.push(self.distance_of(exact[k - 1]));
@@ -271,22 +275,32 @@ impl Index {
                 let mut cand: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
                 self.brute_blocks(centred, norms, rows, &mut dots, |i, approx| {
                     // The k + 1 smallest approximate distances (the point itself among them).
+                    // Blocks of SCAN values whose smallest cannot enter are skipped whole.
                     cand.clear();
-                    for (j, &a) in approx.iter().enumerate() {
-                        if cand.len() <= k || a < cand[0].0 {
-                            keep_smallest(&mut cand, k + 1, (a, j as u32));
+                    for (b, block) in approx.chunks(SCAN).enumerate() {
+                        if cand.len() > k && smallest(block) >= cand[0].0 {
+                            continue;
+                        }
+                        for (o, &a) in block.iter().enumerate() {
+                            if cand.len() <= k || a < cand[0].0 {
+                                keep_smallest(&mut cand, k + 1, (a, (b * SCAN + o) as u32));
+                            }
                         }
                     }
                     let last = cand[0].0 as f64;
                     let slack = 1e-5 * (2.0 * norms[i] as f64 + last.abs()) + 1e-9;
                     found.clear();
-                    found.extend(
-                        approx
-                            .iter()
-                            .enumerate()
-                            .filter(|&(_, &a)| (a as f64) <= last + slack)
-                            .map(|(j, _)| (sq(self.row(i), self.row(j)), j as u32)),
-                    );
+                    for (b, block) in approx.chunks(SCAN).enumerate() {
+                        if (smallest(block) as f64) <= last + slack {
+                            found.extend(
+                                block
+                                    .iter()
+                                    .enumerate()
+                                    .filter(|&(_, &a)| (a as f64) <= last + slack)
+                                    .map(|(o, _)| (sq(self.row(i), self.row(b * SCAN + o)), (b * SCAN + o) as u32)),
+                            );
+                        }
+                    }
                     keep(i, &mut found);
                 });
             }
@@ -318,7 +332,9 @@ impl Index {
         dots: &mut Vec<f32>,
         mut each: impl FnMut(usize, &[f32]),
     ) {
-        let Some(all) = Matrix::new(centred, self.n, self.d) else { return };
+        let Some(all) = Matrix::new(centred, self.n, self.d) else {
+            return;
+        };
         let cols = all.row_range(cols_from, self.n);
         let width = self.n - cols_from;
         if width == 0 {
@@ -337,23 +353,31 @@ impl Index {
     /// Brute force only, half the work: for every row `i` of `rows`, the points `j ≥ i`
     /// within `radius`, as pairs `(i, j)`. `None` for the tree.
     fn upper_pairs(&self, rows: std::ops::Range<usize>, radius: f64) -> Option<Vec<(u32, u32)>> {
-        let Strategy::Brute { centred, norms } = &self.strategy else { return None };
+        let Strategy::Brute { centred, norms } = &self.strategy else {
+            return None;
+        };
         let bound = self.sq_bound(radius);
         let mut out = Vec::new();
         let mut dots = Vec::new();
         self.brute_blocks_from(centred, norms, rows.clone(), rows.start, &mut dots, |i, approx| {
             for (k, &a) in approx.iter().enumerate() {
                 let j = rows.start + k;
-                if j >= i
-                    && (a as f64) <= bound + 1e-5 * (norms[i] as f64 + norms[j] as f64)
-                    && self.distance(i, j) <= radius
-                {
+                if j >= i && (a as f64) <= bound + 1e-5 * (norms[i] as f64 + norms[j] as f64) && self.distance(i, j) <= radius {
                     out.push((i as u32, j as u32));
                 }
             }
         });
         Some(out)
     }
+}
+
+/// Candidates scanned as a block by the brute-force k-NN before any is looked at singly.
+const SCAN: usize = 32;
+
+/// The smallest of `block` (not NaN: distances are clamped at 0), in a form the compiler
+/// vectorises.
+fn smallest(block: &[f32]) -> f32 {
+    block.iter().fold(f32::INFINITY, |m, &a| if a < m { a } else { m })
 }
 
 /// Adds `v` to `heap`, a binary max-heap (by value, then index) of at most `k` entries, the
@@ -664,7 +688,9 @@ mod tests {
 
     #[test]
     fn tree_and_brute_force_find_exactly_the_naive_neighbours() {
-        for (d, r, metric) in [(3, 1.5, Metric::Euclidean), (20, 12.0, Metric::Euclidean), (4, 0.05, Metric::Cosine), (24, 0.12, Metric::Cosine)] {
+        for (d, r, metric) in
+            [(3, 1.5, Metric::Euclidean), (20, 12.0, Metric::Euclidean), (4, 0.05, Metric::Cosine), (24, 0.12, Metric::Cosine)]
+        {
             let data = points(700, d, d as u64);
             let x = Matrix::new(&data, 700, d).unwrap();
             let index = Index::new(&x, metric).unwrap();

@@ -66,11 +66,12 @@ pub fn symmetric(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
 /// until every leading Ritz pair's residual `‖A v − λ v‖` is below `1e-10 · λ₁` (at most
 /// `max_iter` times). `seed` fixes the starting block.
 pub fn leading(a: &[f64], n: usize, k: usize, block: usize, max_iter: usize, seed: u64, exec: &mut Exec) -> (Vec<f64>, Vec<f64>) {
-    leading_op(n, k, block, max_iter, 1e-10, seed, exec, |q, out| crate::linalg::dot_block_f64(q, a, n, out))
+    leading_op(n, k, block, max_iter, 1e-10, seed, exec, |q, out, _| crate::linalg::dot_block_f64(q, a, n, out))
 }
 
-/// [`leading`] for a matrix given as an operator: `apply(q, out)` writes `A q_r` into row `r`
-/// of `out` for every row `q_r` (`n` long) of `q`. Stops when residuals are below `tol · λ₁`.
+/// [`leading`] for a matrix given as an operator: `apply(q, out, exec)` writes `A q_r` into row `r`
+/// of `out` for every row `q_r` (`n` long) of `q`, with `exec` to spread that over its threads.
+/// Stops when residuals are below `tol · λ₁`.
 /// Each iteration is reported to `exec`'s progress hook (where a cancel can stop it).
 #[allow(clippy::too_many_arguments)]
 pub fn leading_op(
@@ -81,7 +82,7 @@ pub fn leading_op(
     tol: f64,
     seed: u64,
     exec: &mut Exec,
-    mut apply: impl FnMut(&[f64], &mut [f64]),
+    mut apply: impl FnMut(&[f64], &mut [f64], &Exec),
 ) -> (Vec<f64>, Vec<f64>) {
     let l = block.clamp(k, n);
     let mut rng = crate::rng::Rng::new(seed);
@@ -94,7 +95,7 @@ pub fn leading_op(
     let mut vectors = vec![0.0; l * n];
     for iteration in 0..max_iter.max(1) {
         exec.step(Step::Optimize { what: "eigenvectors", iteration: iteration + 1, total: max_iter.max(1), loss: None });
-        apply(&q, &mut aq);
+        apply(&q, &mut aq, exec);
         // Rayleigh–Ritz: T = Qᵀ A Q (l × l), T = W Λ Wᵀ, Ritz vectors V = W Q.
         let mut t = vec![0.0; l * l];
         crate::linalg::dot_block_f64(&q, &aq, n, &mut t);
@@ -108,7 +109,8 @@ pub fn leading_op(
             avr.iter_mut().for_each(|x| *x = 0.0);
             for s in 0..l {
                 let c = w[r * l + s];
-                for ((x, y), (&qs, &aqs)) in v.iter_mut().zip(avr.iter_mut()).zip(q[s * n..(s + 1) * n].iter().zip(&aq[s * n..(s + 1) * n])) {
+                for ((x, y), (&qs, &aqs)) in v.iter_mut().zip(avr.iter_mut()).zip(q[s * n..(s + 1) * n].iter().zip(&aq[s * n..(s + 1) * n]))
+                {
                     *x += c * qs;
                     *y += c * aqs;
                 }
@@ -116,7 +118,8 @@ pub fn leading_op(
         }
         let top = values[0].abs().max(f64::MIN_POSITIVE);
         let converged = (0..k).all(|r| {
-            let res: f64 = vectors[r * n..(r + 1) * n].iter().zip(&av[r * n..(r + 1) * n]).map(|(v, av)| (av - values[r] * v).powi(2)).sum();
+            let res: f64 =
+                vectors[r * n..(r + 1) * n].iter().zip(&av[r * n..(r + 1) * n]).map(|(v, av)| (av - values[r] * v).powi(2)).sum();
             res.sqrt() <= tol * top
         });
         if converged {
@@ -187,10 +190,12 @@ mod tests {
     #[test]
     fn decomposes_and_reconstructs_a_symmetric_matrix() {
         let n = 5;
-        let a: Vec<f64> = (0..n * n).map(|k| {
-            let (i, j) = (k / n, k % n);
-            1.0 / (1.0 + i as f64 + j as f64) + if i == j { 2.0 } else { 0.0 }
-        }).collect();
+        let a: Vec<f64> = (0..n * n)
+            .map(|k| {
+                let (i, j) = (k / n, k % n);
+                1.0 / (1.0 + i as f64 + j as f64) + if i == j { 2.0 } else { 0.0 }
+            })
+            .collect();
         let (vals, vecs) = symmetric(&a, n);
         assert!(vals.windows(2).all(|w| w[0] >= w[1]));
         // A v = λ v for every pair, and the vectors are orthonormal.

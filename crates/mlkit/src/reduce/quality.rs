@@ -52,24 +52,24 @@ pub fn trustworthiness(x: &Matrix, y: &[f64], c: usize, rows: &[usize], k: usize
         64,
         |chunk| {
             let mut total = 0.0f64;
-            let mut rank = vec![0usize; s];
+            let mut dist = vec![0.0f64; s];
             let mut order: Vec<(f64, usize)> = Vec::with_capacity(s);
             for a in chunk {
-                // Ranks in the input (1 = nearest), ties by index as a stable argsort.
-                order.clear();
-                order.extend((0..s).filter(|&b| b != a).map(|b| (sq(&input[a], &input[b]), b)));
-                order.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
-                for (r, &(_, b)) in order.iter().enumerate() {
-                    rank[b] = r + 1;
-                }
                 // The k nearest in the embedding.
                 let ya = &y[rows[a] * c..(rows[a] + 1) * c];
                 order.clear();
                 order.extend((0..s).filter(|&b| b != a).map(|b| (sq(ya, &y[rows[b] * c..(rows[b] + 1) * c]), b)));
                 order.select_nth_unstable_by(k - 1, |p, q| p.0.total_cmp(&q.0).then(p.1.cmp(&q.1)));
+                // Their ranks in the input (1 = nearest, ties by index as a stable argsort):
+                // one more than the points before them, counted rather than sorted.
+                for (b, d) in dist.iter_mut().enumerate() {
+                    *d = if b == a { f64::INFINITY } else { sq(&input[a], &input[b]) };
+                }
                 for &(_, b) in &order[..k] {
-                    if rank[b] > k {
-                        total += (rank[b] - k) as f64;
+                    let db = dist[b];
+                    let rank = 1 + dist.iter().enumerate().filter(|&(q, &dq)| q != a && (dq < db || (dq == db && q < b))).count();
+                    if rank > k {
+                        total += (rank - k) as f64;
                     }
                 }
             }
