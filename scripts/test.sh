@@ -33,6 +33,9 @@ export PG_MLKIT_TMP=/tmp/pg_mlkit_test PG_MLKIT_PORT=54330
 bash scripts/pgtmp.sh stop
 trap 'bash scripts/pgtmp.sh stop' EXIT
 bash scripts/regress.sh
+# Again with every query that can run in a parallel worker made to: a function marked
+# PARALLEL SAFE that is not fails here.
+PGOPTIONS='-c force_parallel_mode=regress' bash scripts/regress.sh
 python3 tests/check_docs.py
 
 say "4/4 Python tests against the reference implementations (pytest)"

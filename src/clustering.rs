@@ -8,7 +8,7 @@ use crate::errors::{
 use crate::params::Options;
 use crate::source::{Read, Source};
 use crate::runs::{self, implementation, ms, required_name};
-use crate::{guc, models, writer};
+use crate::{guc, kmeans_scan, models, writer};
 use mlkit::cluster::Stat;
 use mlkit::neighbors::{self, Metric};
 use mlkit::metrics::Quality;
@@ -20,7 +20,7 @@ use std::ffi::CStr;
 use std::time::Instant;
 
 /// Keys `params` may hold, per algorithm.
-const KMEANS_KEYS: &[&str] = &["n_clusters", "n_init", "max_iter", "tol", "random_state", "silhouette_sample_size"];
+const KMEANS_KEYS: &[&str] = &["n_clusters", "n_init", "max_iter", "tol", "random_state", "silhouette_sample_size", "engine"];
 const DBSCAN_KEYS: &[&str] = &["eps", "min_samples", "metric", "random_state", "silhouette_sample_size"];
 const HDBSCAN_KEYS: &[&str] = &[
     "min_cluster_size",
@@ -104,6 +104,11 @@ pub fn cluster_embeddings(
     }
 
     let threads = guc::threads();
+    if choice.engine != Engine::Memory {
+        if let Some(reason) = scan_reason(&choice, source, &embedding_column, &id_column, reduction.is_some(), run.model_name.is_some(), threads) {
+            return cluster_by_scan(&choice, source, &embedding_column, &id_column, &run, &reason, started);
+        }
+    }
     let plan = |rows: usize, dim: usize| match &reduction {
         None => choice.memory_bytes(rows, dim, threads),
         Some(r) => r.memory_bytes(rows, dim) + choice.memory_bytes(rows, r.output_dim(dim), threads),
@@ -241,9 +246,20 @@ fn parse_reduction(reduction: Option<&str>, reduction_params: Option<&Value>) ->
 /// The algorithm `algorithm` and `params` ask for, checked, defaults filled in.
 struct Choice {
     algorithm: Algorithm,
+    /// Where K-Means runs (`params.engine`).
+    engine: Engine,
     /// Seed of the silhouette's sample (and of K-Means).
     seed: u64,
     silhouette_sample: usize,
+}
+
+/// `params.engine` of K-Means: in this backend's memory, as passes over the source
+/// ([`kmeans_scan`]), or whichever fits `pg_mlkit.max_memory_mb`.
+#[derive(Clone, Copy, PartialEq)]
+enum Engine {
+    Memory,
+    Scan,
+    Auto,
 }
 
 enum Algorithm {
@@ -288,6 +304,7 @@ impl Choice {
                 )
             })
         };
+        let mut engine = Engine::Memory;
         let algorithm = match name.as_str() {
             "dbscan" => Algorithm::Dbscan(dbscan::Params {
                 eps: o.positive("eps", 0.5),
@@ -344,6 +361,16 @@ impl Choice {
                     }
                     _ => (o.integer("n_clusters", 8, 1, i32::MAX as i64) as usize, None),
                 };
+                engine = match o.text("engine").as_deref() {
+                    None | Some("memory") => Engine::Memory,
+                    Some("scan") => Engine::Scan,
+                    Some("auto") => Engine::Auto,
+                    Some(other) => raise(
+                        INVALID_PARAMETER_VALUE,
+                        format!("params.engine must be 'memory', 'scan' or 'auto', not {}", literal(other)),
+                        "Leave engine out to cluster in memory; 'scan' never holds the table; 'auto' scans when memory would not do.",
+                    ),
+                };
                 Algorithm::KMeans {
                     params: kmeans::Params {
                         n_clusters,
@@ -356,7 +383,7 @@ impl Choice {
                 }
             }
         };
-        Self { algorithm, seed, silhouette_sample }
+        Self { algorithm, engine, seed, silhouette_sample }
     }
 
     fn display_name(&self) -> &'static str {
@@ -576,3 +603,120 @@ fn report_kmeans_error(e: kmeans::Error, name: &str, sweep: bool) -> ! {
     }
 }
 
+
+/// Whether K-Means runs as passes over the source, and why (recorded in the run's params):
+/// always for `engine = 'scan'`; for `'auto'` when the in-memory plan for the source's row
+/// count and dimension would exceed `pg_mlkit.max_memory_mb`.
+fn scan_reason(choice: &Choice, source: pg_sys::Oid, embedding_column: &str, id_column: &str, reduction: bool, model: bool, threads: usize) -> Option<String> {
+    let Algorithm::KMeans { sweep, params } = &choice.algorithm else { return None };
+    let refuse = |what: &str, hint: &str| -> ! {
+        raise(FEATURE_NOT_SUPPORTED, format!("params.engine 'scan' does not support {what}"), hint)
+    };
+    if choice.engine == Engine::Scan {
+        if reduction {
+            refuse("a reduction", "Reduce a sample with ml.reduce_embeddings, or cluster without a reduction.");
+        }
+        if sweep.is_some() {
+            refuse("a range of n_clusters", "Run one call per k, or sweep k in memory on a sample.");
+        }
+        if params.n_init > 1 {
+            refuse("n_init above 1", "k-means|| initialisation runs once; leave n_init out.");
+        }
+        if model {
+            refuse("run.model_name yet", "Store a model from an in-memory run (on a sample if the table is large).");
+        }
+        return Some("requested".into());
+    }
+    if reduction || sweep.is_some() || params.n_init > 1 || model {
+        return None;
+    }
+    let src = Source { relation: source, embedding_column, id_column, plan_bytes: &|_, _| 0, limit_bytes: usize::MAX };
+    let name = src.display_name();
+    let parts = src.scan_parts(&name);
+    let query = format!(
+        "SELECT count(*), (SELECT cardinality({e}) FROM {f} WHERE {e} IS NOT NULL LIMIT 1) FROM {f}",
+        e = parts.embedding,
+        f = parts.from
+    );
+    let (rows, dim) = Spi::connect(|c| {
+        let t = crate::errors::spi(c.select(&query, None, &[]), "size the source");
+        let row = t.first();
+        (
+            crate::errors::spi(row.get::<i64>(1), "size the source").unwrap_or(0) as usize,
+            crate::errors::spi(row.get::<i32>(2), "size the source").unwrap_or(0) as usize,
+        )
+    });
+    let planned = choice.memory_bytes(rows, dim, threads);
+    let limit = guc::max_memory_bytes();
+    (planned > limit).then(|| {
+        format!("auto: in memory, {rows} rows of {dim} dimensions would need {} MB, over pg_mlkit.max_memory_mb ({} MB)", planned >> 20, limit >> 20)
+    })
+}
+
+/// `ml.cluster_embeddings` with the scan engine: the same run and assignment rows as in
+/// memory, K-Means computed by [`kmeans_scan`]; the quality measures on a seeded sample.
+fn cluster_by_scan(choice: &Choice, source: pg_sys::Oid, embedding_column: &str, id_column: &str, run: &runs::RunOptions, reason: &str, started: Instant) -> i64 {
+    let Algorithm::KMeans { params, .. } = &choice.algorithm else { unreachable!("scan_reason answers for K-Means only") };
+    let src = Source { relation: source, embedding_column, id_column, plan_bytes: &|_, _| 0, limit_bytes: usize::MAX };
+    let (name, qualified) = (src.display_name(), src.qualified_name());
+    let parts = src.scan_parts(&name);
+    let sample = choice.silhouette_sample;
+    let mut progress = crate::progress::Reporter::new(format!("ml.cluster_embeddings({name})"));
+    let p = kmeans_scan::Params {
+        n_clusters: params.n_clusters,
+        max_iter: params.max_iter,
+        tol: params.tol,
+        seed: choice.seed,
+        quality_sample: sample,
+        limit_bytes: guc::max_memory_bytes(),
+    };
+    let t_fit = Instant::now();
+    let fit = kmeans_scan::fit(&parts, &p, &name, &mut progress);
+    let fit_ms = ms(t_fit);
+
+    let t_quality = Instant::now();
+    let quality = match Matrix::new(&fit.sample, fit.sample_labels.len(), fit.dim) {
+        Some(x) => {
+            let mut exec = Exec::new(guc::threads(), &mut progress);
+            metrics::quality(&x, &fit.sample_labels, None, &mut exec)
+        }
+        None => Quality { silhouette: None, davies_bouldin: None, calinski_harabasz: None },
+    };
+    let quality_ms = ms(t_quality);
+    let k = fit.sizes.len();
+    let metrics = json!({
+        "inertia": fit.inertia,
+        "n_iter": fit.n_iter,
+        "converged": fit.converged,
+        "n_features": fit.dim,
+        "input": {"embedding_column": embedding_column, "id_column": id_column},
+        "n_clusters_found": fit.sizes.iter().filter(|&&s| s > 0).count(),
+        "cluster_sizes": fit.sizes,
+        "silhouette": quality.silhouette,
+        "davies_bouldin": quality.davies_bouldin,
+        "calinski_harabasz": quality.calinski_harabasz,
+        "silhouette_sample_size": fit.sample_labels.len(),
+        "quality_on_sample": true,
+        "timings_ms": {"cluster": fit_ms, "init": fit.init_ms, "steps": fit.step_ms, "quality": quality_ms},
+    });
+    let used = json!({
+        "n_clusters": k,
+        "n_init": 1,
+        "max_iter": params.max_iter,
+        "tol": params.tol,
+        "random_state": choice.seed,
+        "silhouette_sample_size": sample,
+        "init": "k-means||",
+        "init_rounds": kmeans_scan::INIT_ROUNDS,
+        "oversampling_factor": kmeans_scan::OVERSAMPLING,
+        "algorithm": "lloyd",
+        "engine": "scan",
+        "engine_reason": reason,
+    });
+    let stage = runs::Stage { name: choice.display_name(), module: "lloyd", params: used.clone() };
+    let run_id = runs::insert("clustering", run, &qualified, fit.rows, Some(&stage), None, metrics.clone());
+    let t_write = Instant::now();
+    kmeans_scan::write_assignments(&parts, run_id, &fit);
+    runs::finish(run_id, ms(started), ms(t_write));
+    run_id
+}

@@ -12,6 +12,7 @@
 //! | `ml.predict_cluster`, `ml.predict_clusters` | [`prediction`] (`ml.log_prediction`: `sql/schema/20_monitoring.sql`) |
 //! | `ml.score_drift`, `ml.ks_2samp`, `ml.wasserstein_distance`, `ml.psi`, `ml.jensen_shannon_distance`, `ml.chi_square_test`, `ml.z_test_proportions` | [`drift`] |
 //! | `ml.hamming_distance`, `<^>`, `ml.hash_from_hex`, `ml.hash_to_hex`, `ml.phash`, `ml.dhash`, `ml.ahash`, `ml.hash_bands`, `ml.hash_probe`, `ml.group_near_duplicates(...)` | [`duplicates`] |
+//! | `ml.kmeans_step`, `ml.kmeans_centroids`, `ml.kmeans_counts`, `ml.kmeans_sums`, `ml.kmeans_inertia`, `ml.nearest_centroid`, `ml.centroid_distance`, `ml.sample_hash`, `ml.hist_agg`, type `ml.kmeans_state` | [`aggregates`] |
 //! | tables of schema `ml`        | `sql/schema/*.sql`            |
 //! | settings `pg_mlkit.*`        | [`guc`]                       |
 //!
@@ -21,11 +22,13 @@
 
 use pgrx::prelude::*;
 
+pub mod aggregates;
 pub mod clustering;
 pub mod drift;
 pub mod duplicates;
 pub mod errors;
 pub mod guc;
+pub mod kmeans_scan;
 pub mod models;
 pub mod params;
 pub mod plot;

@@ -30,6 +30,16 @@ pub struct Embeddings {
     pub dim: usize,
 }
 
+/// A source's quoted query parts (see [`Source::scan_parts`]).
+pub struct ScanParts {
+    /// The relation, as regclass prints it.
+    pub from: String,
+    /// The embedding column cast to `real[]`.
+    pub embedding: String,
+    /// The id column cast to `text`.
+    pub id: String,
+}
+
 /// A source as [`Source::read_for`] read it.
 pub struct Read {
     /// [`display_name`], for messages.
@@ -80,7 +90,43 @@ impl Source<'_> {
         Spi::connect(|c| self.fetch_all(c, &query, name, progress))
     }
 
+    /// The source's parts for queries that scan it without reading it here (checked as
+    /// [`Source::read`] checks them): the relation, the embedding as `real[]`, the id as `text`,
+    /// each quoted by `format('%I')` / regclass.
+    pub fn scan_parts(&self, name: &str) -> ScanParts {
+        Spi::connect(|c| {
+            self.check(c, name);
+            let q = spi(
+                c.select(
+                    "SELECT $3::regclass::text, format('%I::real[]', $2::text), format('%I::text', $1::text)",
+                    None,
+                    &[self.id_column.into(), self.embedding_column.into(), self.relation.into()],
+                ),
+                "build the scan query",
+            );
+            let row = q.first();
+            let part = |i| spi(row.get::<String>(i), "build the scan query").unwrap_or_default();
+            ScanParts { from: part(1), embedding: part(2), id: part(3) }
+        })
+    }
+
     fn check_and_build_query(&self, c: &pgrx::spi::SpiClient<'_>, name: &str) -> String {
+        let (rel, id) = self.check(c, name);
+        let order = rel.order_by(c, &id);
+        let q = spi(
+            c.select(
+                "SELECT format('SELECT %I, %I::real[], %I::text FROM %s ', $1::text, $2::text, $1::text, $3::regclass) || $4",
+                None,
+                &[self.id_column.into(), self.embedding_column.into(), self.relation.into(), order.into()],
+            ),
+            "build the read query",
+        );
+        spi(q.first().get_one::<String>(), "build the read query").unwrap_or_default()
+    }
+
+    /// Checks the relation and its two columns (the embedding's type must cast to `real[]`);
+    /// returns the relation and the id column.
+    fn check(&self, c: &pgrx::spi::SpiClient<'_>, name: &str) -> (Relation, Column) {
         let rel = Relation::open(c, self.relation, name, "Pass the table or view that holds the embeddings, e.g. source => 'items'.");
         let id = rel.column("id_column", self.id_column);
         let emb = rel.column("embedding_column", self.embedding_column);
@@ -105,16 +151,8 @@ impl Source<'_> {
                 "Use a column of type real[], double precision[] or numeric[], or of a type with a cast to real[] (such as pgvector's vector).",
             );
         }
-        let order = rel.order_by(c, id);
-        let q = spi(
-            c.select(
-                "SELECT format('SELECT %I, %I::real[], %I::text FROM %s ', $1::text, $2::text, $1::text, $3::regclass) || $4",
-                None,
-                &[self.id_column.into(), self.embedding_column.into(), self.relation.into(), order.into()],
-            ),
-            "build the read query",
-        );
-        spi(q.first().get_one::<String>(), "build the read query").unwrap_or_default()
+        let id = id.clone();
+        (rel, id)
     }
 
     fn fetch_all(&self, c: &pgrx::spi::SpiClient<'_>, query: &str, name: &str, progress: &mut Reporter) -> Embeddings {
@@ -148,7 +186,7 @@ impl Source<'_> {
                         out.dim,
                         self.limit_bytes / (1024 * 1024)
                     ),
-                    "Raise the limit (SET pg_mlkit.max_memory_mb = ...) if the server has the memory, or cluster a sample through a view.",
+                    "Raise the limit (SET pg_mlkit.max_memory_mb = ...) if the server has the memory, cluster a sample through a view, or (K-Means) pass params => {\"engine\": \"scan\"}, which never holds the table.",
                 );
             }
         }

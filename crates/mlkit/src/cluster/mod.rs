@@ -6,6 +6,7 @@ pub mod anomaly;
 pub mod dbscan;
 pub mod hdbscan;
 pub mod kmeans;
+pub mod lloyd;
 pub mod metrics;
 
 /// Noise, in [`Clustering::labels`].

@@ -1,0 +1,719 @@
+//! Aggregates that PostgreSQL's parallel workers, and Citus's shards, can split: one Lloyd
+//! step of K-Means (`ml.kmeans_step`) and a fixed-edge histogram (`ml.hist_agg`), with the
+//! parallel-safe scalar helpers that go with them (`ml.nearest_centroid`,
+//! `ml.centroid_distance`, `ml.sample_hash`). The arithmetic is `mlkit::cluster::lloyd`.
+//!
+//! Why these are written against the function-call interface directly: a transition function
+//! that gets a flat (non-`internal`) state must either copy it every row or update it in
+//! place, which PostgreSQL allows only inside an aggregate (`AggCheckCallContext`). Updating
+//! in place keeps a row's cost at its `k × d` distances; a copy would add `k × d` writes and
+//! an allocation per row. A flat state, unlike `internal`, needs no serial/deserial functions
+//! for parallel workers and travels between Citus nodes as its text form.
+//!
+//! `ml.kmeans_state`'s layout: the 4-byte varlena header, `k` and `d` (`u32`), 4 bytes of
+//! padding, then `f64`s: the inertia, `k` counts, `k × d` sums (row-major). The type is
+//! `ALIGNMENT = double`, so the `f64`s of a detoasted value are aligned.
+//!
+//! Centroids and edges given as arguments are checked once and kept in the call's
+//! `fn_extra`; later rows compare their bytes with the kept copy (a `memcmp`, no parsing).
+
+use crate::errors::{literal, raise, ARRAY_SUBSCRIPT_ERROR, INVALID_BINARY_REPRESENTATION, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION, NULL_VALUE_NOT_ALLOWED};
+use mlkit::cluster::lloyd::{self, Step};
+use pgrx::array::RawArray;
+use pgrx::fcinfo::{pg_arg_is_null, pg_getarg_datum_raw, pg_return_null};
+use pgrx::pg_sys::{self, Datum, FunctionCallInfo};
+use pgrx::prelude::*;
+use std::ptr::NonNull;
+
+extension_sql!(
+    r#"
+CREATE TYPE ml.kmeans_state;
+CREATE FUNCTION ml.kmeans_state_in(cstring) RETURNS ml.kmeans_state
+  IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_state_in';
+CREATE FUNCTION ml.kmeans_state_out(ml.kmeans_state) RETURNS cstring
+  IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_state_out';
+CREATE FUNCTION ml.kmeans_state_recv(internal) RETURNS ml.kmeans_state
+  IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_state_recv';
+CREATE FUNCTION ml.kmeans_state_send(ml.kmeans_state) RETURNS bytea
+  IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_state_send';
+CREATE TYPE ml.kmeans_state (
+  INPUT = ml.kmeans_state_in, OUTPUT = ml.kmeans_state_out,
+  RECEIVE = ml.kmeans_state_recv, SEND = ml.kmeans_state_send,
+  INTERNALLENGTH = VARIABLE, ALIGNMENT = double, STORAGE = extended
+);
+COMMENT ON TYPE ml.kmeans_state IS
+  'One K-Means (Lloyd) step over some rows: per centroid the count and sum of the rows nearest to it, and the inertia. Built by ml.kmeans_step; text form is JSON.';
+
+CREATE FUNCTION ml.kmeans_state_eq(ml.kmeans_state, ml.kmeans_state) RETURNS boolean
+  IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_state_eq';
+CREATE OPERATOR ml.= (
+  LEFTARG = ml.kmeans_state, RIGHTARG = ml.kmeans_state, PROCEDURE = ml.kmeans_state_eq,
+  COMMUTATOR = OPERATOR(ml.=)
+);
+
+CREATE FUNCTION ml.kmeans_step_transition(ml.kmeans_state, real[], real[]) RETURNS ml.kmeans_state
+  IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_step_transition';
+CREATE FUNCTION ml.kmeans_step_combine(ml.kmeans_state, ml.kmeans_state) RETURNS ml.kmeans_state
+  IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_step_combine';
+CREATE AGGREGATE ml.kmeans_step(embedding real[], centroids real[]) (
+  SFUNC = ml.kmeans_step_transition, STYPE = ml.kmeans_state,
+  COMBINEFUNC = ml.kmeans_step_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml.kmeans_step(real[], real[]) IS
+  'One Lloyd step of K-Means: assigns every embedding to the nearest of the centroids (a k × d array) and sums them per centroid; NULL embeddings are skipped. Parallel and combinable.';
+
+CREATE FUNCTION ml.kmeans_centroids(state ml.kmeans_state) RETURNS real[]
+  IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_centroids';
+COMMENT ON FUNCTION ml.kmeans_centroids(ml.kmeans_state) IS
+  'The next centroids of a K-Means step (k × d): each centroid''s rows'' mean; a centroid no row chose is a row of NULLs.';
+CREATE FUNCTION ml.kmeans_counts(state ml.kmeans_state) RETURNS bigint[]
+  IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_counts';
+COMMENT ON FUNCTION ml.kmeans_counts(ml.kmeans_state) IS 'Rows nearest to each centroid in a K-Means step.';
+CREATE FUNCTION ml.kmeans_sums(state ml.kmeans_state) RETURNS double precision[]
+  IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_sums';
+COMMENT ON FUNCTION ml.kmeans_sums(ml.kmeans_state) IS 'Sum of the rows nearest to each centroid in a K-Means step (k × d).';
+CREATE FUNCTION ml.kmeans_inertia(state ml.kmeans_state) RETURNS double precision
+  IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_inertia';
+COMMENT ON FUNCTION ml.kmeans_inertia(ml.kmeans_state) IS
+  'Sum of squared Euclidean distances of the rows of a K-Means step to their nearest centroids.';
+
+CREATE FUNCTION ml.nearest_centroid(embedding real[], centroids real[]) RETURNS integer
+  IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_nearest_centroid';
+COMMENT ON FUNCTION ml.nearest_centroid(real[], real[]) IS
+  'Index (from 0) of the centroid nearest to the embedding (Euclidean; ties go to the lower index); centroids is a k × d array.';
+CREATE FUNCTION ml.centroid_distance(embedding real[], centroids real[]) RETURNS double precision
+  IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_centroid_distance';
+COMMENT ON FUNCTION ml.centroid_distance(real[], real[]) IS
+  'Euclidean distance from the embedding to the nearest of the centroids (a k × d array).';
+
+CREATE FUNCTION ml.hist_agg_transition(bigint[], double precision, double precision[]) RETURNS bigint[]
+  IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_hist_agg_transition';
+CREATE FUNCTION ml.hist_agg_combine(bigint[], bigint[]) RETURNS bigint[]
+  IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_hist_agg_combine';
+CREATE AGGREGATE ml.hist_agg(x double precision, edges double precision[]) (
+  SFUNC = ml.hist_agg_transition, STYPE = bigint[],
+  COMBINEFUNC = ml.hist_agg_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml.hist_agg(double precision, double precision[]) IS
+  'Counts of x per bin of the increasing edges, as numpy.histogram: [e0, e1), …, [e(n-1), en]; NULL, NaN and values outside the edges are not counted. Parallel and combinable.';
+"#,
+    name = "aggregates",
+    requires = ["common"]
+);
+
+/// Declares the version-1 calling convention of raw C functions, as `#[pg_extern]` would.
+macro_rules! finfo_v1 {
+    ($($f:ident),* $(,)?) => {
+        $(
+            #[no_mangle]
+            #[doc(hidden)]
+            pub extern "C" fn $f() -> &'static pg_sys::Pg_finfo_record {
+                const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+                &V1
+            }
+        )*
+    };
+}
+
+finfo_v1!(
+    pg_finfo_mlkit_kmeans_state_in,
+    pg_finfo_mlkit_kmeans_state_out,
+    pg_finfo_mlkit_kmeans_state_recv,
+    pg_finfo_mlkit_kmeans_state_send,
+    pg_finfo_mlkit_kmeans_state_eq,
+    pg_finfo_mlkit_kmeans_step_transition,
+    pg_finfo_mlkit_kmeans_step_combine,
+    pg_finfo_mlkit_kmeans_centroids,
+    pg_finfo_mlkit_kmeans_counts,
+    pg_finfo_mlkit_kmeans_sums,
+    pg_finfo_mlkit_kmeans_inertia,
+    pg_finfo_mlkit_nearest_centroid,
+    pg_finfo_mlkit_centroid_distance,
+    pg_finfo_mlkit_hist_agg_transition,
+    pg_finfo_mlkit_hist_agg_combine,
+);
+
+// ---------------------------------------------------------------------------------------
+// ml.kmeans_state: the flat layout
+
+/// Bytes before the `f64`s: varlena header, `k`, `d`, padding.
+const HEAD: usize = 16;
+
+/// A state's shape and its `f64`s (inertia, counts, sums), borrowed from the varlena.
+struct Flat<'a> {
+    k: usize,
+    d: usize,
+    values: &'a mut [f64],
+}
+
+impl Flat<'_> {
+    fn parts(&mut self) -> (&mut f64, &mut [f64], &mut [f64]) {
+        let (inertia, rest) = self.values.split_at_mut(1);
+        let (counts, sums) = rest.split_at_mut(self.k);
+        (&mut inertia[0], counts, sums)
+    }
+
+    fn to_step(&self) -> Step {
+        Step { k: self.k, d: self.d, inertia: self.values[0], counts: self.values[1..1 + self.k].to_vec(), sums: self.values[1 + self.k..].to_vec() }
+    }
+}
+
+/// A new, zeroed state of shape `k × d` in `context`.
+unsafe fn alloc_state(k: usize, d: usize, context: pg_sys::MemoryContext) -> *mut pg_sys::varlena {
+    let size = HEAD + 8 * (1 + k + k * d);
+    if size > 1 << 30 {
+        raise(
+            crate::errors::PROGRAM_LIMIT_EXCEEDED,
+            format!("a K-Means step of {k} centroids of {d} dimensions needs {} MB, over PostgreSQL's 1 GB value limit", size >> 20),
+            "Use fewer centroids or fewer dimensions (reduce them first).",
+        );
+    }
+    // SAFETY: a fresh zeroed allocation of `size` bytes, MAXALIGNed by palloc.
+    unsafe {
+        let p = pg_sys::MemoryContextAllocZero(context, size) as *mut u8;
+        pgrx::set_varsize_4b(p as *mut pg_sys::varlena, size as i32);
+        (p.add(4) as *mut u32).write(k as u32);
+        (p.add(8) as *mut u32).write(d as u32);
+        p as *mut pg_sys::varlena
+    }
+}
+
+/// The state behind a detoasted pointer.
+///
+/// # Safety
+/// `p` is a detoasted `ml.kmeans_state` that stays valid (and unaliased, if modified) for `'a`.
+unsafe fn flat<'a>(p: *mut pg_sys::varlena) -> Flat<'a> {
+    // SAFETY: per the contract; the header fields were written by `alloc_state` or checked
+    // by the input functions, and the length matches them (checked below).
+    unsafe {
+        let bytes = p as *mut u8;
+        let size = pgrx::varsize_any(p);
+        let k = (bytes.add(4) as *const u32).read_unaligned() as usize;
+        let d = (bytes.add(8) as *const u32).read_unaligned() as usize;
+        if size != HEAD + 8 * (1 + k + k * d) || (bytes.add(HEAD) as usize) % 8 != 0 {
+            raise(
+                INVALID_BINARY_REPRESENTATION,
+                format!("an ml.kmeans_state of {size} bytes does not hold {k} centroids of {d} dimensions"),
+                "The value is damaged; build it again with ml.kmeans_step.",
+            );
+        }
+        Flat { k, d, values: std::slice::from_raw_parts_mut(bytes.add(HEAD) as *mut f64, 1 + k + k * d) }
+    }
+}
+
+/// A palloc'd state holding `step`.
+unsafe fn state_of(step: &Step) -> Datum {
+    // SAFETY: allocated in the current context with the shape of `step`.
+    unsafe {
+        let p = alloc_state(step.k, step.d, pg_sys::CurrentMemoryContext);
+        let f = flat(p);
+        f.values[0] = step.inertia;
+        f.values[1..1 + step.k].copy_from_slice(&step.counts);
+        f.values[1 + step.k..].copy_from_slice(&step.sums);
+        Datum::from(p)
+    }
+}
+
+/// Argument `i`, a non-null `ml.kmeans_state`, detoasted (possibly a copy).
+unsafe fn state_arg(fcinfo: FunctionCallInfo, i: usize) -> *mut pg_sys::varlena {
+    // SAFETY: the caller says argument `i` is a non-null varlena.
+    unsafe { pg_sys::pg_detoast_datum(pg_getarg_datum_raw(fcinfo, i).cast_mut_ptr()) }
+}
+
+fn text_error(e: lloyd::Error) -> ! {
+    raise(
+        INVALID_TEXT_REPRESENTATION,
+        format!("invalid input syntax for type ml.kmeans_state: {e}"),
+        "The text form is {\"k\": …, \"d\": …, \"inertia\": …, \"counts\": [k numbers], \"sums\": [k × d numbers]}, as ml.kmeans_step's output prints it.",
+    )
+}
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn mlkit_kmeans_state_in(fcinfo: FunctionCallInfo) -> Datum {
+    // SAFETY: argument 0 is a non-null cstring (the function is strict).
+    let text = unsafe { std::ffi::CStr::from_ptr(pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<std::ffi::c_char>()) };
+    let text = text.to_str().unwrap_or_else(|_| text_error(lloyd::Error::Text("the text is not UTF-8".into())));
+    let step = Step::from_text(text).unwrap_or_else(|e| text_error(e));
+    // SAFETY: builds a new value in the current context.
+    unsafe { state_of(&step) }
+}
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn mlkit_kmeans_state_out(fcinfo: FunctionCallInfo) -> Datum {
+    // SAFETY: argument 0 is a non-null ml.kmeans_state.
+    let text = unsafe { flat(state_arg(fcinfo, 0)).to_step().to_text() };
+    // SAFETY: a palloc'd NUL-terminated copy.
+    unsafe { Datum::from(pg_sys::pstrdup(std::ffi::CString::new(text).unwrap_or_default().as_ptr())) }
+}
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn mlkit_kmeans_state_recv(fcinfo: FunctionCallInfo) -> Datum {
+    // SAFETY: argument 0 is the StringInfo of the message (type internal).
+    let bytes = unsafe {
+        let buf = pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::StringInfoData>();
+        let all = std::slice::from_raw_parts((*buf).data as *const u8, (*buf).len as usize);
+        let rest = &all[(*buf).cursor as usize..];
+        (*buf).cursor = (*buf).len;
+        rest
+    };
+    let step = Step::from_binary(bytes).unwrap_or_else(|e| {
+        raise(
+            INVALID_BINARY_REPRESENTATION,
+            format!("invalid binary input for type ml.kmeans_state: {e}"),
+            "The binary form is k and d (int4), then inertia, k counts and k × d sums (float8), as ml.kmeans_state_send writes it.",
+        )
+    });
+    // SAFETY: builds a new value in the current context.
+    unsafe { state_of(&step) }
+}
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn mlkit_kmeans_state_send(fcinfo: FunctionCallInfo) -> Datum {
+    // SAFETY: argument 0 is a non-null ml.kmeans_state.
+    let bytes = unsafe { flat(state_arg(fcinfo, 0)).to_step().to_binary() };
+    bytes.into_datum().unwrap_or(Datum::from(0))
+}
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn mlkit_kmeans_state_eq(fcinfo: FunctionCallInfo) -> Datum {
+    // SAFETY: arguments 0 and 1 are non-null ml.kmeans_states.
+    let (a, b) = unsafe { (flat(state_arg(fcinfo, 0)), flat(state_arg(fcinfo, 1))) };
+    Datum::from((a.k, a.d) == (b.k, b.d) && a.values.iter().zip(b.values.iter()).all(|(x, y)| x.to_bits() == y.to_bits()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Arguments: centroids (kept in fn_extra), embeddings
+
+/// Centroids checked once per call site: the kept copy of the argument's bytes.
+struct Centres<'a> {
+    k: usize,
+    d: usize,
+    data: &'a [f32],
+}
+
+/// Argument `i` as checked `k × d` centroids, from the copy kept in `fn_extra` when the bytes
+/// are the same as last time. `func` names the function in messages.
+unsafe fn centres_arg<'a>(fcinfo: FunctionCallInfo, i: usize, func: &str) -> Centres<'a> {
+    // SAFETY: argument `i` is a real[]; fn_extra is ours (NULL or a copy made below, in
+    // fn_mcxt, which lives as long as the call site).
+    unsafe {
+        if pg_arg_is_null(fcinfo, i) {
+            raise(NULL_VALUE_NOT_ALLOWED, format!("{func}: centroids must not be NULL"), "Pass the centroids as a k × d real[] array.");
+        }
+        let flinfo = (*fcinfo).flinfo;
+        let arg = pg_sys::pg_detoast_datum(pg_getarg_datum_raw(fcinfo, i).cast_mut_ptr());
+        let size = pgrx::varsize_any(arg);
+        let kept = (*flinfo).fn_extra as *mut pg_sys::varlena;
+        let same = !kept.is_null()
+            && pgrx::varsize_any(kept) == size
+            && std::slice::from_raw_parts(kept as *const u8, size) == std::slice::from_raw_parts(arg as *const u8, size);
+        if !same {
+            check_centres(arg, func);
+            if !kept.is_null() {
+                pg_sys::pfree(kept.cast());
+            }
+            let copy = pg_sys::MemoryContextAlloc((*flinfo).fn_mcxt, size);
+            std::ptr::copy_nonoverlapping(arg as *const u8, copy as *mut u8, size);
+            (*flinfo).fn_extra = copy;
+        }
+        let mut array = RawArray::from_ptr(NonNull::new_unchecked((*flinfo).fn_extra.cast()));
+        let dims = array.dims();
+        let (k, d) = (dims[0] as usize, dims[1] as usize);
+        let data = std::slice::from_raw_parts(array.data::<f32>().as_ptr() as *const f32, k * d);
+        Centres { k, d, data }
+    }
+}
+
+/// Centroids are a two-dimensional `real[]` without NULLs, all finite.
+unsafe fn check_centres(arg: *mut pg_sys::varlena, func: &str) {
+    // SAFETY: a detoasted real[].
+    let mut array = unsafe { RawArray::from_ptr(NonNull::new_unchecked(arg.cast())) };
+    let dims = array.dims().to_vec();
+    if dims.len() != 2 || dims[0] < 1 || dims[1] < 1 {
+        raise(
+            ARRAY_SUBSCRIPT_ERROR,
+            format!("{func}: centroids must be a two-dimensional array (k × d), not one of {} dimensions", dims.len()),
+            "Pass one row per centroid, e.g. ARRAY[[0, 0], [1, 1]]::real[].",
+        );
+    }
+    // SAFETY: the array is valid; any_nulls reads its bitmap.
+    if unsafe { array.any_nulls() } {
+        raise(NULL_VALUE_NOT_ALLOWED, format!("{func}: centroids contain a NULL"), "Every coordinate of every centroid is needed.");
+    }
+    // SAFETY: a float4 array without NULLs: contiguous f32s.
+    let values = unsafe { array.data::<f32>().as_ref() };
+    if let Some(pos) = values.iter().position(|v| !v.is_finite()) {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("{func}: centroid {} has {} at coordinate {}", pos / dims[1] as usize, values[pos], pos % dims[1] as usize + 1),
+            "Centroids must be finite numbers.",
+        );
+    }
+}
+
+/// Argument `i`, a non-null `real[]` embedding of length `d`, as a slice valid during the call.
+unsafe fn embedding_arg<'a>(fcinfo: FunctionCallInfo, i: usize, d: usize, func: &str) -> &'a [f32] {
+    // SAFETY: argument `i` is a non-null real[]; a detoasted copy lives in the call's context.
+    unsafe {
+        let arg = pg_sys::pg_detoast_datum(pg_getarg_datum_raw(fcinfo, i).cast_mut_ptr());
+        let mut array = RawArray::from_ptr(NonNull::new_unchecked(arg.cast()));
+        let n = array.len();
+        if array.dims().len() != 1 || n != d {
+            raise(
+                ARRAY_SUBSCRIPT_ERROR,
+                format!("{func}: an embedding has {n} values in {} dimensions, the centroids have {d} columns", array.dims().len()),
+                "Embeddings must be one-dimensional arrays as long as a centroid; filter odd rows out with a WHERE clause.",
+            );
+        }
+        if array.any_nulls() {
+            raise(NULL_VALUE_NOT_ALLOWED, format!("{func}: an embedding contains a NULL"), "Filter such rows out with a WHERE clause.");
+        }
+        let x = std::slice::from_raw_parts(array.data::<f32>().as_ptr() as *const f32, n);
+        if let Some(pos) = x.iter().position(|v| !v.is_finite()) {
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{func}: an embedding has {} at position {}", x[pos], pos + 1),
+                "K-Means needs finite numbers: filter such rows out with a WHERE clause.",
+            );
+        }
+        x
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// ml.kmeans_step
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn mlkit_kmeans_step_transition(fcinfo: FunctionCallInfo) -> Datum {
+    const F: &str = "ml.kmeans_step";
+    // SAFETY: arguments are (ml.kmeans_state, real[], real[]), any of them NULL; in an
+    // aggregate the state is ours to modify (AggCheckCallContext), otherwise it is copied.
+    unsafe {
+        let c = centres_arg(fcinfo, 2, F);
+        if pg_arg_is_null(fcinfo, 1) {
+            return if pg_arg_is_null(fcinfo, 0) { pg_return_null(fcinfo) } else { pg_getarg_datum_raw(fcinfo, 0) };
+        }
+        let x = embedding_arg(fcinfo, 1, c.d, F);
+        let mut aggcontext: pg_sys::MemoryContext = std::ptr::null_mut();
+        let in_aggregate = pg_sys::AggCheckCallContext(fcinfo, &mut aggcontext) != 0;
+        let state = if pg_arg_is_null(fcinfo, 0) {
+            alloc_state(c.k, c.d, if in_aggregate { aggcontext } else { pg_sys::CurrentMemoryContext })
+        } else {
+            let original = pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::varlena>();
+            let s = state_arg(fcinfo, 0);
+            if s == original && !in_aggregate {
+                let copy = pg_sys::palloc(pgrx::varsize_any(s)) as *mut pg_sys::varlena;
+                std::ptr::copy_nonoverlapping(s as *const u8, copy as *mut u8, pgrx::varsize_any(s));
+                copy
+            } else {
+                s
+            }
+        };
+        let mut f = flat(state);
+        if (f.k, f.d) != (c.k, c.d) {
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{F}: the centroids changed shape within one aggregate ({} × {}, then {} × {})", f.k, f.d, c.k, c.d),
+                "Pass the same centroids to every row of one ml.kmeans_step.",
+            );
+        }
+        let (inertia, counts, sums) = f.parts();
+        lloyd::add_point(inertia, counts, sums, x, c.data);
+        Datum::from(state)
+    }
+}
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn mlkit_kmeans_step_combine(fcinfo: FunctionCallInfo) -> Datum {
+    // SAFETY: both arguments are non-null states (strict); the first is ours to modify only
+    // inside an aggregate.
+    unsafe {
+        let mut aggcontext: pg_sys::MemoryContext = std::ptr::null_mut();
+        let in_aggregate = pg_sys::AggCheckCallContext(fcinfo, &mut aggcontext) != 0;
+        let original = pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::varlena>();
+        let mut a = state_arg(fcinfo, 0);
+        if a == original && !in_aggregate {
+            let size = pgrx::varsize_any(a);
+            let copy = pg_sys::palloc(size) as *mut pg_sys::varlena;
+            std::ptr::copy_nonoverlapping(a as *const u8, copy as *mut u8, size);
+            a = copy;
+        }
+        let b = flat(state_arg(fcinfo, 1)).to_step();
+        let mut fa = flat(a);
+        if (fa.k, fa.d) != (b.k, b.d) {
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("ml.kmeans_step: cannot combine a step of {} × {} centroids with one of {} × {}", fa.k, fa.d, b.k, b.d),
+                "Combine steps taken with the same centroids.",
+            );
+        }
+        let (inertia, counts, sums) = fa.parts();
+        lloyd::merge_into(inertia, counts, sums, b.inertia, &b.counts, &b.sums);
+        Datum::from(a)
+    }
+}
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn mlkit_kmeans_centroids(fcinfo: FunctionCallInfo) -> Datum {
+    // SAFETY: argument 0 is a non-null state; the array is built from Rust-owned buffers
+    // that outlive construct_md_array, which copies them.
+    unsafe {
+        let step = flat(state_arg(fcinfo, 0)).to_step();
+        let (k, d) = (step.k, step.d);
+        let mut values = vec![Datum::from(0); k * d];
+        let mut nulls = vec![false; k * d];
+        for (j, mean) in step.means().into_iter().enumerate() {
+            match mean {
+                Some(m) => m.iter().enumerate().for_each(|(t, v)| values[j * d + t] = Datum::from((*v as f32).to_bits())),
+                None => nulls[j * d..(j + 1) * d].iter_mut().for_each(|n| *n = true),
+            }
+        }
+        let mut dims = [k as i32, d as i32];
+        let mut lbs = [1, 1];
+        let a = pg_sys::construct_md_array(
+            values.as_mut_ptr(),
+            nulls.as_mut_ptr(),
+            2,
+            dims.as_mut_ptr(),
+            lbs.as_mut_ptr(),
+            pg_sys::FLOAT4OID,
+            4,
+            true,
+            pg_sys::TYPALIGN_INT as std::ffi::c_char,
+        );
+        Datum::from(a)
+    }
+}
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn mlkit_kmeans_counts(fcinfo: FunctionCallInfo) -> Datum {
+    // SAFETY: argument 0 is a non-null state.
+    let step = unsafe { flat(state_arg(fcinfo, 0)).to_step() };
+    step.counts.iter().map(|&c| c as i64).collect::<Vec<i64>>().into_datum().unwrap_or(Datum::from(0))
+}
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn mlkit_kmeans_sums(fcinfo: FunctionCallInfo) -> Datum {
+    // SAFETY: argument 0 is a non-null state.
+    let step = unsafe { flat(state_arg(fcinfo, 0)).to_step() };
+    step.sums.into_datum().unwrap_or(Datum::from(0))
+}
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn mlkit_kmeans_inertia(fcinfo: FunctionCallInfo) -> Datum {
+    // SAFETY: argument 0 is a non-null state.
+    let inertia = unsafe { flat(state_arg(fcinfo, 0)).values[0] };
+    inertia.into_datum().unwrap_or(Datum::from(0))
+}
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn mlkit_nearest_centroid(fcinfo: FunctionCallInfo) -> Datum {
+    // SAFETY: (real[], real[]), both non-null (strict).
+    unsafe {
+        let c = centres_arg(fcinfo, 1, "ml.nearest_centroid");
+        let x = embedding_arg(fcinfo, 0, c.d, "ml.nearest_centroid");
+        Datum::from(lloyd::nearest(x, c.data).0 as i32)
+    }
+}
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn mlkit_centroid_distance(fcinfo: FunctionCallInfo) -> Datum {
+    // SAFETY: (real[], real[]), both non-null (strict).
+    unsafe {
+        let c = centres_arg(fcinfo, 1, "ml.centroid_distance");
+        let x = embedding_arg(fcinfo, 0, c.d, "ml.centroid_distance");
+        f64::from(lloyd::nearest(x, c.data).1).sqrt().into_datum().unwrap_or(Datum::from(0))
+    }
+}
+
+/// A number in [0, 1) determined by `id` and `seed` alone, the same on every server and in
+/// every release: `WHERE ml.sample_hash(id::text, 42) < 0.01` keeps a fixed 1 % sample that
+/// parallel workers and shards agree on (`random()` is parallel restricted and unseeded per row).
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.sample_hash(id text, seed bigint DEFAULT 0) RETURNS double precision
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.sample_hash(text, bigint) IS
+  'A number in [0, 1) determined by the id and the seed alone: a seeded sample that parallel workers and shards agree on.';
+"#)]
+fn sample_hash(id: &str, seed: i64) -> f64 {
+    lloyd::sample_hash(id.as_bytes(), seed as u64)
+}
+
+// ---------------------------------------------------------------------------------------
+// ml.hist_agg
+
+/// Argument `i` as checked bin edges (kept in `fn_extra` like centroids).
+unsafe fn edges_arg<'a>(fcinfo: FunctionCallInfo, i: usize) -> &'a [f64] {
+    // SAFETY: as centres_arg, for a float8[].
+    unsafe {
+        if pg_arg_is_null(fcinfo, i) {
+            raise(NULL_VALUE_NOT_ALLOWED, "ml.hist_agg: edges must not be NULL", "Pass the increasing bin edges, e.g. ARRAY[0, 0.5, 1].");
+        }
+        let flinfo = (*fcinfo).flinfo;
+        let arg = pg_sys::pg_detoast_datum(pg_getarg_datum_raw(fcinfo, i).cast_mut_ptr());
+        let size = pgrx::varsize_any(arg);
+        let kept = (*flinfo).fn_extra as *mut pg_sys::varlena;
+        let same = !kept.is_null()
+            && pgrx::varsize_any(kept) == size
+            && std::slice::from_raw_parts(kept as *const u8, size) == std::slice::from_raw_parts(arg as *const u8, size);
+        if !same {
+            let mut array = RawArray::from_ptr(NonNull::new_unchecked(arg.cast()));
+            let ok_shape = array.dims().len() == 1 && array.len() >= 2 && !array.any_nulls();
+            let values = if ok_shape { array.data::<f64>().as_ref().to_vec() } else { Vec::new() };
+            if !ok_shape || values.iter().any(|v| !v.is_finite()) || values.windows(2).any(|w| w[0] >= w[1]) {
+                raise(
+                    INVALID_PARAMETER_VALUE,
+                    format!("ml.hist_agg: edges {} are not at least two finite, strictly increasing numbers", literal(&format!("{values:?}"))),
+                    "Pass the bin edges in increasing order, e.g. ARRAY[0, 0.5, 1] for two bins.",
+                );
+            }
+            if !kept.is_null() {
+                pg_sys::pfree(kept.cast());
+            }
+            let copy = pg_sys::MemoryContextAlloc((*flinfo).fn_mcxt, size);
+            std::ptr::copy_nonoverlapping(arg as *const u8, copy as *mut u8, size);
+            (*flinfo).fn_extra = copy;
+        }
+        let mut array = RawArray::from_ptr(NonNull::new_unchecked((*flinfo).fn_extra.cast()));
+        let n = array.len();
+        std::slice::from_raw_parts(array.data::<f64>().as_ptr() as *const f64, n)
+    }
+}
+
+/// A new zeroed `bigint[]` of `n` counts in `context`.
+unsafe fn alloc_counts(n: usize, context: pg_sys::MemoryContext) -> *mut pg_sys::varlena {
+    // SAFETY: construct_array copies nothing but the zeros into the current context, which is
+    // switched to `context` for the call.
+    unsafe {
+        let old = pg_sys::MemoryContextSwitchTo(context);
+        let mut zeros = vec![Datum::from(0i64); n];
+        let a = pg_sys::construct_array(zeros.as_mut_ptr(), n as i32, pg_sys::INT8OID, 8, true, pg_sys::TYPALIGN_DOUBLE as std::ffi::c_char);
+        pg_sys::MemoryContextSwitchTo(old);
+        a.cast()
+    }
+}
+
+/// The counts of a detoasted `bigint[]` state, checked to be one-dimensional without NULLs.
+unsafe fn counts_of<'a>(p: *mut pg_sys::varlena) -> &'a mut [i64] {
+    // SAFETY: a detoasted int8[].
+    unsafe {
+        let mut array = RawArray::from_ptr(NonNull::new_unchecked(p.cast()));
+        if array.dims().len() != 1 || array.any_nulls() {
+            raise(INVALID_PARAMETER_VALUE, "ml.hist_agg: a histogram state must be a one-dimensional bigint[] without NULLs", "Combine states made by ml.hist_agg.");
+        }
+        let n = array.len();
+        std::slice::from_raw_parts_mut(array.data::<i64>().as_ptr() as *mut i64, n)
+    }
+}
+
+/// The state to update: argument 0 detoasted, copied unless it is the aggregate's own.
+unsafe fn own_arg(fcinfo: FunctionCallInfo, in_aggregate: bool) -> *mut pg_sys::varlena {
+    // SAFETY: argument 0 is a non-null varlena.
+    unsafe {
+        let original = pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::varlena>();
+        let s = pg_sys::pg_detoast_datum(original);
+        if s == original && !in_aggregate {
+            let size = pgrx::varsize_any(s);
+            let copy = pg_sys::palloc(size) as *mut pg_sys::varlena;
+            std::ptr::copy_nonoverlapping(s as *const u8, copy as *mut u8, size);
+            copy
+        } else {
+            s
+        }
+    }
+}
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn mlkit_hist_agg_transition(fcinfo: FunctionCallInfo) -> Datum {
+    // SAFETY: arguments are (bigint[], float8, float8[]), any NULL.
+    unsafe {
+        let edges = edges_arg(fcinfo, 2);
+        let bins = edges.len() - 1;
+        let mut aggcontext: pg_sys::MemoryContext = std::ptr::null_mut();
+        let in_aggregate = pg_sys::AggCheckCallContext(fcinfo, &mut aggcontext) != 0;
+        let state = if pg_arg_is_null(fcinfo, 0) {
+            alloc_counts(bins, if in_aggregate { aggcontext } else { pg_sys::CurrentMemoryContext })
+        } else {
+            own_arg(fcinfo, in_aggregate)
+        };
+        let counts = counts_of(state);
+        if counts.len() != bins {
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("ml.hist_agg: the edges changed within one aggregate ({} bins, then {bins})", counts.len()),
+                "Pass the same edges to every row of one ml.hist_agg.",
+            );
+        }
+        if !pg_arg_is_null(fcinfo, 1) {
+            let x = f64::from_bits(pg_getarg_datum_raw(fcinfo, 1).value() as u64);
+            if let Some(b) = bin_of(x, edges) {
+                counts[b] += 1;
+            }
+        }
+        Datum::from(state)
+    }
+}
+
+/// numpy.histogram's bin of `x`: `[e_i, e_{i+1})`, the last bin closed; `None` outside or NaN.
+fn bin_of(x: f64, edges: &[f64]) -> Option<usize> {
+    let (first, last) = (edges[0], edges[edges.len() - 1]);
+    if !(x >= first && x <= last) {
+        return None;
+    }
+    // The first edge above x, less one; x = last falls in the last bin.
+    Some(edges.partition_point(|&e| e <= x).saturating_sub(1).min(edges.len() - 2))
+}
+
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn mlkit_hist_agg_combine(fcinfo: FunctionCallInfo) -> Datum {
+    // SAFETY: two non-null bigint[] (strict).
+    unsafe {
+        let mut aggcontext: pg_sys::MemoryContext = std::ptr::null_mut();
+        let in_aggregate = pg_sys::AggCheckCallContext(fcinfo, &mut aggcontext) != 0;
+        let a = own_arg(fcinfo, in_aggregate);
+        let b = counts_of(state_arg(fcinfo, 1));
+        let ca = counts_of(a);
+        if ca.len() != b.len() {
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("ml.hist_agg: cannot combine histograms of {} and {} bins", ca.len(), b.len()),
+                "Combine histograms taken with the same edges.",
+            );
+        }
+        ca.iter_mut().zip(b.iter()).for_each(|(x, y)| *x += y);
+        Datum::from(a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bin_of;
+
+    #[test]
+    fn bins_follow_numpy() {
+        let e = [0.0, 1.0, 2.0, 4.0];
+        assert_eq!(bin_of(0.0, &e), Some(0));
+        assert_eq!(bin_of(0.999, &e), Some(0));
+        assert_eq!(bin_of(1.0, &e), Some(1));
+        assert_eq!(bin_of(3.9, &e), Some(2));
+        assert_eq!(bin_of(4.0, &e), Some(2));
+        assert_eq!(bin_of(4.1, &e), None);
+        assert_eq!(bin_of(-0.1, &e), None);
+        assert_eq!(bin_of(f64::NAN, &e), None);
+    }
+}

@@ -1,0 +1,315 @@
+//! `ml.cluster_embeddings(..., params => '{"engine": "scan"}')`: K-Means that never holds the
+//! table. Every pass over the rows is one SQL statement over the source, run through
+//! `SPI_execute_with_args` (which, unlike a cursor, may get a parallel plan): the
+//! `ml.kmeans_step` aggregate for a Lloyd step, a `WHERE ml.sample_hash(...)` filter for
+//! k-means‖'s draws, an `INSERT ... SELECT ml.nearest_centroid(...)` for the assignments.
+//! What this backend holds is `O(k × d)`: centroids, one step's sums, k-means‖'s candidates
+//! (about `2k` a round) and the quality sample.
+//!
+//! Passes, in order: the row count and mean variance (one step against a zero centroid);
+//! k-means‖ (a first centre, [`INIT_ROUNDS`] rounds of one step and one draw, one step to
+//! weight the candidates), Lloyd steps until the centres move less than `tol` (scikit-learn's
+//! criterion) or `max_iter`; a last step for the inertia and sizes of the final centres; the
+//! quality sample; the assignments.
+
+use crate::errors::{literal, raise, spi, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED, UNIQUE_VIOLATION};
+use crate::progress::Reporter;
+use crate::source::ScanParts;
+use mlkit::cluster::lloyd::{self, Step};
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+use std::time::Instant;
+
+/// k-means‖ rounds (Spark MLlib's `initializationSteps` default).
+pub const INIT_ROUNDS: usize = 2;
+/// Candidates drawn per round, as a multiple of k (Spark's oversampling factor ℓ = 2k).
+pub const OVERSAMPLING: f64 = 2.0;
+/// Lloyd iterations of the weighted candidates' reduction to k (Spark's `LocalKMeans`).
+const LOCAL_ITERATIONS: usize = 30;
+
+pub struct Params {
+    pub n_clusters: usize,
+    pub max_iter: usize,
+    pub tol: f64,
+    pub seed: u64,
+    /// Rows for the silhouette and the other quality measures (a seeded sample).
+    pub quality_sample: usize,
+    /// `pg_mlkit.max_memory_mb` in bytes: what this engine holds (see [`memory_bytes`]) must fit.
+    pub limit_bytes: usize,
+}
+
+/// What the scan found.
+pub struct Fit {
+    pub rows: usize,
+    pub dim: usize,
+    /// `k × d`, row-major.
+    pub centroids: Vec<f32>,
+    pub sizes: Vec<i64>,
+    pub inertia: f64,
+    pub n_iter: usize,
+    pub converged: bool,
+    /// Milliseconds: initialisation and each Lloyd step.
+    pub init_ms: f64,
+    pub step_ms: Vec<f64>,
+    /// The quality sample: rows (`m × d`) and their clusters.
+    pub sample: Vec<f32>,
+    pub sample_labels: Vec<i32>,
+}
+
+/// Bytes this engine holds for `k` centroids of `d` dimensions and a quality sample of `s`
+/// rows: a few copies of the centroids and sums, k-means‖'s candidates, the sample.
+pub fn memory_bytes(k: usize, d: usize, s: usize) -> usize {
+    let candidates = 1 + INIT_ROUNDS * (OVERSAMPLING * k as f64) as usize * 2;
+    8 * k * d * 6 + candidates * d * 12 + s * (d * 4 + 64)
+}
+
+/// The statements of one scan, built once from the quoted parts.
+struct Queries {
+    step: String,
+    first: String,
+    draw: String,
+    check: String,
+    sample: String,
+}
+
+impl Queries {
+    fn new(p: &ScanParts) -> Self {
+        let (e, id, from) = (&p.embedding, &p.id, &p.from);
+        Self {
+            step: format!(
+                "SELECT ml.kmeans_counts(s), ml.kmeans_sums(s), ml.kmeans_inertia(s) \
+                   FROM (SELECT ml.kmeans_step({e}, $1) AS s FROM {from}) q"
+            ),
+            first: format!("SELECT {e} FROM {from} WHERE {e} IS NOT NULL ORDER BY ml.sample_hash({id}, $1), {id} LIMIT $2"),
+            draw: format!(
+                "SELECT {e} FROM {from} \
+                  WHERE {e} IS NOT NULL AND ml.sample_hash({id}, $1) * $3 < $4 * power(ml.centroid_distance({e}, $2), 2)"
+            ),
+            check: format!(
+                "SELECT (SELECT {id} FROM {from} WHERE {e} IS NULL LIMIT 1), \
+                        (SELECT count(*) FROM {from} WHERE {id} IS NULL), \
+                        (SELECT {id} FROM {from} GROUP BY 1 HAVING count(*) > 1 LIMIT 1)"
+            ),
+            sample: format!("SELECT {e} FROM {from} WHERE {e} IS NOT NULL AND ml.sample_hash({id}, $1) < $2 ORDER BY {id}"),
+        }
+    }
+}
+
+/// Centroids (`k × d`, row-major) as a two-dimensional `real[]` parameter. A value, not text
+/// to cast: a cast of a parameter would be evaluated again for every row.
+fn array_2d(c: &[f32], d: usize) -> pgrx::datum::DatumWithOid<'static> {
+    let k = c.len() / d;
+    let mut values: Vec<pg_sys::Datum> = c.iter().map(|v| pg_sys::Datum::from(v.to_bits())).collect();
+    let mut dims = [k as i32, d as i32];
+    let mut lbs = [1, 1];
+    // SAFETY: k × d float4 datums (by value), no NULLs; construct_md_array copies them into
+    // a new array in the current memory context, which outlives the statement that uses it.
+    unsafe {
+        let a = pg_sys::construct_md_array(
+            values.as_mut_ptr(),
+            std::ptr::null_mut(),
+            2,
+            dims.as_mut_ptr(),
+            lbs.as_mut_ptr(),
+            pg_sys::FLOAT4OID,
+            4,
+            true,
+            pg_sys::TYPALIGN_INT as std::ffi::c_char,
+        );
+        pgrx::datum::DatumWithOid::new(pg_sys::Datum::from(a), pg_sys::FLOAT4ARRAYOID)
+    }
+}
+
+fn step(c: &SpiClient<'_>, q: &Queries, centres: &[f32], d: usize) -> Step {
+    let k = centres.len() / d;
+    let t = spi(c.select(&q.step, None, &[array_2d(centres, d)]), "run a K-Means step");
+    let row = t.first();
+    let counts: Option<Vec<i64>> = spi(row.get(1), "read a K-Means step");
+    let sums: Option<Vec<f64>> = spi(row.get(2), "read a K-Means step");
+    let inertia: Option<f64> = spi(row.get(3), "read a K-Means step");
+    match (counts, sums, inertia) {
+        (Some(counts), Some(sums), Some(inertia)) => Step { k, d, inertia, counts: counts.into_iter().map(|c| c as f64).collect(), sums },
+        // No rows with an embedding.
+        _ => Step::empty(k, d),
+    }
+}
+
+fn rows_of(c: &SpiClient<'_>, query: &str, args: &[pgrx::datum::DatumWithOid], d: Option<usize>, what: &str) -> Vec<Vec<f32>> {
+    let t = spi(c.select(query, None, args), what);
+    let mut out = Vec::new();
+    for row in t {
+        if let Some(v) = spi(row.get::<Vec<f32>>(1), what) {
+            if d.is_none_or(|d| v.len() == d) {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+/// Runs the whole scan engine over the source `parts` (named `name` in messages).
+pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -> Fit {
+    let q = Queries::new(parts);
+    Spi::connect(|c| {
+        // Rows without an id or an embedding, and repeated ids, are refused as the in-memory
+        // engine refuses them.
+        let t = spi(c.select(&q.check, None, &[]), "check the source");
+        let row = t.first();
+        if let Some(id) = spi(row.get::<String>(1), "check the source") {
+            raise(
+                NULL_VALUE_NOT_ALLOWED,
+                format!("embedding_column of source {name} is NULL for id {}", literal(&id)),
+                "Filter rows without embeddings out through a view, e.g. WHERE embedding IS NOT NULL.",
+            );
+        }
+        if spi(row.get::<i64>(2), "check the source").unwrap_or(0) > 0 {
+            raise(NULL_VALUE_NOT_ALLOWED, format!("id_column of source {name} is NULL in a row"), "Every item needs an id: filter the NULLs out through a view, or fill them in.");
+        }
+        if let Some(id) = spi(row.get::<String>(3), "check the source") {
+            raise(UNIQUE_VIOLATION, format!("id_column of source {name} has the value {} more than once", literal(&id)), "Item ids must be unique: pass a key column as id_column.");
+        }
+
+        let started = Instant::now();
+        let k = p.n_clusters;
+        // The first centre: the row whose sampling hash is smallest.
+        let first = rows_of(&c, &q.first, &[(p.seed as i64).into(), 1i64.into()], None, "pick the first centre");
+        let Some(first) = first.into_iter().next() else {
+            raise(INVALID_PARAMETER_VALUE, format!("source {name} has no rows"), "Cluster a table or view that holds at least as many rows as clusters.")
+        };
+        let d = first.len();
+        if d == 0 {
+            raise(INVALID_PARAMETER_VALUE, format!("source {name} has an empty embedding"), "Every embedding must hold at least one number.");
+        }
+        let need = memory_bytes(k, d, p.quality_sample);
+        if need > p.limit_bytes {
+            raise(
+                PROGRAM_LIMIT_EXCEEDED,
+                format!(
+                    "the scan engine with {k} clusters of {d} dimensions needs {} MB, over pg_mlkit.max_memory_mb ({} MB)",
+                    need.div_ceil(1 << 20),
+                    p.limit_bytes >> 20
+                ),
+                "Ask for fewer clusters or a smaller silhouette_sample_size, or raise pg_mlkit.max_memory_mb.",
+            );
+        }
+        // Row count and mean per-feature variance (for tol), from a step against the origin.
+        let origin = step(&c, &q, &vec![0.0; d], d);
+        let n = origin.n() as usize;
+        if k > n {
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("params.n_clusters must be between 1 and the number of rows of source {name} ({n}), not {k}"),
+                "Ask for fewer clusters, or cluster more rows.",
+            );
+        }
+        let mean_sq: f64 = origin.sums.iter().map(|s| (s / n as f64).powi(2)).sum();
+        let variance = ((origin.inertia / n as f64 - mean_sq) / d as f64).max(0.0);
+        let tol = p.tol * variance;
+
+        // k-means‖.
+        let mut candidates: Vec<f32> = first;
+        for round in 0..INIT_ROUNDS {
+            progress.tick(|| format!("k-means|| round {} of {INIT_ROUNDS}, {} candidates", round + 1, candidates.len() / d));
+            let psi = step(&c, &q, &candidates, d).inertia;
+            if psi <= 0.0 {
+                break;
+            }
+            let drawn = rows_of(
+                &c,
+                &q.draw,
+                &[
+                    (p.seed.wrapping_add(round as u64 + 1) as i64).into(),
+                    array_2d(&candidates, d),
+                    psi.into(),
+                    (OVERSAMPLING * k as f64).into(),
+                ],
+                Some(d),
+                "draw k-means|| candidates",
+            );
+            if (candidates.len() / d + drawn.len()) * d * 4 > 1 << 30 {
+                raise(PROGRAM_LIMIT_EXCEEDED, format!("k-means|| drew too many candidates from source {name}"), "Ask for fewer clusters.");
+            }
+            candidates.extend(drawn.into_iter().flatten());
+        }
+        let weights = step(&c, &q, &candidates, d).counts;
+        let mut centres = lloyd::weighted_kmeans(&candidates, &weights, d, k, LOCAL_ITERATIONS, p.seed);
+        if centres.len() < k * d {
+            // Fewer distinct candidates than clusters: more rows, in sampling-hash order.
+            for r in rows_of(&c, &q.first, &[(p.seed as i64).into(), ((2 * k) as i64).into()], Some(d), "pick more centres") {
+                if centres.len() < k * d && !centres.chunks_exact(d).any(|c| c == r.as_slice()) {
+                    centres.extend(r);
+                }
+            }
+            while centres.len() < k * d {
+                let again = centres[..d].to_vec();
+                centres.extend(again);
+            }
+        }
+        let init_ms = crate::runs::ms(started);
+
+        // Lloyd.
+        let mut step_ms = Vec::new();
+        let mut converged = false;
+        let mut n_iter = 0;
+        while n_iter < p.max_iter {
+            let t = Instant::now();
+            let s = step(&c, &q, &centres, d);
+            n_iter += 1;
+            let mut shift = 0.0f64;
+            for (j, mean) in s.means().into_iter().enumerate() {
+                if let Some(mean) = mean {
+                    for (c, m) in centres[j * d..(j + 1) * d].iter_mut().zip(mean) {
+                        let m = m as f32;
+                        shift += f64::from(*c - m).powi(2);
+                        *c = m;
+                    }
+                }
+            }
+            step_ms.push(crate::runs::ms(t));
+            progress.tick(|| format!("iteration {n_iter}: inertia {:.6e}, centre shift {shift:.3e}", s.inertia));
+            if shift <= tol {
+                converged = true;
+                break;
+            }
+        }
+        let last = step(&c, &q, &centres, d);
+
+        // The quality sample.
+        let fraction = (p.quality_sample as f64 / n as f64).min(1.0);
+        let sample_rows = if p.quality_sample == 0 {
+            Vec::new()
+        } else {
+            rows_of(&c, &q.sample, &[((p.seed ^ 0x5111_0bad) as i64).into(), fraction.into()], Some(d), "draw the quality sample")
+        };
+        let sample: Vec<f32> = sample_rows.into_iter().flatten().collect();
+        let sample_labels = sample.chunks_exact(d).map(|r| lloyd::nearest(r, &centres).0 as i32).collect();
+        Fit {
+            rows: n,
+            dim: d,
+            centroids: centres,
+            sizes: last.counts.iter().map(|&c| c as i64).collect(),
+            inertia: last.inertia,
+            n_iter,
+            converged,
+            init_ms,
+            step_ms,
+            sample,
+            sample_labels,
+        }
+    })
+}
+
+/// Writes every row's cluster and distance with one `INSERT ... SELECT` over the source.
+pub fn write_assignments(parts: &ScanParts, run_id: i64, fit: &Fit) {
+    let query = format!(
+        "INSERT INTO ml.cluster_assignments (run_id, item_id, cluster, distance) \
+         SELECT $1, {id}, ml.nearest_centroid({e}, c), ml.centroid_distance({e}, c) \
+           FROM {from}, (SELECT $2 AS c) AS centres",
+        id = parts.id,
+        e = parts.embedding,
+        from = parts.from
+    );
+    Spi::connect_mut(|c| {
+        spi(c.update(&query, None, &[run_id.into(), array_2d(&fit.centroids, fit.dim)]), "record the assignments");
+    });
+}

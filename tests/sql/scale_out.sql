@@ -1,0 +1,79 @@
+-- Scale-out building blocks: ml.kmeans_step (one Lloyd step as a parallel, combinable
+-- aggregate) and its accessors, the parallel-safe helpers, ml.hist_agg, and the scan engine
+-- of ml.cluster_embeddings.
+
+-- Three groups of 100 points in 2-D.
+CREATE TABLE pts AS
+  SELECT i AS id, ARRAY[(i % 3) * 10 + (i % 7) * 0.5, (i % 3) * 4 + (i % 5) * 0.25]::real[] AS embedding
+    FROM generate_series(1, 300) i;
+
+-- One step from three starting centroids: per centroid the rows nearest to it and their sum.
+SELECT ml.kmeans_step(embedding, ARRAY[[0, 0], [10, 4], [20, 8]]::real[]) FROM pts;
+
+-- The next centroids (each its rows' mean), the counts and the inertia. A centroid that no
+-- row chose comes back as NULLs.
+SELECT ml.kmeans_centroids(s) AS centroids, ml.kmeans_counts(s) AS counts, round(ml.kmeans_inertia(s)::numeric, 4) AS inertia
+  FROM (SELECT ml.kmeans_step(embedding, ARRAY[[0, 0], [10, 4], [20, 8], [99, 99]]::real[]) AS s FROM pts) q;
+
+-- Lloyd's algorithm is this step repeated until the centroids stop moving.
+WITH RECURSIVE lloyd(i, c) AS (
+  SELECT 0, ARRAY[[0, 0], [1, 1], [2, 2]]::real[]
+  UNION ALL
+  SELECT i + 1, (SELECT ml.kmeans_centroids(ml.kmeans_step(embedding, c)) FROM pts) FROM lloyd WHERE i < 10
+)
+SELECT c AS centroids_after_10_steps FROM lloyd WHERE i = 10;
+
+-- The text form reads back to the same state; NULL embeddings are skipped.
+SELECT s::text::ml.kmeans_state OPERATOR(ml.=) s AS round_trip
+  FROM (SELECT ml.kmeans_step(embedding, ARRAY[[0, 0], [10, 4]]::real[]) AS s FROM pts) q;
+SELECT ml.kmeans_counts(ml.kmeans_step(e, ARRAY[[0, 0]]::real[])) AS counted
+  FROM (VALUES (ARRAY[1, 1]::real[]), (NULL), (ARRAY[2, 2]::real[])) v(e);
+
+-- Nearest centroid (from 0) and the distance to it, row by row.
+SELECT id, ml.nearest_centroid(embedding, ARRAY[[0, 0], [10, 4], [20, 8]]::real[]) AS cluster,
+       round(ml.centroid_distance(embedding, ARRAY[[0, 0], [10, 4], [20, 8]]::real[])::numeric, 4) AS distance
+  FROM pts ORDER BY id LIMIT 4;
+
+-- A seeded sample that parallel workers and shards agree on: the same numbers everywhere.
+SELECT round(ml.sample_hash('item-1', 42)::numeric, 6) AS h1, round(ml.sample_hash('item-1', 43)::numeric, 6) AS h2;
+SELECT count(*) AS in_10_percent_sample FROM pts WHERE ml.sample_hash(id::text, 42) < 0.1;
+
+-- A histogram with fixed edges, as numpy.histogram: the last bin is closed; NULL, NaN and
+-- values outside the edges are not counted.
+SELECT ml.hist_agg(x, ARRAY[0, 1, 2, 4]) AS counts
+  FROM unnest(ARRAY[0, 0.5, 1, 3.9, 4, 4.5, -1, NULL, 'NaN']::float8[]) x;
+
+-- Bad input.
+SELECT ml.kmeans_step(embedding, ARRAY[1, 2]::real[]) FROM pts;
+SELECT ml.kmeans_step(embedding, ARRAY[[0, 0, 0]]::real[]) FROM pts;
+SELECT ml.kmeans_step(embedding, ARRAY[[0, 'NaN']]::real[]) FROM pts;
+SELECT ml.kmeans_step(embedding, NULL) FROM pts;
+SELECT '{"k": 1}'::ml.kmeans_state;
+SELECT '{"k":1,"d":2,"inertia":0,"counts":[1],"sums":[1]}'::ml.kmeans_state;
+SELECT ml.hist_agg(x, ARRAY[1, 0]) FROM (VALUES (0.5::float8)) v(x);
+
+-- The scan engine: K-Means that never holds the table (k-means|| initialisation, one
+-- aggregate query per Lloyd step), writing the same run and assignment rows.
+SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": 10, "engine": "scan", "random_state": 0}') AS scan_run \gset
+SELECT analysis_type, clustering_name, clustering_implementation, clustering_params->>'engine' AS engine, clustering_params->>'init' AS init,
+       row_count, (metrics->>'converged')::boolean AS converged, jsonb_array_length(metrics->'cluster_sizes') AS k
+  FROM ml.analysis_runs WHERE id = :scan_run;
+-- Most digits share their cluster's most common label (about 0.8, as in memory).
+SELECT sum(total) AS assigned, sum(top) / sum(total) > 0.7 AS pure
+  FROM (SELECT cluster, max(n) AS top, sum(n) AS total
+          FROM (SELECT a.cluster, d.label, count(*) AS n
+                  FROM ml.cluster_assignments a JOIN digits d ON d.id::text = a.item_id
+                 WHERE a.run_id = :scan_run GROUP BY 1, 2) x
+         GROUP BY cluster) y;
+SELECT count(*) AS items, count(DISTINCT cluster) AS clusters FROM ml.cluster_assignments WHERE run_id = :scan_run;
+
+-- 'auto' scans when the in-memory plan would exceed pg_mlkit.max_memory_mb, and says why.
+SET pg_mlkit.max_memory_mb = 1;
+SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": 10, "engine": "auto", "random_state": 0}') AS auto_run \gset
+SELECT clustering_params->>'engine' AS engine, clustering_params->>'engine_reason' AS reason FROM ml.analysis_runs WHERE id = :auto_run;
+-- The in-memory engine refuses such a table instead.
+SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": 10}');
+RESET pg_mlkit.max_memory_mb;
+-- What the scan engine does not do.
+SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": {"min": 2, "max": 4}, "engine": "scan"}');
+SELECT ml.cluster_embeddings('digits', params => '{"engine": "gpu"}');
