@@ -32,15 +32,22 @@ def contains(haystack, needle):
     return any(haystack[i:i + n] == needle for i in range(len(haystack) - n + 1))
 
 
+SUPPORT = re.compile(r"\b(?:SFUNC|COMBINEFUNC|FINALFUNC|INPUT|OUTPUT|RECEIVE|SEND|PROCEDURE)\s*=\s*ml\.(\w+)")
+
+
 def public_functions():
-    """Names of ml.* functions created by the install script, trigger functions excepted."""
-    names = set()
+    """Names of ml.* functions and aggregates created by the install script, trigger functions
+    and the support functions of types, aggregates and operators (called by PostgreSQL, not
+    by users) excepted."""
+    names, support = set(), set()
     for path in list((ROOT / "sql").rglob("*.sql")) + list((ROOT / "src").rglob("*.rs")):
         text = path.read_text()
         for m in re.finditer(r"CREATE FUNCTION ml\.(\w+)\((.*?)\)\s*RETURNS (\w+)", text, re.S):
             if m.group(3).lower() != "trigger":
                 names.add(m.group(1))
-    return names
+        names.update(re.findall(r"CREATE AGGREGATE ml\.(\w+)\(", text))
+        support.update(SUPPORT.findall(text))
+    return names - support
 
 
 def main():

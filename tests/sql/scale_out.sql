@@ -15,6 +15,8 @@ SELECT ml.kmeans_step(embedding, ARRAY[[0, 0], [10, 4], [20, 8]]::real[]) FROM p
 SELECT ml.kmeans_centroids(s) AS centroids, ml.kmeans_counts(s) AS counts, round(ml.kmeans_inertia(s)::numeric, 4) AS inertia
   FROM (SELECT ml.kmeans_step(embedding, ARRAY[[0, 0], [10, 4], [20, 8], [99, 99]]::real[]) AS s FROM pts) q;
 
+SELECT ml.kmeans_sums(ml.kmeans_step(embedding, ARRAY[[0, 0], [10, 4], [20, 8]]::real[])) AS sums FROM pts;
+
 -- Lloyd's algorithm is this step repeated until the centroids stop moving.
 WITH RECURSIVE lloyd(i, c) AS (
   SELECT 0, ARRAY[[0, 0], [1, 1], [2, 2]]::real[]
