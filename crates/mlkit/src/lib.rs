@@ -32,6 +32,7 @@ pub mod neighbors;
 pub mod plot;
 pub mod reduce;
 pub mod rng;
+pub mod textform;
 
 pub use cluster::{dbscan, hdbscan, kmeans, metrics, Clustering};
 pub use exec::Exec;

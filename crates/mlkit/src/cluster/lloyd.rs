@@ -17,6 +17,7 @@
 //! however the scan is split.
 
 use crate::linalg;
+use crate::textform::Tokens;
 use crate::rng::Rng;
 
 /// The summary of one Lloyd step over some points (see the module docs).
@@ -112,7 +113,7 @@ impl Step {
     /// The text form: `{"k": 2, "d": 3, "inertia": …, "counts": […], "sums": […]}` (JSON, every
     /// number printed so that it reads back to the same bits).
     pub fn to_text(&self) -> String {
-        let list = |v: &[f64]| v.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>().join(",");
+        let list = crate::textform::join;
         let whole = |v: &[f64]| v.iter().map(|x| format!("{}", *x as u64)).collect::<Vec<_>>().join(",");
         format!(
             "{{\"k\":{},\"d\":{},\"inertia\":{:?},\"counts\":[{}],\"sums\":[{}]}}",
@@ -126,23 +127,27 @@ impl Step {
 
     /// Reads [`Step::to_text`]'s form back (whitespace allowed between tokens, keys in that order).
     pub fn from_text(s: &str) -> Result<Self, Error> {
-        let mut t = Tokens { s: s.trim(), at: 0 };
-        t.expect("{")?;
-        let k = t.key_number("k")?;
-        t.expect(",")?;
-        let d = t.key_number("d")?;
-        t.expect(",")?;
-        let inertia = t.key_number("inertia")?;
-        t.expect(",")?;
-        t.key("counts")?;
-        let counts = t.list()?;
-        t.expect(",")?;
-        t.key("sums")?;
-        let sums = t.list()?;
-        t.expect("}")?;
-        if !t.done() {
-            return Err(Error::Text("text after the closing brace".into()));
-        }
+        let parse = || -> Result<(f64, f64, f64, Vec<f64>, Vec<f64>), String> {
+            let mut t = Tokens::new(s);
+            t.expect("{")?;
+            let k = t.key_number("k")?;
+            t.expect(",")?;
+            let d = t.key_number("d")?;
+            t.expect(",")?;
+            let inertia = t.key_number("inertia")?;
+            t.expect(",")?;
+            t.key("counts")?;
+            let counts = t.list()?;
+            t.expect(",")?;
+            t.key("sums")?;
+            let sums = t.list()?;
+            t.expect("}")?;
+            if !t.done() {
+                return Err("text after the closing brace".into());
+            }
+            Ok((k, d, inertia, counts, sums))
+        };
+        let (k, d, inertia, counts, sums) = parse().map_err(Error::Text)?;
         let whole = |v: f64, what: &str| {
             if v >= 1.0 && v <= u32::MAX as f64 && v.fract() == 0.0 {
                 Ok(v as usize)
@@ -244,19 +249,40 @@ pub fn sample_hash(key: &[u8], seed: u64) -> f64 {
     (z >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
+/// Restarts of [`weighted_kmeans`]: the candidates are few, so several are cheap.
+const LOCAL_RESTARTS: usize = 10;
+
 /// Reduces weighted candidate centres (`m × d`, weights `w`) to `k` centres, as Spark's
-/// `LocalKMeans`: weighted k-means++ seeding, then weighted Lloyd iterations (at most
-/// `max_iter`, until no centre moves). Deterministic for a seed. With `m ≤ k` the candidates
-/// are the centres.
+/// `LocalKMeans` (weighted k-means++ seeding, then weighted Lloyd iterations, at most
+/// `max_iter`, until no centre moves) with two safeguards Spark lacks: each seeding step
+/// takes the best of `2 + ⌊ln k⌋` draws (scikit-learn's greedy k-means++), and
+/// [`LOCAL_RESTARTS`] restarts keep the lowest weighted inertia. Plain k-means++ on well-separated
+/// groups often puts two centres in one group near its last picks (the groups already
+/// covered still hold most of the weight). Deterministic for a seed. With `m ≤ k` the
+/// candidates are the centres.
 pub fn weighted_kmeans(points: &[f32], weights: &[f64], d: usize, k: usize, max_iter: usize, seed: u64) -> Vec<f32> {
     let m = weights.len();
     if m <= k {
         return points.to_vec();
     }
-    let row = |i: usize| &points[i * d..(i + 1) * d];
     let mut rng = Rng::new(seed);
-    let total: f64 = weights.iter().sum();
-    let pick = |rng: &mut Rng, mass: &[f64], sum: f64| {
+    let mut best: Option<(f64, Vec<f32>)> = None;
+    for _ in 0..LOCAL_RESTARTS {
+        let (inertia, centres) = weighted_lloyd(points, weights, d, weighted_seeding(points, weights, d, k, &mut rng), max_iter);
+        if best.as_ref().is_none_or(|(b, _)| inertia < *b) {
+            best = Some((inertia, centres));
+        }
+    }
+    best.map(|(_, c)| c).unwrap_or_default()
+}
+
+/// Greedy weighted k-means++: every next centre is the best of `2 + ⌊ln k⌋` draws with
+/// probability `w · D²`, the one that leaves the smallest weighted potential.
+fn weighted_seeding(points: &[f32], weights: &[f64], d: usize, k: usize, rng: &mut Rng) -> Vec<f32> {
+    let m = weights.len();
+    let row = |i: usize| &points[i * d..(i + 1) * d];
+    let draw = |rng: &mut Rng, mass: &[f64]| {
+        let sum: f64 = mass.iter().sum();
         let mut r = rng.next_f64() * sum;
         for (i, &w) in mass.iter().enumerate() {
             if r < w {
@@ -266,26 +292,42 @@ pub fn weighted_kmeans(points: &[f32], weights: &[f64], d: usize, k: usize, max_
         }
         mass.iter().rposition(|&w| w > 0.0).unwrap_or(0)
     };
-    let mut centres: Vec<f32> = row(pick(&mut rng, weights, total)).to_vec();
-    let mut dist: Vec<f64> = (0..m).map(|i| f64::from(linalg::sq_dist(row(i), &centres[..d]))).collect();
+    let first = draw(rng, weights);
+    let mut centres: Vec<f32> = row(first).to_vec();
+    let mut dist: Vec<f64> = (0..m).map(|i| f64::from(linalg::sq_dist(row(i), row(first)))).collect();
+    let trials = 2 + (k as f64).ln().floor() as usize;
     while centres.len() < k * d {
         let mass: Vec<f64> = dist.iter().zip(weights).map(|(a, w)| a * w).collect();
-        let sum: f64 = mass.iter().sum();
-        let next = if sum > 0.0 { pick(&mut rng, &mass, sum) } else { pick(&mut rng, weights, total) };
-        let c = row(next).to_vec();
-        for (i, di) in dist.iter_mut().enumerate() {
-            *di = di.min(f64::from(linalg::sq_dist(row(i), &c)));
+        let pool: &[f64] = if mass.iter().sum::<f64>() > 0.0 { &mass } else { weights };
+        let mut pick: Option<(f64, usize, Vec<f64>)> = None;
+        for _ in 0..trials {
+            let c = draw(rng, pool);
+            let next: Vec<f64> = (0..m).map(|i| dist[i].min(f64::from(linalg::sq_dist(row(i), row(c))))).collect();
+            let potential: f64 = next.iter().zip(weights).map(|(a, w)| a * w).sum();
+            if pick.as_ref().is_none_or(|(p, _, _)| potential < *p) {
+                pick = Some((potential, c, next));
+            }
         }
-        centres.extend_from_slice(&c);
+        if let Some((_, c, next)) = pick {
+            centres.extend_from_slice(row(c));
+            dist = next;
+        }
     }
-    for _ in 0..max_iter {
+    centres
+}
+
+/// Weighted Lloyd iterations from `centres`; returns the weighted inertia and the centres.
+fn weighted_lloyd(points: &[f32], weights: &[f64], d: usize, mut centres: Vec<f32>, max_iter: usize) -> (f64, Vec<f32>) {
+    let k = centres.len() / d;
+    let row = |i: usize| &points[i * d..(i + 1) * d];
+    for _ in 0..max_iter.max(1) {
         let mut step = Step::empty(k, d);
-        for i in 0..m {
+        for (i, &w) in weights.iter().enumerate() {
             let (j, s) = nearest(row(i), &centres);
-            step.inertia += f64::from(s) * weights[i];
-            step.counts[j] += weights[i];
+            step.inertia += f64::from(s) * w;
+            step.counts[j] += w;
             for (acc, &v) in step.sums[j * d..(j + 1) * d].iter_mut().zip(row(i)) {
-                *acc += f64::from(v) * weights[i];
+                *acc += f64::from(v) * w;
             }
         }
         let mut moved = false;
@@ -302,79 +344,9 @@ pub fn weighted_kmeans(points: &[f32], weights: &[f64], d: usize, k: usize, max_
             break;
         }
     }
-    centres
-}
-
-/// A cursor over [`Step::to_text`]'s form.
-struct Tokens<'a> {
-    s: &'a str,
-    at: usize,
-}
-
-impl Tokens<'_> {
-    fn rest(&self) -> &str {
-        &self.s[self.at..]
-    }
-
-    fn skip_space(&mut self) {
-        let r = self.rest();
-        self.at += r.len() - r.trim_start().len();
-    }
-
-    fn done(&mut self) -> bool {
-        self.skip_space();
-        self.at == self.s.len()
-    }
-
-    fn expect(&mut self, p: &str) -> Result<(), Error> {
-        self.skip_space();
-        if self.rest().starts_with(p) {
-            self.at += p.len();
-            Ok(())
-        } else {
-            Err(Error::Text(format!("expected {p:?} at character {}", self.at + 1)))
-        }
-    }
-
-    fn key(&mut self, name: &str) -> Result<(), Error> {
-        self.expect(&format!("\"{name}\""))?;
-        self.expect(":")
-    }
-
-    fn number(&mut self) -> Result<f64, Error> {
-        self.skip_space();
-        let r = self.rest();
-        let len = r.find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '+')).unwrap_or(r.len());
-        let tok = &r[..len];
-        let v: f64 = tok.parse().map_err(|_| Error::Text(format!("expected a number at character {}, found {tok:?}", self.at + 1)))?;
-        self.at += len;
-        Ok(v)
-    }
-
-    fn key_number(&mut self, name: &str) -> Result<f64, Error> {
-        self.key(name)?;
-        self.number()
-    }
-
-    fn list(&mut self) -> Result<Vec<f64>, Error> {
-        self.expect("[")?;
-        let mut out = Vec::new();
-        self.skip_space();
-        if self.rest().starts_with(']') {
-            self.at += 1;
-            return Ok(out);
-        }
-        loop {
-            out.push(self.number()?);
-            self.skip_space();
-            if self.rest().starts_with(',') {
-                self.at += 1;
-            } else {
-                self.expect("]")?;
-                return Ok(out);
-            }
-        }
-    }
+    // The inertia of the final centres.
+    let final_inertia: f64 = weights.iter().enumerate().map(|(i, &w)| f64::from(nearest(row(i), &centres).1) * w).sum();
+    (final_inertia, centres)
 }
 
 #[cfg(test)]
@@ -458,5 +430,30 @@ mod tests {
         let mut rows: Vec<(i32, i32)> = c.chunks_exact(2).map(|r| ((r[0] * 10.0).round() as i32, (r[1] * 10.0).round() as i32)).collect();
         rows.sort();
         assert_eq!(rows, vec![(0, 0), (100, 100), (200, 0)]);
+    }
+
+    /// Candidates of 16 separated groups in 128-D: every group gets a centre (plain
+    /// k-means++ misses one for many seeds here).
+    #[test]
+    fn weighted_kmeans_covers_every_separated_group() {
+        let (k, d) = (16, 128);
+        for seed in 0..20 {
+            let mut rng = Rng::new(100 + seed);
+            let centres: Vec<f32> = (0..k * d).map(|_| (rng.next_f64() * 200.0 - 100.0) as f32).collect();
+            let (mut pts, mut w) = (Vec::new(), Vec::new());
+            // Equal groups of 12,500 points, each seen through 1 to 6 candidates that split
+            // its weight unevenly (as k-means‖'s draws do).
+            for b in 0..k {
+                let parts: Vec<f64> = (0..1 + rng.below(6)).map(|_| 0.05 + rng.next_f64()).collect();
+                let total: f64 = parts.iter().sum();
+                for p in parts {
+                    pts.extend((0..d).map(|t| centres[b * d + t] + (rng.next_f64() * 40.0 - 20.0) as f32));
+                    w.push(12_500.0 * p / total);
+                }
+            }
+            let c = weighted_kmeans(&pts, &w, d, k, 30, seed);
+            let found: std::collections::HashSet<usize> = c.chunks_exact(d).map(|r| nearest(r, &centres).0).collect();
+            assert_eq!(found.len(), k, "seed {seed}");
+        }
     }
 }

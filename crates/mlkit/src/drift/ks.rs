@@ -110,7 +110,7 @@ pub fn ks_2samp(data1: &[f64], data2: &[f64], alternative: Alternative, method: 
         let (m, n) = if n1 >= n2 { (n1 as f64, n2 as f64) } else { (n2 as f64, n1 as f64) };
         let en = m * n / (m + n);
         prob = if alternative == Alternative::TwoSided {
-            kolmogorov_sf(round_half_even(en) as u64, d)
+            asymptotic_two_sided(d, n1, n2)
         } else {
             let z = en.sqrt() * d;
             (-2.0 * z * z - 2.0 * z * (m + 2.0 * n) / (m * n * (m + n)).sqrt() / 3.0).exp()
@@ -120,6 +120,13 @@ pub fn ks_2samp(data1: &[f64], data2: &[f64], alternative: Alternative, method: 
 }
 
 /// NumPy's `round`: halves to even.
+/// SciPy's large-sample two-sided p-value of a statistic `d` between samples of `n1` and `n2`
+/// values: the Kolmogorov–Smirnov distribution at `round(n1·n2 / (n1 + n2))`.
+pub fn asymptotic_two_sided(d: f64, n1: usize, n2: usize) -> f64 {
+    let (m, n) = (n1.max(n2) as f64, n1.min(n2) as f64);
+    kolmogorov_sf(round_half_even(m * n / (m + n)) as u64, d).clamp(0.0, 1.0)
+}
+
 fn round_half_even(x: f64) -> f64 {
     let r = x.round();
     if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 { r - x.signum() } else { r }

@@ -11,6 +11,7 @@
 //! | [`divergence`] | PSI and Jensen–Shannon distance on Evidently's bins |
 //! | [`categorical`] | Evidently's χ² test and two-proportion z-test |
 //! | [`ks`] | SciPy's two-sample Kolmogorov–Smirnov test, exact and asymptotic |
+//! | [`sketch`] | a mergeable quantile sketch carrying its rank-error bound; KS and Wasserstein from two sketches |
 //! | [`kolmogorov`] | the Kolmogorov and Smirnov distributions behind its large-sample p-values |
 //!
 //! Samples are slices of finite `f64`s or of category keys; callers check for NaN and empty
@@ -23,5 +24,6 @@ pub mod divergence;
 pub mod embedding;
 pub mod kolmogorov;
 pub mod ks;
+pub mod sketch;
 pub mod special;
 pub mod wasserstein;
