@@ -199,3 +199,50 @@ def test_a_table_larger_than_the_memory_limit_clusters_by_scan(conn):
     run = conn.execute("SELECT ml.cluster_embeddings('so_wide', params => '{\"n_clusters\": 5, \"engine\": \"scan\", \"random_state\": 2}')").fetchone()[0]
     assert conn.execute("SELECT count(*) FROM ml.cluster_assignments WHERE run_id = %s", (run,)).fetchone()[0] == 40000
     conn.execute("RESET pg_mlkit.max_memory_mb")
+
+
+@pytest.mark.parametrize("k", [64, 1024])
+def test_quantile_sketch_stays_within_its_bound_split_any_way(conn, blobs, k):
+    """KS and Wasserstein from sketches against SciPy on all the rows, the sketch built
+    serially, by parallel workers and per partition: each within the bound it reports."""
+    from scipy.stats import ks_2samp, wasserstein_distance
+    X, _ = blobs
+    x = X[:, 0].astype(np.float64)
+    conn.execute("DROP TABLE IF EXISTS so_shift")
+    conn.execute("CREATE TABLE so_shift AS SELECT id, x * 1.1 + 0.3 AS x FROM so_blobs")
+    y = np.array([r[0] for r in conn.execute("SELECT x FROM so_shift ORDER BY id").fetchall()])
+    exact_ks, exact_w = ks_2samp(x, y).statistic, wasserstein_distance(x, y)
+    sorted_x = np.sort(x)
+    results = []
+    for label, on, table in [("serial", False, "so_blobs"), ("parallel", True, "so_blobs"), ("partitioned", True, "so_parts")]:
+        parallel(conn, on)
+        conn.execute("SET enable_partitionwise_aggregate = on")
+        if on and table == "so_blobs":
+            p = plan(conn, f"SELECT ml.quantile_sketch_agg(x, {k}) FROM {table}")
+            assert "Partial Aggregate" in p and "Workers Launched" in p, p
+        ks, ks_bound, w, w_bound, eps, med, n = conn.execute(f"""
+            SELECT k.statistic, k.error_bound, w.distance, w.error_bound, ml.sketch_rank_error(a),
+                   ml.sketch_quantile(a, 0.5), ml.sketch_count(a)
+              FROM (SELECT (SELECT ml.quantile_sketch_agg(x, {k}) FROM {table}) AS a,
+                           (SELECT ml.quantile_sketch_agg(x, {k}) FROM so_shift) AS b) q,
+                   ml.sketch_ks(a, b) k, ml.sketch_wasserstein(a, b) w""").fetchone()
+        assert n == len(x)
+        assert abs(ks - exact_ks) <= ks_bound + 1e-12, (label, ks, exact_ks, ks_bound)
+        assert abs(w - exact_w) <= w_bound + 1e-9, (label, w, exact_w, w_bound)
+        rank = np.searchsorted(sorted_x, med, side="right") / len(x)
+        assert abs(rank - 0.5) <= eps + 1.0 / len(x), (label, rank, eps)
+        results.append((label, ks_bound))
+    # The bound is small with the default-sized k: (log2(n/k) + 1) / k at worst.
+    if k == 1024:
+        assert all(b < 0.02 for _, b in results), results
+
+
+def test_quantile_sketch_binary_round_trip(conn, blobs):
+    conn.execute("DROP TABLE IF EXISTS so_sketches")
+    conn.execute("CREATE TABLE so_sketches AS SELECT ml.quantile_sketch_agg(x, 32) AS s FROM so_blobs")
+    with conn.cursor().copy("COPY so_sketches TO STDOUT (FORMAT BINARY)") as cp:
+        data = b"".join(bytes(b) for b in cp)
+    conn.execute("CREATE TEMP TABLE so_sketches_back (s ml.quantile_sketch)")
+    with conn.cursor().copy("COPY so_sketches_back FROM STDIN (FORMAT BINARY)") as cp:
+        cp.write(data)
+    assert conn.execute("SELECT a.s::text = b.s::text FROM so_sketches a, so_sketches_back b").fetchone()[0]

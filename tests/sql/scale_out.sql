@@ -45,7 +45,26 @@ SELECT count(*) AS in_10_percent_sample FROM pts WHERE ml.sample_hash(id::text, 
 SELECT ml.hist_agg(x, ARRAY[0, 1, 2, 4]) AS counts
   FROM unnest(ARRAY[0, 0.5, 1, 3.9, 4, 4.5, -1, NULL, 'NaN']::float8[]) x;
 
+-- A quantile sketch: mergeable, and carrying a guaranteed bound on its rank error.
+CREATE TABLE xs AS SELECT i, (i % 1000)::float8 / 10 + (i % 7) AS x, (i % 1300)::float8 / 10 AS y FROM generate_series(1, 100000) i;
+SELECT ml.sketch_count(s) AS n, round(ml.sketch_rank_error(s)::numeric, 4) AS rank_error_bound,
+       ml.sketch_quantile(s, 0) AS min, ml.sketch_quantile(s, 0.5) AS median, ml.sketch_quantile(s, 1) AS max
+  FROM (SELECT ml.quantile_sketch_agg(x, 256) AS s FROM xs) q;
+-- The exact median, within the bound:
+SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY x) AS exact_median FROM xs;
+-- KS and Wasserstein from two sketches, each with its error bound; the exact values follow.
+SELECT round(k.statistic::numeric, 4) AS ks, round(k.error_bound::numeric, 4) AS ks_bound,
+       round(w.distance::numeric, 3) AS wasserstein, round(w.error_bound::numeric, 3) AS w_bound
+  FROM (SELECT ml.quantile_sketch_agg(x) AS a, ml.quantile_sketch_agg(y) AS b FROM xs) q,
+       ml.sketch_ks(a, b) k, ml.sketch_wasserstein(a, b) w;
+SELECT round((ml.ks_2samp(array_agg(x), array_agg(y))).statistic::numeric, 4) AS exact_ks,
+       round(ml.wasserstein_distance(array_agg(x), array_agg(y))::numeric, 3) AS exact_wasserstein FROM xs;
+SELECT s::text::ml.quantile_sketch::text = s::text AS text_round_trip FROM (SELECT ml.quantile_sketch_agg(x, 64) AS s FROM xs) q;
+
 -- Bad input.
+SELECT ml.quantile_sketch_agg(x, 3) FROM xs;
+SELECT ml.sketch_quantile(ml.quantile_sketch_agg(x), 1.5) FROM xs;
+SELECT '{"k":8}'::ml.quantile_sketch;
 SELECT ml.kmeans_step(embedding, ARRAY[1, 2]::real[]) FROM pts;
 SELECT ml.kmeans_step(embedding, ARRAY[[0, 0, 0]]::real[]) FROM pts;
 SELECT ml.kmeans_step(embedding, ARRAY[[0, 'NaN']]::real[]) FROM pts;
