@@ -226,7 +226,7 @@ use mlkit::drift::embedding;
 use pgrx::JsonB;
 use serde_json::{json, Map, Value};
 
-const SCORE_KEYS: &[&str] = &["threshold", "drift_share", "columns", "random_state"];
+const SCORE_KEYS: &[&str] = &["threshold", "drift_share", "columns", "random_state", "engine"];
 const COLUMN_KEYS: &[&str] = &["method", "threshold"];
 
 /// How a column is compared: as numbers or as categories.
@@ -251,6 +251,8 @@ struct ColumnResult {
     drift_score: f64,
     threshold: f64,
     drifted: bool,
+    /// What the sketch engine adds to the row's details (engine, error bound, rank errors).
+    engine: Option<Value>,
 }
 
 fn kind_of(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> Kind {
@@ -451,6 +453,14 @@ fn score_drift(
     let global_threshold = opts.get("threshold").map(|_| opts.number("threshold", 0.0, f64::MIN, f64::MAX));
     let drift_share = opts.number("drift_share", 0.5, 0.0, 1.0);
     let seed = opts.integer("random_state", 42, 0, i64::MAX) as u64;
+    let engine = opts.text("engine").unwrap_or_else(|| "exact".into());
+    if !["exact", "sketch", "auto"].contains(&engine.as_str()) {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("{f}: params.engine must be 'exact', 'sketch' or 'auto', not {}", literal(&engine)),
+            "Leave engine out to read each column whole; 'sketch' computes numerical columns from parallel aggregates; 'auto' sketches above 1,000,000 rows.",
+        );
+    }
     let per_column: Map<String, Value> = match opts.object("columns") {
         Some(Value::Object(m)) => m,
         _ => Map::new(),
@@ -527,6 +537,26 @@ fn score_drift(
             results.push(ColumnResult {
                 column: col.clone(), kind: *kind, reference_size: r.rows(), current_size: c.rows(), distinct_values: None,
                 method: m.name(), statistic: score, p_value: None, drift_score: score, threshold, drifted: embedding::drifted(m, score, threshold),
+                engine: None,
+            });
+            continue;
+        }
+        let sketched = *kind == Kind::Numerical
+            && (engine == "sketch"
+                || (engine == "auto" && crate::drift_sketch::rows(&ref_rel) + crate::drift_sketch::rows(&cur_rel) > crate::drift_sketch::AUTO_ROWS));
+        if sketched {
+            let named = col_opts.text("method").map(|name| {
+                auto::Method::from_name(&name).unwrap_or_else(|| {
+                    raise(INVALID_PARAMETER_VALUE, format!("{f}: params.columns.{col}.method {} is not a drift method", literal(&name)), "Use ks, wasserstein, psi or jensenshannon.")
+                })
+            });
+            let s = crate::drift_sketch::score(&ref_rel, &cur_rel, col, named.or(global_method));
+            let threshold = col_threshold.unwrap_or(s.method.default_threshold());
+            let drifted = auto::drifted(s.method, s.drift_score, threshold);
+            results.push(ColumnResult {
+                column: col.clone(), kind: *kind, reference_size: s.reference_size, current_size: s.current_size, distinct_values: None,
+                method: s.method.name(), statistic: s.statistic, p_value: s.p_value, drift_score: s.drift_score, threshold, drifted,
+                engine: Some(s.details),
             });
             continue;
         }
@@ -557,6 +587,7 @@ fn score_drift(
         results.push(ColumnResult {
             column: col.clone(), kind: *kind, reference_size: r.len(), current_size: c.len(), distinct_values: Some(auto::distinct_values(&r, &c)),
             method: m.name(), statistic: o.statistic, p_value: o.p_value, drift_score: o.drift_score, threshold, drifted: o.drifted,
+            engine: None,
         });
     }
     let drifted = results.iter().filter(|x| x.drifted).count();
@@ -570,7 +601,7 @@ fn score_drift(
         "per_column": results.iter().map(|x| (x.column.clone(), json!({"method": x.method, "drift_score": x.drift_score, "drifted": x.drifted}))).collect::<Map<String, Value>>(),
         "timings_ms": {"total": runs::ms(started)},
     });
-    let used = json!({"method": method, "threshold": global_threshold, "drift_share": drift_share, "random_state": seed, "columns": per_column, "reference": ref_rel.name, "current": cur_rel.name});
+    let used = json!({"method": method, "engine": engine, "threshold": global_threshold, "drift_share": drift_share, "random_state": seed, "columns": per_column, "reference": ref_rel.name, "current": cur_rel.name});
     let stage = runs::Stage { name: "data_drift", module: "drift::auto", params: used };
     let run_id = runs::insert("drift", &run, &cur_rel.name, results.len(), Some(&stage), None, metrics);
     Spi::connect_mut(|c| {
@@ -597,7 +628,14 @@ fn score_drift(
                         x.drifted.into(),
                         (x.reference_size as i64).into(),
                         (x.current_size as i64).into(),
-                        JsonB(json!({"drift_score": x.drift_score, "column_type": kind, "distinct_values": x.distinct_values})).into(),
+                        JsonB({
+                            let mut d = json!({"drift_score": x.drift_score, "column_type": kind, "distinct_values": x.distinct_values});
+                            if let Some(Value::Object(extra)) = &x.engine {
+                                d.as_object_mut().into_iter().for_each(|m| m.extend(extra.clone()));
+                            }
+                            d
+                        })
+                        .into(),
                     ],
                 ),
                 "record the drift",

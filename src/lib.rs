@@ -25,6 +25,7 @@ use pgrx::prelude::*;
 pub mod aggregates;
 pub mod clustering;
 pub mod drift;
+pub mod drift_sketch;
 pub mod duplicates;
 pub mod errors;
 pub mod guc;

@@ -246,3 +246,26 @@ def test_quantile_sketch_binary_round_trip(conn, blobs):
     with conn.cursor().copy("COPY so_sketches_back FROM STDIN (FORMAT BINARY)") as cp:
         cp.write(data)
     assert conn.execute("SELECT a.s::text = b.s::text FROM so_sketches a, so_sketches_back b").fetchone()[0]
+
+
+@pytest.mark.parametrize("method", ["wasserstein", "ks", "psi", "jensenshannon"])
+def test_score_drift_sketch_engine_matches_the_exact_engine_within_its_bound(conn, blobs, method):
+    """The sketch engine (with parallel workers) against the exact engine on 60,000 rows a side:
+    the same method, the statistic within the error bound it records (exact for the binned
+    methods), the same verdict away from the threshold."""
+    conn.execute("DROP TABLE IF EXISTS so_cur")
+    conn.execute("CREATE TABLE so_cur AS SELECT id, x * 1.05 + 0.2 AS x FROM so_blobs")
+    conn.execute("CREATE OR REPLACE VIEW so_ref AS SELECT id, x FROM so_blobs")
+    parallel(conn)
+    runs = {}
+    for engine in ("exact", "sketch"):
+        run = conn.execute("SELECT ml.score_drift('so_ref', 'so_cur', ARRAY['x'], method => %s, params => %s)",
+                           (method, '{"engine": "%s"}' % engine)).fetchone()[0]
+        runs[engine] = conn.execute("SELECT method, statistic, p_value, details FROM ml.data_drift WHERE run_id = %s", (run,)).fetchone()
+    exact, sk = runs["exact"], runs["sketch"]
+    assert exact[0] == sk[0] == method
+    bound = sk[3]["error_bound"]
+    assert sk[3]["engine"] == "sketch" and bound >= 0
+    assert abs(sk[1] - exact[1]) <= bound + 1e-9 * abs(exact[1]), (sk[1], exact[1], bound)
+    if method in ("psi", "jensenshannon"):
+        assert bound == 0 and sk[1] == pytest.approx(exact[1], rel=1e-12)

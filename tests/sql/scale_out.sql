@@ -61,6 +61,18 @@ SELECT round((ml.ks_2samp(array_agg(x), array_agg(y))).statistic::numeric, 4) AS
        round(ml.wasserstein_distance(array_agg(x), array_agg(y))::numeric, 3) AS exact_wasserstein FROM xs;
 SELECT s::text::ml.quantile_sketch::text = s::text AS text_round_trip FROM (SELECT ml.quantile_sketch_agg(x, 64) AS s FROM xs) q;
 
+-- ml.score_drift's sketch engine: numerical columns from the aggregates, each statistic with
+-- its error bound in details (0 for the binned methods, whose counts are exact); the exact
+-- engine's values for comparison.
+CREATE TABLE drift_ref AS SELECT i AS id, (i % 1000)::float8 / 10 AS x, (i % 3)::float8 AS few FROM generate_series(1, 20000) i;
+CREATE TABLE drift_cur AS SELECT i AS id, (i % 1000)::float8 / 10 * 1.1 + 2 AS x, ((i + 1) % 4)::float8 AS few FROM generate_series(1, 15000) i;
+SELECT ml.score_drift('drift_ref', 'drift_cur', params => '{"engine": "sketch", "columns": {"x": {"method": "ks"}}}') AS sketch_run \gset
+SELECT ml.score_drift('drift_ref', 'drift_cur', params => '{"columns": {"x": {"method": "ks"}}}') AS exact_run \gset
+SELECT feature_name, method, d.run_id = :sketch_run AS sketch, round(statistic::numeric, 4) AS statistic, is_drifted,
+       details->>'engine' AS engine, round((details->>'error_bound')::numeric, 4) AS error_bound
+  FROM ml.data_drift d WHERE run_id IN (:sketch_run, :exact_run) ORDER BY feature_name, sketch DESC;
+SELECT ml.score_drift('drift_ref', 'drift_cur', method => 'z', params => '{"engine": "sketch"}');
+
 -- Bad input.
 SELECT ml.quantile_sketch_agg(x, 3) FROM xs;
 SELECT ml.sketch_quantile(ml.quantile_sketch_agg(x), 1.5) FROM xs;

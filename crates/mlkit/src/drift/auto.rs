@@ -205,12 +205,17 @@ pub fn run(method: Method, reference: &Sample, current: &Sample, threshold: f64)
         _ => (f64::NAN, None),
     };
     let drift_score = p_value.unwrap_or(statistic);
-    let drifted = match method {
+    Outcome { method, statistic, p_value, drift_score, threshold, drifted: drifted(method, drift_score, threshold) }
+}
+
+/// Evidently's verdict for a drift score: KS's p-value at most the threshold, χ²'s and z's
+/// below it, a distance at least the threshold.
+pub fn drifted(method: Method, drift_score: f64, threshold: f64) -> bool {
+    match method {
         Method::Ks => drift_score <= threshold,
         Method::ChiSquare | Method::Z => drift_score < threshold,
         _ => drift_score >= threshold,
-    };
-    Outcome { method, statistic, p_value, drift_score, threshold, drifted }
+    }
 }
 
 #[cfg(test)]

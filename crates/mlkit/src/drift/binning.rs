@@ -72,7 +72,11 @@ fn shares_per_value<K: Hash + Eq + Ord + Clone>(reference: &[K], current: &[K], 
 pub fn sturges_edges(a: &[f64], b: &[f64]) -> Vec<f64> {
     let all = a.iter().chain(b);
     let (min, max) = all.clone().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-    let n = (a.len() + b.len()) as f64;
+    sturges_edges_of(min, max, (a.len() + b.len()) as f64)
+}
+
+/// [`sturges_edges`] from what it depends on: the smallest and largest value and the count.
+pub fn sturges_edges_of(min: f64, max: f64, n: f64) -> Vec<f64> {
     let width = (max - min) / (n.log2() + 1.0);
     let (first, last) = if min == max { (min - 0.5, max + 0.5) } else { (min, max) };
     let bins = if width > 0.0 { ((last - first) / width).ceil() as usize } else { 1 };
