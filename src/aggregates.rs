@@ -923,7 +923,7 @@ pub unsafe extern "C-unwind" fn mlkit_quantile_sketch_transition(fcinfo: Functio
         let size = pgrx::varsize_any(state);
         let word = |i: usize| u64::from_le((base.add(8 * i) as *const u64).read_unaligned());
         let (sk, len0) = (word(0) as usize, word(8) as usize);
-        if sk >= sketch::MIN_K && sk <= sketch::MAX_K && size >= 8 + 8 * (SKETCH_WORDS + sk) && len0 + 1 < sk {
+        if (sketch::MIN_K..=sketch::MAX_K).contains(&sk) && size >= 8 + 8 * (SKETCH_WORDS + sk) && len0 + 1 < sk {
             // The common case: one more value on level 0, in place.
             let put = |i: usize, v: u64| (base.add(8 * i) as *mut u64).write_unaligned(v.to_le());
             let f = |i: usize| f64::from_bits(word(i));

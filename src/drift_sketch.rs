@@ -57,15 +57,21 @@ fn parts(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str) -> (String,
 fn side(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str) -> Side {
     let (x, from) = parts(c, rel, column);
     let finite = format!("{x} IS NOT NULL AND {x} NOT IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)");
-    let q = format!(
-        "SELECT (SELECT ml.quantile_sketch_agg({x})::text FROM {from}), \
-                (SELECT count(*) FROM (SELECT {x} FROM {from} WHERE {finite} GROUP BY 1 LIMIT {DISTINCT_CAP}) d)"
-    );
-    let t = spi(c.select(&q, None, &[]), "sketch a column");
-    let row = t.first();
-    let text = spi(row.get::<String>(1), "sketch a column").unwrap_or_default();
+    let q = format!("SELECT ml.quantile_sketch_agg({x})::text FROM {from}");
+    let text = spi(spi(c.select(&q, None, &[]), "sketch a column").first().get_one::<String>(), "sketch a column").unwrap_or_default();
     let sketch = Sketch::from_text(&text).unwrap_or_else(|e| raise(INVALID_PARAMETER_VALUE, format!("ml.score_drift: a sketch did not read back: {}", e.0), "This is a bug in pg_mlkit; please report it."));
-    Side { sketch, distinct: spi(row.get::<i64>(2), "count distinct values").unwrap_or(0) }
+    // The sketch keeps a subset of the values: more than the cap there means more in the
+    // column. Only a column that looks like few values is counted exactly (cheaply, then).
+    let mut kept: Vec<f64> = sketch.levels.iter().flatten().map(|v| if *v == 0.0 { 0.0 } else { *v }).collect();
+    kept.sort_by(f64::total_cmp);
+    kept.dedup();
+    let distinct = if kept.len() as i64 >= DISTINCT_CAP {
+        DISTINCT_CAP
+    } else {
+        let q = format!("SELECT count(*) FROM (SELECT {x} FROM {from} WHERE {finite} GROUP BY 1 LIMIT {DISTINCT_CAP}) d");
+        spi(spi(c.select(&q, None, &[]), "count distinct values").first().get_one::<i64>(), "count distinct values").unwrap_or(0)
+    };
+    Side { sketch, distinct }
 }
 
 /// Counts per distinct value of both sides (sorted by value), by `GROUP BY`.

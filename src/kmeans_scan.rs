@@ -172,7 +172,7 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
         let started = Instant::now();
         let k = p.n_clusters;
         // The first centre: the row whose sampling hash is smallest.
-        let first = rows_of(&c, &q.first, &[(p.seed as i64).into(), 1i64.into()], None, "pick the first centre");
+        let first = rows_of(c, &q.first, &[(p.seed as i64).into(), 1i64.into()], None, "pick the first centre");
         let Some(first) = first.into_iter().next() else {
             raise(INVALID_PARAMETER_VALUE, format!("source {name} has no rows"), "Cluster a table or view that holds at least as many rows as clusters.")
         };
@@ -193,7 +193,7 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
             );
         }
         // Row count and mean per-feature variance (for tol), from a step against the origin.
-        let origin = step(&c, &q, &vec![0.0; d], d);
+        let origin = step(c, &q, &vec![0.0; d], d);
         let n = origin.n() as usize;
         if k > n {
             raise(
@@ -210,12 +210,12 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
         let mut candidates: Vec<f32> = first;
         for round in 0..INIT_ROUNDS {
             progress.tick(|| format!("k-means|| round {} of {INIT_ROUNDS}, {} candidates", round + 1, candidates.len() / d));
-            let psi = step(&c, &q, &candidates, d).inertia;
+            let psi = step(c, &q, &candidates, d).inertia;
             if psi <= 0.0 {
                 break;
             }
             let drawn = rows_of(
-                &c,
+                c,
                 &q.draw,
                 &[
                     (p.seed.wrapping_add(round as u64 + 1) as i64).into(),
@@ -231,11 +231,11 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
             }
             candidates.extend(drawn.into_iter().flatten());
         }
-        let weights = step(&c, &q, &candidates, d).counts;
+        let weights = step(c, &q, &candidates, d).counts;
         let mut centres = lloyd::weighted_kmeans(&candidates, &weights, d, k, LOCAL_ITERATIONS, p.seed);
         if centres.len() < k * d {
             // Fewer distinct candidates than clusters: more rows, in sampling-hash order.
-            for r in rows_of(&c, &q.first, &[(p.seed as i64).into(), ((2 * k) as i64).into()], Some(d), "pick more centres") {
+            for r in rows_of(c, &q.first, &[(p.seed as i64).into(), ((2 * k) as i64).into()], Some(d), "pick more centres") {
                 if centres.len() < k * d && !centres.chunks_exact(d).any(|c| c == r.as_slice()) {
                     centres.extend(r);
                 }
@@ -253,7 +253,7 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
         let mut n_iter = 0;
         while n_iter < p.max_iter {
             let t = Instant::now();
-            let s = step(&c, &q, &centres, d);
+            let s = step(c, &q, &centres, d);
             n_iter += 1;
             let mut shift = 0.0f64;
             for (j, mean) in s.means().into_iter().enumerate() {
@@ -272,14 +272,14 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
                 break;
             }
         }
-        let last = step(&c, &q, &centres, d);
+        let last = step(c, &q, &centres, d);
 
         // The quality sample.
         let fraction = (p.quality_sample as f64 / n as f64).min(1.0);
         let sample_rows = if p.quality_sample == 0 {
             Vec::new()
         } else {
-            rows_of(&c, &q.sample, &[((p.seed ^ 0x5111_0bad) as i64).into(), fraction.into()], Some(d), "draw the quality sample")
+            rows_of(c, &q.sample, &[((p.seed ^ 0x5111_0bad) as i64).into(), fraction.into()], Some(d), "draw the quality sample")
         };
         let sample: Vec<f32> = sample_rows.into_iter().flatten().collect();
         let sample_labels = sample.chunks_exact(d).map(|r| lloyd::nearest(r, &centres).0 as i32).collect();
