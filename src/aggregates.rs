@@ -88,6 +88,12 @@ CREATE FUNCTION ml.centroid_distance(embedding real[], centroids real[]) RETURNS
 COMMENT ON FUNCTION ml.centroid_distance(real[], real[]) IS
   'Euclidean distance from the embedding to the nearest of the centroids (a k × d array).';
 
+CREATE FUNCTION ml.nearest_exemplar(embedding real[], exemplars real[], labels integer[], max_distance double precision DEFAULT NULL)
+  RETURNS integer
+  IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_nearest_exemplar';
+COMMENT ON FUNCTION ml.nearest_exemplar(real[], real[], integer[], double precision) IS
+  'The cluster (labels) of the exemplar (a row of the m × d exemplars) nearest to the embedding, or -1 when it is farther than max_distance: assigns the rows outside a clustered sample.';
+
 CREATE FUNCTION ml.hist_agg_transition(bigint[], double precision, double precision[]) RETURNS bigint[]
   IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_hist_agg_transition';
 CREATE FUNCTION ml.hist_agg_combine(bigint[], bigint[]) RETURNS bigint[]
@@ -131,6 +137,7 @@ finfo_v1!(
     pg_finfo_mlkit_kmeans_inertia,
     pg_finfo_mlkit_nearest_centroid,
     pg_finfo_mlkit_centroid_distance,
+    pg_finfo_mlkit_nearest_exemplar,
     pg_finfo_mlkit_hist_agg_transition,
     pg_finfo_mlkit_hist_agg_combine,
 );
@@ -538,6 +545,38 @@ pub unsafe extern "C-unwind" fn mlkit_centroid_distance(fcinfo: FunctionCallInfo
         let c = centres_arg(fcinfo, 1, "ml.centroid_distance");
         let x = embedding_arg(fcinfo, 0, c.d, "ml.centroid_distance");
         f64::from(lloyd::nearest(x, c.data).1).sqrt().into_datum().unwrap_or(Datum::from(0))
+    }
+}
+
+/// The cluster of the exemplar nearest to `embedding` (exemplars `m × d`, their clusters
+/// `labels`), or -1 (noise) when it is farther than `max_distance`: how the rows outside a
+/// clustered sample join its DBSCAN or HDBSCAN clusters (see docs/scale-out.md).
+#[no_mangle]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn mlkit_nearest_exemplar(fcinfo: FunctionCallInfo) -> Datum {
+    const F: &str = "ml.nearest_exemplar";
+    // SAFETY: (real[], real[], int4[], float8), the first three non-null (checked), the
+    // exemplars kept in fn_extra as centroids are.
+    unsafe {
+        if pg_arg_is_null(fcinfo, 0) || pg_arg_is_null(fcinfo, 2) {
+            return pg_return_null(fcinfo);
+        }
+        let ex = centres_arg(fcinfo, 1, F);
+        let x = embedding_arg(fcinfo, 0, ex.d, F);
+        let labels = pg_sys::pg_detoast_datum(pg_getarg_datum_raw(fcinfo, 2).cast_mut_ptr());
+        let mut array = RawArray::from_ptr(NonNull::new_unchecked(labels.cast()));
+        if array.dims().len() != 1 || array.len() != ex.k || array.any_nulls() {
+            raise(
+                ARRAY_SUBSCRIPT_ERROR,
+                format!("{F}: labels must hold one cluster per exemplar ({}), without NULLs", ex.k),
+                "Pass the exemplars' clusters in the exemplars' order, e.g. from array_agg(cluster ORDER BY item_id).",
+            );
+        }
+        let labels = std::slice::from_raw_parts(array.data::<i32>().as_ptr() as *const i32, ex.k);
+        let (j, s) = lloyd::nearest(x, ex.data);
+        let limit = (!pg_arg_is_null(fcinfo, 3)).then(|| f64::from_bits(pg_getarg_datum_raw(fcinfo, 3).value() as u64));
+        let far = limit.is_some_and(|m| f64::from(s).sqrt() > m);
+        Datum::from(if far { -1 } else { labels[j] })
     }
 }
 

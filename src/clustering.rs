@@ -20,7 +20,7 @@ use std::ffi::CStr;
 use std::time::Instant;
 
 /// Keys `params` may hold, per algorithm.
-const KMEANS_KEYS: &[&str] = &["n_clusters", "n_init", "max_iter", "tol", "random_state", "silhouette_sample_size", "engine"];
+const KMEANS_KEYS: &[&str] = &["n_clusters", "n_init", "max_iter", "tol", "random_state", "silhouette_sample_size", "engine", "batch_size"];
 const DBSCAN_KEYS: &[&str] = &["eps", "min_samples", "metric", "random_state", "silhouette_sample_size"];
 const HDBSCAN_KEYS: &[&str] = &[
     "min_cluster_size",
@@ -248,6 +248,8 @@ struct Choice {
     algorithm: Algorithm,
     /// Where K-Means runs (`params.engine`).
     engine: Engine,
+    /// `params.batch_size`: mini-batch K-Means (scan engine only).
+    batch_size: Option<usize>,
     /// Seed of the silhouette's sample (and of K-Means).
     seed: u64,
     silhouette_sample: usize,
@@ -305,6 +307,7 @@ impl Choice {
             })
         };
         let mut engine = Engine::Memory;
+        let mut batch_size = None;
         let algorithm = match name.as_str() {
             "dbscan" => Algorithm::Dbscan(dbscan::Params {
                 eps: o.positive("eps", 0.5),
@@ -371,6 +374,14 @@ impl Choice {
                         "Leave engine out to cluster in memory; 'scan' never holds the table; 'auto' scans when memory would not do.",
                     ),
                 };
+                batch_size = o.get("batch_size").map(|_| o.integer("batch_size", 1024, 1, i32::MAX as i64) as usize);
+                if batch_size.is_some() && engine != Engine::Scan {
+                    raise(
+                        FEATURE_NOT_SUPPORTED,
+                        "params.batch_size (mini-batch K-Means) needs params.engine 'scan'",
+                        "Add \"engine\": \"scan\", or leave batch_size out: in memory, full Lloyd steps are fast.",
+                    );
+                }
                 Algorithm::KMeans {
                     params: kmeans::Params {
                         n_clusters,
@@ -383,7 +394,7 @@ impl Choice {
                 }
             }
         };
-        Self { algorithm, engine, seed, silhouette_sample }
+        Self { algorithm, engine, batch_size, seed, silhouette_sample }
     }
 
     fn display_name(&self) -> &'static str {
@@ -669,6 +680,7 @@ fn cluster_by_scan(choice: &Choice, source: pg_sys::Oid, embedding_column: &str,
         seed: choice.seed,
         quality_sample: sample,
         limit_bytes: guc::max_memory_bytes(),
+        batch_size: choice.batch_size,
     };
     let t_fit = Instant::now();
     let fit = kmeans_scan::fit(&parts, &p, &name, &mut progress);
@@ -709,7 +721,8 @@ fn cluster_by_scan(choice: &Choice, source: pg_sys::Oid, embedding_column: &str,
         "init": "k-means||",
         "init_rounds": kmeans_scan::INIT_ROUNDS,
         "oversampling_factor": kmeans_scan::OVERSAMPLING,
-        "algorithm": "lloyd",
+        "algorithm": if choice.batch_size.is_some() { "minibatch" } else { "lloyd" },
+        "batch_size": choice.batch_size,
         "engine": "scan",
         "engine_reason": reason,
     });

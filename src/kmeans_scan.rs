@@ -10,7 +10,12 @@
 //! k-means‖ (a first centre, [`INIT_ROUNDS`] rounds of one step and one draw, one step to
 //! weight the candidates), Lloyd steps until the centres move less than `tol` (scikit-learn's
 //! criterion) or `max_iter`; a last step for the inertia and sizes of the final centres; the
-//! quality sample; the assignments.
+//! quality sample; the assignments. With `batch_size`, the Lloyd steps become mini-batch
+//! steps (Sculley 2010, as scikit-learn's `MiniBatchKMeans`): each aggregates a seeded sample
+//! of about `batch_size` rows and moves every centre towards its batch mean by the share of
+//! the rows it has seen that the batch holds; it stops as scikit-learn does (no improvement
+//! of the smoothed batch inertia for 10 batches). Each batch still reads the table (the
+//! sample is a `WHERE` on the id's hash) but computes distances for the batch only.
 
 use crate::errors::{literal, raise, spi, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED, UNIQUE_VIOLATION};
 use crate::progress::Reporter;
@@ -26,6 +31,9 @@ pub const INIT_ROUNDS: usize = 2;
 pub const OVERSAMPLING: f64 = 2.0;
 /// Lloyd iterations of the weighted candidates' reduction to k (Spark's `LocalKMeans`).
 const LOCAL_ITERATIONS: usize = 30;
+/// Mini-batches without improvement of the smoothed batch inertia before stopping
+/// (scikit-learn's `max_no_improvement`).
+pub const MAX_NO_IMPROVEMENT: usize = 10;
 
 pub struct Params {
     pub n_clusters: usize,
@@ -36,6 +44,8 @@ pub struct Params {
     pub quality_sample: usize,
     /// `pg_mlkit.max_memory_mb` in bytes: what this engine holds (see [`memory_bytes`]) must fit.
     pub limit_bytes: usize,
+    /// Mini-batch mode: rows per batch (a seeded sample per step), or `None` for Lloyd.
+    pub batch_size: Option<usize>,
 }
 
 /// What the scan found.
@@ -66,6 +76,7 @@ pub fn memory_bytes(k: usize, d: usize, s: usize) -> usize {
 /// The statements of one scan, built once from the quoted parts.
 struct Queries {
     step: String,
+    batch: String,
     first: String,
     draw: String,
     check: String,
@@ -79,6 +90,10 @@ impl Queries {
             step: format!(
                 "SELECT ml.kmeans_counts(s), ml.kmeans_sums(s), ml.kmeans_inertia(s) \
                    FROM (SELECT ml.kmeans_step({e}, $1) AS s FROM {from}) q"
+            ),
+            batch: format!(
+                "SELECT ml.kmeans_counts(s), ml.kmeans_sums(s), ml.kmeans_inertia(s) \
+                   FROM (SELECT ml.kmeans_step({e}, $1) AS s FROM {from} WHERE ml.sample_hash({id}, $2) < $3) q"
             ),
             first: format!("SELECT {e} FROM {from} WHERE {e} IS NOT NULL ORDER BY ml.sample_hash({id}, $1), {id} LIMIT $2"),
             draw: format!(
@@ -121,9 +136,17 @@ fn array_2d(c: &[f32], d: usize) -> pgrx::datum::DatumWithOid<'static> {
 }
 
 fn step(c: &SpiClient<'_>, q: &Queries, centres: &[f32], d: usize) -> Step {
-    let k = centres.len() / d;
     let t = spi(c.select(&q.step, None, &[array_2d(centres, d)]), "run a K-Means step");
-    let row = t.first();
+    read_step(t.first(), centres.len() / d, d)
+}
+
+/// A step over the rows whose sampling hash (with `seed`) is below `fraction`.
+fn batch(c: &SpiClient<'_>, q: &Queries, centres: &[f32], d: usize, seed: u64, fraction: f64) -> Step {
+    let t = spi(c.select(&q.batch, None, &[array_2d(centres, d), (seed as i64).into(), fraction.into()]), "run a mini-batch step");
+    read_step(t.first(), centres.len() / d, d)
+}
+
+fn read_step(row: pgrx::spi::SpiTupleTable<'_>, k: usize, d: usize) -> Step {
     let counts: Option<Vec<i64>> = spi(row.get(1), "read a K-Means step");
     let sums: Option<Vec<f64>> = spi(row.get(2), "read a K-Means step");
     let inertia: Option<f64> = spi(row.get(3), "read a K-Means step");
@@ -247,27 +270,56 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
         }
         let init_ms = crate::runs::ms(started);
 
-        // Lloyd.
+        // Lloyd, or mini-batches.
         let mut step_ms = Vec::new();
         let mut converged = false;
         let mut n_iter = 0;
+        let mut seen = vec![0.0f64; k];
+        let (mut ewa, mut best_ewa, mut no_improvement) = (f64::NAN, f64::INFINITY, 0);
         while n_iter < p.max_iter {
             let t = Instant::now();
-            let s = step(c, &q, &centres, d);
+            let s = match p.batch_size {
+                None => step(c, &q, &centres, d),
+                Some(b) => batch(c, &q, &centres, d, p.seed.wrapping_add(1000 + n_iter as u64), (b as f64 / n as f64).min(1.0)),
+            };
             n_iter += 1;
             let mut shift = 0.0f64;
-            for (j, mean) in s.means().into_iter().enumerate() {
-                if let Some(mean) = mean {
-                    for (c, m) in centres[j * d..(j + 1) * d].iter_mut().zip(mean) {
-                        let m = m as f32;
-                        shift += f64::from(*c - m).powi(2);
-                        *c = m;
-                    }
+            for j in 0..k {
+                let cj = s.counts[j];
+                if cj == 0.0 {
+                    continue;
+                }
+                // Lloyd: the mean. Mini-batch (Sculley 2010, as scikit-learn): a step towards
+                // the batch's mean of cj / (all rows this centre has seen).
+                seen[j] += cj;
+                let rate = if p.batch_size.is_some() { cj / seen[j] } else { 1.0 };
+                for (t, c) in centres[j * d..(j + 1) * d].iter_mut().enumerate() {
+                    let mean = s.sums[j * d + t] / cj;
+                    let m = (f64::from(*c) + rate * (mean - f64::from(*c))) as f32;
+                    shift += f64::from(*c - m).powi(2);
+                    *c = m;
                 }
             }
             step_ms.push(crate::runs::ms(t));
             progress.tick(|| format!("iteration {n_iter}: inertia {:.6e}, centre shift {shift:.3e}", s.inertia));
-            if shift <= tol {
+            if p.batch_size.is_none() {
+                if shift <= tol {
+                    converged = true;
+                    break;
+                }
+                continue;
+            }
+            // Mini-batch stops as scikit-learn's: the batch inertia per row, smoothed, has not
+            // improved for MAX_NO_IMPROVEMENT batches (or the centres stopped moving).
+            let per_row = s.inertia / s.n().max(1.0);
+            let alpha = (s.n() * 2.0 / (n as f64 + 1.0)).min(1.0);
+            ewa = if ewa.is_nan() { per_row } else { ewa * (1.0 - alpha) + per_row * alpha };
+            if ewa < best_ewa {
+                (best_ewa, no_improvement) = (ewa, 0);
+            } else {
+                no_improvement += 1;
+            }
+            if no_improvement >= MAX_NO_IMPROVEMENT || shift <= tol {
                 converged = true;
                 break;
             }

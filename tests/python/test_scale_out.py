@@ -269,3 +269,18 @@ def test_score_drift_sketch_engine_matches_the_exact_engine_within_its_bound(con
     assert abs(sk[1] - exact[1]) <= bound + 1e-9 * abs(exact[1]), (sk[1], exact[1], bound)
     if method in ("psi", "jensenshannon"):
         assert bound == 0 and sk[1] == pytest.approx(exact[1], rel=1e-12)
+
+
+def test_mini_batch_scan_engine_lands_near_lloyd(conn, blobs):
+    X, y = blobs
+    out = {}
+    for name, extra in [("lloyd", ""), ("minibatch", ', "batch_size": 2048')]:
+        run = conn.execute("SELECT ml.cluster_embeddings('so_blobs', params => %s)",
+                           ('{"n_clusters": 4, "random_state": 5, "engine": "scan"%s}' % extra,)).fetchone()[0]
+        params, metrics = conn.execute("SELECT clustering_params, metrics FROM ml.analysis_runs WHERE id = %s", (run,)).fetchone()
+        labels = np.array([r[0] for r in conn.execute(
+            "SELECT cluster FROM ml.cluster_assignments WHERE run_id = %s ORDER BY item_id::int", (run,)).fetchall()])
+        out[name] = (params, metrics["inertia"], labels)
+    assert out["minibatch"][0]["algorithm"] == "minibatch" and out["minibatch"][0]["batch_size"] == 2048
+    assert out["minibatch"][1] <= 1.02 * out["lloyd"][1]
+    assert adjusted_rand_score(y, out["minibatch"][2]) > 0.9

@@ -100,6 +100,30 @@ SELECT sum(total) AS assigned, sum(top) / sum(total) > 0.7 AS pure
          GROUP BY cluster) y;
 SELECT count(*) AS items, count(DISTINCT cluster) AS clusters FROM ml.cluster_assignments WHERE run_id = :scan_run;
 
+-- Mini-batch K-Means on the scan engine: each step aggregates a seeded sample of about
+-- batch_size rows (Sculley 2010, as scikit-learn's MiniBatchKMeans).
+SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": 10, "engine": "scan", "batch_size": 300, "random_state": 0}') AS mb_run \gset
+SELECT clustering_params->>'algorithm' AS algorithm, clustering_params->>'batch_size' AS batch_size,
+       row_count, (metrics->>'inertia')::float8 < 1.1 * (SELECT (metrics->>'inertia')::float8 FROM ml.analysis_runs WHERE id = :scan_run) AS inertia_near_lloyd
+  FROM ml.analysis_runs WHERE id = :mb_run;
+SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": 10, "batch_size": 300}');
+
+-- DBSCAN and HDBSCAN at scale: cluster a seeded sample, then give every row the cluster of
+-- its nearest clustered sample point (noise beyond eps) with the parallel-safe
+-- ml.nearest_exemplar.
+CREATE VIEW digits_sample AS SELECT * FROM digits WHERE ml.sample_hash(id::text, 7) < 0.3;
+SELECT ml.cluster_embeddings('digits_sample', algorithm => 'hdbscan', params => '{"min_cluster_size": 10}') AS sample_run \gset
+CREATE TEMP TABLE exemplars AS
+  SELECT array_agg(d.embedding ORDER BY a.item_id) AS points, array_agg(a.cluster ORDER BY a.item_id) AS clusters
+    FROM ml.cluster_assignments a JOIN digits d ON d.id::text = a.item_id
+   WHERE a.run_id = :sample_run AND a.cluster >= 0;
+SELECT (SELECT row_count FROM ml.analysis_runs WHERE id = :sample_run) AS sample_rows, count(*) AS all_rows,
+       count(DISTINCT c) FILTER (WHERE c >= 0) AS clusters, count(*) FILTER (WHERE c = -1) AS noise,
+       bool_and(c = l) FILTER (WHERE l >= 0) AS sample_points_keep_their_cluster
+  FROM (SELECT ml.nearest_exemplar(d.embedding, e.points, e.clusters, 30) AS c,
+               (SELECT a.cluster FROM ml.cluster_assignments a WHERE a.run_id = :sample_run AND a.item_id = d.id::text) AS l
+          FROM digits d, exemplars e) q;
+
 -- 'auto' scans when the in-memory plan would exceed pg_mlkit.max_memory_mb, and says why.
 SET pg_mlkit.max_memory_mb = 1;
 SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": 10, "engine": "auto", "random_state": 0}') AS auto_run \gset
