@@ -541,7 +541,7 @@ fn score_drift(
             });
             continue;
         }
-        let sketched = *kind == Kind::Numerical
+        let sketched = matches!(kind, Kind::Numerical | Kind::Categorical)
             && (engine == "sketch"
                 || (engine == "auto" && crate::drift_sketch::rows(&ref_rel) + crate::drift_sketch::rows(&cur_rel) > crate::drift_sketch::AUTO_ROWS));
         if sketched {
@@ -550,7 +550,11 @@ fn score_drift(
                     raise(INVALID_PARAMETER_VALUE, format!("{f}: params.columns.{col}.method {} is not a drift method", literal(&name)), "Use ks, wasserstein, psi or jensenshannon.")
                 })
             });
-            let s = crate::drift_sketch::score(&ref_rel, &cur_rel, col, named.or(global_method));
+            let s = if *kind == Kind::Numerical {
+                crate::drift_sketch::score(&ref_rel, &cur_rel, col, named.or(global_method))
+            } else {
+                crate::drift_sketch::score_categories(&ref_rel, &cur_rel, col, named.or(global_method))
+            };
             let threshold = col_threshold.unwrap_or(s.method.default_threshold());
             let drifted = auto::drifted(s.method, s.drift_score, threshold);
             results.push(ColumnResult {

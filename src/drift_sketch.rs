@@ -10,7 +10,8 @@
 //!
 //! The method is chosen as Evidently does for more than 1,000 reference rows: Jensen–Shannon
 //! when both sides hold at most 5 distinct values, Wasserstein otherwise. χ² and z are tests of
-//! small samples and are not offered here.
+//! small samples and are not offered here. A categorical column is compared by its exact
+//! counts per category (`GROUP BY`): Jensen–Shannon, or PSI by name.
 
 use crate::errors::{literal, raise, spi, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE};
 use crate::source::Relation;
@@ -46,8 +47,17 @@ pub struct Scored {
 
 /// The quoted `col::float8` expression and relation for one side.
 fn parts(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str) -> (String, String) {
+    parts_as(c, rel, column, "float8")
+}
+
+/// The quoted `col::<cast>` expression (`float8` or `text`) and relation for one side.
+fn parts_as(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, cast: &str) -> (String, String) {
     let q = spi(
-        c.select("SELECT format('%I::float8', $1::text), $2::regclass::text", None, &[column.into(), rel.oid.into()]),
+        c.select(
+            "SELECT format('%I::' || $3, $1::text), $2::regclass::text",
+            None,
+            &[column.into(), rel.oid.into(), cast.into()],
+        ),
         "build the drift query",
     );
     let row = q.first();
@@ -74,12 +84,15 @@ fn side(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str) -> Side {
     Side { sketch, distinct }
 }
 
-/// Counts per distinct value of both sides (sorted by value), by `GROUP BY`.
-fn value_shares(c: &pgrx::spi::SpiClient<'_>, r: &Relation, cur: &Relation, column: &str, fill: bool) -> (Vec<f64>, Vec<f64>) {
-    let ((x, rf), (_, cf)) = (parts(c, r, column), parts(c, cur, column));
+/// Counts per distinct value of both sides (sorted by value), by `GROUP BY`: of the column
+/// as numbers (NaN left out) or, for a categorical column, as text.
+fn value_counts(c: &pgrx::spi::SpiClient<'_>, r: &Relation, cur: &Relation, column: &str, categorical: bool) -> (Vec<f64>, Vec<f64>) {
+    let cast = if categorical { "text" } else { "float8" };
+    let ((x, rf), (_, cf)) = (parts_as(c, r, column, cast), parts_as(c, cur, column, cast));
+    let keep = if categorical { format!("{x} IS NOT NULL") } else { format!("{x} IS NOT NULL AND {x} <> 'NaN'") };
     let q = format!(
-        "WITH a AS (SELECT {x} AS v, count(*) AS n FROM {rf} WHERE {x} IS NOT NULL AND {x} <> 'NaN' GROUP BY 1), \
-              b AS (SELECT {x} AS v, count(*) AS n FROM {cf} WHERE {x} IS NOT NULL AND {x} <> 'NaN' GROUP BY 1) \
+        "WITH a AS (SELECT {x} AS v, count(*) AS n FROM {rf} WHERE {keep} GROUP BY 1), \
+              b AS (SELECT {x} AS v, count(*) AS n FROM {cf} WHERE {keep} GROUP BY 1) \
          SELECT coalesce(a.n, 0)::float8, coalesce(b.n, 0)::float8 FROM a FULL JOIN b USING (v) ORDER BY v"
     );
     let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -87,7 +100,57 @@ fn value_shares(c: &pgrx::spi::SpiClient<'_>, r: &Relation, cur: &Relation, colu
         a.push(spi(row.get::<f64>(1), "count values").unwrap_or(0.0));
         b.push(spi(row.get::<f64>(2), "count values").unwrap_or(0.0));
     }
+    (a, b)
+}
+
+fn value_shares(c: &pgrx::spi::SpiClient<'_>, r: &Relation, cur: &Relation, column: &str, fill: bool) -> (Vec<f64>, Vec<f64>) {
+    let (a, b) = value_counts(c, r, cur, column, false);
     shares(a, b, fill)
+}
+
+/// Scores one categorical column from its value counts (`GROUP BY`, exact): Jensen–Shannon
+/// (Evidently's choice above 1,000 rows) or PSI on one bin per category.
+pub fn score_categories(r: &Relation, cur: &Relation, column: &str, named: Option<Method>) -> Scored {
+    let f = "ml.score_drift";
+    let method = named.unwrap_or(Method::JensenShannon);
+    match method {
+        Method::Ks | Method::Wasserstein => raise(
+            INVALID_PARAMETER_VALUE,
+            format!("{f}: method {} needs numbers, but column {} is categorical", literal(method.name()), literal(column)),
+            "Use psi, jensenshannon, chisquare or z for categorical columns.",
+        ),
+        Method::ChiSquare | Method::Z => refuse(method, column),
+        _ => {}
+    }
+    let (a, b) = Spi::connect(|c| value_counts(c, r, cur, column, true));
+    let (na, nb) = (a.iter().sum::<f64>(), b.iter().sum::<f64>());
+    if na == 0.0 || nb == 0.0 {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("{f}: column {} has no values in {}", literal(column), if na == 0.0 { &r.name } else { &cur.name }),
+            "Drift needs values on both sides; leave the column out with columns => ARRAY[...].",
+        );
+    }
+    let fill = method == Method::Psi;
+    let (sa, sb) = shares(a, b, fill);
+    let v = if fill { divergence::psi(&sa, &sb) } else { divergence::jensen_shannon(&sa, &sb, None) };
+    Scored {
+        method,
+        statistic: v,
+        p_value: None,
+        drift_score: v,
+        reference_size: na as usize,
+        current_size: nb as usize,
+        details: json!({"engine": "sketch", "error_bound": 0.0, "distinct_values": sa.len()}),
+    }
+}
+
+fn refuse(method: Method, column: &str) -> ! {
+    raise(
+        FEATURE_NOT_SUPPORTED,
+        format!("ml.score_drift: method {} is not computed by the sketch engine (column {})", literal(method.name()), literal(column)),
+        "χ² and z are tests of small samples: use params.engine 'exact', or wasserstein, ks, psi or jensenshannon.",
+    )
 }
 
 fn shares(a: Vec<f64>, b: Vec<f64>, fill: bool) -> (Vec<f64>, Vec<f64>) {
@@ -161,11 +224,7 @@ pub fn score(r: &Relation, cur: &Relation, column: &str, named: Option<Method>) 
             let v = if fill { divergence::psi(&sa, &sb) } else { divergence::jensen_shannon(&sa, &sb, None) };
             (v, None, v)
         }
-        Method::ChiSquare | Method::Z => raise(
-            FEATURE_NOT_SUPPORTED,
-            format!("{f}: method {} is not computed by the sketch engine (column {})", literal(method.name()), literal(column)),
-            "χ² and z are tests of small samples: use params.engine 'exact', or wasserstein, ks, psi or jensenshannon.",
-        ),
+        Method::ChiSquare | Method::Z => refuse(method, column),
     };
     Scored { method, statistic, p_value, drift_score, reference_size: a.sketch.n as usize, current_size: b.sketch.n as usize, details }
 }

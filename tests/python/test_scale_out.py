@@ -284,3 +284,19 @@ def test_mini_batch_scan_engine_lands_near_lloyd(conn, blobs):
     assert out["minibatch"][0]["algorithm"] == "minibatch" and out["minibatch"][0]["batch_size"] == 2048
     assert out["minibatch"][1] <= 1.02 * out["lloyd"][1]
     assert adjusted_rand_score(y, out["minibatch"][2]) > 0.9
+
+
+@pytest.mark.parametrize("method", ["jensenshannon", "psi"])
+def test_score_drift_sketch_engine_counts_categories_exactly(conn, method):
+    conn.execute("DROP TABLE IF EXISTS so_cref, so_ccur")
+    conn.execute("CREATE TABLE so_cref AS SELECT i AS id, (ARRAY['a','b','c','d'])[1 + i % 4] AS cat, (i % 2 = 0) AS flag FROM generate_series(1, 5000) i")
+    conn.execute("CREATE TABLE so_ccur AS SELECT i AS id, (ARRAY['a','b','c','e'])[1 + (i * 7) % 4] AS cat, (i % 3 = 0) AS flag FROM generate_series(1, 4000) i")
+    got = {}
+    for engine in ("exact", "sketch"):
+        run = conn.execute("SELECT ml.score_drift('so_cref', 'so_ccur', ARRAY['cat', 'flag'], method => %s, params => %s)",
+                           (method, '{"engine": "%s"}' % engine)).fetchone()[0]
+        got[engine] = conn.execute("SELECT feature_name, method, statistic, is_drifted, reference_size, current_size FROM ml.data_drift "
+                                   "WHERE run_id = %s ORDER BY feature_name", (run,)).fetchall()
+    assert [r[:2] + r[3:] for r in got["exact"]] == [r[:2] + r[3:] for r in got["sketch"]]
+    for e, s in zip(got["exact"], got["sketch"]):
+        assert s[2] == pytest.approx(e[2], rel=1e-12)
