@@ -143,6 +143,59 @@ finfo_v1!(
 );
 
 // ---------------------------------------------------------------------------------------
+// The function-call interface, shared by the types and aggregates below
+
+/// Argument 0 of an input function: the text (not NUL-containing; invalid UTF-8 replaced).
+unsafe fn cstring_arg(fcinfo: FunctionCallInfo) -> String {
+    // SAFETY: argument 0 of a type's input function is a non-null cstring.
+    unsafe { std::ffi::CStr::from_ptr(pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<std::ffi::c_char>()).to_string_lossy().into_owned() }
+}
+
+/// An output function's result: `text` as a palloc'd cstring.
+fn cstring_datum(text: String) -> Datum {
+    // SAFETY: pstrdup copies the NUL-terminated string into the current memory context.
+    unsafe { Datum::from(pg_sys::pstrdup(std::ffi::CString::new(text).unwrap_or_default().as_ptr())) }
+}
+
+/// Argument 0 of a receive function: the message's unread bytes, marked as read.
+unsafe fn message_bytes<'a>(fcinfo: FunctionCallInfo) -> &'a [u8] {
+    // SAFETY: argument 0 of a receive function is the message's StringInfo (type internal).
+    unsafe {
+        let buf = pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::StringInfoData>();
+        let all = std::slice::from_raw_parts((*buf).data as *const u8, (*buf).len as usize);
+        let rest = &all[(*buf).cursor as usize..];
+        (*buf).cursor = (*buf).len;
+        rest
+    }
+}
+
+/// Argument `i`, a non-null array kept in `fn_extra`: the kept copy when the argument's bytes
+/// are those of last time, else the argument checked by `check` and copied into `fn_mcxt`
+/// (which lives as long as the call site). Returns the kept array.
+unsafe fn kept_arg(fcinfo: FunctionCallInfo, i: usize, check: impl FnOnce(*mut pg_sys::varlena)) -> RawArray {
+    // SAFETY: argument `i` is a non-null varlena; fn_extra is ours (NULL or a copy made here).
+    unsafe {
+        let flinfo = (*fcinfo).flinfo;
+        let arg = pg_sys::pg_detoast_datum(pg_getarg_datum_raw(fcinfo, i).cast_mut_ptr());
+        let size = pgrx::varsize_any(arg);
+        let kept = (*flinfo).fn_extra as *mut pg_sys::varlena;
+        let same = !kept.is_null()
+            && pgrx::varsize_any(kept) == size
+            && std::slice::from_raw_parts(kept as *const u8, size) == std::slice::from_raw_parts(arg as *const u8, size);
+        if !same {
+            check(arg);
+            if !kept.is_null() {
+                pg_sys::pfree(kept.cast());
+            }
+            let copy = pg_sys::MemoryContextAlloc((*flinfo).fn_mcxt, size);
+            std::ptr::copy_nonoverlapping(arg as *const u8, copy as *mut u8, size);
+            (*flinfo).fn_extra = copy;
+        }
+        RawArray::from_ptr(NonNull::new_unchecked((*flinfo).fn_extra.cast()))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // ml.kmeans_state: the flat layout
 
 /// Bytes before the `f64`s: varlena header, `k`, `d`, padding.
@@ -240,10 +293,8 @@ fn text_error(e: lloyd::Error) -> ! {
 #[no_mangle]
 #[pg_guard]
 pub unsafe extern "C-unwind" fn mlkit_kmeans_state_in(fcinfo: FunctionCallInfo) -> Datum {
-    // SAFETY: argument 0 is a non-null cstring (the function is strict).
-    let text = unsafe { std::ffi::CStr::from_ptr(pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<std::ffi::c_char>()) };
-    let text = text.to_str().unwrap_or_else(|_| text_error(lloyd::Error::Text("the text is not UTF-8".into())));
-    let step = Step::from_text(text).unwrap_or_else(|e| text_error(e));
+    // SAFETY: an input function's argument.
+    let step = Step::from_text(&unsafe { cstring_arg(fcinfo) }).unwrap_or_else(|e| text_error(e));
     // SAFETY: builds a new value in the current context.
     unsafe { state_of(&step) }
 }
@@ -252,23 +303,14 @@ pub unsafe extern "C-unwind" fn mlkit_kmeans_state_in(fcinfo: FunctionCallInfo) 
 #[pg_guard]
 pub unsafe extern "C-unwind" fn mlkit_kmeans_state_out(fcinfo: FunctionCallInfo) -> Datum {
     // SAFETY: argument 0 is a non-null ml.kmeans_state.
-    let text = unsafe { flat(state_arg(fcinfo, 0)).to_step().to_text() };
-    // SAFETY: a palloc'd NUL-terminated copy.
-    unsafe { Datum::from(pg_sys::pstrdup(std::ffi::CString::new(text).unwrap_or_default().as_ptr())) }
+    cstring_datum(unsafe { flat(state_arg(fcinfo, 0)).to_step().to_text() })
 }
 
 #[no_mangle]
 #[pg_guard]
 pub unsafe extern "C-unwind" fn mlkit_kmeans_state_recv(fcinfo: FunctionCallInfo) -> Datum {
-    // SAFETY: argument 0 is the StringInfo of the message (type internal).
-    let bytes = unsafe {
-        let buf = pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::StringInfoData>();
-        let all = std::slice::from_raw_parts((*buf).data as *const u8, (*buf).len as usize);
-        let rest = &all[(*buf).cursor as usize..];
-        (*buf).cursor = (*buf).len;
-        rest
-    };
-    let step = Step::from_binary(bytes).unwrap_or_else(|e| {
+    // SAFETY: a receive function's argument.
+    let step = Step::from_binary(unsafe { message_bytes(fcinfo) }).unwrap_or_else(|e| {
         raise(
             INVALID_BINARY_REPRESENTATION,
             format!("invalid binary input for type ml.kmeans_state: {e}"),
@@ -308,29 +350,12 @@ struct Centres<'a> {
 /// Argument `i` as checked `k × d` centroids, from the copy kept in `fn_extra` when the bytes
 /// are the same as last time. `func` names the function in messages.
 unsafe fn centres_arg<'a>(fcinfo: FunctionCallInfo, i: usize, func: &str) -> Centres<'a> {
-    // SAFETY: argument `i` is a real[]; fn_extra is ours (NULL or a copy made below, in
-    // fn_mcxt, which lives as long as the call site).
+    // SAFETY: argument `i` is a real[] (NULL checked first); the kept copy lives in fn_mcxt.
     unsafe {
         if pg_arg_is_null(fcinfo, i) {
             raise(NULL_VALUE_NOT_ALLOWED, format!("{func}: centroids must not be NULL"), "Pass the centroids as a k × d real[] array.");
         }
-        let flinfo = (*fcinfo).flinfo;
-        let arg = pg_sys::pg_detoast_datum(pg_getarg_datum_raw(fcinfo, i).cast_mut_ptr());
-        let size = pgrx::varsize_any(arg);
-        let kept = (*flinfo).fn_extra as *mut pg_sys::varlena;
-        let same = !kept.is_null()
-            && pgrx::varsize_any(kept) == size
-            && std::slice::from_raw_parts(kept as *const u8, size) == std::slice::from_raw_parts(arg as *const u8, size);
-        if !same {
-            check_centres(arg, func);
-            if !kept.is_null() {
-                pg_sys::pfree(kept.cast());
-            }
-            let copy = pg_sys::MemoryContextAlloc((*flinfo).fn_mcxt, size);
-            std::ptr::copy_nonoverlapping(arg as *const u8, copy as *mut u8, size);
-            (*flinfo).fn_extra = copy;
-        }
-        let mut array = RawArray::from_ptr(NonNull::new_unchecked((*flinfo).fn_extra.cast()));
+        let mut array = kept_arg(fcinfo, i, |arg| check_centres(arg, func));
         let dims = array.dims();
         let (k, d) = (dims[0] as usize, dims[1] as usize);
         let data = std::slice::from_raw_parts(array.data::<f32>().as_ptr() as *const f32, k * d);
@@ -414,15 +439,7 @@ pub unsafe extern "C-unwind" fn mlkit_kmeans_step_transition(fcinfo: FunctionCal
         let state = if pg_arg_is_null(fcinfo, 0) {
             alloc_state(c.k, c.d, if in_aggregate { aggcontext } else { pg_sys::CurrentMemoryContext })
         } else {
-            let original = pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::varlena>();
-            let s = state_arg(fcinfo, 0);
-            if s == original && !in_aggregate {
-                let copy = pg_sys::palloc(pgrx::varsize_any(s)) as *mut pg_sys::varlena;
-                std::ptr::copy_nonoverlapping(s as *const u8, copy as *mut u8, pgrx::varsize_any(s));
-                copy
-            } else {
-                s
-            }
+            own_arg(fcinfo, in_aggregate)
         };
         let mut f = flat(state);
         if (f.k, f.d) != (c.k, c.d) {
@@ -446,14 +463,7 @@ pub unsafe extern "C-unwind" fn mlkit_kmeans_step_combine(fcinfo: FunctionCallIn
     unsafe {
         let mut aggcontext: pg_sys::MemoryContext = std::ptr::null_mut();
         let in_aggregate = pg_sys::AggCheckCallContext(fcinfo, &mut aggcontext) != 0;
-        let original = pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::varlena>();
-        let mut a = state_arg(fcinfo, 0);
-        if a == original && !in_aggregate {
-            let size = pgrx::varsize_any(a);
-            let copy = pg_sys::palloc(size) as *mut pg_sys::varlena;
-            std::ptr::copy_nonoverlapping(a as *const u8, copy as *mut u8, size);
-            a = copy;
-        }
+        let a = own_arg(fcinfo, in_aggregate);
         let b = flat(state_arg(fcinfo, 1)).to_step();
         let mut fa = flat(a);
         if (fa.k, fa.d) != (b.k, b.d) {
@@ -598,19 +608,12 @@ fn sample_hash(id: &str, seed: i64) -> f64 {
 
 /// Argument `i` as checked bin edges (kept in `fn_extra` like centroids).
 unsafe fn edges_arg<'a>(fcinfo: FunctionCallInfo, i: usize) -> &'a [f64] {
-    // SAFETY: as centres_arg, for a float8[].
+    // SAFETY: argument `i` is a float8[] (NULL checked first); the kept copy lives in fn_mcxt.
     unsafe {
         if pg_arg_is_null(fcinfo, i) {
             raise(NULL_VALUE_NOT_ALLOWED, "ml.hist_agg: edges must not be NULL", "Pass the increasing bin edges, e.g. ARRAY[0, 0.5, 1].");
         }
-        let flinfo = (*fcinfo).flinfo;
-        let arg = pg_sys::pg_detoast_datum(pg_getarg_datum_raw(fcinfo, i).cast_mut_ptr());
-        let size = pgrx::varsize_any(arg);
-        let kept = (*flinfo).fn_extra as *mut pg_sys::varlena;
-        let same = !kept.is_null()
-            && pgrx::varsize_any(kept) == size
-            && std::slice::from_raw_parts(kept as *const u8, size) == std::slice::from_raw_parts(arg as *const u8, size);
-        if !same {
+        let mut array = kept_arg(fcinfo, i, |arg| {
             let mut array = RawArray::from_ptr(NonNull::new_unchecked(arg.cast()));
             let ok_shape = array.dims().len() == 1 && array.len() >= 2 && !array.any_nulls();
             let values = if ok_shape { array.data::<f64>().as_ref().to_vec() } else { Vec::new() };
@@ -621,14 +624,7 @@ unsafe fn edges_arg<'a>(fcinfo: FunctionCallInfo, i: usize) -> &'a [f64] {
                     "Pass the bin edges in increasing order, e.g. ARRAY[0, 0.5, 1] for two bins.",
                 );
             }
-            if !kept.is_null() {
-                pg_sys::pfree(kept.cast());
-            }
-            let copy = pg_sys::MemoryContextAlloc((*flinfo).fn_mcxt, size);
-            std::ptr::copy_nonoverlapping(arg as *const u8, copy as *mut u8, size);
-            (*flinfo).fn_extra = copy;
-        }
-        let mut array = RawArray::from_ptr(NonNull::new_unchecked((*flinfo).fn_extra.cast()));
+        });
         let n = array.len();
         std::slice::from_raw_parts(array.data::<f64>().as_ptr() as *const f64, n)
     }
@@ -882,9 +878,8 @@ unsafe fn varlena_bytes<'a>(fcinfo: FunctionCallInfo, i: usize) -> &'a [u8] {
 #[no_mangle]
 #[pg_guard]
 pub unsafe extern "C-unwind" fn mlkit_quantile_sketch_in(fcinfo: FunctionCallInfo) -> Datum {
-    // SAFETY: argument 0 is a non-null cstring.
-    let text = unsafe { std::ffi::CStr::from_ptr(pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<std::ffi::c_char>()) };
-    let s = Sketch::from_text(&text.to_string_lossy()).unwrap_or_else(|e| {
+    // SAFETY: an input function's argument.
+    let s = Sketch::from_text(&unsafe { cstring_arg(fcinfo) }).unwrap_or_else(|e| {
         raise(
             INVALID_TEXT_REPRESENTATION,
             format!("invalid input syntax for type ml.quantile_sketch: {}", e.0),
@@ -899,23 +894,14 @@ pub unsafe extern "C-unwind" fn mlkit_quantile_sketch_in(fcinfo: FunctionCallInf
 #[pg_guard]
 pub unsafe extern "C-unwind" fn mlkit_quantile_sketch_out(fcinfo: FunctionCallInfo) -> Datum {
     // SAFETY: argument 0 is a non-null sketch.
-    let text = sketch_of(unsafe { varlena_bytes(fcinfo, 0) }).to_text();
-    // SAFETY: a palloc'd NUL-terminated copy.
-    unsafe { Datum::from(pg_sys::pstrdup(std::ffi::CString::new(text).unwrap_or_default().as_ptr())) }
+    cstring_datum(sketch_of(unsafe { varlena_bytes(fcinfo, 0) }).to_text())
 }
 
 #[no_mangle]
 #[pg_guard]
 pub unsafe extern "C-unwind" fn mlkit_quantile_sketch_recv(fcinfo: FunctionCallInfo) -> Datum {
-    // SAFETY: argument 0 is the message's StringInfo.
-    let bytes = unsafe {
-        let buf = pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::StringInfoData>();
-        let all = std::slice::from_raw_parts((*buf).data as *const u8, (*buf).len as usize);
-        let rest = &all[(*buf).cursor as usize..];
-        (*buf).cursor = (*buf).len;
-        rest
-    };
-    let s = Sketch::from_bytes(bytes).unwrap_or_else(|e| {
+    // SAFETY: a receive function's argument.
+    let s = Sketch::from_bytes(unsafe { message_bytes(fcinfo) }).unwrap_or_else(|e| {
         raise(INVALID_BINARY_REPRESENTATION, format!("invalid binary input for type ml.quantile_sketch: {}", e.0), "Send what ml.quantile_sketch_send wrote.")
     });
     // SAFETY: a new value in the current context.

@@ -73,7 +73,9 @@ pub fn memory_bytes(k: usize, d: usize, s: usize) -> usize {
     8 * k * d * 6 + candidates * d * 12 + s * (d * 4 + 64)
 }
 
-/// The statements of one scan, built once from the quoted parts.
+/// The statements of one scan, built once from the quoted parts. Rows that are kept (draws,
+/// the quality sample) are ordered by id: a parallel scan returns them in any order, and the
+/// candidates' order feeds the seeded reduction to k.
 struct Queries {
     step: String,
     batch: String,
@@ -98,7 +100,8 @@ impl Queries {
             first: format!("SELECT {e} FROM {from} WHERE {e} IS NOT NULL ORDER BY ml.sample_hash({id}, $1), {id} LIMIT $2"),
             draw: format!(
                 "SELECT {e} FROM {from} \
-                  WHERE {e} IS NOT NULL AND ml.sample_hash({id}, $1) * $3 < $4 * power(ml.centroid_distance({e}, $2), 2)"
+                  WHERE {e} IS NOT NULL AND ml.sample_hash({id}, $1) * $3 < $4 * power(ml.centroid_distance({e}, $2), 2) \
+                  ORDER BY {id}"
             ),
             check: format!(
                 "SELECT (SELECT {id} FROM {from} WHERE {e} IS NULL LIMIT 1), \

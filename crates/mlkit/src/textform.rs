@@ -63,27 +63,16 @@ impl<'a> Tokens<'a> {
 
     /// `[n, n, …]`
     pub fn list(&mut self) -> Result<Vec<f64>, String> {
-        self.expect("[")?;
-        let mut out = Vec::new();
-        self.skip_space();
-        if self.rest().starts_with(']') {
-            self.at += 1;
-            return Ok(out);
-        }
-        loop {
-            out.push(self.number()?);
-            self.skip_space();
-            if self.rest().starts_with(',') {
-                self.at += 1;
-            } else {
-                self.expect("]")?;
-                return Ok(out);
-            }
-        }
+        self.sequence(Self::number)
     }
 
     /// `[[…], […], …]`
     pub fn lists(&mut self) -> Result<Vec<Vec<f64>>, String> {
+        self.sequence(Self::list)
+    }
+
+    /// `[item, item, …]`, possibly empty.
+    fn sequence<T>(&mut self, mut item: impl FnMut(&mut Self) -> Result<T, String>) -> Result<Vec<T>, String> {
         self.expect("[")?;
         let mut out = Vec::new();
         self.skip_space();
@@ -92,7 +81,7 @@ impl<'a> Tokens<'a> {
             return Ok(out);
         }
         loop {
-            out.push(self.list()?);
+            out.push(item(self)?);
             self.skip_space();
             if self.rest().starts_with(',') {
                 self.at += 1;
