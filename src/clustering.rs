@@ -105,7 +105,7 @@ pub fn cluster_embeddings(
 
     let threads = guc::threads();
     if choice.engine != Engine::Memory {
-        if let Some(reason) = scan_reason(&choice, source, &embedding_column, &id_column, reduction.is_some(), run.model_name.is_some(), threads) {
+        if let Some(reason) = scan_reason(&choice, source, &embedding_column, &id_column, reduction.is_some(), threads) {
             return cluster_by_scan(&choice, source, &embedding_column, &id_column, &run, &reason, started);
         }
     }
@@ -618,7 +618,7 @@ fn report_kmeans_error(e: kmeans::Error, name: &str, sweep: bool) -> ! {
 /// Whether K-Means runs as passes over the source, and why (recorded in the run's params):
 /// always for `engine = 'scan'`; for `'auto'` when the in-memory plan for the source's row
 /// count and dimension would exceed `pg_mlkit.max_memory_mb`.
-fn scan_reason(choice: &Choice, source: pg_sys::Oid, embedding_column: &str, id_column: &str, reduction: bool, model: bool, threads: usize) -> Option<String> {
+fn scan_reason(choice: &Choice, source: pg_sys::Oid, embedding_column: &str, id_column: &str, reduction: bool, threads: usize) -> Option<String> {
     let Algorithm::KMeans { sweep, params } = &choice.algorithm else { return None };
     let refuse = |what: &str, hint: &str| -> ! {
         raise(FEATURE_NOT_SUPPORTED, format!("params.engine 'scan' does not support {what}"), hint)
@@ -633,12 +633,9 @@ fn scan_reason(choice: &Choice, source: pg_sys::Oid, embedding_column: &str, id_
         if params.n_init > 1 {
             refuse("n_init above 1", "k-means|| initialisation runs once; leave n_init out.");
         }
-        if model {
-            refuse("run.model_name yet", "Store a model from an in-memory run (on a sample if the table is large).");
-        }
         return Some("requested".into());
     }
-    if reduction || sweep.is_some() || params.n_init > 1 || model {
+    if reduction || sweep.is_some() || params.n_init > 1 {
         return None;
     }
     let src = Source { relation: source, embedding_column, id_column, plan_bytes: &|_, _| 0, limit_bytes: usize::MAX };
@@ -730,6 +727,11 @@ fn cluster_by_scan(choice: &Choice, source: pg_sys::Oid, embedding_column: &str,
     let run_id = runs::insert("clustering", run, &qualified, fit.rows, Some(&stage), None, metrics.clone());
     let t_write = Instant::now();
     kmeans_scan::write_assignments(&parts, run_id, &fit);
+    if let Some(model_name) = run.model_name.as_deref() {
+        let artifact = models::kmeans_artifact_of(&fit.centroids, fit.dim, kmeans_scan::distance_summaries(run_id, k));
+        let version = models::register(model_name, run.model_version.as_deref(), "kmeans", &implementation("lloyd"), used, artifact, metrics, run_id);
+        runs::set_model_version(run_id, &version);
+    }
     runs::finish(run_id, ms(started), ms(t_write));
     run_id
 }

@@ -368,3 +368,35 @@ pub fn write_assignments(parts: &ScanParts, run_id: i64, fit: &Fit) {
         spi(c.update(&query, None, &[run_id.into(), array_2d(&fit.centroids, fit.dim)]), "record the assignments");
     });
 }
+
+/// The per-cluster distance summaries a stored K-Means model keeps, from the assignments just
+/// written (count, mean, population std, and `percentile_cont` at the artifact's quantile
+/// levels, which interpolates as NumPy does): one aggregate query, sorting per cluster.
+pub fn distance_summaries(run_id: i64, k: usize) -> Vec<serde_json::Value> {
+    let mut out = vec![serde_json::json!({"count": 0}); k];
+    Spi::connect(|c| {
+        let t = spi(
+            c.select(
+                "SELECT cluster, count(*), avg(distance), stddev_pop(distance),
+                        percentile_cont($2::float8[]) WITHIN GROUP (ORDER BY distance)
+                   FROM ml.cluster_assignments WHERE run_id = $1 GROUP BY cluster",
+                None,
+                &[run_id.into(), crate::models::quantile_levels().into()],
+            ),
+            "summarise the distances",
+        );
+        for row in t {
+            let cluster = spi(row.get::<i32>(1), "summarise the distances").unwrap_or(-1);
+            if cluster < 0 || cluster as usize >= k {
+                continue;
+            }
+            out[cluster as usize] = serde_json::json!({
+                "count": spi(row.get::<i64>(2), "summarise the distances").unwrap_or(0),
+                "mean": spi(row.get::<f64>(3), "summarise the distances"),
+                "std": spi(row.get::<f64>(4), "summarise the distances"),
+                "quantiles": spi(row.get::<Vec<f64>>(5), "summarise the distances"),
+            });
+        }
+    });
+    out
+}

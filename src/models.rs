@@ -42,28 +42,43 @@ pub fn kmeans_artifact(result: &Clustering, dim: usize) -> Value {
             per_cluster[l as usize].push(d as f64);
         }
     }
-    let summary: Vec<Value> = per_cluster
-        .iter_mut()
-        .map(|v| {
-            v.sort_by(f64::total_cmp);
-            let n = v.len();
-            if n == 0 {
-                return json!({"count": 0});
-            }
-            let mean = v.iter().sum::<f64>() / n as f64;
-            let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
-            // Linear interpolation between order statistics (NumPy's default quantile).
-            let q: Vec<f64> = (0..QUANTILES)
-                .map(|i| {
-                    let pos = i as f64 / (QUANTILES - 1) as f64 * (n - 1) as f64;
-                    let (lo, frac) = (pos.floor() as usize, pos.fract());
-                    let hi = (lo + 1).min(n - 1);
-                    v[lo] + (v[hi] - v[lo]) * frac
-                })
-                .collect();
-            json!({"count": n, "mean": mean, "std": std, "quantiles": q})
+    let summary: Vec<Value> = per_cluster.iter_mut().map(|v| distance_summary(v)).collect();
+    kmeans_artifact_of(centroids, dim, summary)
+}
+
+/// The evenly spaced quantiles (0, 1/(QUANTILES − 1), …, 1) a K-Means artifact keeps of each
+/// cluster's training distances.
+pub fn quantile_levels() -> Vec<f64> {
+    (0..QUANTILES).map(|i| i as f64 / (QUANTILES - 1) as f64).collect()
+}
+
+/// One cluster's distances summarised as the artifact keeps them: count, mean, population
+/// std and the quantiles at [`quantile_levels`] (linear interpolation between order
+/// statistics, NumPy's default and `percentile_cont`'s).
+fn distance_summary(v: &mut [f64]) -> Value {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        return json!({"count": 0});
+    }
+    let mean = v.iter().sum::<f64>() / n as f64;
+    let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+    let q: Vec<f64> = quantile_levels()
+        .into_iter()
+        .map(|level| {
+            let pos = level * (n - 1) as f64;
+            let (lo, frac) = (pos.floor() as usize, pos.fract());
+            let hi = (lo + 1).min(n - 1);
+            v[lo] + (v[hi] - v[lo]) * frac
         })
         .collect();
+    json!({"count": n, "mean": mean, "std": std, "quantiles": q})
+}
+
+/// A K-Means artifact (`pg_mlkit.kmeans.v1`) from centroids (`k × dim`) and one distance
+/// summary per cluster (as [`distance_summary`] writes them).
+pub fn kmeans_artifact_of(centroids: &[f32], dim: usize, summary: Vec<Value>) -> Value {
+    let k = centroids.len() / dim.max(1);
     json!({
         "format": "pg_mlkit.kmeans.v1",
         "metric": "euclidean",

@@ -300,3 +300,23 @@ def test_score_drift_sketch_engine_counts_categories_exactly(conn, method):
     assert [r[:2] + r[3:] for r in got["exact"]] == [r[:2] + r[3:] for r in got["sketch"]]
     for e, s in zip(got["exact"], got["sketch"]):
         assert s[2] == pytest.approx(e[2], rel=1e-12)
+
+
+def test_scan_engine_stores_a_model_like_the_in_memory_engine(conn, blobs):
+    """A scan run with run.model_name registers centroids and per-cluster distance summaries
+    equal to numpy's over the run's own assignments; ml.predict_cluster uses it."""
+    run = conn.execute("SELECT ml.cluster_embeddings('so_blobs', params => '{\"n_clusters\": 4, \"random_state\": 2, \"engine\": \"scan\"}', "
+                       "run => '{\"model_name\": \"so_scan_model\"}')").fetchone()[0]
+    art = conn.execute("SELECT artifact FROM ml.model_registry WHERE source_run_id = %s", (run,)).fetchone()[0]
+    assert art["format"] == "pg_mlkit.kmeans.v1" and art["n_clusters"] == 4 and art["n_features"] == 4
+    rows = conn.execute("SELECT cluster, distance FROM ml.cluster_assignments WHERE run_id = %s", (run,)).fetchall()
+    labels, dist = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
+    for j, summary in enumerate(art["distances"]):
+        d = np.sort(dist[labels == j])
+        assert summary["count"] == len(d)
+        assert summary["mean"] == pytest.approx(d.mean(), rel=1e-9)
+        assert summary["std"] == pytest.approx(d.std(), rel=1e-6)
+        np.testing.assert_allclose(summary["quantiles"], np.quantile(d, np.linspace(0, 1, len(summary["quantiles"]))), rtol=1e-9)
+    got = conn.execute("SELECT (ml.predict_cluster('so_scan_model', embedding, log => false)).cluster FROM so_blobs ORDER BY id LIMIT 50").fetchall()
+    want = conn.execute("SELECT cluster FROM ml.cluster_assignments WHERE run_id = %s ORDER BY item_id::int LIMIT 50", (run,)).fetchall()
+    assert got == want
