@@ -845,7 +845,8 @@ unsafe fn sketch_flat(s: &Sketch, context: pg_sys::MemoryContext) -> *mut pg_sys
     }
 }
 
-/// The sketch of a flat value's bytes (after the varlena header), checked.
+/// The sketch of a flat value's bytes after the varlena header (the padding first; what
+/// pgrx hands a `&[u8]` argument), checked.
 fn sketch_of(data: &[u8]) -> Sketch {
     let bad = |why: String| -> ! {
         raise(INVALID_BINARY_REPRESENTATION, format!("an ml.quantile_sketch value is damaged: {why}"), "Build it again with ml.quantile_sketch_agg.")
@@ -980,14 +981,6 @@ pub unsafe extern "C-unwind" fn mlkit_quantile_sketch_combine(fcinfo: FunctionCa
     }
 }
 
-/// The sketch behind a `ml.quantile_sketch` argument (its bytes after the varlena header).
-fn sketch_arg(bytes: &[u8]) -> Sketch {
-    // pgrx hands over the bytes after the header; the flat layout counts from the header.
-    let mut with_pad = Vec::with_capacity(bytes.len() + 4);
-    with_pad.extend_from_slice(&[0; 4]);
-    with_pad.extend_from_slice(&bytes[4.min(bytes.len())..]);
-    sketch_of(&with_pad)
-}
 
 /// The `q`-quantile of a sketch (the exact minimum and maximum at 0 and 1).
 #[pg_extern(sql = r#"
@@ -1000,7 +993,7 @@ fn sketch_quantile(sketch: &[u8], q: f64) -> Option<f64> {
     if !(0.0..=1.0).contains(&q) {
         raise(INVALID_PARAMETER_VALUE, format!("ml.sketch_quantile: q must be between 0 and 1, not {q}"), "Pass e.g. 0.5 for the median.");
     }
-    sketch_arg(sketch).quantile(q)
+    sketch_of(sketch).quantile(q)
 }
 
 /// Values the sketch has seen.
@@ -1010,7 +1003,7 @@ IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@
 COMMENT ON FUNCTION ml.sketch_count(ml.quantile_sketch) IS 'Number of values a quantile sketch has seen.';
 "#)]
 fn sketch_count(sketch: &[u8]) -> i64 {
-    sketch_arg(sketch).n as i64
+    sketch_of(sketch).n as i64
 }
 
 /// The sketch's guaranteed bound on the rank error of any query, as a fraction of its count.
@@ -1021,7 +1014,7 @@ COMMENT ON FUNCTION ml.sketch_rank_error(ml.quantile_sketch) IS
   'The guaranteed bound on the rank error of any quantile or CDF query, as a fraction of the count (0 while the sketch holds every value).';
 "#)]
 fn sketch_rank_error(sketch: &[u8]) -> f64 {
-    sketch_arg(sketch).epsilon()
+    sketch_of(sketch).epsilon()
 }
 
 /// Two-sample Kolmogorov–Smirnov from two sketches: the statistic between their CDFs, SciPy's
@@ -1034,7 +1027,7 @@ COMMENT ON FUNCTION ml.sketch_ks(ml.quantile_sketch, ml.quantile_sketch) IS
   'Two-sample KS test from two quantile sketches: the statistic (within error_bound of the exact one) and its asymptotic p-value.';
 "#)]
 fn sketch_ks(reference: &[u8], current: &[u8]) -> TableIterator<'static, (name!(statistic, f64), name!(pvalue, f64), name!(error_bound, f64))> {
-    let (a, b) = (sketch_arg(reference), sketch_arg(current));
+    let (a, b) = (sketch_of(reference), sketch_of(current));
     if a.n == 0 || b.n == 0 {
         raise(INVALID_PARAMETER_VALUE, "ml.sketch_ks: a sketch is empty", "Both samples need values.");
     }
@@ -1052,7 +1045,7 @@ COMMENT ON FUNCTION ml.sketch_wasserstein(ml.quantile_sketch, ml.quantile_sketch
   'Wasserstein-1 distance from two quantile sketches (within error_bound of the exact one), and normed by the reference''s standard deviation as Evidently does.';
 "#)]
 fn sketch_wasserstein(reference: &[u8], current: &[u8]) -> TableIterator<'static, (name!(distance, f64), name!(normed, f64), name!(error_bound, f64))> {
-    let (a, b) = (sketch_arg(reference), sketch_arg(current));
+    let (a, b) = (sketch_of(reference), sketch_of(current));
     if a.n == 0 || b.n == 0 {
         raise(INVALID_PARAMETER_VALUE, "ml.sketch_wasserstein: a sketch is empty", "Both samples need values.");
     }

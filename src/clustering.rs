@@ -104,9 +104,9 @@ pub fn cluster_embeddings(
     }
 
     let threads = guc::threads();
-    if choice.engine != Engine::Memory {
+    if let (Algorithm::KMeans { params, .. }, true) = (&choice.algorithm, choice.engine != Engine::Memory) {
         if let Some(reason) = scan_reason(&choice, source, &embedding_column, &id_column, reduction.is_some(), threads) {
-            return cluster_by_scan(&choice, source, &embedding_column, &id_column, &run, &reason, started);
+            return cluster_by_scan(&choice, params, source, &embedding_column, &id_column, &run, &reason, started);
         }
     }
     let plan = |rows: usize, dim: usize| match &reduction {
@@ -663,8 +663,17 @@ fn scan_reason(choice: &Choice, source: pg_sys::Oid, embedding_column: &str, id_
 
 /// `ml.cluster_embeddings` with the scan engine: the same run and assignment rows as in
 /// memory, K-Means computed by [`kmeans_scan`]; the quality measures on a seeded sample.
-fn cluster_by_scan(choice: &Choice, source: pg_sys::Oid, embedding_column: &str, id_column: &str, run: &runs::RunOptions, reason: &str, started: Instant) -> i64 {
-    let Algorithm::KMeans { params, .. } = &choice.algorithm else { unreachable!("scan_reason answers for K-Means only") };
+#[allow(clippy::too_many_arguments)]
+fn cluster_by_scan(
+    choice: &Choice,
+    params: &kmeans::Params,
+    source: pg_sys::Oid,
+    embedding_column: &str,
+    id_column: &str,
+    run: &runs::RunOptions,
+    reason: &str,
+    started: Instant,
+) -> i64 {
     let src = Source { relation: source, embedding_column, id_column, plan_bytes: &|_, _| 0, limit_bytes: usize::MAX };
     let (name, qualified) = (src.display_name(), src.qualified_name());
     let parts = src.scan_parts(&name);

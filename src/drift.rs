@@ -255,6 +255,15 @@ struct ColumnResult {
     engine: Option<Value>,
 }
 
+/// The error for a compared column without values in the relation `rel`.
+pub(crate) fn no_values(column: &str, rel: &str) -> ! {
+    raise(
+        INVALID_PARAMETER_VALUE,
+        format!("ml.score_drift: column {} has no values in {rel}", literal(column)),
+        "Drift needs values on both sides; leave the column out with columns => ARRAY[...].",
+    )
+}
+
 fn kind_of(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> Kind {
     let t = spi(
         c.select(
@@ -512,6 +521,9 @@ fn score_drift(
         }
     }
 
+    // The sketch engine's choice is the same for every column: size is counted once.
+    let sketch_all = engine == "sketch"
+        || (engine == "auto" && crate::drift_sketch::rows(&ref_rel) + crate::drift_sketch::rows(&cur_rel) > crate::drift_sketch::AUTO_ROWS);
     let mut results: Vec<ColumnResult> = vec![];
     for (col, kind) in &plan {
         let col_opts = Options::new("params.columns", per_column.get(col.as_str()), COLUMN_KEYS, "a column's drift");
@@ -541,9 +553,7 @@ fn score_drift(
             });
             continue;
         }
-        let sketched = matches!(kind, Kind::Numerical | Kind::Categorical)
-            && (engine == "sketch"
-                || (engine == "auto" && crate::drift_sketch::rows(&ref_rel) + crate::drift_sketch::rows(&cur_rel) > crate::drift_sketch::AUTO_ROWS));
+        let sketched = matches!(kind, Kind::Numerical | Kind::Categorical) && sketch_all;
         if sketched {
             let named = col_opts.text("method").map(|name| {
                 auto::Method::from_name(&name).unwrap_or_else(|| {
@@ -567,11 +577,7 @@ fn score_drift(
         let limit = crate::guc::max_memory_bytes() / 2;
         let (r, c) = Spi::connect(|cl| (read_sample(cl, &ref_rel, col, *kind, limit), read_sample(cl, &cur_rel, col, *kind, limit)));
         if r.is_empty() || c.is_empty() {
-            raise(
-                INVALID_PARAMETER_VALUE,
-                format!("{f}: column {} has no values in {}", literal(col), if r.is_empty() { &ref_rel.name } else { &cur_rel.name }),
-                "Drift needs values on both sides; leave the column out with columns => ARRAY[...].",
-            );
+            no_values(col, if r.is_empty() { &ref_rel.name } else { &cur_rel.name });
         }
         let m = match col_opts.text("method").as_deref() {
             Some(name) => auto::Method::from_name(name).unwrap_or_else(|| {

@@ -125,11 +125,7 @@ pub fn score_categories(r: &Relation, cur: &Relation, column: &str, named: Optio
     let (a, b) = Spi::connect(|c| value_counts(c, r, cur, column, true));
     let (na, nb) = (a.iter().sum::<f64>(), b.iter().sum::<f64>());
     if na == 0.0 || nb == 0.0 {
-        raise(
-            INVALID_PARAMETER_VALUE,
-            format!("{f}: column {} has no values in {}", literal(column), if na == 0.0 { &r.name } else { &cur.name }),
-            "Drift needs values on both sides; leave the column out with columns => ARRAY[...].",
-        );
+        crate::drift::no_values(column, if na == 0.0 { &r.name } else { &cur.name });
     }
     let fill = method == Method::Psi;
     let (sa, sb) = shares(a, b, fill);
@@ -181,14 +177,9 @@ fn sturges_shares(c: &pgrx::spi::SpiClient<'_>, r: &Relation, cur: &Relation, co
 
 /// Scores one numerical column from its aggregates; `named` is the method asked for, if any.
 pub fn score(r: &Relation, cur: &Relation, column: &str, named: Option<Method>) -> Scored {
-    let f = "ml.score_drift";
     let (a, b) = Spi::connect(|c| (side(c, r, column), side(c, cur, column)));
     if a.sketch.n == 0 || b.sketch.n == 0 {
-        raise(
-            INVALID_PARAMETER_VALUE,
-            format!("{f}: column {} has no values in {}", literal(column), if a.sketch.n == 0 { &r.name } else { &cur.name }),
-            "Drift needs values on both sides; leave the column out with columns => ARRAY[...].",
-        );
+        crate::drift::no_values(column, if a.sketch.n == 0 { &r.name } else { &cur.name });
     }
     // Evidently's choice above 1,000 rows: Jensen–Shannon when both sides together hold at
     // most 5 distinct values (counted exactly then), Wasserstein otherwise.

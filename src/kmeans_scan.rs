@@ -17,9 +17,9 @@
 //! of the smoothed batch inertia for 10 batches). Each batch still reads the table (the
 //! sample is a `WHERE` on the id's hash) but computes distances for the batch only.
 
-use crate::errors::{literal, raise, spi, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED, UNIQUE_VIOLATION};
+use crate::errors::{raise, spi, INVALID_PARAMETER_VALUE, PROGRAM_LIMIT_EXCEEDED};
 use crate::progress::Reporter;
-use crate::source::ScanParts;
+use crate::source::{self, ScanParts};
 use mlkit::cluster::lloyd::{self, Step};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -182,17 +182,13 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
         let t = spi(c.select(&q.check, None, &[]), "check the source");
         let row = t.first();
         if let Some(id) = spi(row.get::<String>(1), "check the source") {
-            raise(
-                NULL_VALUE_NOT_ALLOWED,
-                format!("embedding_column of source {name} is NULL for id {}", literal(&id)),
-                "Filter rows without embeddings out through a view, e.g. WHERE embedding IS NOT NULL.",
-            );
+            source::refuse_null_embedding(&parts.embedding_column, name, &id);
         }
         if spi(row.get::<i64>(2), "check the source").unwrap_or(0) > 0 {
-            raise(NULL_VALUE_NOT_ALLOWED, format!("id_column of source {name} is NULL in a row"), "Every item needs an id: filter the NULLs out through a view, or fill them in.");
+            source::refuse_null_id(&parts.id_column, name);
         }
         if let Some(id) = spi(row.get::<String>(3), "check the source") {
-            raise(UNIQUE_VIOLATION, format!("id_column of source {name} has the value {} more than once", literal(&id)), "Item ids must be unique: pass a key column as id_column.");
+            source::refuse_duplicate_id(&parts.id_column, name, &id);
         }
 
         let started = Instant::now();

@@ -38,6 +38,9 @@ pub struct ScanParts {
     pub embedding: String,
     /// The id column cast to `text`.
     pub id: String,
+    /// The columns' names, for messages.
+    pub embedding_column: String,
+    pub id_column: String,
 }
 
 /// A source as [`Source::read_for`] read it.
@@ -106,7 +109,13 @@ impl Source<'_> {
             );
             let row = q.first();
             let part = |i| spi(row.get::<String>(i), "build the scan query").unwrap_or_default();
-            ScanParts { from: part(1), embedding: part(2), id: part(3) }
+            ScanParts {
+                from: part(1),
+                embedding: part(2),
+                id: part(3),
+                embedding_column: self.embedding_column.to_string(),
+                id_column: self.id_column.to_string(),
+            }
         })
     }
 
@@ -209,21 +218,11 @@ impl Source<'_> {
             let datum = pg_sys::SPI_getbinval(tuple, desc, 3, &mut null);
             String::from_datum(datum, null)
         };
-        let Some(id) = id else {
-            raise(
-                NULL_VALUE_NOT_ALLOWED,
-                format!("id_column {} of source {name} is NULL in a row", literal(self.id_column)),
-                "Every item needs an id: filter the NULLs out through a view, or fill them in.",
-            )
-        };
+        let Some(id) = id else { refuse_null_id(self.id_column, name) };
         // SAFETY: column 2 is real[] (the query casts it).
         let datum = unsafe { pg_sys::SPI_getbinval(tuple, desc, 2, &mut null) };
         if null {
-            raise(
-                NULL_VALUE_NOT_ALLOWED,
-                format!("embedding_column {} of source {name} is NULL for id {}", literal(self.embedding_column), literal(&id)),
-                "Filter rows without embeddings out through a view, e.g. WHERE embedding IS NOT NULL.",
-            );
+            refuse_null_embedding(self.embedding_column, name, &id);
         }
         let start = out.data.len();
         // SAFETY: a non-null real[] datum.
@@ -436,11 +435,34 @@ pub fn check_unique_ids(ids: &[String], id_column: &str, name: &str) {
     let mut seen = HashSet::with_capacity(ids.len());
     for id in ids {
         if !seen.insert(id.as_str()) {
-            raise(
-                UNIQUE_VIOLATION,
-                format!("id_column {} of source {name} has the value {} more than once", literal(id_column), literal(id)),
-                "Item ids must be unique: pass a key column as id_column.",
-            );
+            refuse_duplicate_id(id_column, name, id);
         }
     }
+}
+
+/// The error for a row of source `name` without an id.
+pub fn refuse_null_id(id_column: &str, name: &str) -> ! {
+    raise(
+        NULL_VALUE_NOT_ALLOWED,
+        format!("id_column {} of source {name} is NULL in a row", literal(id_column)),
+        "Every item needs an id: filter the NULLs out through a view, or fill them in.",
+    )
+}
+
+/// The error for the row `id` of source `name` without an embedding.
+pub fn refuse_null_embedding(embedding_column: &str, name: &str, id: &str) -> ! {
+    raise(
+        NULL_VALUE_NOT_ALLOWED,
+        format!("embedding_column {} of source {name} is NULL for id {}", literal(embedding_column), literal(id)),
+        "Filter rows without embeddings out through a view, e.g. WHERE embedding IS NOT NULL.",
+    )
+}
+
+/// The error for an id that source `name` holds more than once.
+pub fn refuse_duplicate_id(id_column: &str, name: &str, id: &str) -> ! {
+    raise(
+        UNIQUE_VIOLATION,
+        format!("id_column {} of source {name} has the value {} more than once", literal(id_column), literal(id)),
+        "Item ids must be unique: pass a key column as id_column.",
+    )
 }
