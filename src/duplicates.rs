@@ -481,7 +481,7 @@ fn read(
     progress: &mut Reporter,
 ) -> (Vec<String>, Vec<Item>) {
     let (mut ids, mut items) = (Vec::new(), Vec::new());
-    let (limit, mut id_bytes) = (guc::max_memory_bytes(), 0usize);
+    let (limit, mut id_bytes, mut probed) = (guc::max_memory_bytes(), 0usize, 0usize);
     Spi::connect(|c| {
         let mut cursor = spi(c.try_open_cursor(query, &[]), "open a cursor on the source");
         loop {
@@ -574,6 +574,10 @@ fn read(
                     ),
                     "Raise the limit (SET pg_mlkit.max_memory_mb = ...) if the server has the memory, or group a part of the table through a view.",
                 );
+            }
+            if planned > probed {
+                crate::errors::ensure_allocatable(planned, &format!("reading source {name}"));
+                probed = planned;
             }
         }
     });

@@ -22,6 +22,21 @@ pub fn raise(code: PgSqlErrorCode, message: impl Into<String>, hint: impl Into<S
     unreachable!("an ERROR report does not return")
 }
 
+/// Refuses, with SQLSTATE 53200 (out_of_memory), a plan of `bytes` the server cannot allocate
+/// now, before any of it is used: Rust aborts the process when an allocation fails, so every
+/// large plan is first tried as one allocation that can fail (and is given back at once).
+/// `what` names the call and its input for the message.
+pub fn ensure_allocatable(bytes: usize, what: &str) {
+    let mut probe: Vec<u8> = Vec::new();
+    if probe.try_reserve_exact(bytes).is_err() {
+        raise(
+            pgrx::PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
+            format!("{what}: the server could not allocate the {} MB of working memory it needs", bytes.div_ceil(1024 * 1024)),
+            "Free memory on the server, lower pg_mlkit.max_memory_mb so that such calls are refused up front, or work on a sample through a view.",
+        );
+    }
+}
+
 /// A value as SQL would quote it in a message: `'text'`, or NULL.
 pub fn literal(v: &str) -> String {
     format!("'{}'", v.replace('\'', "''"))

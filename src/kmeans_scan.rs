@@ -375,7 +375,7 @@ pub fn distance_summaries(run_id: i64, k: usize) -> Vec<serde_json::Value> {
             c.select(
                 "SELECT cluster, count(*), avg(distance), stddev_pop(distance),
                         percentile_cont($2::float8[]) WITHIN GROUP (ORDER BY distance)
-                   FROM ml.cluster_assignments WHERE run_id = $1 GROUP BY cluster",
+                   FROM ml.cluster_assignments WHERE run_id = $1 AND tenant_id = ml.current_tenant() GROUP BY cluster",
                 None,
                 &[run_id.into(), crate::models::quantile_levels().into()],
             ),

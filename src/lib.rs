@@ -14,6 +14,7 @@
 //! | `ml.hamming_distance`, `<^>`, `ml.hash_from_hex`, `ml.hash_to_hex`, `ml.phash`, `ml.dhash`, `ml.ahash`, `ml.hash_bands`, `ml.hash_probe`, `ml.group_near_duplicates(...)` | [`duplicates`] |
 //! | `ml.kmeans_step`, `ml.kmeans_centroids`, `ml.kmeans_counts`, `ml.kmeans_sums`, `ml.kmeans_inertia`, `ml.nearest_centroid`, `ml.centroid_distance`, `ml.sample_hash`, `ml.hist_agg`, type `ml.kmeans_state` | [`aggregates`] |
 //! | tables of schema `ml`        | `sql/schema/*.sql`            |
+//! | `ml.current_tenant()`        | [`tenancy`]                   |
 //! | settings `pg_mlkit.*`        | [`guc`]                       |
 //!
 //! Shared by the SQL areas: [`source`] (reading a relation), [`writer`] (batched result
@@ -38,6 +39,7 @@ pub mod progress;
 pub mod reduction;
 pub mod runs;
 pub mod source;
+pub mod tenancy;
 pub mod writer;
 
 ::pgrx::pg_module_magic!();

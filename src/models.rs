@@ -105,7 +105,7 @@ pub fn register(
     Spi::connect_mut(|c| {
         if let Some(v) = version {
             let taken = spi(
-                c.select("SELECT EXISTS (SELECT 1 FROM ml.model_registry WHERE name = $1 AND version = $2)", None, &[name.into(), v.into()]),
+                c.select("SELECT EXISTS (SELECT 1 FROM ml.model_registry WHERE name = $1 AND version = $2 AND tenant_id = ml.current_tenant())", None, &[name.into(), v.into()]),
                 "look up the model",
             );
             if spi(taken.first().get_one::<bool>(), "look up the model").unwrap_or(false) {
@@ -120,7 +120,7 @@ pub fn register(
             c.update(
                 "INSERT INTO ml.model_registry (name, version, model_type, implementation, parameters, artifact, metrics, source_run_id)
                  VALUES ($1, coalesce($2, (SELECT (coalesce(max(version::numeric) FILTER (WHERE version ~ '^[0-9]{1,18}$'), 0) + 1)::text
-                                             FROM ml.model_registry WHERE name = $1)),
+                                             FROM ml.model_registry WHERE name = $1 AND tenant_id = ml.current_tenant())),
                          $3, $4, $5, $6, $7, $8)
                  RETURNING version",
                 None,
@@ -195,9 +195,9 @@ pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansMo
             c.select(
                 "SELECT r.id, r.xmin::text, r.version, coalesce(r.model_type, '')
                    FROM ml.model_registry r
-                  WHERE r.name = $1 AND ($2::text IS NULL OR r.version = $2)
+                  WHERE r.name = $1 AND ($2::text IS NULL OR r.version = $2) AND r.tenant_id = ml.current_tenant()
                   ORDER BY ($2 IS NULL AND EXISTS (SELECT 1 FROM ml.model_aliases a
-                                                    WHERE a.model_id = r.id AND a.alias = 'production')) DESC,
+                                                    WHERE a.model_id = r.id AND a.tenant_id = r.tenant_id AND a.alias = 'production')) DESC,
                            ($2 IS NULL AND r.stage = 'production') DESC,
                            r.id DESC
                   LIMIT 1",
@@ -242,7 +242,7 @@ pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansMo
         return m;
     }
     let (artifact, parameters) = Spi::connect(|c| {
-        let t = spi(c.select("SELECT artifact, parameters FROM ml.model_registry WHERE id = $1", None, &[id.into()]), "read the model");
+        let t = spi(c.select("SELECT artifact, parameters FROM ml.model_registry WHERE id = $1 AND tenant_id = ml.current_tenant()", None, &[id.into()]), "read the model");
         let row = t.first();
         (
             spi(row.get::<JsonB>(1), "read the model").map(|j| j.0),

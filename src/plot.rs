@@ -41,7 +41,7 @@ pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>) ->
             c.select(
                 "SELECT analysis_type, coalesce(source, ''), coalesce(clustering_name, ''), coalesce(dim_reduction_name, ''),
                         to_char(run_timestamp, 'YYYY-MM-DD HH24:MI'), metrics -> 'input' ->> 'embedding_column', metrics -> 'input' ->> 'id_column'
-                   FROM ml.analysis_runs WHERE id = $1",
+                   FROM ml.analysis_runs WHERE id = $1 AND tenant_id = ml.current_tenant()",
                 None,
                 &[run_id.into()],
             ),
@@ -66,7 +66,7 @@ pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>) ->
     type Row = (String, Option<i32>, Option<Vec<f32>>);
     let rows: Vec<Row> = Spi::connect(|c| {
         let t = spi(
-            c.select("SELECT item_id, cluster, coords[1:2] FROM ml.run_points WHERE run_id = $1 ORDER BY item_id", None, &[run_id.into()]),
+            c.select("SELECT item_id, cluster, coords[1:2] FROM ml.run_points WHERE run_id = $1 AND tenant_id = ml.current_tenant() ORDER BY item_id", None, &[run_id.into()]),
             "read the run's points",
         );
         t.map(|r| {

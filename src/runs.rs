@@ -115,7 +115,7 @@ pub fn insert(analysis_type: &str, run: &RunOptions, source: &str, rows: usize, 
 pub fn set_model_version(run_id: i64, version: &str) {
     Spi::connect_mut(|c| {
         spi(
-            c.update("UPDATE ml.analysis_runs SET model_version = $2 WHERE id = $1", None, &[run_id.into(), version.into()]),
+            c.update("UPDATE ml.analysis_runs SET model_version = $2 WHERE id = $1 AND tenant_id = ml.current_tenant()", None, &[run_id.into(), version.into()]),
             "record the model version",
         );
     });
@@ -129,7 +129,7 @@ pub fn finish(run_id: i64, total_ms: f64, write_ms: f64) {
                 "UPDATE ml.analysis_runs
                     SET duration_ms = $2,
                         metrics = jsonb_set(metrics, '{timings_ms,write}', to_jsonb($3::float8))
-                  WHERE id = $1",
+                  WHERE id = $1 AND tenant_id = ml.current_tenant()",
                 None,
                 &[run_id.into(), total_ms.into(), write_ms.into()],
             ),

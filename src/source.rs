@@ -166,12 +166,17 @@ impl Source<'_> {
 
     fn fetch_all(&self, c: &pgrx::spi::SpiClient<'_>, query: &str, name: &str, progress: &mut Reporter) -> Embeddings {
         let mut out = Embeddings { ids: Vec::new(), data: Vec::new(), dim: 0 };
+        let mut probed = 0usize;
         let mut cursor = spi(c.try_open_cursor(query, &[]), "open a cursor on the source");
         loop {
             progress.tick(|| format!("read {} rows of {name}", out.ids.len()));
             let fetched = spi(cursor.fetch(BATCH_ROWS), "fetch rows from the source").len();
             if fetched == 0 {
                 break;
+            }
+            // Room for the batch, taken so that a failure is an error rather than an abort.
+            if out.data.try_reserve(fetched * out.dim.max(1)).is_err() || out.ids.try_reserve(fetched).is_err() {
+                crate::errors::ensure_allocatable(usize::MAX / 2, &format!("reading source {name}"));
             }
             // SAFETY: the fetch above just set SPI_tuptable to a table of `fetched` rows with
             // the three columns of `query` (id, real[], id as text); it is freed before the next fetch.
@@ -197,6 +202,11 @@ impl Source<'_> {
                     ),
                     "Raise the limit (SET pg_mlkit.max_memory_mb = ...) if the server has the memory, cluster a sample through a view, or (K-Means) pass params => {\"engine\": \"scan\"}, which never holds the table.",
                 );
+            }
+            // Under the limit, the plan must still be one the server can give now.
+            if planned > probed {
+                crate::errors::ensure_allocatable(planned, &format!("reading source {name}"));
+                probed = planned;
             }
         }
         if out.ids.is_empty() {

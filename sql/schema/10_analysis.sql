@@ -41,9 +41,10 @@ CREATE TABLE ml.cluster_assignments (
   tenant_id     text NOT NULL DEFAULT ml.current_tenant(),
   cluster       integer NOT NULL CHECK (cluster >= -1),
   distance      double precision CHECK (distance >= 0),
+  coordinates   real[],
+  -- After coordinates because 0.2.0 added them (an upgraded table has the same column order).
   probability   double precision CHECK (probability BETWEEN 0 AND 1),
   outlier_score double precision,
-  coordinates   real[],
   PRIMARY KEY (run_id, item_id)
 );
 
@@ -81,13 +82,6 @@ COMMENT ON COLUMN ml.duplicate_assignments.similar_group_confidence IS 'high, me
 COMMENT ON COLUMN ml.duplicate_assignments.similar_group_type IS 'burst (shot within seconds), panorama (a time-ordered run of overlapping shots) or similar.';
 COMMENT ON COLUMN ml.duplicate_assignments.hamming_distance IS 'The distance that set the confidence: to the leader (to the nearest neighbouring shot in a panorama).';
 
--- Writing a million assignments row by row through the foreign key's per-row check costs
--- about 10 µs a row, more than the clustering itself. So the per-row insert check of the
--- foreign key is switched off, and one statement-level check does the same work for a whole
--- batch: every run id inserted must be a run the inserting session can see, and those runs
--- are locked FOR KEY SHARE (as the foreign key's check would lock them) until the
--- transaction ends. The foreign key itself stays: it still cascades deletes, checks updates
--- of run_id, and tells pg_dump to restore runs before their assignments.
 CREATE TABLE ml.embedding_coordinates (
   run_id     bigint NOT NULL REFERENCES ml.analysis_runs (id) ON DELETE CASCADE,
   item_id    text NOT NULL,
@@ -105,23 +99,34 @@ SELECT coalesce(a.run_id, c.run_id)   AS run_id,
        coalesce(a.item_id, c.item_id) AS item_id,
        a.cluster,
        a.distance,
-       c.coords
+       c.coords,
+       coalesce(a.tenant_id, c.tenant_id) AS tenant_id
   FROM ml.cluster_assignments a
-  FULL JOIN ml.embedding_coordinates c ON c.run_id = a.run_id AND c.item_id = a.item_id;
+  FULL JOIN ml.embedding_coordinates c ON c.run_id = a.run_id AND c.item_id = a.item_id AND c.tenant_id = a.tenant_id;
 
 COMMENT ON VIEW ml.run_points IS
   'Every item of a run in one place: its cluster and distance (clustering runs) and its reduced coordinates (runs with a reduction).';
 
+-- Writing a million assignments row by row through the foreign key's per-row check costs
+-- about 10 µs a row, more than the clustering itself. So the per-row insert check of the
+-- foreign key is switched off, and one statement-level check does the same work for a whole
+-- batch: every run id inserted must be a run the inserting session can see, and those runs
+-- are locked FOR KEY SHARE (as the foreign key's check would lock them) until the
+-- transaction ends. The foreign key itself stays: it still cascades deletes, checks updates
+-- of run_id, and tells pg_dump to restore runs before their assignments.
+-- Runs are matched by (tenant_id, run_id), as the sealed foreign key would match them: a run
+-- of another tenant with the same id is as missing as no run at all.
 CREATE FUNCTION ml.check_assignment_runs() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 DECLARE
   missing bigint;
 BEGIN
-  PERFORM 1 FROM ml.analysis_runs r WHERE r.id IN (SELECT DISTINCT n.run_id FROM new_rows n) FOR KEY SHARE;
+  PERFORM 1 FROM ml.analysis_runs r
+   WHERE (r.tenant_id, r.id) IN (SELECT DISTINCT n.tenant_id, n.run_id FROM new_rows n) FOR KEY SHARE;
   SELECT n.run_id INTO missing
-    FROM (SELECT DISTINCT run_id FROM new_rows) n
-   WHERE NOT EXISTS (SELECT 1 FROM ml.analysis_runs r WHERE r.id = n.run_id)
+    FROM (SELECT DISTINCT tenant_id, run_id FROM new_rows) n
+   WHERE NOT EXISTS (SELECT 1 FROM ml.analysis_runs r WHERE r.id = n.run_id AND r.tenant_id = n.tenant_id)
    LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'insert into ml.% refers to run %, which does not exist', TG_TABLE_NAME, missing
@@ -143,18 +148,5 @@ CREATE TRIGGER duplicate_assignments_run_check
   AFTER INSERT ON ml.duplicate_assignments
   REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION ml.check_assignment_runs();
-DO $$
-DECLARE
-  tbl regclass;
-  t   name;
-BEGIN
-  FOREACH tbl IN ARRAY ARRAY['ml.cluster_assignments', 'ml.duplicate_assignments', 'ml.embedding_coordinates']::regclass[] LOOP
-    SELECT tg.tgname INTO STRICT t
-      FROM pg_trigger tg
-      JOIN pg_constraint c ON c.oid = tg.tgconstraint
-     WHERE tg.tgrelid = tbl AND c.conrelid = tbl AND c.contype = 'f'
-       AND tg.tgfoid = 'pg_catalog."RI_FKey_check_ins"'::regproc;
-    EXECUTE format('ALTER TABLE %s DISABLE TRIGGER %I', tbl, t);
-  END LOOP;
-END
-$$;
+-- The per-row insert checks of their foreign keys are switched off in 99_finish.sql, once the
+-- keys are sealed.

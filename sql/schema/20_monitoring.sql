@@ -49,6 +49,9 @@ CREATE TABLE ml.ml_anomaly_alerts (
   updated_at        timestamptz DEFAULT now()
 );
 CREATE INDEX ml_anomaly_alerts_open_idx ON ml.ml_anomaly_alerts (tenant_id, model_name, created_at DESC) WHERE NOT acknowledged;
+CREATE TRIGGER ml_anomaly_alerts_acknowledged_by
+  BEFORE INSERT OR UPDATE ON ml.ml_anomaly_alerts
+  FOR EACH ROW EXECUTE FUNCTION ml.stamp_actor('acknowledged_by', 'actor');
 
 -- Logging any model's prediction (ml.predict_cluster logs its own): every column of
 -- ml_prediction_log by named argument; bad values are errors with a SQLSTATE and a hint.

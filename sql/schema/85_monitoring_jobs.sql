@@ -40,7 +40,8 @@ CREATE TRIGGER alert_rules_check BEFORE INSERT OR UPDATE ON ml.alert_rules
 
 -- Fires the rules on a batch of newly logged predictions: for every enabled rule on a
 -- prediction metric whose model matches, the most extreme value that satisfies it raises one
--- ml.monitoring_alerts row — unless the rule already fired within its cooldown.
+-- ml.monitoring_alerts row — unless the rule already fired within its cooldown. Rules, rows and
+-- alerts are matched within a tenant (an owner's insert may carry rows of several).
 CREATE FUNCTION ml.fire_prediction_rules() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
@@ -50,6 +51,7 @@ DECLARE
 BEGIN
   FOR r IN SELECT * FROM ml.alert_rules
             WHERE enabled AND metric IN ('anomaly_score', 'prediction_value', 'response_time_ms')
+              AND tenant_id IN (SELECT DISTINCT n.tenant_id FROM new_rows n)
             ORDER BY id
   LOOP
     SELECT n.id, n.model_name, v.value, count(*) OVER () AS matching INTO hit
@@ -57,15 +59,15 @@ BEGIN
            LATERAL (SELECT CASE r.metric WHEN 'anomaly_score' THEN n.anomaly_score
                                          WHEN 'prediction_value' THEN n.prediction_value
                                          ELSE n.response_time_ms::float8 END AS value) v
-     WHERE (r.model_name IS NULL OR n.model_name = r.model_name)
+     WHERE n.tenant_id = r.tenant_id AND (r.model_name IS NULL OR n.model_name = r.model_name)
        AND CASE r.comparison WHEN '>' THEN v.value > r.threshold WHEN '>=' THEN v.value >= r.threshold
                              WHEN '<' THEN v.value < r.threshold ELSE v.value <= r.threshold END
      ORDER BY CASE WHEN r.comparison IN ('>', '>=') THEN -v.value ELSE v.value END, n.id
      LIMIT 1;
     IF FOUND AND NOT EXISTS (SELECT 1 FROM ml.monitoring_alerts a
-                              WHERE a.rule_id = r.id AND a.triggered_at > now() - r.cooldown) THEN
-      INSERT INTO ml.monitoring_alerts (rule_id, model_name, severity, title, details)
-      VALUES (r.id, hit.model_name, r.severity,
+                              WHERE a.rule_id = r.id AND a.tenant_id = r.tenant_id AND a.triggered_at > now() - r.cooldown) THEN
+      INSERT INTO ml.monitoring_alerts (tenant_id, rule_id, model_name, severity, title, details)
+      VALUES (r.tenant_id, r.id, hit.model_name, r.severity,
               format('%s: %s %s %s %s', r.name, r.metric, hit.value, r.comparison, r.threshold),
               jsonb_build_object('rule', r.name, 'metric', r.metric, 'value', hit.value,
                                  'comparison', r.comparison, 'threshold', r.threshold,
@@ -79,7 +81,8 @@ CREATE TRIGGER ml_prediction_log_rules AFTER INSERT ON ml.ml_prediction_log
   REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION ml.fire_prediction_rules();
 
--- Daily rollups of the prediction log.
+-- Daily rollups of the prediction log, per tenant: an owner's run (a pg_cron job) rolls up
+-- every tenant, an application role its own.
 CREATE FUNCTION ml.rollup_monitoring(day date DEFAULT current_date - 1) RETURNS integer
 LANGUAGE plpgsql VOLATILE
 AS $$
@@ -92,9 +95,9 @@ BEGIN
       USING ERRCODE = 'null_value_not_allowed', HINT = 'Leave day out for yesterday.';
   END IF;
   INSERT INTO ml.monitoring_daily_rollups AS d
-    (model_name, day, prediction_count, anomaly_count, error_count,
+    (tenant_id, model_name, day, prediction_count, anomaly_count, error_count,
      latency_p50_ms, latency_p95_ms, latency_p99_ms, mean_prediction, metrics)
-  SELECT l.model_name, $1, count(*), count(*) FILTER (WHERE l.is_anomaly), 0,
+  SELECT l.tenant_id, l.model_name, $1, count(*), count(*) FILTER (WHERE l.is_anomaly), 0,
          percentile_cont(0.5) WITHIN GROUP (ORDER BY l.response_time_ms),
          percentile_cont(0.95) WITHIN GROUP (ORDER BY l.response_time_ms),
          percentile_cont(0.99) WITHIN GROUP (ORDER BY l.response_time_ms),
@@ -107,7 +110,7 @@ BEGIN
                                           'critical', count(*) FILTER (WHERE l.severity = 'critical')))
     FROM ml.ml_prediction_log l
    WHERE l.active AND l.created_at >= $1::timestamptz AND l.created_at < ($1 + 1)::timestamptz
-   GROUP BY l.model_name
+   GROUP BY l.tenant_id, l.model_name
   ON CONFLICT (tenant_id, model_name, day) DO UPDATE
      SET prediction_count = EXCLUDED.prediction_count, anomaly_count = EXCLUDED.anomaly_count,
          error_count = EXCLUDED.error_count, latency_p50_ms = EXCLUDED.latency_p50_ms,
@@ -133,6 +136,7 @@ DECLARE
 BEGIN
   FOR r IN SELECT * FROM ml.alert_rules
             WHERE enabled AND metric IN ('drift_share', 'drifted_columns')
+              AND tenant_id = NEW.tenant_id
               AND (model_name IS NULL OR model_name = NEW.model_name)
             ORDER BY id
   LOOP
@@ -141,9 +145,9 @@ BEGIN
     holds := CASE r.comparison WHEN '>' THEN value > r.threshold WHEN '>=' THEN value >= r.threshold
                                WHEN '<' THEN value < r.threshold ELSE value <= r.threshold END;
     IF holds AND NOT EXISTS (SELECT 1 FROM ml.monitoring_alerts a
-                        WHERE a.rule_id = r.id AND a.triggered_at > now() - r.cooldown) THEN
-      INSERT INTO ml.monitoring_alerts (rule_id, model_name, severity, title, details)
-      VALUES (r.id, NEW.model_name, r.severity,
+                        WHERE a.rule_id = r.id AND a.tenant_id = r.tenant_id AND a.triggered_at > now() - r.cooldown) THEN
+      INSERT INTO ml.monitoring_alerts (tenant_id, rule_id, model_name, severity, title, details)
+      VALUES (r.tenant_id, r.id, NEW.model_name, r.severity,
               format('%s: %s %s %s %s', r.name, r.metric, value, r.comparison, r.threshold),
               jsonb_build_object('rule', r.name, 'metric', r.metric, 'value', value,
                                  'comparison', r.comparison, 'threshold', r.threshold,

@@ -49,6 +49,8 @@ UPDATE ml.model_registry SET description = 'no stage change';
 SELECT from_stage, to_stage, changed_by FROM ml.model_stage_transitions ORDER BY id;
 SELECT updated_at > created_at AS updated_at_moved FROM ml.model_registry;
 INSERT INTO ml.model_aliases (model_name, alias, model_id) SELECT name, 'production', id FROM ml.model_registry;
+-- Deleting the model deletes its aliases; its audit stays, with the name and version it recorded.
 DELETE FROM ml.model_registry;
 SELECT (SELECT count(*) FROM ml.model_aliases) AS aliases, (SELECT count(*) FROM ml.model_stage_transitions) AS transitions;
+SELECT model_id, model_name, model_version, to_stage FROM ml.model_stage_transitions ORDER BY id;
 DELETE FROM ml.ml_prediction_log;
