@@ -29,12 +29,18 @@ pub fn raise(code: PgSqlErrorCode, message: impl Into<String>, hint: impl Into<S
 pub fn ensure_allocatable(bytes: usize, what: &str) {
     let mut probe: Vec<u8> = Vec::new();
     if probe.try_reserve_exact(bytes).is_err() {
-        raise(
-            pgrx::PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
-            format!("{what}: the server could not allocate the {} MB of working memory it needs", bytes.div_ceil(1024 * 1024)),
-            "Free memory on the server, lower pg_mlkit.max_memory_mb so that such calls are refused up front, or work on a sample through a view.",
-        );
+        out_of_memory(bytes, what);
     }
+}
+
+/// The 53200 error for `bytes` the server could not give. Callers free what they hold first:
+/// the report itself needs a little memory.
+pub fn out_of_memory(bytes: usize, what: &str) -> ! {
+    raise(
+        pgrx::PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,
+        format!("{what}: the server could not allocate the {} MB of working memory it needs", bytes.div_ceil(1024 * 1024)),
+        "Free memory on the server, lower pg_mlkit.max_memory_mb so that such calls are refused up front, or work on a sample through a view.",
+    )
 }
 
 /// A value as SQL would quote it in a message: `'text'`, or NULL.

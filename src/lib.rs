@@ -59,8 +59,18 @@ extension_sql_file!("../sql/schema/90_load_analysis_run.sql", name = "load_analy
 extension_sql_file!("../sql/schema/99_finish.sql", name = "finish", finalize);
 
 /// Registers the `pg_mlkit.*` settings when the library is loaded.
+///
+/// It also turns off Rust's backtrace capture unless the server's environment asks for it
+/// with `RUST_LIB_BACKTRACE`: with `RUST_BACKTRACE=1` inherited from a shell, every ERROR
+/// (which pgrx raises by unwinding) would carry a symbolised backtrace in its DETAIL, costing
+/// milliseconds and memory — and, when the error is that memory ran out, the symbolising
+/// itself fails to allocate and Rust aborts the backend.
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: _PG_init runs on the backend's only thread, before this library starts any.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
     guc::register();
 }
 

@@ -176,7 +176,10 @@ impl Source<'_> {
             }
             // Room for the batch, taken so that a failure is an error rather than an abort.
             if out.data.try_reserve(fetched * out.dim.max(1)).is_err() || out.ids.try_reserve(fetched).is_err() {
-                crate::errors::ensure_allocatable(usize::MAX / 2, &format!("reading source {name}"));
+                let held = out.data.capacity() * 4 + out.ids.capacity() * 24;
+                drop(std::mem::take(&mut out.data));
+                drop(std::mem::take(&mut out.ids));
+                crate::errors::out_of_memory(held * 2, &format!("reading source {name}"));
             }
             // SAFETY: the fetch above just set SPI_tuptable to a table of `fetched` rows with
             // the three columns of `query` (id, real[], id as text); it is freed before the next fetch.
