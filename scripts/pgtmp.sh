@@ -3,6 +3,7 @@
 #
 #   scripts/pgtmp.sh start    # initdb (if needed) and start; prints the connection settings
 #   scripts/pgtmp.sh stop     # stop it and delete its data directory
+#   scripts/pgtmp.sh pause    # stop it and keep its data (start resumes it)
 #   scripts/pgtmp.sh env      # print PGHOST/PGPORT/PGUSER exports for it
 #
 # PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user
@@ -38,11 +39,16 @@ case "${1:-}" in
       rm -rf "$DIR"
     fi
     ;;
+  pause)
+    if [ -d "$DIR/data" ]; then
+      as_owner "$PG_BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+    ;;
   env)
     echo "export PGHOST=$DIR PGPORT=$PORT PGUSER=postgres"
     ;;
   *)
-    echo "usage: $0 start|stop|env" >&2
+    echo "usage: $0 start|stop|pause|env" >&2
     exit 2
     ;;
 esac

@@ -61,14 +61,14 @@ def tables(conn):
 
 def insert_sql(table, fks, parent_ids=None, extra=None):
     """INSERT of ROWS[table], its foreign keys set to `parent_ids[parent]` (default: the
-    newest row of the parent the session sees)."""
+    newest row of the parent in the session's tenant)."""
     cols = dict(ROWS[table])
     for t, col, parent in fks:
         if t == f"ml.{table}":
             pid = (parent_ids or {}).get(parent)
-            cols[col] = str(pid) if pid is not None else f"(SELECT max(id) FROM {parent})"
+            cols[col] = str(pid) if pid is not None else f"(SELECT max(id) FROM {parent} WHERE tenant_id = ml.current_tenant())"
     if table == "model_comparisons":  # two different models
-        cols["baseline_model_id"] = "(SELECT min(id) FROM ml.model_registry)"
+        cols["baseline_model_id"] = "(SELECT min(id) FROM ml.model_registry WHERE tenant_id = ml.current_tenant())"
     cols.update(extra or {})
     return f"INSERT INTO ml.{table} ({', '.join(cols)}) VALUES ({', '.join(cols.values())})"
 
@@ -82,8 +82,9 @@ def fill(conn, present, rounds=1):
             if table not in present:
                 continue
             if row is None:
-                conn.execute("UPDATE ml.model_registry SET stage = 'staging' WHERE id = (SELECT max(id) FROM ml.model_registry)")
-                conn.execute("UPDATE ml.model_registry SET stage = 'production' WHERE id = (SELECT max(id) FROM ml.model_registry)")
+                newest = "(SELECT max(id) FROM ml.model_registry WHERE tenant_id = ml.current_tenant())"
+                conn.execute(f"UPDATE ml.model_registry SET stage = 'staging' WHERE id = {newest}")
+                conn.execute(f"UPDATE ml.model_registry SET stage = 'production' WHERE id = {newest}")
                 continue
             extra = {}
             if table in ("cluster_assignments", "duplicate_assignments", "embedding_coordinates", "ab_assignments", "model_tags"):
