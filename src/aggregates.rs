@@ -698,7 +698,7 @@ pub unsafe extern "C-unwind" fn mlkit_hist_agg_transition(fcinfo: FunctionCallIn
         if !pg_arg_is_null(fcinfo, 1) {
             let x = f64::from_bits(pg_getarg_datum_raw(fcinfo, 1).value() as u64);
             if let Some(b) = bin_of(x, edges) {
-                counts[b] += 1;
+                counts[b] = counts[b].checked_add(1).unwrap_or_else(|| count_overflow());
             }
         }
         Datum::from(state)
@@ -732,9 +732,20 @@ pub unsafe extern "C-unwind" fn mlkit_hist_agg_combine(fcinfo: FunctionCallInfo)
                 "Combine histograms taken with the same edges.",
             );
         }
-        ca.iter_mut().zip(b.iter()).for_each(|(x, y)| *x += y);
+        for (x, y) in ca.iter_mut().zip(b.iter()) {
+            *x = x.checked_add(*y).unwrap_or_else(|| count_overflow());
+        }
         Datum::from(a)
     }
+}
+
+/// A bin count past bigint's range: only a hand-made state can get there.
+fn count_overflow() -> ! {
+    raise(
+        pgrx::PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+        "ml.hist_agg: a bin count is out of range for bigint",
+        "Counts come from ml.hist_agg itself; do not pass hand-made states to its support functions.",
+    )
 }
 
 #[cfg(test)]

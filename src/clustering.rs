@@ -14,7 +14,6 @@ use mlkit::neighbors::{self, Metric};
 use mlkit::metrics::Quality;
 use mlkit::{dbscan, hdbscan, kmeans, metrics, rng::Rng, Clustering, Exec, Matrix};
 use pgrx::prelude::*;
-use pgrx::JsonB;
 use serde_json::{json, Map, Value};
 use std::ffi::CStr;
 use std::time::Instant;
@@ -71,10 +70,10 @@ pub fn cluster_embeddings(
     embedding_column: Option<&CStr>,
     id_column: Option<&CStr>,
     algorithm: Option<&str>,
-    params: Option<JsonB>,
+    params: Option<crate::params::Jsonb>,
     reduction: Option<&str>,
-    reduction_params: Option<JsonB>,
-    run: Option<JsonB>,
+    reduction_params: Option<crate::params::Jsonb>,
+    run: Option<crate::params::Jsonb>,
 ) -> i64 {
     let started = Instant::now();
     let source = source.unwrap_or_else(|| {

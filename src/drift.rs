@@ -438,8 +438,8 @@ fn score_drift(
     current: Option<pg_sys::Oid>,
     columns: Option<Vec<Option<String>>>,
     method: Option<&str>,
-    params: Option<JsonB>,
-    run: Option<JsonB>,
+    params: Option<crate::params::Jsonb>,
+    run: Option<crate::params::Jsonb>,
 ) -> i64 {
     let started = std::time::Instant::now();
     let f = "ml.score_drift";

@@ -17,7 +17,6 @@ use mlkit::hash::image::{decode_grey, Grey, ImageError};
 use mlkit::hash::{hamming, hex, perceptual, radius};
 use mlkit::Exec;
 use pgrx::prelude::*;
-use pgrx::JsonB;
 use serde_json::json;
 use std::ffi::CStr;
 use std::time::Instant;
@@ -325,8 +324,8 @@ pub fn group_near_duplicates(
     hash_column: Option<&CStr>,
     sha256_column: Option<&CStr>,
     taken_at_column: Option<&CStr>,
-    params: Option<JsonB>,
-    run: Option<JsonB>,
+    params: Option<crate::params::Jsonb>,
+    run: Option<crate::params::Jsonb>,
 ) -> i64 {
     let started = Instant::now();
     let source = source.unwrap_or_else(|| {

@@ -151,3 +151,54 @@ impl Options {
         })
     }
 }
+
+/// A `jsonb` argument, read as [`pgrx::JsonB`] is but with a proper error (SQLSTATE 22023)
+/// for a value serde_json refuses: it nests deeper than 128 levels. pgrx's own conversion
+/// panics there, which would reach the user as an internal error.
+pub struct Jsonb(pub Value);
+
+impl pgrx::FromDatum for Jsonb {
+    unsafe fn from_polymorphic_datum(datum: pgrx::pg_sys::Datum, is_null: bool, _: pgrx::pg_sys::Oid) -> Option<Self> {
+        if is_null {
+            return None;
+        }
+        // SAFETY: a non-null jsonb datum; jsonb_out returns its text as a palloc'd cstring.
+        let text = unsafe { pgrx::direct_function_call::<&std::ffi::CStr>(pgrx::pg_sys::jsonb_out, &[Some(datum)]) }
+            .map(|c| c.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match serde_json::from_str(&text) {
+            Ok(v) => Some(Jsonb(v)),
+            Err(e) => raise(
+                INVALID_PARAMETER_VALUE,
+                format!("a jsonb argument could not be read: {e}"),
+                "Options are flat JSON objects; nest at most 128 levels.",
+            ),
+        }
+    }
+}
+
+// SAFETY: the SQL type is jsonb, exactly as pgrx declares it for JsonB.
+unsafe impl pgrx::pgrx_sql_entity_graph::metadata::SqlTranslatable for Jsonb {
+    const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!(pgrx::JsonB);
+    const TYPE_ORIGIN: pgrx::pgrx_sql_entity_graph::metadata::TypeOrigin =
+        pgrx::pgrx_sql_entity_graph::metadata::TypeOrigin::External;
+    const ARGUMENT_SQL: Result<pgrx::pgrx_sql_entity_graph::metadata::SqlMappingRef, pgrx::pgrx_sql_entity_graph::metadata::ArgumentError> =
+        Ok(pgrx::pgrx_sql_entity_graph::metadata::SqlMappingRef::literal("jsonb"));
+    const RETURN_SQL: Result<pgrx::pgrx_sql_entity_graph::metadata::ReturnsRef, pgrx::pgrx_sql_entity_graph::metadata::ReturnsError> =
+        Ok(pgrx::pgrx_sql_entity_graph::metadata::ReturnsRef::One(pgrx::pgrx_sql_entity_graph::metadata::SqlMappingRef::literal("jsonb")));
+}
+
+// SAFETY: unboxed through FromDatum, as pgrx unboxes JsonB.
+unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for Jsonb {
+    unsafe fn unbox_arg_unchecked(arg: pgrx::callconv::Arg<'_, 'fcx>) -> Self {
+        // SAFETY: the caller passes a jsonb argument; a NULL one is handled by unbox_nullable_arg.
+        unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
+            raise(crate::errors::NULL_VALUE_NOT_ALLOWED, "a jsonb argument must not be NULL", "Pass '{}' for no options.")
+        })
+    }
+
+    unsafe fn unbox_nullable_arg(arg: pgrx::callconv::Arg<'_, 'fcx>) -> pgrx::nullable::Nullable<Self> {
+        // SAFETY: as above.
+        unsafe { arg.unbox_arg_using_from_datum() }.into()
+    }
+}

@@ -100,7 +100,7 @@ fn predict_cluster(
     embedding: Option<Vec<Option<f32>>>,
     version: Option<&str>,
     log: Option<bool>,
-    features: Option<JsonB>,
+    features: Option<crate::params::Jsonb>,
 ) -> TableIterator<'static, (name!(cluster, i32), name!(distance, f64), name!(anomaly_score, f64), name!(is_anomaly, bool))> {
     let started = Instant::now();
     let f = "ml.predict_cluster";

@@ -14,7 +14,6 @@ use mlkit::neighbors::{self, Index, Metric};
 use mlkit::reduce::{pca, quality, tsne, umap};
 use mlkit::{Exec, Matrix};
 use pgrx::prelude::*;
-use pgrx::JsonB;
 use serde_json::{json, Value};
 use std::ffi::CStr;
 use std::time::Instant;
@@ -77,8 +76,8 @@ pub fn reduce_embeddings(
     embedding_column: Option<&CStr>,
     id_column: Option<&CStr>,
     method: Option<&str>,
-    params: Option<JsonB>,
-    run: Option<JsonB>,
+    params: Option<crate::params::Jsonb>,
+    run: Option<crate::params::Jsonb>,
 ) -> i64 {
     let started = Instant::now();
     let source = source.unwrap_or_else(|| {
