@@ -4,7 +4,9 @@
 #   scripts/bootstrap.sh          # build prerequisites: PostgreSQL 15 + headers, clang, cargo-pgrx, pgrx init
 #   scripts/bootstrap.sh --python # also the Python reference implementations the tests compare against
 #
-# Debian bookworm, as root (or a user with sudo). Rust itself must already be installed.
+# Debian bookworm, as root (or a user with sudo). Rust itself must already be installed, at
+# least the version Cargo.toml's rust-version names (checked below). What it installs from
+# PyPI is pinned to the versions the tests were written against.
 set -euo pipefail
 
 PGRX_VERSION=0.18.0
@@ -17,7 +19,8 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 # 1. Debian packages.
-pkgs=(postgresql-15 postgresql-server-dev-15 clang libclang-dev pkg-config make gcc sudo gzip)
+# libssl-dev and pkg-config: cargo-pgrx links OpenSSL. util-linux: prlimit for the 53200 test.
+pkgs=(postgresql-15 postgresql-server-dev-15 clang libclang-dev libssl-dev pkg-config make gcc sudo gzip util-linux binutils)
 # pg_cron: the scheduling test (tests/python/test_scheduling.py) runs jobs through it.
 [ $want_python = 1 ] && pkgs+=(python3-pip postgresql-15-cron librsvg2-bin)
 missing=()
@@ -31,9 +34,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Debian's package starts a cluster on port 5432; ours never uses it.
 
-# 2. cargo-pgrx, exactly the version the crate uses.
+# 2. Rust at least Cargo.toml's rust-version, and cargo-pgrx exactly the version the crate uses.
+rust_needed() { sed -n 's/^rust-version = "\(.*\)"$/\1/p' "$(dirname "$0")/../Cargo.toml" | head -1; }
 if ! command -v cargo >/dev/null; then
-  echo "cargo is not installed: install Rust (https://rustup.rs) first" >&2
+  echo "cargo is not installed: install Rust $(rust_needed) or later (https://rustup.rs) first" >&2
+  exit 1
+fi
+have=$(rustc --version | awk '{print $2}')
+need=$(rust_needed)
+if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]; then
+  echo "pg_mlkit needs Rust $need or later (Cargo.toml rust-version); this machine has rustc $have." >&2
+  echo "Update it (rustup update stable) or install a newer toolchain, then run this again." >&2
   exit 1
 fi
 if [ "$(cargo pgrx --version 2>/dev/null | awk '{print $2}')" != "$PGRX_VERSION" ]; then
@@ -47,13 +58,30 @@ if ! grep -qs "^pg15 = \"$PG_CONFIG\"" "${PGRX_HOME:-$HOME/.pgrx}/config.toml"; 
   cargo pgrx init --pg15 "$PG_CONFIG" >/dev/null
 fi
 
-# 4. The reference implementations for the tests and benchmarks (never used by the extension).
+# 4. The reference implementations for the tests and benchmarks (never used by the extension),
+#    pinned: a new scikit-learn or SciPy may change a reference result the tests compare with.
+PY_PINS=(scikit-learn==1.9.1 scipy==1.17.1 numpy==2.4.6 'psycopg[binary]==3.3.9' pytest==9.2.0 imagehash==4.3.2
+         pillow==13.0.0 scikit-image==0.26.0 evidently==0.7.23 pandas==2.3.3 openTSNE==1.0.4 umap-learn==0.5.12
+         numba==0.68.1 pynndescent==0.7.0)
 if [ $want_python = 1 ]; then
-  if ! python3 -c "import sklearn, scipy, numpy, psycopg, pytest, imagehash, skimage, PIL, evidently, openTSNE, umap; assert int(PIL.__version__.split('.')[0]) >= 13" 2>/dev/null; then
-    say "installing Python test references: scikit-learn scipy numpy psycopg pytest imagehash pillow scikit-image evidently openTSNE umap-learn"
-    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-      scikit-learn scipy numpy 'psycopg[binary]' pytest 'imagehash==4.3.*' 'pillow>=13' scikit-image evidently 'pandas<3' 'openTSNE==1.0.*' 'umap-learn==0.5.*' 2>/dev/null \
-    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
-      scikit-learn scipy numpy 'psycopg[binary]' pytest 'imagehash==4.3.*' 'pillow>=13' scikit-image evidently 'pandas<3' 'openTSNE==1.0.*' 'umap-learn==0.5.*'
+  missing_py=$(python3 - "${PY_PINS[@]}" <<'PY'
+import sys
+from importlib.metadata import version, PackageNotFoundError
+for pin in sys.argv[1:]:
+    name, want = pin.split("==")
+    name = name.split("[")[0]
+    try:
+        ok = version(name) == want
+    except PackageNotFoundError:
+        ok = False
+    if not ok:
+        print(pin)
+PY
+)
+  if [ -n "$missing_py" ]; then
+    say "installing pinned Python test references: $(echo $missing_py)"
+    # shellcheck disable=SC2086
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore $missing_py 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $missing_py
   fi
 fi

@@ -5,7 +5,10 @@
 #   3. the SQL regression suites in tests/sql (pg_regress; their expected output is also
 #      what the docs show, checked by tests/check_docs.py),
 #   4. the Python tests in tests/python: comparisons with scikit-learn, cancellation,
-#      pg_dump/pg_restore.
+#      pg_dump/pg_restore, tenant sealing and limits, the fuzz sweep of every function,
+#   5. the upgrade test: 0.1.0 built from its commit, filled, updated, compared with a fresh
+#      install (scripts/test_upgrade.sh),
+#   6. the Debian package: built, installed into a fresh cluster, removed (tests/package/).
 # Stops at the first failure. Builds use the dev profile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,10 +19,10 @@ say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 bash scripts/bootstrap.sh --python
 
-say "1/4 unit tests of the algorithms (cargo test -p mlkit)"
+say "1/6 unit tests of the algorithms (cargo test -p mlkit)"
 cargo test -p mlkit --quiet
 
-say "2/4 pgrx tests (cargo pgrx test pg15)"
+say "2/6 pgrx tests (cargo pgrx test pg15)"
 PGRX_TEST_DIR=/tmp/pg_mlkit_pgrx_test
 rm -rf "$PGRX_TEST_DIR" && mkdir -p "$PGRX_TEST_DIR"
 [ "$(id -u)" = 0 ] && chown postgres: "$PGRX_TEST_DIR"
@@ -27,7 +30,7 @@ runas=()
 [ "$(id -u)" = 0 ] && runas=(--runas postgres)
 cargo pgrx test pg15 "${runas[@]}" --pgdata "$PGRX_TEST_DIR/data"
 
-say "3/4 SQL regression suites (pg_regress)"
+say "3/6 SQL regression suites (pg_regress)"
 bash scripts/install.sh
 export PG_MLKIT_TMP=/tmp/pg_mlkit_test PG_MLKIT_PORT=54330
 bash scripts/pgtmp.sh stop
@@ -38,5 +41,12 @@ bash scripts/regress.sh
 PGOPTIONS='-c force_parallel_mode=regress' bash scripts/regress.sh
 python3 tests/check_docs.py
 
-say "4/4 Python tests against the reference implementations (pytest)"
+say "4/6 Python tests against the reference implementations (pytest)"
 python3 -m pytest -q tests/python
+bash scripts/pgtmp.sh stop
+
+say "5/6 upgrade from 0.1.0 (scripts/test_upgrade.sh)"
+bash scripts/test_upgrade.sh
+
+say "6/6 the Debian package (tests/package/test_package.sh)"
+bash tests/package/test_package.sh
