@@ -266,22 +266,37 @@ def test_prefix_is_reserved(conn):
         assert e.value.sqlstate == "42602", e.value
 
 
-def test_allocation_failure_is_53200(conn):
-    """A plan the server cannot allocate (here: the backend's address space capped) is an
-    ERROR with SQLSTATE 53200, and the backend lives on."""
-    conn.execute("DROP TABLE IF EXISTS big_points")
-    conn.execute("""CREATE TABLE big_points AS
-                    SELECT i AS id, array_fill((i % 7)::real, ARRAY[64]) AS embedding FROM generate_series(1, 200000) i""")
+def cap_address_space(conn, headroom):
+    """Caps this session's backend at its current address space plus `headroom` bytes."""
     conn.execute("SET jit = off")  # loading LLVM would fail first, in PostgreSQL
     pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
     with open(f"/proc/{pid}/status") as f:
         vm = int(next(line for line in f if line.startswith("VmSize")).split()[1]) * 1024
     # The backend belongs to the server's user: only that user may lower its limit.
     as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else ["sudo", "-n", "-u", "postgres"]
-    subprocess.run([*as_owner, "prlimit", f"--pid={pid}", f"--as={vm + 48 * 2**20}"], check=True)
-    with pytest.raises(psycopg.Error) as e:
-        conn.execute("SELECT ml.cluster_embeddings('big_points', params => '{\"n_clusters\": 4}')")
-    assert e.value.sqlstate == "53200", e.value
-    assert conn.execute("SELECT count(*) FROM ml.analysis_runs WHERE source = 'big_points'").fetchone()[0] == 0
-    assert conn.execute("SELECT 1").fetchone()[0] == 1
-    conn.execute("DROP TABLE big_points")
+    subprocess.run([*as_owner, "prlimit", f"--pid={pid}", f"--as={vm + headroom}"], check=True)
+
+
+@pytest.mark.parametrize("case", ["cluster", "drift"])
+def test_allocation_failure_is_53200(db, case):
+    """Input the server cannot hold (here: the backend's address space capped) is an ERROR
+    with SQLSTATE 53200, nothing is written, and the backend lives on."""
+    with psycopg.connect(conninfo(db), autocommit=True) as setup:
+        setup.execute("DROP TABLE IF EXISTS big_points, big_numbers")
+        if case == "cluster":
+            setup.execute("""CREATE TABLE big_points AS
+                             SELECT i AS id, array_fill((i % 7)::real, ARRAY[64]) AS embedding FROM generate_series(1, 200000) i""")
+            call = "SELECT ml.cluster_embeddings('big_points', params => '{\"n_clusters\": 4}')"
+        else:
+            setup.execute("CREATE TABLE big_numbers AS SELECT random() AS x FROM generate_series(1, 2000000)")
+            call = "SELECT ml.score_drift('big_numbers', 'big_numbers')"
+    with psycopg.connect(conninfo(db), autocommit=True) as conn:
+        runs = conn.execute("SELECT count(*) FROM ml.analysis_runs").fetchone()[0]
+        cap_address_space(conn, 24 * 2**20)
+        with pytest.raises(psycopg.Error) as e:
+            conn.execute(call)
+        assert e.value.sqlstate == "53200", e.value
+        assert conn.execute("SELECT 1").fetchone()[0] == 1
+    with psycopg.connect(conninfo(db), autocommit=True) as after:
+        assert after.execute("SELECT count(*) FROM ml.analysis_runs").fetchone()[0] == runs
+        after.execute("DROP TABLE IF EXISTS big_points, big_numbers")
