@@ -35,14 +35,14 @@ fi
 # Debian's package starts a cluster on port 5432; ours never uses it.
 
 # 2. Rust at least Cargo.toml's rust-version, and cargo-pgrx exactly the version the crate uses.
-rust_needed() { sed -n 's/^rust-version = "\(.*\)"$/\1/p' "$(dirname "$0")/../Cargo.toml" | head -1; }
+rust_needed() { sed -n 's/^rust-version = "\(.*\)"$/\1/p' "$(dirname "$0")/../Cargo.toml"; }
 if ! command -v cargo >/dev/null; then
   echo "cargo is not installed: install Rust $(rust_needed) or later (https://rustup.rs) first" >&2
   exit 1
 fi
 have=$(rustc --version | awk '{print $2}')
 need=$(rust_needed)
-if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]; then
+if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | sed -n 1p)" != "$need" ]; then
   echo "pg_mlkit needs Rust $need or later (Cargo.toml rust-version); this machine has rustc $have." >&2
   echo "Update it (rustup update stable) or install a newer toolchain, then run this again." >&2
   exit 1

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 NAME=postgresql-15-pg-mlkit
-VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
+VERSION=$(sed -n '0,/^version = /s/^version = "\(.*\)"$/\1/p' Cargo.toml)
 ARCH=$(dpkg --print-architecture)
 OUT=target/debian
 STAGE=$OUT/$NAME
@@ -30,11 +30,12 @@ strip --strip-debug "$so"
 # What the library links against, as packages (libc6, libgcc-s1): the shared libraries it
 # needs, each mapped to the package that ships it here, at the version installed.
 deps="postgresql-15"
+# (No reader in these pipes stops early: under pipefail, a writer killed by SIGPIPE fails the script.)
+libs=$(ldconfig -p)
 for lib in $(objdump -p "$so" | awk '/NEEDED/ {print $2}'); do
-  path=$(ldconfig -p | awk -v l="$lib" '$1 == l {print $NF; exit}')
+  path=$(awk -v l="$lib" '$1 == l && !found {print $NF; found = 1}' <<<"$libs")
   [ -n "$path" ] || continue
-  pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1) || true
-  [ -n "$pkg" ] || pkg=$(dpkg -S "$path" 2>/dev/null | head -1 | cut -d: -f1) || true
+  pkg=$( (dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path" 2>/dev/null || true) | awk -F: 'NR == 1 {print $1}')
   [ -n "$pkg" ] || continue
   case ",$deps," in *", $pkg "*|*",$pkg,"*) continue ;; esac
   ver=$(dpkg-query -W -f='${Version}' "$pkg" | sed 's/-[^-]*$//')

@@ -155,6 +155,23 @@ def test_cascades_stay_in_the_tenant(sealed):
         assert b.execute("SELECT model_id FROM ml.training_runs WHERE run_name = 'keeps its model'").fetchone()[0] == model_a
 
 
+def test_functions_do_not_reveal_other_tenants(sealed):
+    """pg_mlkit's functions, given tenant A's run id or model name in a session of tenant B,
+    fail exactly as for an id or name that does not exist."""
+    with session(sealed, A) as a:
+        a.execute("CREATE TEMP TABLE pts AS SELECT i AS id, ARRAY[i % 3, i % 5]::real[] AS embedding FROM generate_series(1, 30) i")
+        run = a.execute("""SELECT ml.cluster_embeddings('pts', params => '{"n_clusters": 2, "random_state": 0}',
+                                                       run => '{"model_name": "secret_model"}')""").fetchone()[0]
+    with session(sealed, B) as b:
+        for template in ("SELECT ml.plot_run({run})", "SELECT * FROM ml.predict_cluster({model}, '{{1,2}}')",
+                         "SELECT * FROM ml.predict_cluster({model}, '{{1,2}}', version => {version})"):
+            real = error_of(b, template.format(run=run, model="'secret_model'", version="'1'"))
+            fake = error_of(b, template.format(run=run + 100000, model="'no_such_model'", version="'999'"))
+            assert real is not None and real[0] == fake[0], (template, real, fake)
+            assert real[1].replace("secret_model", "X").replace("'1'", "'V'") == \
+                fake[1].replace("no_such_model", "X").replace("'999'", "'V'"), (real, fake)
+
+
 def test_stage_audit_is_append_only(sealed):
     with session(sealed, A) as a:
         mid = a.execute("INSERT INTO ml.model_registry (name, version) VALUES ('audited', '1') RETURNING id").fetchone()[0]
