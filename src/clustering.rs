@@ -84,9 +84,10 @@ pub fn cluster_embeddings(
     let algorithm = algorithm.unwrap_or_else(|| {
         raise(NULL_VALUE_NOT_ALLOWED, "algorithm must not be NULL", "Leave algorithm out to use 'kmeans'.")
     });
-    let reduction = parse_reduction(reduction, reduction_params.as_ref().map(|j| &j.0));
-    let choice = Choice::parse(algorithm, params.as_ref().map(|j| &j.0));
-    let run = runs::RunOptions::parse(run.as_ref().map(|j| &j.0));
+    let f = "ml.cluster_embeddings";
+    let reduction = parse_reduction(reduction, reduction_params.map(|j| j.value(f, "reduction_params")).as_ref());
+    let choice = Choice::parse(algorithm, params.map(|j| j.value(f, "params")).as_ref());
+    let run = runs::RunOptions::parse(run.map(|j| j.value(f, "run")).as_ref());
     if run.model_name.is_some() && reduction.is_some() {
         raise(
             FEATURE_NOT_SUPPORTED,

@@ -468,7 +468,7 @@ fn score_drift(
             )
         }))
     };
-    let p = params.map(|j| j.0);
+    let p = params.map(|j| j.value(f, "params"));
     let opts = Options::new("params", p.as_ref(), SCORE_KEYS, f);
     let global_threshold = opts.get("threshold").map(|_| opts.number("threshold", 0.0, f64::MIN, f64::MAX));
     let drift_share = opts.number("drift_share", 0.5, 0.0, 1.0);
@@ -485,7 +485,7 @@ fn score_drift(
         Some(Value::Object(m)) => m,
         _ => Map::new(),
     };
-    let run = runs::RunOptions::parse(run.as_ref().map(|j| &j.0));
+    let run = runs::RunOptions::parse(run.map(|j| j.value(f, "run")).as_ref());
 
     let (ref_name, cur_name) = (crate::source::display_name(reference), crate::source::display_name(current));
     let (ref_rel, cur_rel) = Spi::connect(|c| {

@@ -335,8 +335,9 @@ pub fn group_near_duplicates(
     let hash_column = required_name("hash_column", hash_column);
     let sha_column = sha256_column.map(|c| required_name("sha256_column", Some(c)));
     let time_column = taken_at_column.map(|c| required_name("taken_at_column", Some(c)));
-    let used = parse_params(params.as_ref().map(|j| &j.0));
-    let run = runs::RunOptions::parse(run.as_ref().map(|j| &j.0));
+    let f = "ml.group_near_duplicates";
+    let used = parse_params(params.map(|j| j.value(f, "params")).as_ref());
+    let run = runs::RunOptions::parse(run.map(|j| j.value(f, "run")).as_ref());
 
     let (name, qualified) = (display_name(source), qualified_name(source));
     let mut progress = Reporter::new(format!("ml.group_near_duplicates({name})"));

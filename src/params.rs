@@ -152,10 +152,24 @@ impl Options {
     }
 }
 
-/// A `jsonb` argument, read as [`pgrx::JsonB`] is but with a proper error (SQLSTATE 22023)
-/// for a value serde_json refuses: it nests deeper than 128 levels. pgrx's own conversion
-/// panics there, which would reach the user as an internal error.
-pub struct Jsonb(pub Value);
+/// A `jsonb` argument, read as [`pgrx::JsonB`] is, but parsed when the function asks for it
+/// ([`Jsonb::value`]) so that a value serde_json refuses (nested deeper than 128 levels) is an
+/// error that names the argument (SQLSTATE 22023). pgrx's own conversion panics there, which
+/// would reach the user as an internal error.
+pub struct Jsonb(String);
+
+impl Jsonb {
+    /// The argument's value; `arg` names it in the error ("params", "run", ...).
+    pub fn value(&self, function: &str, arg: &str) -> Value {
+        serde_json::from_str(&self.0).unwrap_or_else(|e| {
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{function}: {arg} could not be read: {e}"),
+                format!("Pass {arg} as a JSON object of options, nested at most 128 levels."),
+            )
+        })
+    }
+}
 
 impl pgrx::FromDatum for Jsonb {
     unsafe fn from_polymorphic_datum(datum: pgrx::pg_sys::Datum, is_null: bool, _: pgrx::pg_sys::Oid) -> Option<Self> {
@@ -166,14 +180,7 @@ impl pgrx::FromDatum for Jsonb {
         let text = unsafe { pgrx::direct_function_call::<&std::ffi::CStr>(pgrx::pg_sys::jsonb_out, &[Some(datum)]) }
             .map(|c| c.to_string_lossy().into_owned())
             .unwrap_or_default();
-        match serde_json::from_str(&text) {
-            Ok(v) => Some(Jsonb(v)),
-            Err(e) => raise(
-                INVALID_PARAMETER_VALUE,
-                format!("a jsonb argument could not be read: {e}"),
-                "Options are flat JSON objects; nest at most 128 levels.",
-            ),
-        }
+        Some(Jsonb(text))
     }
 }
 

@@ -112,7 +112,7 @@ fn predict_cluster(
     let t = m.thresholds;
     let anomaly = t.is_anomaly(p.score);
     if log.unwrap_or(true) {
-        let features = features.map(|j| j.0).unwrap_or_else(|| {
+        let features = features.map(|j| j.value(f, "features")).unwrap_or_else(|| {
             json!({"model_version": m.version, "n_features": m.dim, "norm": x.iter().map(|v| v * v).sum::<f64>().sqrt()})
         });
         let elapsed = started.elapsed().as_secs_f64() * 1000.0;

@@ -88,8 +88,9 @@ pub fn reduce_embeddings(
     let method = method.unwrap_or_else(|| {
         raise(NULL_VALUE_NOT_ALLOWED, "method must not be NULL", "Leave method out to use 'pca'.")
     });
-    let reduction = Reduction::parse(method, params.as_ref().map(|j| &j.0), "method", "params");
-    let run = runs::RunOptions::parse(run.as_ref().map(|j| &j.0));
+    let f = "ml.reduce_embeddings";
+    let reduction = Reduction::parse(method, params.map(|j| j.value(f, "params")).as_ref(), "method", "params");
+    let run = runs::RunOptions::parse(run.map(|j| j.value(f, "run")).as_ref());
     if run.model_name.is_some() && !matches!(reduction.method, Method::Pca(_)) {
         raise(
             FEATURE_NOT_SUPPORTED,
