@@ -18,6 +18,8 @@ SELECT count(*) AS acme_assignments FROM ml.cluster_assignments;
 INSERT INTO ml.analysis_runs (tenant_id, analysis_type) VALUES ('globex', 'clustering');
 RESET ROLE;
 
+SELECT min(id) AS acme_run FROM ml.analysis_runs WHERE tenant_id = 'acme' \gset
+
 SET ROLE mlkit_bob;
 SET app.tenant = 'globex';
 SELECT count(*) AS runs_bob_sees, (SELECT count(*) FROM ml.cluster_assignments) AS assignments_bob_sees FROM ml.analysis_runs;
@@ -26,17 +28,41 @@ UPDATE ml.analysis_runs SET model_name = 'hijacked';
 DELETE FROM ml.cluster_assignments;
 SELECT ml.load_analysis_run('clustering', model_name => 'globex model') > 0 AS loaded;
 SELECT tenant_id, model_name FROM ml.analysis_runs;
+-- Keys are sealed per tenant. Naming acme's run fails exactly as naming a run that does not
+-- exist, so Bob can neither attach a row to it nor learn that it exists ...
+CREATE FUNCTION pg_temp.outcome(sql text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE sql;
+  RETURN 'done';
+EXCEPTION WHEN OTHERS THEN
+  RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '[0-9]+', 'N', 'g');
+END $$;
+SELECT pg_temp.outcome(format('INSERT INTO ml.cluster_assignments (run_id, item_id, cluster) VALUES (%s, %L, 0)', :acme_run, 'x')) AS acme_run,
+       pg_temp.outcome(format('INSERT INTO ml.cluster_assignments (run_id, item_id, cluster) VALUES (%s, %L, 0)', :acme_run + 1000000, 'x')) AS no_such_run
+\gx
+-- ... and taking acme's run id for himself blocks nobody: ids are unique per tenant.
+SELECT pg_temp.outcome(format('INSERT INTO ml.analysis_runs (id, analysis_type) VALUES (%s, %L)', :acme_run, 'bob''s own')) AS bob_takes_acmes_id;
 -- A session that never set app.tenant works in the default tenant.
 RESET app.tenant;
 SELECT ml.current_tenant();
 SELECT count(*) AS runs_in_default FROM ml.analysis_runs;
 RESET ROLE;
 
+-- With pg_mlkit.require_tenant on (a superuser's setting, normally in postgresql.conf), a
+-- session without a tenant is refused instead, and cannot turn the setting off.
+SET pg_mlkit.require_tenant = on;
+SET ROLE mlkit_bob;
+SELECT count(*) FROM ml.analysis_runs;
+SET pg_mlkit.require_tenant = off;
+RESET ROLE;
+RESET pg_mlkit.require_tenant;
+
 -- The owner sees everything, untouched.
 SELECT tenant_id, analysis_type, model_name FROM ml.analysis_runs ORDER BY tenant_id, analysis_type;
 SELECT tenant_id, count(*) FROM ml.cluster_assignments GROUP BY 1;
 
 DELETE FROM ml.analysis_runs;
+DROP FUNCTION pg_temp.outcome(text);
 REVOKE ALL ON ALL TABLES IN SCHEMA ml FROM mlkit_alice, mlkit_bob;
 REVOKE ALL ON SCHEMA ml FROM mlkit_alice, mlkit_bob;
 REVOKE ALL ON digits, points FROM mlkit_alice, mlkit_bob;
