@@ -43,6 +43,22 @@ BEGIN
 END
 $$;
 
+-- TRUNCATE ignores row-level security: a role allowed to truncate a table would empty it for
+-- every tenant. So only the owner of the tables (and superusers) may; 99_finish.sql attaches
+-- this to every table.
+CREATE FUNCTION ml.refuse_truncate() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF pg_has_role(current_user, (SELECT c.relowner FROM pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
+    RETURN NULL;
+  END IF;
+  RAISE EXCEPTION 'TRUNCATE of ml.% by role % is refused: it would empty the table for every tenant', TG_TABLE_NAME, current_user
+    USING ERRCODE = 'insufficient_privilege',
+          HINT = 'DELETE the rows of your tenant instead; only the owner of the table may truncate it.';
+END
+$$;
+
 -- 10_analysis.sql ----------------------------------------------------------------------------
 
 ALTER TABLE ml.cluster_assignments
@@ -233,7 +249,8 @@ END
 $$;
 -- Append-only for every role but the owner: a row is added only by the trigger above, for a
 -- stage the model really has now, and records who made the change (changed_by and the time
--- are set here, whatever the caller wrote); nothing is updated, deleted or truncated.
+-- are set here, whatever the caller wrote); nothing is updated or deleted (nor truncated: see
+-- ml.refuse_truncate).
 CREATE FUNCTION ml.guard_stage_audit() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
@@ -257,9 +274,6 @@ $$;
 CREATE TRIGGER model_stage_transitions_append_only
   BEFORE INSERT OR UPDATE OR DELETE ON ml.model_stage_transitions
   FOR EACH ROW EXECUTE FUNCTION ml.guard_stage_audit();
-CREATE TRIGGER model_stage_transitions_no_truncate
-  BEFORE TRUNCATE ON ml.model_stage_transitions
-  FOR EACH STATEMENT EXECUTE FUNCTION ml.guard_stage_audit();
 
 CREATE TRIGGER model_registry_created_by
   BEFORE INSERT OR UPDATE ON ml.model_registry
@@ -835,6 +849,15 @@ BEGIN
     EXECUTE format('CREATE POLICY tenant_isolation ON %s USING (tenant_id = ml.current_tenant()) '
                    'WITH CHECK (tenant_id = ml.current_tenant())', t);
     PERFORM pg_catalog.pg_extension_config_dump(t, '');
+  END LOOP;
+  -- Every table, old and new, gets the TRUNCATE guard.
+  FOR t IN
+    SELECT c.oid::regclass FROM pg_class c
+    WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind = 'r'
+    ORDER BY c.relname
+  LOOP
+    EXECUTE format('CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION ml.refuse_truncate()', t);
   END LOOP;
 END
 $finish$;

@@ -51,3 +51,19 @@ BEGIN
   RETURN NEW;
 END
 $$;
+
+-- TRUNCATE ignores row-level security: a role allowed to truncate a table would empty it for
+-- every tenant. So only the owner of the tables (and superusers) may; 99_finish.sql attaches
+-- this to every table.
+CREATE FUNCTION ml.refuse_truncate() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF pg_has_role(current_user, (SELECT c.relowner FROM pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
+    RETURN NULL;
+  END IF;
+  RAISE EXCEPTION 'TRUNCATE of ml.% by role % is refused: it would empty the table for every tenant', TG_TABLE_NAME, current_user
+    USING ERRCODE = 'insufficient_privilege',
+          HINT = 'DELETE the rows of your tenant instead; only the owner of the table may truncate it.';
+END
+$$;

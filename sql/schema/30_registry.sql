@@ -85,7 +85,8 @@ CREATE TRIGGER model_registry_stage_audit
 
 -- Append-only for every role but the owner: a row is added only by the trigger above, for a
 -- stage the model really has now, and records who made the change (changed_by and the time
--- are set here, whatever the caller wrote); nothing is updated, deleted or truncated.
+-- are set here, whatever the caller wrote); nothing is updated or deleted (nor truncated: see
+-- ml.refuse_truncate).
 CREATE FUNCTION ml.guard_stage_audit() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
@@ -109,9 +110,6 @@ $$;
 CREATE TRIGGER model_stage_transitions_append_only
   BEFORE INSERT OR UPDATE OR DELETE ON ml.model_stage_transitions
   FOR EACH ROW EXECUTE FUNCTION ml.guard_stage_audit();
-CREATE TRIGGER model_stage_transitions_no_truncate
-  BEFORE TRUNCATE ON ml.model_stage_transitions
-  FOR EACH STATEMENT EXECUTE FUNCTION ml.guard_stage_audit();
 
 CREATE TRIGGER model_registry_created_by
   BEFORE INSERT OR UPDATE ON ml.model_registry

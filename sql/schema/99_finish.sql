@@ -1,7 +1,8 @@
 -- Applied to every table above, so that no table can be missed:
 --  * row-level security keyed on ml.current_tenant() (owners and superusers bypass it);
 --  * pg_extension_config_dump, so that pg_dump keeps user rows (and identity positions);
---  * the updated_at trigger where the table has that column.
+--  * the updated_at trigger where the table has that column;
+--  * the TRUNCATE guard (ml.refuse_truncate): TRUNCATE would bypass the policies.
 DO $finish$
 DECLARE
   t   regclass;
@@ -22,6 +23,8 @@ BEGIN
     LOOP
       PERFORM pg_catalog.pg_extension_config_dump(seq::regclass, '');
     END LOOP;
+    EXECUTE format('CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION ml.refuse_truncate()', t);
     IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = t AND attname = 'updated_at' AND NOT attisdropped) THEN
       EXECUTE format('CREATE TRIGGER touch_updated_at BEFORE UPDATE ON %s '
                      'FOR EACH ROW EXECUTE FUNCTION ml.touch_updated_at()', t);
