@@ -310,12 +310,7 @@ fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, kind:
             if fetched == 0 {
                 break;
             }
-            if numbers.try_reserve(fetched).is_err() {
-                // Rust would abort the backend; free what is held and fail with 53200 instead.
-                let held = numbers.capacity() * 8;
-                drop(std::mem::take(&mut numbers));
-                crate::errors::out_of_memory(held * 2, &format!("ml.score_drift: reading column {} of {}", literal(column), rel.name));
-            }
+            crate::errors::try_grow(&mut numbers, fetched, || format!("ml.score_drift: reading column {} of {}", literal(column), rel.name));
             // SAFETY: the fetch above just set SPI_tuptable to `fetched` rows of one float8
             // column; it is freed here, before the next fetch.
             unsafe {
@@ -413,11 +408,7 @@ fn read_embeddings(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, l
                 "Embedding drift compares vectors of one length; filter the odd rows out through a view.",
             );
         }
-        if data.try_reserve(dim).is_err() {
-            let held = data.capacity() * 4;
-            drop(std::mem::take(&mut data));
-            crate::errors::out_of_memory(held * 2, &format!("ml.score_drift: reading column {} of {}", literal(column), rel.name));
-        }
+        crate::errors::try_grow(&mut data, dim, || format!("ml.score_drift: reading column {} of {}", literal(column), rel.name));
         data.extend(v.into_iter().flatten());
         data.len() * 4
     });

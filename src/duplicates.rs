@@ -576,7 +576,7 @@ fn read(
                 );
             }
             if planned > probed {
-                crate::errors::ensure_allocatable(planned, &format!("reading source {name}"));
+                crate::errors::ensure_allocatable(planned, || format!("reading source {name}"));
                 probed = planned;
             }
         }

@@ -25,16 +25,25 @@ pub fn raise(code: PgSqlErrorCode, message: impl Into<String>, hint: impl Into<S
 /// Refuses, with SQLSTATE 53200 (out_of_memory), a plan of `bytes` the server cannot allocate
 /// now, before any of it is used: Rust aborts the process when an allocation fails, so every
 /// large plan is first tried as one allocation that can fail (and is given back at once).
-/// `what` names the call and its input for the message.
-pub fn ensure_allocatable(bytes: usize, what: &str) {
+/// `what` names the call and its input for the message (built only on failure).
+pub fn ensure_allocatable(bytes: usize, what: impl FnOnce() -> String) {
     let mut probe: Vec<u8> = Vec::new();
     if probe.try_reserve_exact(bytes).is_err() {
-        out_of_memory(bytes, what);
+        out_of_memory(bytes, &what());
     }
 }
 
-/// The 53200 error for `bytes` the server could not give. Callers free what they hold first:
-/// the report itself needs a little memory.
+/// Makes room in `v` for `additional` more items, or fails with 53200 instead of the abort
+/// a growing `Vec` would cause. `v` is freed first, since the report needs a little memory.
+pub fn try_grow<T>(v: &mut Vec<T>, additional: usize, what: impl FnOnce() -> String) {
+    if v.try_reserve(additional).is_err() {
+        let wanted = (v.capacity() + additional) * std::mem::size_of::<T>();
+        drop(std::mem::take(v));
+        out_of_memory(wanted, &what());
+    }
+}
+
+/// The 53200 error for `bytes` the server could not give.
 pub fn out_of_memory(bytes: usize, what: &str) -> ! {
     raise(
         pgrx::PgSqlErrorCode::ERRCODE_OUT_OF_MEMORY,

@@ -175,12 +175,8 @@ impl Source<'_> {
                 break;
             }
             // Room for the batch, taken so that a failure is an error rather than an abort.
-            if out.data.try_reserve(fetched * out.dim.max(1)).is_err() || out.ids.try_reserve(fetched).is_err() {
-                let held = out.data.capacity() * 4 + out.ids.capacity() * 24;
-                drop(std::mem::take(&mut out.data));
-                drop(std::mem::take(&mut out.ids));
-                crate::errors::out_of_memory(held * 2, &format!("reading source {name}"));
-            }
+            crate::errors::try_grow(&mut out.data, fetched * out.dim.max(1), || format!("reading source {name}"));
+            crate::errors::try_grow(&mut out.ids, fetched, || format!("reading source {name}"));
             // SAFETY: the fetch above just set SPI_tuptable to a table of `fetched` rows with
             // the three columns of `query` (id, real[], id as text); it is freed before the next fetch.
             unsafe {
@@ -208,7 +204,7 @@ impl Source<'_> {
             }
             // Under the limit, the plan must still be one the server can give now.
             if planned > probed {
-                crate::errors::ensure_allocatable(planned, &format!("reading source {name}"));
+                crate::errors::ensure_allocatable(planned, || format!("reading source {name}"));
                 probed = planned;
             }
         }

@@ -35,7 +35,7 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
   col    text := TG_ARGV[0];
-  given  jsonb := to_jsonb(NEW) -> TG_ARGV[0];
+  given  jsonb;
 BEGIN
   -- The owner of the table (and superusers) may write anything: restores, corrections.
   IF pg_has_role(current_user, (SELECT c.relowner FROM pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
@@ -44,9 +44,12 @@ BEGIN
   IF TG_ARGV[1] = 'creator' THEN
     NEW := jsonb_populate_record(NEW, jsonb_build_object(col,
              CASE TG_OP WHEN 'INSERT' THEN to_jsonb(current_user::text) ELSE to_jsonb(OLD) -> col END));
-  ELSIF given IS NOT NULL AND given <> 'null'::jsonb
-        AND (TG_OP = 'INSERT' OR given IS DISTINCT FROM to_jsonb(OLD) -> col) THEN
-    NEW := jsonb_populate_record(NEW, jsonb_build_object(col, current_user::text));
+  ELSE
+    given := to_jsonb(NEW) -> col;
+    IF given IS NOT NULL AND given <> 'null'::jsonb
+       AND (TG_OP = 'INSERT' OR given IS DISTINCT FROM to_jsonb(OLD) -> col) THEN
+      NEW := jsonb_populate_record(NEW, jsonb_build_object(col, current_user::text));
+    END IF;
   END IF;
   RETURN NEW;
 END

@@ -43,6 +43,26 @@ ROWS = {
 }
 
 
+# The column of each table's unique key (besides the tenant and any parent id) that tells its
+# rows apart; see distinct().
+UNIQUE_KEY = {
+    "cluster_assignments": "item_id", "duplicate_assignments": "item_id", "embedding_coordinates": "item_id",
+    "ab_assignments": "unit_id", "model_tags": "key", "model_registry": "version", "model_aliases": "alias",
+    "hyperparameter_studies": "name", "ab_experiments": "name", "alert_rules": "name",
+    "prediction_cache": "input_hash", "monitoring_daily_rollups": "day",
+}
+
+
+def distinct(table, tag):
+    """Columns that make ROWS[table] another row of its unique key, one per `tag`."""
+    col = UNIQUE_KEY.get(table)
+    if col is None:
+        return {}
+    if col == "day":
+        return {"day": f"'2026-01-01'::date + abs(hashtext('{tag}')) % 100000"}
+    return {col: f"'{tag}'"}
+
+
 def foreign_keys(conn):
     """(table, column, parent table) of every foreign key of schema ml, one column each
     (the tenant left out)."""
@@ -86,19 +106,6 @@ def fill(conn, present, rounds=1):
                 conn.execute(f"UPDATE ml.model_registry SET stage = 'staging' WHERE id = {newest}")
                 conn.execute(f"UPDATE ml.model_registry SET stage = 'production' WHERE id = {newest}")
                 continue
-            extra = {}
-            if table in ("cluster_assignments", "duplicate_assignments", "embedding_coordinates", "ab_assignments", "model_tags"):
-                extra = {"item_id" if "item_id" in row else ("unit_id" if "unit_id" in row else "key"): f"'k{r}'"}
-            if table in ("model_registry",):
-                extra = {"version": f"'{r + 1}'"}
-            if table in ("model_registry",) and r == 0:
-                conn.execute(insert_sql(table, fks, extra={"version": "'0'"}))
-            if table in ("hyperparameter_studies", "ab_experiments", "alert_rules"):
-                extra = {"name": f"'n{r}'"}
-            if table == "monitoring_daily_rollups":
-                extra = {"day": f"'2026-01-01'::date + {r}"}
-            if table == "model_aliases":
-                extra = {"alias": f"'a{r}'"}
-            if table == "prediction_cache":
-                extra = {"input_hash": f"'h{r}'"}
-            conn.execute(insert_sql(table, fks, extra=extra))
+            if table == "model_registry" and r == 0:  # model_comparisons compares two models
+                conn.execute(insert_sql(table, fks, extra=distinct(table, "first")))
+            conn.execute(insert_sql(table, fks, extra=distinct(table, f"k{r}")))
