@@ -57,6 +57,16 @@ SET pg_mlkit.require_tenant = off;
 RESET ROLE;
 RESET pg_mlkit.require_tenant;
 
+-- The limits: an ordinary role may lower them, not raise them above the server's setting,
+-- and a misspelt pg_mlkit setting is an error.
+SET ROLE mlkit_bob;
+SET pg_mlkit.max_memory_mb = 1024;
+SET pg_mlkit.max_memory_mb = 1000000;
+SET pg_mlkit.thread = 4;
+SHOW pg_mlkit.max_memory_mb;
+RESET ROLE;
+RESET pg_mlkit.max_memory_mb;
+
 -- The owner sees everything, untouched.
 SELECT tenant_id, analysis_type, model_name FROM ml.analysis_runs ORDER BY tenant_id, analysis_type;
 SELECT tenant_id, count(*) FROM ml.cluster_assignments GROUP BY 1;
