@@ -9,6 +9,7 @@ printed (run pytest with -s, or see the summary line).
 PG_MLKIT_FUZZ_SEED and PG_MLKIT_FUZZ_CALLS (per function) change the sweep."""
 import os
 import random
+import re
 import time
 from collections import Counter
 
@@ -170,14 +171,14 @@ def connect_fuzzer(db):
     return c
 
 
-def calls_for(sig, rng, victim_run):
+def calls_for(sig, rng, victim_run, calls=CALLS):
     name, kind, _, retset, types = sig
     pools = [POOLS.get(t, ["NULL"]) for t in types]
     out = []
     # NULL in each position, the others plausible.
     for i in range(len(types)):
         out.append([("NULL" if j == i else p[min(1, len(p) - 1)]) for j, p in enumerate(pools)])
-    for _ in range(CALLS):
+    for _ in range(calls):
         args = [rng.choice(p) for p in pools]
         if args and rng.random() < 0.08:
             args[rng.randrange(len(args))] = rng.choice(WRONG)
@@ -197,27 +198,30 @@ def calls_for(sig, rng, victim_run):
     return sqls
 
 
-def test_fuzz_every_function(fuzz_db, capsys):
-    db, victim_run = fuzz_db
+def sweep(db, victim_run, connect, calls, qualify=lambda sql: sql):
+    """Calls every function `calls` times (plus the NULL and arity cases) through sessions made
+    by `connect(db)`; returns the statistics and every problem found."""
     rng = random.Random(SEED)
     monitor = psycopg.connect(conninfo(db), autocommit=True)
-    fuzzer = connect_fuzzer(db)
+    fuzzer = connect(db)
     sigs = signatures(monitor)
     stats = Counter()
     states = Counter()
-    internal, crashes, leaks = [], [], []
+    internal, crashes, leaks, hits = [], [], [], []
     started = time.time()
     for sig in sigs:
         volatile = sig[2]
-        for sql in calls_for(sig, rng, victim_run):
+        for sql in calls_for(sig, rng, victim_run, calls):
+            sql = qualify(sql)
             before = all_rows(monitor) if volatile else None
             stats["calls"] += 1
+            seen = len(getattr(fuzzer, "lookalike_hits", []))
             try:
                 fuzzer.execute(sql).fetchall()
                 stats["succeeded"] += 1
             except psycopg.OperationalError as e:
                 crashes.append((sql[:300], str(e)[:300]))
-                fuzzer = connect_fuzzer(db)
+                fuzzer = connect(db)
                 stats["crashes"] += 1
             except psycopg.Error as e:
                 stats["failed"] += 1
@@ -228,22 +232,102 @@ def test_fuzz_every_function(fuzz_db, capsys):
                     internal.append((sql[:300], code, msg[:300]))
                 if volatile and all_rows(monitor) != before:
                     leaks.append(sql[:300])
+            new_hits = getattr(fuzzer, "lookalike_hits", [])[seen:]
+            if new_hits:
+                hits.append((sql[:300], new_hits[:5]))
+                fuzzer.lookalike_hits.clear()
+                fuzzer.execute("RESET lookalike.hits")
         # Every backend crash also ends the monitor's session: a live monitor means none.
         monitor.execute("SELECT 1")
     elapsed = time.time() - started
     monitor.close()
     fuzzer.close()
+    return dict(sigs=len(sigs), stats=stats, states=states, internal=internal, crashes=crashes, leaks=leaks,
+                hits=hits, elapsed=elapsed)
+
+
+def report(r, capsys, what="fuzz sweep"):
+    stats = r["stats"]
     with capsys.disabled():
-        print(f"\nfuzz sweep (seed {SEED}): {len(sigs)} functions, {stats['calls']} calls in {elapsed:.0f} s: "
+        print(f"\n{what} (seed {SEED}): {r['sigs']} functions, {stats['calls']} calls in {r['elapsed']:.0f} s: "
               f"{stats['succeeded']} succeeded, {stats['failed']} failed with an error, "
-              f"{len(crashes)} backend crashes, {len(internal)} internal errors (XX000 or a panic), "
-              f"{len(leaks)} failed calls that left rows")
-        print("  errors by SQLSTATE: " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
-        for row in (crashes + internal)[:20]:
+              f"{len(r['crashes'])} backend crashes, {len(r['internal'])} internal errors (XX000 or a panic), "
+              f"{len(r['leaks'])} failed calls that left rows, {len(r['hits'])} calls that ran a look-alike")
+        print("  errors by SQLSTATE: " + ", ".join(f"{k} {v}" for k, v in sorted(r["states"].items())))
+        for row in (r["crashes"] + r["internal"] + r["hits"])[:20]:
             print("  ", row)
-        for row in leaks[:20]:
+        for row in r["leaks"][:20]:
             print("   rows left by:", row)
-    assert stats["calls"] >= 5000
-    assert not crashes
-    assert not internal
-    assert not leaks
+        ran = {}
+        for sql, found in r["hits"]:
+            fn = re.search(r"ml\.(\w+)\(", sql)
+            ran.setdefault(fn.group(1) if fn else sql[:40], set()).update(h.split(" user=")[0].replace("LOOKALIKE-HIT ", "") for h in found)
+        for fn, markers in sorted(ran.items()):
+            print(f"   look-alikes reached through ml.{fn}: {', '.join(sorted(markers))}")
+
+
+def test_fuzz_every_function(fuzz_db, capsys):
+    db, victim_run = fuzz_db
+    r = sweep(db, victim_run, connect_fuzzer, CALLS)
+    report(r, capsys)
+    assert r["stats"]["calls"] >= 5000
+    assert not r["crashes"]
+    assert not r["internal"]
+    assert not r["leaks"]
+
+
+# Issue 17: the same sweep as an ordinary role that planted look-alikes of every name the
+# extension's SQL uses (tests/python/security/lookalikes.py) in public and in its pg_temp, with
+# search_path = public, pg_catalog. The sweep's own SQL is qualified (qualify_own_sql), so any
+# look-alike that runs was reached through the extension.
+PLANTED_CALLS = int(os.environ.get("PG_MLKIT_FUZZ_PLANTED_CALLS", "40"))
+OWN_FUNCS = r"(?<![\w.])(repeat|array_fill|random|generate_series|decode|md5|chr|now|jsonb_object_agg|array_agg|max|min)\("
+OWN_TYPES = r"::(float8|bytea|text|jsonb|varbit|timestamptz|date|regclass|oid|int8|int4)\b"
+
+
+def qualify_own_sql(sql):
+    sql = re.sub(OWN_FUNCS, r"pg_catalog.\1(", sql)
+    sql = re.sub(OWN_TYPES, r"::pg_catalog.\1", sql)
+    sql = re.sub(r" (\|\||\+|\*|%) ", r" OPERATOR(pg_catalog.\1) ", sql)
+    return sql.replace("'pg_class'", "'pg_catalog.pg_class'")
+
+
+@pytest.fixture(scope="module")
+def planted_fuzz_db(fuzz_db):
+    from security import lookalikes
+    db, victim_run = fuzz_db
+    with psycopg.connect(conninfo(db), autocommit=True) as c:
+        c.execute("CREATE TABLE IF NOT EXISTS public.lookalike_hits (marker text, who text, super boolean, at timestamptz DEFAULT clock_timestamp())")
+        c.execute("GRANT SELECT, INSERT ON public.lookalike_hits TO PUBLIC")
+        c.execute(f"GRANT CREATE ON SCHEMA public TO {ROLE}")
+        c.execute("SET search_path = pg_catalog")
+        found = lookalikes.names(c)
+        public, _ = lookalikes.public_sql(c, found)
+        temp = lookalikes.temp_sql(c, found)
+        c.execute(f"SET ROLE {ROLE}")
+        c.execute("SET search_path = public")
+        lookalikes.execute_all(c, public)
+    yield db, victim_run, temp
+    with psycopg.connect(conninfo(db), autocommit=True) as c:
+        c.execute(f"DROP OWNED BY {ROLE}")
+
+
+def test_fuzz_with_lookalikes_planted(planted_fuzz_db, capsys):
+    from security import lookalikes
+    from security.conftest import MARKER
+    db, victim_run, temp = planted_fuzz_db
+
+    def connect(d):
+        c = connect_fuzzer(d)
+        c.lookalike_hits = []
+        c.add_notice_handler(lambda n: c.lookalike_hits.append(n.message_primary) if MARKER in (n.message_primary or "") else None)
+        lookalikes.execute_all(c, temp)
+        c.execute("SET search_path = public, pg_catalog")
+        return c
+
+    r = sweep(db, victim_run, connect, PLANTED_CALLS, qualify_own_sql)
+    report(r, capsys, "fuzz sweep with look-alikes planted")
+    assert r["stats"]["calls"] >= 1000
+    assert not r["crashes"]
+    assert not r["internal"]
+    assert not r["hits"], r["hits"][:10]
