@@ -59,6 +59,7 @@ CREATE FUNCTION ml.cluster_embeddings(
     run jsonb DEFAULT '{}'
 ) RETURNS bigint
 VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION ml.cluster_embeddings IS
   'Clusters the embeddings of a table or view and records the run in ml.analysis_runs and ml.cluster_assignments; returns the run id.';
@@ -642,7 +643,7 @@ fn scan_reason(choice: &Choice, source: pg_sys::Oid, embedding_column: &str, id_
     let name = src.display_name();
     let parts = src.scan_parts(&name);
     let query = format!(
-        "SELECT count(*), (SELECT cardinality({e}) FROM {f} WHERE {e} IS NOT NULL LIMIT 1) FROM {f}",
+        "SELECT pg_catalog.count(*), (SELECT pg_catalog.cardinality({e}) FROM {f} WHERE {e} IS NOT NULL LIMIT 1) FROM {f}",
         e = parts.embedding,
         f = parts.from
     );

@@ -221,6 +221,7 @@ use crate::errors::{spi, DATATYPE_MISMATCH, FEATURE_NOT_SUPPORTED, UNDEFINED_COL
 use crate::params::Options;
 use crate::runs;
 use crate::source::Relation;
+use crate::sql;
 use mlkit::drift::auto::{self, Sample};
 use mlkit::drift::embedding;
 use pgrx::JsonB;
@@ -267,12 +268,16 @@ pub(crate) fn no_values(column: &str, rel: &str) -> ! {
 fn kind_of(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> Kind {
     let t = spi(
         c.select(
-            "SELECT CASE WHEN t.typcategory = 'N' THEN 'n'
-                         WHEN t.typcategory IN ('S', 'B', 'E') THEN 'c'
-                         WHEN (t.typcategory = 'A' AND EXISTS (SELECT 1 FROM pg_type e WHERE e.oid = t.typelem AND e.typcategory = 'N'))
-                              OR EXISTS (SELECT 1 FROM pg_cast WHERE castsource = t.oid AND casttarget = 'real[]'::regtype) THEN 'e'
-                         ELSE 'o' END
-               FROM pg_type t WHERE t.oid = $1",
+            "SELECT CASE WHEN t.typcategory OPERATOR(pg_catalog.=) 'N' THEN 'n'
+                         WHEN t.typcategory OPERATOR(pg_catalog.=) ANY (ARRAY['S', 'B', 'E']::pg_catalog.\"char\"[]) THEN 'c'
+                         WHEN (t.typcategory OPERATOR(pg_catalog.=) 'A'
+                               AND EXISTS (SELECT 1 FROM pg_catalog.pg_type e
+                                            WHERE e.oid OPERATOR(pg_catalog.=) t.typelem AND e.typcategory OPERATOR(pg_catalog.=) 'N'))
+                              OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast k
+                                          WHERE k.castsource OPERATOR(pg_catalog.=) t.oid
+                                            AND k.casttarget OPERATOR(pg_catalog.=) 'real[]'::pg_catalog.regtype) THEN 'e'
+                         ELSE 'o' END::pg_catalog.text
+               FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) $1",
             None,
             &[oid.into()],
         ),
@@ -289,17 +294,15 @@ fn kind_of(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> Kind {
 
 /// A column's values in a relation, NULL (and for numbers NaN) left out as missing.
 fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, kind: Kind, limit_bytes: usize) -> Sample {
-    let q = spi(
-        c.select(
-            "SELECT CASE WHEN $2 = 'float8'
-                         THEN format('SELECT %I::float8 FROM %s WHERE %I IS NOT NULL AND %I::float8 <> ''NaN''::float8', $1::text, $3::regclass, $1::text, $1::text)
-                         ELSE format('SELECT %I::text FROM %s WHERE %I IS NOT NULL', $1::text, $3::regclass, $1::text) END",
-            None,
-            &[column.into(), (if kind == Kind::Numerical { "float8" } else { "text" }).into(), rel.oid.into()],
-        ),
-        "build the read query",
-    );
-    let q = spi(q.first().get_one::<String>(), "build the read query").unwrap_or_default();
+    let (x, from) = (sql::column(column), format!("{} AS {}", sql::relation(c, rel.oid), sql::ALIAS));
+    let q = if kind == Kind::Numerical {
+        format!(
+            "SELECT {x}::double precision FROM {from}
+              WHERE {x} IS NOT NULL AND {x}::double precision OPERATOR(pg_catalog.<>) 'NaN'::double precision"
+        )
+    } else {
+        format!("SELECT {x}::pg_catalog.text FROM {from} WHERE {x} IS NOT NULL")
+    };
     let (mut numbers, mut categories, mut bytes) = (Vec::new(), Vec::new(), 0usize);
     if kind == Kind::Numerical {
         // Numbers by the million: straight from the fetched tuples, without a per-value lookup.
@@ -311,10 +314,11 @@ fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, kind:
                 break;
             }
             crate::errors::try_grow(&mut numbers, fetched, || format!("ml.score_drift: reading column {} of {}", literal(column), rel.name));
-            // SAFETY: the fetch above just set SPI_tuptable to `fetched` rows of one float8
-            // column; it is freed here, before the next fetch.
+            // SAFETY: the fetch above just set SPI_tuptable to `fetched` rows of one column,
+            // checked to be float8 before any is decoded; it is freed here, before the next fetch.
             unsafe {
                 let table = pg_sys::SPI_tuptable;
+                sql::expect_type((*table).tupdesc, 1, pg_sys::FLOAT8OID, "read a column");
                 for &tuple in std::slice::from_raw_parts((*table).vals, fetched) {
                     let mut null = false;
                     let d = pg_sys::SPI_getbinval(tuple, (*table).tupdesc, 1, &mut null);
@@ -390,11 +394,8 @@ fn for_each_row(
 
 /// An embedding column's non-NULL rows, as one row-major matrix.
 fn read_embeddings(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, limit_bytes: usize) -> (Vec<f32>, usize) {
-    let q = spi(
-        c.select("SELECT format('SELECT %I::real[] FROM %s WHERE %I IS NOT NULL', $1::text, $2::regclass, $1::text)", None, &[column.into(), rel.oid.into()]),
-        "build the read query",
-    );
-    let q = spi(q.first().get_one::<String>(), "build the read query").unwrap_or_default();
+    let x = sql::column(column);
+    let q = format!("SELECT {x}::real[] FROM {} AS {} WHERE {x} IS NOT NULL", sql::relation(c, rel.oid), sql::ALIAS);
     let (mut data, mut dim) = (Vec::new(), 0usize);
     for_each_row(c, &q, column, rel, limit_bytes, |row| {
         let v: Vec<Option<f32>> = spi(row.get::<Vec<Option<f32>>>(1), "read an embedding").unwrap_or_default();
@@ -430,6 +431,7 @@ CREATE FUNCTION ml.score_drift(
     run jsonb DEFAULT '{}'
 ) RETURNS bigint
 VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION ml.score_drift IS
   'Scores the drift of every column (or the named ones) between a reference and a current table or view, choosing tests as Evidently does; records a run and ml.data_drift rows.';

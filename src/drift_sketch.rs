@@ -15,6 +15,7 @@
 
 use crate::errors::{literal, raise, spi, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE};
 use crate::source::Relation;
+use crate::sql;
 use mlkit::drift::auto::Method;
 use mlkit::drift::sketch::{self, Sketch};
 use mlkit::drift::{binning, divergence, ks};
@@ -45,29 +46,23 @@ pub struct Scored {
     pub details: Value,
 }
 
-/// The quoted `col::float8` expression and relation for one side.
+/// The quoted `col::double precision` expression and relation (with its alias) for one side.
 fn parts(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str) -> (String, String) {
-    parts_as(c, rel, column, "float8")
+    parts_as(c, rel, column, "double precision")
 }
 
-/// The quoted `col::<cast>` expression (`float8` or `text`) and relation for one side.
+/// The quoted `col::<cast>` expression (`double precision` or `pg_catalog.text`) and the
+/// relation with its alias, for one side ([`crate::sql`]).
 fn parts_as(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, cast: &str) -> (String, String) {
-    let q = spi(
-        c.select(
-            "SELECT format('%I::' || $3, $1::text), $2::regclass::text",
-            None,
-            &[column.into(), rel.oid.into(), cast.into()],
-        ),
-        "build the drift query",
-    );
-    let row = q.first();
-    (spi(row.get::<String>(1), "build the drift query").unwrap_or_default(), spi(row.get::<String>(2), "build the drift query").unwrap_or_default())
+    (format!("{}::{cast}", sql::column(column)), format!("{} AS {}", sql::relation(c, rel.oid), sql::ALIAS))
 }
 
 fn side(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str) -> Side {
     let (x, from) = parts(c, rel, column);
-    let finite = format!("{x} IS NOT NULL AND {x} NOT IN ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)");
-    let q = format!("SELECT ml.quantile_sketch_agg({x})::text FROM {from}");
+    let finite = format!(
+        "{x} IS NOT NULL AND {x} OPERATOR(pg_catalog.<>) ALL (ARRAY['NaN', 'Infinity', '-Infinity']::double precision[])"
+    );
+    let q = format!("SELECT ml.quantile_sketch_agg({x})::pg_catalog.text FROM {from}");
     let text = spi(spi(c.select(&q, None, &[]), "sketch a column").first().get_one::<String>(), "sketch a column").unwrap_or_default();
     let sketch = Sketch::from_text(&text).unwrap_or_else(|e| raise(INVALID_PARAMETER_VALUE, format!("ml.score_drift: a sketch did not read back: {}", e.0), "This is a bug in pg_mlkit; please report it."));
     // The sketch keeps a subset of the values: more than the cap there means more in the
@@ -78,7 +73,7 @@ fn side(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str) -> Side {
     let distinct = if kept.len() as i64 >= DISTINCT_CAP {
         DISTINCT_CAP
     } else {
-        let q = format!("SELECT count(*) FROM (SELECT {x} FROM {from} WHERE {finite} GROUP BY 1 LIMIT {DISTINCT_CAP}) d");
+        let q = format!("SELECT pg_catalog.count(*) FROM (SELECT {x} FROM {from} WHERE {finite} GROUP BY 1 LIMIT {DISTINCT_CAP}) AS _ml_d");
         spi(spi(c.select(&q, None, &[]), "count distinct values").first().get_one::<i64>(), "count distinct values").unwrap_or(0)
     };
     Side { sketch, distinct }
@@ -87,13 +82,18 @@ fn side(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str) -> Side {
 /// Counts per distinct value of both sides (sorted by value), by `GROUP BY`: of the column
 /// as numbers (NaN left out) or, for a categorical column, as text.
 fn value_counts(c: &pgrx::spi::SpiClient<'_>, r: &Relation, cur: &Relation, column: &str, categorical: bool) -> (Vec<f64>, Vec<f64>) {
-    let cast = if categorical { "text" } else { "float8" };
+    let cast = if categorical { "pg_catalog.text" } else { "double precision" };
     let ((x, rf), (_, cf)) = (parts_as(c, r, column, cast), parts_as(c, cur, column, cast));
-    let keep = if categorical { format!("{x} IS NOT NULL") } else { format!("{x} IS NOT NULL AND {x} <> 'NaN'") };
+    let keep = if categorical {
+        format!("{x} IS NOT NULL")
+    } else {
+        format!("{x} IS NOT NULL AND {x} OPERATOR(pg_catalog.<>) 'NaN'::double precision")
+    };
     let q = format!(
-        "WITH a AS (SELECT {x} AS v, count(*) AS n FROM {rf} WHERE {keep} GROUP BY 1), \
-              b AS (SELECT {x} AS v, count(*) AS n FROM {cf} WHERE {keep} GROUP BY 1) \
-         SELECT coalesce(a.n, 0)::float8, coalesce(b.n, 0)::float8 FROM a FULL JOIN b USING (v) ORDER BY v"
+        "WITH _ml_a AS (SELECT {x} AS _ml_v, pg_catalog.count(*) AS _ml_n FROM {rf} WHERE {keep} GROUP BY 1),
+              _ml_b AS (SELECT {x} AS _ml_v, pg_catalog.count(*) AS _ml_n FROM {cf} WHERE {keep} GROUP BY 1)
+         SELECT coalesce(_ml_a._ml_n, 0)::double precision, coalesce(_ml_b._ml_n, 0)::double precision
+           FROM _ml_a FULL JOIN _ml_b USING (_ml_v) ORDER BY _ml_v"
     );
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for row in spi(c.select(&q, None, &[]), "count values") {
@@ -223,8 +223,7 @@ pub fn score(r: &Relation, cur: &Relation, column: &str, named: Option<Method>) 
 /// Rows of a relation (an exact count), for `"engine": "auto"`.
 pub fn rows(rel: &Relation) -> i64 {
     Spi::connect(|c| {
-        let q = spi(c.select("SELECT format('SELECT count(*) FROM %s', $1::regclass)", None, &[rel.oid.into()]), "count rows");
-        let q = spi(q.first().get_one::<String>(), "count rows").unwrap_or_default();
+        let q = format!("SELECT pg_catalog.count(*) FROM {}", sql::relation(c, rel.oid));
         spi(spi(c.select(&q, None, &[]), "count rows").first().get_one::<i64>(), "count rows").unwrap_or(0)
     })
 }

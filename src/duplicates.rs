@@ -10,6 +10,7 @@ use crate::errors::{
 use crate::params::Options;
 use crate::progress::Reporter;
 use crate::runs::{self, ms, required_name};
+use crate::sql;
 use crate::source::{check_unique_ids, display_name, qualified_name, Relation};
 use crate::{guc, writer};
 use mlkit::hash::groups::{self, Grouping, Item, Kind};
@@ -312,6 +313,7 @@ CREATE FUNCTION ml.group_near_duplicates(
     run jsonb DEFAULT '{}'
 ) RETURNS bigint
 VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION ml.group_near_duplicates IS
   'Groups exact duplicates (same SHA-256) and near-duplicates (perceptual hashes within a radius) of a table or view, as seed 003 does; returns the run id.';
@@ -378,28 +380,17 @@ pub fn group_near_duplicates(
     run_id
 }
 
-fn quote_ident(c: &pgrx::spi::SpiClient<'_>, name: &str) -> String {
-    let t = spi(c.select("SELECT quote_ident($1)", None, &[name.into()]), "quote a column name");
-    spi(t.first().get_one::<String>(), "quote a column name").unwrap_or_default()
-}
-
 /// The type category of a column, by its base type.
-fn type_category(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> String {
-    let t = spi(
-        c.select(
-            "SELECT CASE
-                      WHEN $1 IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN 'integer'
-                      WHEN $1 IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype) THEN 'text'
-                      WHEN $1 = 'bytea'::regtype THEN 'bytea'
-                      WHEN $1 IN ('timestamptz'::regtype, 'timestamp'::regtype, 'date'::regtype) THEN 'time'
-                      WHEN $1 IN ('float4'::regtype, 'float8'::regtype, 'numeric'::regtype) THEN 'number'
-                      ELSE 'other' END",
-            None,
-            &[oid.into()],
-        ),
-        "check a column type",
-    );
-    spi(t.first().get_one::<String>(), "check a column type").unwrap_or_default()
+fn type_category(oid: pg_sys::Oid) -> &'static str {
+    use pg_sys::*;
+    match oid {
+        INT2OID | INT4OID | INT8OID => "integer",
+        TEXTOID | VARCHAROID | BPCHAROID => "text",
+        BYTEAOID => "bytea",
+        TIMESTAMPTZOID | TIMESTAMPOID | DATEOID => "time",
+        FLOAT4OID | FLOAT8OID | NUMERICOID => "number",
+        _ => "other",
+    }
 }
 
 fn build_query(
@@ -412,7 +403,7 @@ fn build_query(
 ) -> (String, HashType, Option<HashType>) {
     let id = rel.column("id_column", id_column).clone();
     let hash = rel.column("hash_column", hash_column).clone();
-    let hash_type = match type_category(c, hash.base).as_str() {
+    let hash_type = match type_category(hash.base) {
         "integer" => HashType::Integer,
         "text" => HashType::Hex,
         "bytea" => HashType::Bytes,
@@ -423,12 +414,12 @@ fn build_query(
         ),
     };
     let sha_expr = match sha_column {
-        None => ("NULL::bytea".to_string(), None),
+        None => ("NULL::pg_catalog.bytea".to_string(), None),
         Some(col) => {
             let sha = rel.column("sha256_column", col).clone();
-            match type_category(c, sha.base).as_str() {
-                "bytea" => (quote_ident(c, col), Some(HashType::Bytes)),
-                "text" => (format!("{}::text", quote_ident(c, col)), Some(HashType::Hex)),
+            match type_category(sha.base) {
+                "bytea" => (format!("{}::pg_catalog.bytea", sql::column(col)), Some(HashType::Bytes)),
+                "text" => (format!("{}::pg_catalog.text", sql::column(col)), Some(HashType::Hex)),
                 _ => raise(
                     DATATYPE_MISMATCH,
                     format!("sha256_column {} of source {} has type {}", literal(col), rel.name, sha.type_name),
@@ -438,12 +429,12 @@ fn build_query(
         }
     };
     let time_expr = match time_column {
-        None => "NULL::float8".to_string(),
+        None => "NULL::double precision".to_string(),
         Some(col) => {
             let t = rel.column("taken_at_column", col).clone();
-            match type_category(c, t.base).as_str() {
-                "time" => format!("extract(epoch FROM {})::float8", quote_ident(c, col)),
-                "number" | "integer" => format!("{}::float8", quote_ident(c, col)),
+            match type_category(t.base) {
+                "time" => format!("EXTRACT(epoch FROM {})::double precision", sql::column(col)),
+                "number" | "integer" => format!("{}::double precision", sql::column(col)),
                 _ => raise(
                     DATATYPE_MISMATCH,
                     format!("taken_at_column {} of source {} has type {}", literal(col), rel.name, t.type_name),
@@ -453,15 +444,19 @@ fn build_query(
         }
     };
     let order = rel.order_by(c, &id);
-    let id_q = quote_ident(c, id_column);
-    let hash_q = quote_ident(c, hash_column);
+    let id_q = sql::column(id_column);
+    let hash_q = sql::column(hash_column);
     let hash_expr = match hash_type {
         HashType::Integer => format!("{hash_q}::bigint"),
-        HashType::Hex => format!("{hash_q}::text"),
-        HashType::Bytes => hash_q,
+        HashType::Hex => format!("{hash_q}::pg_catalog.text"),
+        HashType::Bytes => format!("{hash_q}::pg_catalog.bytea"),
     };
-    // rel.name is the relation's regclass text: quoted and qualified as SQL needs it.
-    let query = format!("SELECT {id_q}, {hash_expr}, {id_q}::text, {}, {time_expr} FROM {} {order}", sha_expr.0, rel.name);
+    let query = format!(
+        "SELECT {id_q}, {hash_expr}, {id_q}::pg_catalog.text, {}, {time_expr} FROM {} AS {} {order}",
+        sha_expr.0,
+        sql::relation(c, rel.oid),
+        sql::ALIAS
+    );
     (query, hash_type, sha_expr.1)
 }
 

@@ -59,8 +59,18 @@ pub fn literal(v: &str) -> String {
 
 /// Turns an unexpected SPI failure into an internal error (PostgreSQL errors inside SPI are
 /// raised directly and never get here).
+///
+/// A datum whose type is not the one asked for (pgrx checks before decoding) is 42804: a type
+/// in the query resolved to something else, which must never be read as the wrong type.
 pub fn spi<T>(r: SpiResult<T>, what: &str) -> T {
     r.unwrap_or_else(|e| {
+        if let pgrx::spi::SpiError::DatumError(d) = &e {
+            raise(
+                DATATYPE_MISMATCH,
+                format!("pg_mlkit could not {what}: {d}"),
+                "A type in the query resolved to another one; this is a bug in pg_mlkit, please report it.",
+            );
+        }
         raise(
             pgrx::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
             format!("pg_mlkit could not {what}: {e}"),

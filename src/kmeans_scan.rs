@@ -86,29 +86,33 @@ struct Queries {
 }
 
 impl Queries {
+    /// Every name qualified and every internal alias `_ml…` ([`crate::sql`]): the source's
+    /// columns are reached only through its alias, so no column name of it can collide.
     fn new(p: &ScanParts) -> Self {
         let (e, id, from) = (&p.embedding, &p.id, &p.from);
+        let step = "SELECT ml.kmeans_counts(_ml_q._ml_s), ml.kmeans_sums(_ml_q._ml_s), ml.kmeans_inertia(_ml_q._ml_s)";
         Self {
-            step: format!(
-                "SELECT ml.kmeans_counts(s), ml.kmeans_sums(s), ml.kmeans_inertia(s) \
-                   FROM (SELECT ml.kmeans_step({e}, $1) AS s FROM {from}) q"
-            ),
+            step: format!("{step} FROM (SELECT ml.kmeans_step({e}, $1) AS _ml_s FROM {from}) AS _ml_q"),
             batch: format!(
-                "SELECT ml.kmeans_counts(s), ml.kmeans_sums(s), ml.kmeans_inertia(s) \
-                   FROM (SELECT ml.kmeans_step({e}, $1) AS s FROM {from} WHERE ml.sample_hash({id}, $2) < $3) q"
+                "{step} FROM (SELECT ml.kmeans_step({e}, $1) AS _ml_s FROM {from}
+                               WHERE ml.sample_hash({id}, $2) OPERATOR(pg_catalog.<) $3) AS _ml_q"
             ),
             first: format!("SELECT {e} FROM {from} WHERE {e} IS NOT NULL ORDER BY ml.sample_hash({id}, $1), {id} LIMIT $2"),
             draw: format!(
-                "SELECT {e} FROM {from} \
-                  WHERE {e} IS NOT NULL AND ml.sample_hash({id}, $1) * $3 < $4 * power(ml.centroid_distance({e}, $2), 2) \
+                "SELECT {e} FROM {from}
+                  WHERE {e} IS NOT NULL
+                    AND (ml.sample_hash({id}, $1) OPERATOR(pg_catalog.*) $3)
+                        OPERATOR(pg_catalog.<) ($4 OPERATOR(pg_catalog.*) pg_catalog.power(ml.centroid_distance({e}, $2), 2::double precision))
                   ORDER BY {id}"
             ),
             check: format!(
-                "SELECT (SELECT {id} FROM {from} WHERE {e} IS NULL LIMIT 1), \
-                        (SELECT count(*) FROM {from} WHERE {id} IS NULL), \
-                        (SELECT {id} FROM {from} GROUP BY 1 HAVING count(*) > 1 LIMIT 1)"
+                "SELECT (SELECT {id} FROM {from} WHERE {e} IS NULL LIMIT 1),
+                        (SELECT pg_catalog.count(*) FROM {from} WHERE {id} IS NULL),
+                        (SELECT {id} FROM {from} GROUP BY 1 HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1 LIMIT 1)"
             ),
-            sample: format!("SELECT {e} FROM {from} WHERE {e} IS NOT NULL AND ml.sample_hash({id}, $1) < $2 ORDER BY {id}"),
+            sample: format!(
+                "SELECT {e} FROM {from} WHERE {e} IS NOT NULL AND ml.sample_hash({id}, $1) OPERATOR(pg_catalog.<) $2 ORDER BY {id}"
+            ),
         }
     }
 }
@@ -353,9 +357,9 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
 /// Writes every row's cluster and distance with one `INSERT ... SELECT` over the source.
 pub fn write_assignments(parts: &ScanParts, run_id: i64, fit: &Fit) {
     let query = format!(
-        "INSERT INTO ml.cluster_assignments (run_id, item_id, cluster, distance) \
-         SELECT $1, {id}, ml.nearest_centroid({e}, c), ml.centroid_distance({e}, c) \
-           FROM {from}, (SELECT $2 AS c) AS centres",
+        "INSERT INTO ml.cluster_assignments (run_id, item_id, cluster, distance)
+         SELECT $1, {id}, ml.nearest_centroid({e}, _ml_centres._ml_c), ml.centroid_distance({e}, _ml_centres._ml_c)
+           FROM {from}, (SELECT $2 AS _ml_c) AS _ml_centres",
         id = parts.id,
         e = parts.embedding,
         from = parts.from
@@ -373,9 +377,11 @@ pub fn distance_summaries(run_id: i64, k: usize) -> Vec<serde_json::Value> {
     Spi::connect(|c| {
         let t = spi(
             c.select(
-                "SELECT cluster, count(*), avg(distance), stddev_pop(distance),
-                        percentile_cont($2::float8[]) WITHIN GROUP (ORDER BY distance)
-                   FROM ml.cluster_assignments WHERE run_id = $1 AND tenant_id = ml.current_tenant() GROUP BY cluster",
+                "SELECT a.cluster, pg_catalog.count(*), pg_catalog.avg(a.distance), pg_catalog.stddev_pop(a.distance),
+                        pg_catalog.percentile_cont($2::double precision[]) WITHIN GROUP (ORDER BY a.distance)
+                   FROM ml.cluster_assignments a
+                  WHERE a.run_id OPERATOR(pg_catalog.=) $1 AND a.tenant_id OPERATOR(pg_catalog.=) ml.current_tenant()
+                  GROUP BY a.cluster",
                 None,
                 &[run_id.into(), crate::models::quantile_levels().into()],
             ),

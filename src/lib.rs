@@ -39,6 +39,8 @@ pub mod progress;
 pub mod reduction;
 pub mod runs;
 pub mod source;
+pub mod sql;
+pub mod stage_audit;
 pub mod tenancy;
 pub mod writer;
 

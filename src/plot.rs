@@ -15,18 +15,22 @@ use std::collections::HashMap;
 pub const MAX_POINTS: usize = 10_000;
 
 /// An SVG scatter of run `run_id`: its first two coordinates (or, for a run without
-/// coordinates, the first two principal components of its source's embeddings), one circle a
+/// coordinates, the first two principal components of the embeddings in `source`, which the
+/// caller names: the run's own `source` column is the tenant's to edit, so it is never
+/// followed — a more privileged role plotting the run would read what the tenant chose), one circle a
 /// point, coloured by cluster, noise grey, with a legend of cluster sizes and the run's
 /// description as title. Runs of more than 10,000 points are drawn from a seeded sample of
 /// 10,000 (the legend counts every point). Stable: the same run draws the same picture.
 #[pg_extern(stable, parallel_restricted, sql = r#"
-CREATE FUNCTION ml.plot_run(run_id bigint, width int DEFAULT 800, height int DEFAULT 600) RETURNS text
+CREATE FUNCTION ml.plot_run(run_id bigint, width int DEFAULT 800, height int DEFAULT 600, source regclass DEFAULT NULL) RETURNS text
 STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION ml.plot_run IS
   'An SVG scatter plot of a run''s points (reduced coordinates, or the first two principal components), coloured by cluster.';
 "#)]
-pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>) -> String {
+pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>, source: Option<pg_sys::Oid>) -> String {
+    let named_source = source;
     let run_id = run_id.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, "run_id must not be NULL", "Pass the id of a run, e.g. ml.plot_run(42)."));
     let size = |arg: &str, v: Option<i32>, default: i32| -> u32 {
         let v = v.unwrap_or(default);
@@ -40,7 +44,7 @@ pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>) ->
         let t = spi(
             c.select(
                 "SELECT analysis_type, coalesce(source, ''), coalesce(clustering_name, ''), coalesce(dim_reduction_name, ''),
-                        to_char(run_timestamp, 'YYYY-MM-DD HH24:MI'), metrics -> 'input' ->> 'embedding_column', metrics -> 'input' ->> 'id_column'
+                        pg_catalog.to_char(run_timestamp, 'YYYY-MM-DD HH24:MI'), metrics -> 'input' ->> 'embedding_column', metrics -> 'input' ->> 'id_column'
                    FROM ml.analysis_runs WHERE id = $1 AND tenant_id = ml.current_tenant()",
                 None,
                 &[run_id.into()],
@@ -109,7 +113,7 @@ pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>) ->
             .collect();
         (pts, format!("{} coordinates 1 and 2", if reduction.is_empty() { "reduced".into() } else { reduction.clone() }))
     } else {
-        (principal_points(run_id, &source, emb_col, id_col, &rows, &keep), "first two principal components of the embeddings".to_string())
+        (principal_points(run_id, named_source, emb_col, id_col, &rows, &keep), "first two principal components of the embeddings".to_string())
     };
     let mut title = format!("Run {run_id}: {kind}");
     if !clustering.is_empty() {
@@ -129,9 +133,16 @@ pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>) ->
     scatter(&points, &sizes, &title, &subtitle, width, height)
 }
 
-/// For a run without coordinates: its source's embeddings on their first two principal
-/// components, for the kept rows whose items are still in the source.
-fn principal_points(run_id: i64, source: &str, emb_col: Option<String>, id_col: Option<String>, rows: &[(String, Option<i32>, Option<Vec<f32>>)], keep: &[usize]) -> Vec<Point> {
+/// For a run without coordinates: the embeddings of `source` (named by the caller) on their
+/// first two principal components, for the kept rows whose items are in it.
+fn principal_points(run_id: i64, source: Option<pg_sys::Oid>, emb_col: Option<String>, id_col: Option<String>, rows: &[(String, Option<i32>, Option<Vec<f32>>)], keep: &[usize]) -> Vec<Point> {
+    let Some(oid) = source else {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("run_id {run_id} has no coordinates: name the relation that holds its embeddings"),
+            "Pass it, e.g. ml.plot_run(42, source => 'items'): it is read with your privileges and drawn on its first two principal components. Runs with a reduction keep their coordinates and need none.",
+        )
+    };
     let (Some(emb_col), Some(id_col)) = (emb_col, id_col) else {
         raise(
             INVALID_PARAMETER_VALUE,
@@ -139,17 +150,6 @@ fn principal_points(run_id: i64, source: &str, emb_col: Option<String>, id_col: 
             "Runs of ml.cluster_embeddings and ml.reduce_embeddings record them; re-run the analysis to plot it.",
         )
     };
-    let oid = Spi::connect(|c| {
-        let t = spi(c.select("SELECT to_regclass($1)::oid", None, &[source.into()]), "find the run's source");
-        spi(t.first().get::<pg_sys::Oid>(1), "find the run's source")
-    })
-    .unwrap_or_else(|| {
-        raise(
-            INVALID_PARAMETER_VALUE,
-            format!("run_id {run_id} has no coordinates, and its source {} no longer exists", crate::errors::literal(source)),
-            "Runs with a reduction keep their coordinates; re-run with reduction => 'pca' to plot without the source.",
-        )
-    });
     let plan = |rows: usize, dim: usize| rows * dim * 4 + dim * dim * 8;
     let src = Source { relation: oid, embedding_column: &emb_col, id_column: &id_col, plan_bytes: &plan, limit_bytes: guc::max_memory_bytes() };
     let name = src.display_name();

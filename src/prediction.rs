@@ -89,6 +89,7 @@ CREATE FUNCTION ml.predict_cluster(
     features jsonb DEFAULT NULL
 ) RETURNS TABLE (cluster integer, distance double precision, anomaly_score double precision, is_anomaly boolean)
 VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION ml.predict_cluster IS
   'Assigns an embedding to the nearest centroid of a stored K-Means model, with an anomaly score; logs the prediction (and an alert for an anomaly) unless log is false.';
@@ -167,6 +168,7 @@ CREATE FUNCTION ml.predict_clusters(
     log boolean DEFAULT true
 ) RETURNS bigint
 VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION ml.predict_clusters IS
   'Assigns every row of a table or view to a stored K-Means model''s clusters with anomaly scores; records a run, and logs each prediction unless log is false.';

@@ -66,6 +66,7 @@ CREATE FUNCTION ml.reduce_embeddings(
     run jsonb DEFAULT '{}'
 ) RETURNS bigint
 VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION ml.reduce_embeddings IS
   'Reduces the embeddings of a table or view with PCA, t-SNE or UMAP; records the run in ml.analysis_runs and the coordinates in ml.embedding_coordinates; returns the run id.';

@@ -128,7 +128,7 @@ pub fn finish(run_id: i64, total_ms: f64, write_ms: f64) {
             c.update(
                 "UPDATE ml.analysis_runs
                     SET duration_ms = $2,
-                        metrics = jsonb_set(metrics, '{timings_ms,write}', to_jsonb($3::float8))
+                        metrics = pg_catalog.jsonb_set(metrics, '{timings_ms,write}', pg_catalog.to_jsonb($3::double precision))
                   WHERE id = $1 AND tenant_id = ml.current_tenant()",
                 None,
                 &[run_id.into(), total_ms.into(), write_ms.into()],

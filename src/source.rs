@@ -1,8 +1,8 @@
 //! Reading `(id, embedding)` rows from a table or view the caller names.
 //!
 //! The relation comes in as a `regclass` and the columns as `name`s; the query is built by
-//! PostgreSQL's own `format('%I', ...)` and regclass output, so every identifier is quoted,
-//! and it runs with the caller's privileges. Rows are fetched through a cursor in batches
+//! [`crate::sql`] (quoted identifiers, the relation qualified from the catalog, every type and
+//! function qualified), and it runs with the caller's privileges. Rows are fetched through a cursor in batches
 //! whose SPI memory is freed as soon as they are copied, so the footprint is the dense
 //! matrix (`rows × dim × 4` bytes) plus the ids; the caller's memory plan is checked after
 //! every batch, so oversized input is refused early, not after the server ran out.
@@ -12,6 +12,7 @@ use crate::errors::{
     PROGRAM_LIMIT_EXCEEDED, UNDEFINED_COLUMN, UNIQUE_VIOLATION, WRONG_OBJECT_TYPE,
 };
 use crate::progress::Reporter;
+use crate::sql;
 use pgrx::prelude::*;
 use pgrx::array::RawArray;
 use pgrx::FromDatum;
@@ -32,7 +33,7 @@ pub struct Embeddings {
 
 /// A source's quoted query parts (see [`Source::scan_parts`]).
 pub struct ScanParts {
-    /// The relation, as regclass prints it.
+    /// The relation, qualified, with its alias: `"public"."items" AS _ml_src`.
     pub from: String,
     /// The embedding column cast to `real[]`.
     pub embedding: String,
@@ -94,25 +95,15 @@ impl Source<'_> {
     }
 
     /// The source's parts for queries that scan it without reading it here (checked as
-    /// [`Source::read`] checks them): the relation, the embedding as `real[]`, the id as `text`,
-    /// each quoted by `format('%I')` / regclass.
+    /// [`Source::read`] checks them): the relation with its alias [`sql::ALIAS`], the
+    /// embedding as `real[]`, the id as `text`, each quoted and qualified by [`crate::sql`].
     pub fn scan_parts(&self, name: &str) -> ScanParts {
         Spi::connect(|c| {
             self.check(c, name);
-            let q = spi(
-                c.select(
-                    "SELECT $3::regclass::text, format('%I::real[]', $2::text), format('%I::text', $1::text)",
-                    None,
-                    &[self.id_column.into(), self.embedding_column.into(), self.relation.into()],
-                ),
-                "build the scan query",
-            );
-            let row = q.first();
-            let part = |i| spi(row.get::<String>(i), "build the scan query").unwrap_or_default();
             ScanParts {
-                from: part(1),
-                embedding: part(2),
-                id: part(3),
+                from: format!("{} AS {}", sql::relation(c, self.relation), sql::ALIAS),
+                embedding: format!("{}::real[]", sql::column(self.embedding_column)),
+                id: format!("{}::pg_catalog.text", sql::column(self.id_column)),
                 embedding_column: self.embedding_column.to_string(),
                 id_column: self.id_column.to_string(),
             }
@@ -122,15 +113,12 @@ impl Source<'_> {
     fn check_and_build_query(&self, c: &pgrx::spi::SpiClient<'_>, name: &str) -> String {
         let (rel, id) = self.check(c, name);
         let order = rel.order_by(c, &id);
-        let q = spi(
-            c.select(
-                "SELECT format('SELECT %I, %I::real[], %I::text FROM %s ', $1::text, $2::text, $1::text, $3::regclass) || $4",
-                None,
-                &[self.id_column.into(), self.embedding_column.into(), self.relation.into(), order.into()],
-            ),
-            "build the read query",
-        );
-        spi(q.first().get_one::<String>(), "build the read query").unwrap_or_default()
+        let (idc, emb) = (sql::column(self.id_column), sql::column(self.embedding_column));
+        format!(
+            "SELECT {idc}, {emb}::real[], {idc}::pg_catalog.text FROM {} AS {} {order}",
+            sql::relation(c, self.relation),
+            sql::ALIAS
+        )
     }
 
     /// Checks the relation and its two columns (the embedding's type must cast to `real[]`);
@@ -142,9 +130,11 @@ impl Source<'_> {
         let (emb_type, emb_base) = (emb.type_name.clone(), emb.base);
         let castable = spi(
             c.select(
-                "SELECT $1 = ANY (ARRAY['real[]', 'double precision[]', 'numeric[]', 'smallint[]',
-                                        'integer[]', 'bigint[]']::regtype[]::oid[])
-                     OR EXISTS (SELECT 1 FROM pg_cast WHERE castsource = $1 AND casttarget = 'real[]'::regtype)",
+                "SELECT $1 OPERATOR(pg_catalog.=) ANY (ARRAY['real[]', 'double precision[]', 'numeric[]', 'smallint[]',
+                                        'integer[]', 'bigint[]']::pg_catalog.regtype[]::pg_catalog.oid[])
+                     OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast k
+                                 WHERE k.castsource OPERATOR(pg_catalog.=) $1
+                                   AND k.casttarget OPERATOR(pg_catalog.=) 'real[]'::pg_catalog.regtype)",
                 None,
                 &[emb_base.into()],
             ),
@@ -222,7 +212,13 @@ impl Source<'_> {
     /// Copies one `(id, embedding)` row into `out`, checking it.
     unsafe fn copy_row(&self, tuple: *mut pg_sys::HeapTupleData, desc: pg_sys::TupleDesc, name: &str, out: &mut Embeddings) {
         let mut null = false;
-        // SAFETY: column 3 of the tuple is the id as text (the query casts it).
+        // SAFETY: the query has three columns; the id's text (column 3) and the embedding
+        // (column 2) are checked to be text and real[] before their datums are decoded.
+        unsafe {
+            sql::expect_type(desc, 3, pg_sys::TEXTOID, "read the source's ids");
+            sql::expect_type(desc, 2, pg_sys::FLOAT4ARRAYOID, "read the source's embeddings");
+        }
+        // SAFETY: column 3 of the tuple is text (checked above).
         let id = unsafe {
             let datum = pg_sys::SPI_getbinval(tuple, desc, 3, &mut null);
             String::from_datum(datum, null)
@@ -276,23 +272,27 @@ impl Source<'_> {
     }
 }
 
-/// A relation's name as SQL should write it (quoted and qualified as needed): for messages.
+/// A relation's name as SQL should write it (quoted, and qualified unless the caller's
+/// search_path finds it): for messages only, never for a query.
 pub fn display_name(relation: pg_sys::Oid) -> String {
     Spi::connect(|c| {
-        let t = spi(c.select("SELECT $1::regclass::text", None, &[relation.into()]), "name the source");
+        let t = spi(c.select("SELECT $1::pg_catalog.regclass::pg_catalog.text", None, &[relation.into()]), "name the source");
         spi(t.first().get_one::<String>(), "name the source")
     })
     .unwrap_or_else(|| format!("{}", relation.to_u32()))
 }
 
-/// A relation's schema-qualified name (`public.items`), whatever the `search_path`: what a
-/// run records as its source.
+/// A relation's schema-qualified name (`public.items`, quoted where needed), whatever the
+/// `search_path`: what a run records as its source (a record, never read back as a query).
 pub fn qualified_name(relation: pg_sys::Oid) -> String {
     Spi::connect(|c| {
         let t = spi(
             c.select(
-                "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
-                   JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+                "SELECT pg_catalog.quote_ident(n.nspname::pg_catalog.text) OPERATOR(pg_catalog.||) '.'
+                        OPERATOR(pg_catalog.||) pg_catalog.quote_ident(r.relname::pg_catalog.text)
+                   FROM pg_catalog.pg_class r
+                   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace
+                  WHERE r.oid OPERATOR(pg_catalog.=) $1",
                 None,
                 &[relation.into()],
             ),
@@ -325,19 +325,22 @@ impl Relation {
     /// Checks that `oid` is a table, view, materialized view, partitioned or foreign table
     /// (raising with `hint` if not) and lists its columns.
     pub fn open(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid, name: &str, hint: &str) -> Relation {
-        let kind = spi(c.select("SELECT relkind::text FROM pg_class WHERE oid = $1", None, &[oid.into()]), "look up the source");
+        let kind = spi(
+            c.select("SELECT r.relkind::pg_catalog.text FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) $1", None, &[oid.into()]),
+            "look up the source",
+        );
         let kind = spi(kind.first().get_one::<String>(), "look up the source").unwrap_or_default();
         if !["r", "v", "m", "p", "f"].contains(&kind.as_str()) {
             raise(WRONG_OBJECT_TYPE, format!("source {name} is not a table, view or materialized view"), hint);
         }
         let rows = spi(
             c.select(
-                "SELECT attname::text, format_type(atttypid, atttypmod),
-                        (SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
-                           FROM pg_type t WHERE t.oid = atttypid) AS base
-                   FROM pg_attribute
-                  WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped
-                  ORDER BY attnum",
+                "SELECT a.attname::pg_catalog.text, pg_catalog.format_type(a.atttypid, a.atttypmod),
+                        (SELECT CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'd' THEN t.typbasetype ELSE t.oid END
+                           FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) a.atttypid) AS base
+                   FROM pg_catalog.pg_attribute a
+                  WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+                  ORDER BY a.attnum",
                 None,
                 &[oid.into()],
             ),
@@ -373,13 +376,16 @@ impl Relation {
     pub fn order_by(&self, c: &pgrx::spi::SpiClient<'_>, id: &Column) -> &'static str {
         let orderable = spi(
             c.select(
-                "SELECT EXISTS (SELECT 1 FROM pg_opclass o JOIN pg_am a ON a.oid = o.opcmethod
-                                 WHERE a.amname = 'btree' AND o.opcdefault
-                                   AND (o.opcintype = $1
-                                        OR (o.opcintype = 'anyarray'::regtype
-                                            AND EXISTS (SELECT 1 FROM pg_type t WHERE t.oid = $1 AND t.typelem <> 0 AND t.typlen = -1))
-                                        OR (o.opcintype = 'anyenum'::regtype
-                                            AND EXISTS (SELECT 1 FROM pg_type t WHERE t.oid = $1 AND t.typtype = 'e'))))",
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_opclass o JOIN pg_catalog.pg_am m ON m.oid OPERATOR(pg_catalog.=) o.opcmethod
+                                 WHERE m.amname OPERATOR(pg_catalog.=) 'btree' AND o.opcdefault
+                                   AND (o.opcintype OPERATOR(pg_catalog.=) $1
+                                        OR (o.opcintype OPERATOR(pg_catalog.=) 'anyarray'::pg_catalog.regtype
+                                            AND EXISTS (SELECT 1 FROM pg_catalog.pg_type t
+                                                         WHERE t.oid OPERATOR(pg_catalog.=) $1 AND t.typelem OPERATOR(pg_catalog.<>) 0
+                                                           AND t.typlen OPERATOR(pg_catalog.=) -1))
+                                        OR (o.opcintype OPERATOR(pg_catalog.=) 'anyenum'::pg_catalog.regtype
+                                            AND EXISTS (SELECT 1 FROM pg_catalog.pg_type t
+                                                         WHERE t.oid OPERATOR(pg_catalog.=) $1 AND t.typtype OPERATOR(pg_catalog.=) 'e'))))",
                 None,
                 &[id.base.into()],
             ),
@@ -388,7 +394,7 @@ impl Relation {
         if spi(orderable.first().get_one::<bool>(), "check the id type's ordering").unwrap_or(false) {
             "ORDER BY 1"
         } else {
-            "ORDER BY 3 COLLATE \"C\""
+            "ORDER BY 3 COLLATE pg_catalog.\"C\""
         }
     }
 }

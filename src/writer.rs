@@ -3,6 +3,10 @@
 //! built and the write's extra memory is a batch, whatever the row count. Everything runs in
 //! the caller's transaction: a failure later in the call rolls every batch back.
 //!
+//! Several arrays are unnested by the grammar's own `unnest(a, b, ...)` form, which only an
+//! unqualified `unnest` names; PostgreSQL expands it to `pg_catalog.unnest` of each array,
+//! so no other function can stand in for it.
+//!
 //! `ml.cluster_assignments` checks its run once per statement (see
 //! `sql/schema/10_analysis.sql`), so a batch costs one check, not one per row.
 
@@ -55,7 +59,7 @@ pub fn write_coordinates(run_id: i64, ids: &[String], coords: &[f64], k: usize, 
             c.update(
                 "INSERT INTO ml.embedding_coordinates (run_id, item_id, coords)
                  SELECT $1, u.item_id, ($3::real[])[(u.i - 1) * $4 + 1 : u.i * $4]
-                   FROM unnest($2::text[]) WITH ORDINALITY AS u(item_id, i)",
+                   FROM pg_catalog.unnest($2::pg_catalog.text[]) WITH ORDINALITY AS u(item_id, i)",
                 None,
                 &[run_id.into(), ids[r.clone()].to_vec().into(), flat.into(), (k as i32).into()],
             ),
@@ -80,7 +84,7 @@ pub fn write_assignment_rows(run_id: i64, ids: &[String], rows: &AssignmentRows,
             c.update(
                 "INSERT INTO ml.cluster_assignments (run_id, item_id, cluster, distance, probability, outlier_score)
                  SELECT $1, u.item_id, u.cluster, u.distance, u.probability, u.outlier_score
-                   FROM unnest($2::text[], $3::int4[], $4::float8[], $5::float8[], $6::float8[])
+                   FROM unnest($2::pg_catalog.text[], $3::integer[], $4::double precision[], $5::double precision[], $6::double precision[])
                         AS u(item_id, cluster, distance, probability, outlier_score)",
                 None,
                 &[
@@ -117,7 +121,7 @@ pub fn write_duplicates(run_id: i64, rows: &DuplicateRows, progress: &mut Report
             c.update(
                 "INSERT INTO ml.duplicate_assignments (run_id, item_id, exact_group_id, exact_group_confidence,
                         similar_group_id, similar_group_confidence, similar_group_type, hamming_distance)
-                 SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int4[]) AS u",
+                 SELECT $1, u.* FROM unnest($2::pg_catalog.text[], $3::pg_catalog.text[], $4::pg_catalog.text[], $5::pg_catalog.text[], $6::pg_catalog.text[], $7::pg_catalog.text[], $8::integer[]) AS u",
                 None,
                 &[
                     run_id.into(),

@@ -118,6 +118,7 @@ COMMENT ON VIEW ml.run_points IS
 -- of another tenant with the same id is as missing as no run at all.
 CREATE FUNCTION ml.check_assignment_runs() RETURNS trigger
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   missing bigint;

@@ -67,12 +67,13 @@ CREATE FUNCTION ml.log_prediction(
   created_at        timestamptz DEFAULT now()
 ) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   new_id bigint;
 BEGIN
   IF $1 IS NULL OR $1 = '' THEN
-    RAISE EXCEPTION 'ml.log_prediction: model_name must be given, not %', coalesce(quote_literal($1), 'NULL')
+    RAISE EXCEPTION 'ml.log_prediction: model_name must be given, not %', coalesce(pg_catalog.quote_literal($1), 'NULL')
       USING ERRCODE = 'null_value_not_allowed', HINT = 'Name the model that made the prediction.';
   END IF;
   IF $2 IS NULL OR $2 = 'NaN'::float8 OR $2 IN ('Infinity'::float8, '-Infinity'::float8) THEN
@@ -84,7 +85,7 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave anomaly_score out when the model gives none.';
   END IF;
   IF $6 IS NULL OR $6 NOT IN ('normal', 'warning', 'critical') THEN
-    RAISE EXCEPTION 'ml.log_prediction: severity must be normal, warning or critical, not %', coalesce(quote_literal($6), 'NULL')
+    RAISE EXCEPTION 'ml.log_prediction: severity must be normal, warning or critical, not %', coalesce(pg_catalog.quote_literal($6), 'NULL')
       USING ERRCODE = 'invalid_parameter_value', HINT = 'Seed 001''s severities; leave severity out for normal.';
   END IF;
   IF $7 < 0 THEN
@@ -93,7 +94,7 @@ BEGIN
   END IF;
   INSERT INTO ml.ml_prediction_log
     (model_name, prediction_value, input_features, anomaly_score, is_anomaly, severity, response_time_ms, active, created_at, updated_at)
-  VALUES ($1, $2, $3, $4, coalesce($5, false), $6, $7, coalesce($8, true), coalesce($9, now()), coalesce($9, now()))
+  VALUES ($1, $2, $3, $4, coalesce($5, false), $6, $7, coalesce($8, true), coalesce($9, pg_catalog.now()), coalesce($9, pg_catalog.now()))
   RETURNING id INTO new_id;
   RETURN new_id;
 END

@@ -66,47 +66,23 @@ CREATE INDEX model_stage_transitions_model_idx ON ml.model_stage_transitions (mo
 COMMENT ON TABLE ml.model_stage_transitions IS
   'Every change of a model''s stage, written by a trigger on ml.model_registry; append-only for every role but the owner of the table.';
 
--- Every change of a model's stage is recorded. Inserts are not changes (a new model's stage
--- is in its row), which also keeps pg_restore, whose COPY inserts, from recording twice.
+-- Every change of a model's stage is recorded, by the registry's trigger and nothing else; both
+-- trigger functions are Rust (src/stage_audit.rs), because only there can the guard tell the
+-- registry's own insert from any other, such as one from a trigger on a role's temporary table.
 CREATE FUNCTION ml.record_stage_transition() RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-BEGIN
-  IF NEW.stage IS DISTINCT FROM OLD.stage THEN
-    INSERT INTO ml.model_stage_transitions (tenant_id, model_id, from_stage, to_stage, model_name, model_version)
-    VALUES (NEW.tenant_id, NEW.id, OLD.stage, NEW.stage, NEW.name, NEW.version);
-  END IF;
-  RETURN NEW;
-END
-$$;
+LANGUAGE c
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'record_stage_transition_wrapper';
 CREATE TRIGGER model_registry_stage_audit
   AFTER UPDATE OF stage ON ml.model_registry
   FOR EACH ROW EXECUTE FUNCTION ml.record_stage_transition();
 
--- Append-only for every role but the owner: a row is added only by the trigger above, for a
--- stage the model really has now, and records who made the change (changed_by and the time
--- are set here, whatever the caller wrote); nothing is updated or deleted (nor truncated: see
--- ml.refuse_truncate).
+-- Append-only for every role but the owner: a row is added only by the trigger above, for the
+-- stage change it records, with the role that made it and the time; nothing is updated or
+-- deleted (nor truncated: see ml.refuse_truncate). The owner (and superusers) may write anything.
 CREATE FUNCTION ml.guard_stage_audit() RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-BEGIN
-  -- The owner of the table (and superusers) may write anything: restores, corrections.
-  IF pg_has_role(current_user, (SELECT c.relowner FROM pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
-    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
-  END IF;
-  IF TG_OP = 'INSERT' AND pg_trigger_depth() > 1
-     AND EXISTS (SELECT 1 FROM ml.model_registry m
-                  WHERE m.id = NEW.model_id AND m.tenant_id = NEW.tenant_id AND m.stage = NEW.to_stage) THEN
-    NEW.changed_by := current_user;
-    NEW.transitioned_at := now();
-    RETURN NEW;
-  END IF;
-  RAISE EXCEPTION 'ml.model_stage_transitions is append-only: % by role % is not allowed', TG_OP, current_user
-    USING ERRCODE = 'insufficient_privilege',
-          HINT = 'Rows are added when a model''s stage changes (UPDATE ml.model_registry SET stage = ...); only the owner of the table may change or remove them.';
-END
-$$;
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'guard_stage_audit_wrapper';
 CREATE TRIGGER model_stage_transitions_append_only
   BEFORE INSERT OR UPDATE OR DELETE ON ml.model_stage_transitions
   FOR EACH ROW EXECUTE FUNCTION ml.guard_stage_audit();

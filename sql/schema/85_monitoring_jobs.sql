@@ -13,23 +13,24 @@ COMMENT ON FUNCTION ml.alert_rule_metrics() IS
 
 CREATE FUNCTION ml.check_alert_rule() RETURNS trigger
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   IF NOT NEW.metric = ANY (ml.alert_rule_metrics()) THEN
-    RAISE EXCEPTION 'alert rule %: metric % is not one pg_mlkit evaluates', quote_literal(NEW.name), quote_literal(NEW.metric)
+    RAISE EXCEPTION 'alert rule %: metric % is not one pg_mlkit evaluates', pg_catalog.quote_literal(NEW.name), pg_catalog.quote_literal(NEW.metric)
       USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Use one of: ' || array_to_string(ml.alert_rule_metrics(), ', ') || '.';
+            HINT = 'Use one of: ' || pg_catalog.array_to_string(ml.alert_rule_metrics(), ', ') || '.';
   END IF;
   IF NEW.comparison IS NULL OR NEW.comparison NOT IN ('>', '>=', '<', '<=') THEN
-    RAISE EXCEPTION 'alert rule %: comparison must be >, >=, < or <=, not %', quote_literal(NEW.name), coalesce(quote_literal(NEW.comparison), 'NULL')
+    RAISE EXCEPTION 'alert rule %: comparison must be >, >=, < or <=, not %', pg_catalog.quote_literal(NEW.name), coalesce(pg_catalog.quote_literal(NEW.comparison), 'NULL')
       USING ERRCODE = 'invalid_parameter_value', HINT = 'A rule fires when "metric comparison threshold" holds, e.g. anomaly_score >= 0.99.';
   END IF;
   IF NEW.threshold = 'NaN'::float8 THEN
-    RAISE EXCEPTION 'alert rule %: threshold must be a number, not NaN', quote_literal(NEW.name)
+    RAISE EXCEPTION 'alert rule %: threshold must be a number, not NaN', pg_catalog.quote_literal(NEW.name)
       USING ERRCODE = 'invalid_parameter_value', HINT = 'Compare the metric with a number.';
   END IF;
   IF NEW.cooldown < interval '0' THEN
-    RAISE EXCEPTION 'alert rule %: cooldown must not be negative, not %', quote_literal(NEW.name), NEW.cooldown
+    RAISE EXCEPTION 'alert rule %: cooldown must not be negative, not %', pg_catalog.quote_literal(NEW.name), NEW.cooldown
       USING ERRCODE = 'invalid_parameter_value', HINT = 'A rule fires at most once per cooldown; 0 fires every time.';
   END IF;
   RETURN NEW;
@@ -44,6 +45,7 @@ CREATE TRIGGER alert_rules_check BEFORE INSERT OR UPDATE ON ml.alert_rules
 -- alerts are matched within a tenant (an owner's insert may carry rows of several).
 CREATE FUNCTION ml.fire_prediction_rules() RETURNS trigger
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   r     ml.alert_rules;
@@ -54,7 +56,7 @@ BEGIN
               AND tenant_id IN (SELECT DISTINCT n.tenant_id FROM new_rows n)
             ORDER BY id
   LOOP
-    SELECT n.id, n.model_name, v.value, count(*) OVER () AS matching INTO hit
+    SELECT n.id, n.model_name, v.value, pg_catalog.count(*) OVER () AS matching INTO hit
       FROM new_rows n,
            LATERAL (SELECT CASE r.metric WHEN 'anomaly_score' THEN n.anomaly_score
                                          WHEN 'prediction_value' THEN n.prediction_value
@@ -65,11 +67,11 @@ BEGIN
      ORDER BY CASE WHEN r.comparison IN ('>', '>=') THEN -v.value ELSE v.value END, n.id
      LIMIT 1;
     IF FOUND AND NOT EXISTS (SELECT 1 FROM ml.monitoring_alerts a
-                              WHERE a.rule_id = r.id AND a.tenant_id = r.tenant_id AND a.triggered_at > now() - r.cooldown) THEN
+                              WHERE a.rule_id = r.id AND a.tenant_id = r.tenant_id AND a.triggered_at > pg_catalog.now() - r.cooldown) THEN
       INSERT INTO ml.monitoring_alerts (tenant_id, rule_id, model_name, severity, title, details)
       VALUES (r.tenant_id, r.id, hit.model_name, r.severity,
-              format('%s: %s %s %s %s', r.name, r.metric, hit.value, r.comparison, r.threshold),
-              jsonb_build_object('rule', r.name, 'metric', r.metric, 'value', hit.value,
+              pg_catalog.format('%s: %s %s %s %s', r.name, r.metric, hit.value, r.comparison, r.threshold),
+              pg_catalog.jsonb_build_object('rule', r.name, 'metric', r.metric, 'value', hit.value,
                                  'comparison', r.comparison, 'threshold', r.threshold,
                                  'prediction_log_id', hit.id, 'matching_predictions', hit.matching));
     END IF;
@@ -85,6 +87,7 @@ CREATE TRIGGER ml_prediction_log_rules AFTER INSERT ON ml.ml_prediction_log
 -- every tenant, an application role its own.
 CREATE FUNCTION ml.rollup_monitoring(day date DEFAULT current_date - 1) RETURNS integer
 LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -97,17 +100,17 @@ BEGIN
   INSERT INTO ml.monitoring_daily_rollups AS d
     (tenant_id, model_name, day, prediction_count, anomaly_count, error_count,
      latency_p50_ms, latency_p95_ms, latency_p99_ms, mean_prediction, metrics)
-  SELECT l.tenant_id, l.model_name, $1, count(*), count(*) FILTER (WHERE l.is_anomaly), 0,
-         percentile_cont(0.5) WITHIN GROUP (ORDER BY l.response_time_ms),
-         percentile_cont(0.95) WITHIN GROUP (ORDER BY l.response_time_ms),
-         percentile_cont(0.99) WITHIN GROUP (ORDER BY l.response_time_ms),
-         avg(l.prediction_value),
-         jsonb_build_object(
-           'anomaly_rate', count(*) FILTER (WHERE l.is_anomaly)::float8 / count(*),
-           'mean_anomaly_score', avg(l.anomaly_score),
-           'severity', jsonb_build_object('normal', count(*) FILTER (WHERE l.severity = 'normal'),
-                                          'warning', count(*) FILTER (WHERE l.severity = 'warning'),
-                                          'critical', count(*) FILTER (WHERE l.severity = 'critical')))
+  SELECT l.tenant_id, l.model_name, $1, pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE l.is_anomaly), 0,
+         pg_catalog.percentile_cont(0.5) WITHIN GROUP (ORDER BY l.response_time_ms),
+         pg_catalog.percentile_cont(0.95) WITHIN GROUP (ORDER BY l.response_time_ms),
+         pg_catalog.percentile_cont(0.99) WITHIN GROUP (ORDER BY l.response_time_ms),
+         pg_catalog.avg(l.prediction_value),
+         pg_catalog.jsonb_build_object(
+           'anomaly_rate', pg_catalog.count(*) FILTER (WHERE l.is_anomaly)::float8 / pg_catalog.count(*),
+           'mean_anomaly_score', pg_catalog.avg(l.anomaly_score),
+           'severity', pg_catalog.jsonb_build_object('normal', pg_catalog.count(*) FILTER (WHERE l.severity = 'normal'),
+                                          'warning', pg_catalog.count(*) FILTER (WHERE l.severity = 'warning'),
+                                          'critical', pg_catalog.count(*) FILTER (WHERE l.severity = 'critical')))
     FROM ml.ml_prediction_log l
    WHERE l.active AND l.created_at >= $1::timestamptz AND l.created_at < ($1 + 1)::timestamptz
    GROUP BY l.tenant_id, l.model_name
@@ -128,6 +131,7 @@ COMMENT ON FUNCTION ml.rollup_monitoring(date) IS
 -- run's metrics; one alert per rule, unless it fired within its cooldown.
 CREATE FUNCTION ml.fire_drift_rules() RETURNS trigger
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   r      ml.alert_rules;
@@ -145,11 +149,11 @@ BEGIN
     holds := CASE r.comparison WHEN '>' THEN value > r.threshold WHEN '>=' THEN value >= r.threshold
                                WHEN '<' THEN value < r.threshold ELSE value <= r.threshold END;
     IF holds AND NOT EXISTS (SELECT 1 FROM ml.monitoring_alerts a
-                        WHERE a.rule_id = r.id AND a.tenant_id = r.tenant_id AND a.triggered_at > now() - r.cooldown) THEN
+                        WHERE a.rule_id = r.id AND a.tenant_id = r.tenant_id AND a.triggered_at > pg_catalog.now() - r.cooldown) THEN
       INSERT INTO ml.monitoring_alerts (tenant_id, rule_id, model_name, severity, title, details)
       VALUES (r.tenant_id, r.id, NEW.model_name, r.severity,
-              format('%s: %s %s %s %s', r.name, r.metric, value, r.comparison, r.threshold),
-              jsonb_build_object('rule', r.name, 'metric', r.metric, 'value', value,
+              pg_catalog.format('%s: %s %s %s %s', r.name, r.metric, value, r.comparison, r.threshold),
+              pg_catalog.jsonb_build_object('rule', r.name, 'metric', r.metric, 'value', value,
                                  'comparison', r.comparison, 'threshold', r.threshold,
                                  'run_id', NEW.id, 'source', NEW.source));
     END IF;

@@ -23,17 +23,18 @@ CREATE FUNCTION ml.load_analysis_run(
   clustering_params             jsonb DEFAULT NULL
 ) RETURNS bigint
 LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   new_id bigint;
 BEGIN
   IF analysis_type IS NULL OR analysis_type = '' THEN
-    RAISE EXCEPTION 'analysis_type must be given, not %', coalesce(quote_literal(analysis_type), 'NULL')
+    RAISE EXCEPTION 'analysis_type must be given, not %', coalesce(pg_catalog.quote_literal(analysis_type), 'NULL')
       USING ERRCODE = 'null_value_not_allowed',
             HINT = 'Name the kind of analysis, e.g. analysis_type => ''clustering'' or ''object_detection''.';
   END IF;
   IF status IS NULL OR status NOT IN ('pending', 'running', 'completed', 'failed') THEN
-    RAISE EXCEPTION 'status must be pending, running, completed or failed, not %', coalesce(quote_literal(status), 'NULL')
+    RAISE EXCEPTION 'status must be pending, running, completed or failed, not %', coalesce(pg_catalog.quote_literal(status), 'NULL')
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Leave status out for a completed run.';
   END IF;

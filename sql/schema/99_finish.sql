@@ -1,5 +1,6 @@
 -- Applied to every table above, so that no table can be missed:
---  * row-level security keyed on ml.current_tenant() (owners and superusers bypass it);
+--  * row-level security keyed on ml.current_tenant() (owners and superusers bypass it), but for
+--    ml.tenant_access, which is not tenant data;
 --  * pg_extension_config_dump, so that pg_dump keeps user rows (and identity positions);
 --  * the updated_at trigger where the table has that column;
 --  * the TRUNCATE guard (ml.refuse_truncate): TRUNCATE would bypass the policies.
@@ -13,9 +14,12 @@ BEGIN
     WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind = 'r'
     ORDER BY c.relname
   LOOP
-    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
-    EXECUTE format('CREATE POLICY tenant_isolation ON %s USING (tenant_id = ml.current_tenant()) '
-                   'WITH CHECK (tenant_id = ml.current_tenant())', t);
+    -- ml.tenant_access is not tenant data: it says who may use which tenant (its own policy).
+    IF t <> 'ml.tenant_access'::regclass THEN
+      EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
+      EXECUTE format('CREATE POLICY tenant_isolation ON %s USING (tenant_id = ml.current_tenant()) '
+                     'WITH CHECK (tenant_id = ml.current_tenant())', t);
+    END IF;
     PERFORM pg_catalog.pg_extension_config_dump(t, '');
     FOR seq IN
       SELECT pg_get_serial_sequence(t::text, a.attname) FROM pg_attribute a
@@ -73,6 +77,7 @@ BEGIN
               JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum) AS cols
       FROM pg_constraint con
      WHERE con.contype IN ('p', 'u') AND con.connamespace = 'ml'::regnamespace
+       AND con.conrelid <> 'ml.tenant_access'::regclass
        AND NOT EXISTS (SELECT 1 FROM pg_attribute a
                         WHERE a.attrelid = con.conrelid AND a.attname = 'tenant_id' AND a.attnum = ANY (con.conkey))
      ORDER BY con.conrelid::regclass::text, con.conname
@@ -104,3 +109,34 @@ BEGIN
   END LOOP;
 END
 $$;
+
+-- A trigger on a table of schema ml runs its function as whoever writes the table: the
+-- extension's own functions, the owner's jobs, a superuser restoring a dump. A role granted
+-- TRIGGER on a table (GRANT ALL does) could so run its code as any of them, and could change
+-- the audit rows the registry writes. So only the owner of a table in ml may create a trigger
+-- on it.
+CREATE FUNCTION ml.refuse_foreign_triggers() RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  tbl pg_catalog.regclass;
+BEGIN
+  SELECT r.oid INTO tbl
+    FROM pg_catalog.pg_event_trigger_ddl_commands() cmd
+    JOIN pg_catalog.pg_trigger t ON t.oid = cmd.objid
+    JOIN pg_catalog.pg_class r ON r.oid = t.tgrelid
+   WHERE cmd.object_type = 'trigger'
+     AND r.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = 'ml')
+     AND NOT pg_catalog.pg_has_role(CURRENT_USER, r.relowner, 'MEMBER')
+   LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'CREATE TRIGGER on % by role % is refused: a trigger there would run as every role that writes the table', tbl, CURRENT_USER
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Only the owner of pg_mlkit''s tables may create triggers on them; grant SELECT, INSERT, UPDATE, DELETE rather than ALL.';
+  END IF;
+END
+$$;
+CREATE EVENT TRIGGER pg_mlkit_refuse_foreign_triggers ON ddl_command_end
+  WHEN TAG IN ('CREATE TRIGGER')
+  EXECUTE FUNCTION ml.refuse_foreign_triggers();

@@ -59,7 +59,7 @@ SELECT xml_is_well_formed_document(:'svg') AS well_formed,
        (xpath('/svg:svg/svg:title/text()', :'svg'::xml, ARRAY[ARRAY['svg', 'http://www.w3.org/2000/svg']]))[1]::text = 'Run ' || :pipeline || ': clustering (K-Means on umap) of public.digits' AS titled;
 -- A run without coordinates is drawn on the first two principal components of its source.
 SELECT cardinality(xpath('//svg:g[@class="points"]/svg:circle',
-         ml.plot_run(ml.cluster_embeddings('digits', params => '{"n_clusters": 3, "random_state": 0}'), 400, 300)::xml,
+         ml.plot_run(ml.cluster_embeddings('digits', params => '{"n_clusters": 3, "random_state": 0}'), 400, 300, source => 'digits')::xml,
          ARRAY[ARRAY['svg', 'http://www.w3.org/2000/svg']])) AS marks_from_pca;
 
 -- Deleting a run deletes its coordinates.

@@ -1,11 +1,13 @@
 -- Tenant isolation: two ordinary roles that do not own the tables see and write only the
 -- rows of the tenant their session is in (app.tenant); a session that never sets it works
--- in the tenant 'default'.
+-- in the tenant 'default'. A role may work only in the tenants the owner granted it.
 CREATE ROLE mlkit_alice;
 CREATE ROLE mlkit_bob;
 GRANT USAGE ON SCHEMA ml TO mlkit_alice, mlkit_bob;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ml TO mlkit_alice, mlkit_bob;
 GRANT SELECT ON digits, points TO mlkit_alice, mlkit_bob;
+SELECT ml.grant_tenant('mlkit_alice', 'acme'), ml.grant_tenant('mlkit_bob', 'globex');
+SELECT role, tenant, granted_by FROM ml.tenant_grants ORDER BY tenant, role;
 
 SET ROLE mlkit_alice;
 SET app.tenant = 'acme';
@@ -20,7 +22,13 @@ RESET ROLE;
 
 SELECT min(id) AS acme_run FROM ml.analysis_runs WHERE tenant_id = 'acme' \gset
 
+-- Setting app.tenant is not enough: Bob was not granted acme, so its rows stay hidden and
+-- every table and function refuses him.
 SET ROLE mlkit_bob;
+SET app.tenant = 'acme';
+SELECT count(*) FROM ml.analysis_runs;
+SELECT ml.load_analysis_run('clustering');
+SELECT role, tenant FROM ml.tenant_grants ORDER BY tenant, role;
 SET app.tenant = 'globex';
 SELECT count(*) AS runs_bob_sees, (SELECT count(*) FROM ml.cluster_assignments) AS assignments_bob_sees FROM ml.analysis_runs;
 -- Bob can neither change nor delete acme's rows: they are invisible to him.
@@ -66,6 +74,16 @@ SET pg_mlkit.thread = 4;
 SHOW pg_mlkit.max_memory_mb;
 RESET ROLE;
 RESET pg_mlkit.max_memory_mb;
+
+-- A revoked tenant is refused from the next statement on.
+SELECT ml.revoke_tenant('mlkit_bob', 'globex');
+SET ROLE mlkit_bob;
+SET app.tenant = 'globex';
+SELECT count(*) FROM ml.analysis_runs;
+-- Nor can Bob grant himself a tenant: only the owner of pg_mlkit can.
+SELECT ml.grant_tenant('mlkit_bob', 'globex');
+RESET app.tenant;
+RESET ROLE;
 
 -- The owner sees everything, untouched.
 SELECT tenant_id, analysis_type, model_name FROM ml.analysis_runs ORDER BY tenant_id, analysis_type;

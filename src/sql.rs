@@ -1,0 +1,79 @@
+//! The one way pg_mlkit writes SQL at run time (docs/security.md).
+//!
+//! Every query the extension runs must mean the same thing whoever calls it and whatever their
+//! `search_path` holds: a role may plant `pg_temp.text`, a `public.format(...)` that is a better
+//! match than `pg_catalog`'s, or a temporary table named `pg_class`. So:
+//!
+//! * identifiers are always double-quoted ([`ident`]), relations always schema-qualified from
+//!   the catalog ([`relation`]), never taken as text from a row or an argument;
+//! * every type, function and operator in a query text is written with its schema
+//!   (`pg_catalog.text`, `OPERATOR(pg_catalog.=)`, `ml.current_tenant()`); keyword types
+//!   (`real`, `bigint`, `integer`, `double precision`, `boolean`) are the grammar's own and
+//!   always `pg_catalog`'s;
+//! * the functions that run SQL also pin `search_path = pg_catalog, pg_temp` in their
+//!   `CREATE FUNCTION` (pg_temp last, so nothing temporary shadows the catalog);
+//! * internal aliases start with `_ml` ([`ALIAS`]), so they cannot be a user's column names
+//!   by accident, and every column of a user relation is referred to through its alias;
+//! * every datum read back is type-checked before it is decoded ([`expect_type`], and
+//!   [`crate::errors::spi`] turns pgrx's own check into 42804).
+
+use crate::errors::{raise, spi, DATATYPE_MISMATCH};
+use pgrx::prelude::*;
+
+/// The alias of the user's relation in queries built here.
+pub const ALIAS: &str = "_ml_src";
+
+/// `name` as a quoted identifier: `"name"`, with `"` doubled. Always quoted, so that no name
+/// is ever folded, taken as a keyword, or read as anything but itself.
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A column of the user's relation, through [`ALIAS`]: `_ml_src."name"`.
+pub fn column(name: &str) -> String {
+    format!("{ALIAS}.{}", ident(name))
+}
+
+/// The relation `oid` as a query writes it: `"schema"."name"`, from the catalog (a temporary
+/// table is named by its own `pg_temp_N` schema, so no other relation can stand in for it).
+pub fn relation(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> String {
+    let t = spi(
+        c.select(
+            "SELECT n.nspname::pg_catalog.text, r.relname::pg_catalog.text
+               FROM pg_catalog.pg_class r
+               JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace
+              WHERE r.oid OPERATOR(pg_catalog.=) $1",
+            None,
+            &[oid.into()],
+        ),
+        "look up a relation",
+    );
+    if t.is_empty() {
+        raise(
+            pgrx::PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            format!("relation with OID {} does not exist", oid.to_u32()),
+            "It was dropped while the call ran; run it again.",
+        );
+    }
+    let row = t.first();
+    let schema: String = spi(row.get(1), "look up a relation").unwrap_or_default();
+    let name: String = spi(row.get(2), "look up a relation").unwrap_or_default();
+    format!("{}.{}", ident(&schema), ident(&name))
+}
+
+/// Checks that column `col` (1-based) of the tuple descriptor has type `want` before a datum
+/// of it is decoded by hand (`SPI_getbinval`); a mismatch is 42804, never a misread datum.
+///
+/// # Safety
+/// `desc` must be a valid tuple descriptor with at least `col` columns.
+pub unsafe fn expect_type(desc: pg_sys::TupleDesc, col: i32, want: pg_sys::Oid, what: &str) {
+    // SAFETY: the caller's guarantee.
+    let got = unsafe { pg_sys::SPI_gettypeid(desc, col) };
+    if got != want {
+        raise(
+            DATATYPE_MISMATCH,
+            format!("pg_mlkit could not {what}: column {col} of its query has type OID {}, not {}", got.to_u32(), want.to_u32()),
+            "A type in the query resolved to another one; this is a bug in pg_mlkit, please report it.",
+        );
+    }
+}
