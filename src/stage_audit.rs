@@ -115,8 +115,18 @@ fn guard_stage_audit<'a>(
     let relid = trigger
         .relid()
         .unwrap_or_else(|_| raise(FEATURE_NOT_SUPPORTED, "ml.guard_stage_audit must be a row trigger", "It is the trigger of ml.model_stage_transitions."));
-    // SAFETY: a plain catalog check of the current role against the table's owner.
-    let owner = unsafe { pg_sys::pg_class_ownercheck(relid, pg_sys::GetUserId()) };
+    // The owner, as the other guards count it: a member of the table's owner role.
+    let owner = Spi::connect(|c| {
+        let t = spi(
+            c.select(
+                "SELECT pg_catalog.pg_has_role(r.relowner, 'MEMBER') FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) $1",
+                None,
+                &[relid.into()],
+            ),
+            "check the audit's owner",
+        );
+        spi(t.first().get_one::<bool>(), "check the audit's owner").unwrap_or(false)
+    });
     let op = trigger.op().ok();
     if owner {
         return Ok(if matches!(op, Some(PgTriggerOperation::Delete)) { trigger.old() } else { trigger.new() });

@@ -12,8 +12,10 @@
 //! have set before the library was loaded.
 //!
 //! The policies call it for every row, so the answer is kept for the rest of the statement:
-//! the cache is keyed by role, tenant, transaction and command, so a grant or revoke is seen by
-//! the next statement, and `SET ROLE` or a change of `app.tenant` is never served an old answer.
+//! the cache is keyed by role, tenant, transaction, command and statement start, so a grant or
+//! revoke another session commits is seen by the next statement (under READ COMMITTED; a
+//! REPEATABLE READ transaction sees the grants of its snapshot), and `SET ROLE` or a change of
+//! `app.tenant` is never served an old answer.
 
 use std::cell::RefCell;
 use std::ffi::CStr;
@@ -23,8 +25,9 @@ use pgrx::prelude::*;
 use crate::errors::{literal, raise, spi};
 use crate::guc;
 
-/// The last answer: (role, tenant, local transaction, command) and whether the role may.
-type Checked = ((pg_sys::Oid, String, u32, u32), bool);
+/// The last answer: (role, tenant, local transaction, command, statement start) and whether
+/// the role may.
+type Checked = ((pg_sys::Oid, String, u32, u32, i64), bool);
 
 thread_local! {
     static CHECKED: RefCell<Option<Checked>> = const { RefCell::new(None) };
@@ -78,14 +81,14 @@ pub fn current_role_name() -> String {
 /// Whether the current role may work in `tenant` (see the module's documentation).
 fn may_work_in(tenant: &str) -> bool {
     // SAFETY: plain reads of the backend's current role and transaction state.
-    let (user, lxid, cid) = unsafe {
+    let (user, lxid, cid, statement) = unsafe {
         let user = pg_sys::GetUserId();
         if pg_sys::superuser_arg(user) || pg_sys::has_bypassrls_privilege(user) {
             return true;
         }
-        (user, (*pg_sys::MyProc).lxid, pg_sys::GetCurrentCommandId(false))
+        (user, (*pg_sys::MyProc).lxid, pg_sys::GetCurrentCommandId(false), pg_sys::GetCurrentStatementStartTimestamp())
     };
-    let key = (user, tenant.to_owned(), lxid, cid);
+    let key = (user, tenant.to_owned(), lxid, cid, statement);
     if let Some(ok) = CHECKED.with(|c| c.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, ok)| *ok)) {
         return ok;
     }

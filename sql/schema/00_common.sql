@@ -22,7 +22,7 @@ LANGUAGE c STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'current_tenant_wrapper';
 
 COMMENT ON FUNCTION ml.current_tenant() IS
-  'The tenant of this session: the app.tenant setting, or ''default'' when it is unset or empty (an error when pg_mlkit.require_tenant is on).';
+  'The tenant of this session: the app.tenant setting, or ''default'' when it is unset or empty (an error when pg_mlkit.require_tenant is on, or when the current role was not granted the tenant).';
 
 -- Keeps `updated_at` honest on tables that have it.
 -- Which roles may work in which tenant. ml.current_tenant() reads it as the calling role: a role
@@ -81,8 +81,9 @@ COMMENT ON VIEW ml.tenant_grants IS
   'The tenants each role may work in (PUBLIC: every role); an ordinary role sees the grants that concern it.';
 GRANT SELECT ON ml.tenant_grants TO PUBLIC;
 
--- ml.grant_tenant / ml.revoke_tenant take the role as a name ('public' in any case, or '-', is
--- PUBLIC; a quoted literal picks these) or as a regrole (0 is PUBLIC).
+-- ml.grant_tenant / ml.revoke_tenant take the role as a name (a quoted literal picks these;
+-- 'public' in any case is PUBLIC unless a role of exactly that name exists) or as a regrole
+-- (0 is PUBLIC).
 CREATE FUNCTION ml.grant_tenant(role name, tenant text) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -104,10 +105,10 @@ BEGIN
     RAISE EXCEPTION 'ml.%_tenant: tenant must be a non-empty name, not %', verb, coalesce(pg_catalog.quote_literal(tenant), 'NULL')
       USING ERRCODE = 'invalid_parameter_value', HINT = 'Name the tenant as sessions set it: SET app.tenant = ''...''.';
   END IF;
-  IF pg_catalog.lower(role) = 'public' OR role = '-' THEN
-    grantee := 'public';
-  ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = role) THEN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = role) THEN
     grantee := role;
+  ELSIF pg_catalog.lower(role) = 'public' THEN
+    grantee := 'public';
   ELSE
     RAISE EXCEPTION 'ml.%_tenant: role % does not exist', verb, pg_catalog.quote_literal(role)
       USING ERRCODE = 'undefined_object', HINT = 'Create the role first, or name PUBLIC for every role.';
@@ -140,10 +141,10 @@ BEGIN
     RAISE EXCEPTION 'ml.%_tenant: tenant must be a non-empty name, not %', verb, coalesce(pg_catalog.quote_literal(tenant), 'NULL')
       USING ERRCODE = 'invalid_parameter_value', HINT = 'Name the tenant as sessions set it: SET app.tenant = ''...''.';
   END IF;
-  IF pg_catalog.lower(role) = 'public' OR role = '-' THEN
-    grantee := 'public';
-  ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = role) THEN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = role) THEN
     grantee := role;
+  ELSIF pg_catalog.lower(role) = 'public' THEN
+    grantee := 'public';
   ELSE
     RAISE EXCEPTION 'ml.%_tenant: role % does not exist', verb, pg_catalog.quote_literal(role)
       USING ERRCODE = 'undefined_object', HINT = 'Create the role first, or name PUBLIC for every role.';

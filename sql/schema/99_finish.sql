@@ -113,30 +113,44 @@ $$;
 -- A trigger on a table of schema ml runs its function as whoever writes the table: the
 -- extension's own functions, the owner's jobs, a superuser restoring a dump. A role granted
 -- TRIGGER on a table (GRANT ALL does) could so run its code as any of them, and could change
--- the audit rows the registry writes. So only the owner of a table in ml may create a trigger
--- on it.
-CREATE FUNCTION ml.refuse_foreign_triggers() RETURNS event_trigger
+-- the audit rows the registry writes. A foreign key into a table of ml, which REFERENCES (also
+-- in ALL) allows, is checked as the table's owner without row-level security: it would tell a
+-- role which of another tenant's keys exist, and could block that tenant's deletes. So only a
+-- role that owns the table in ml may create a trigger on it or a foreign key to it.
+CREATE FUNCTION ml.refuse_foreign_hooks() RETURNS event_trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  tbl pg_catalog.regclass;
+  ml_ns  pg_catalog.oid := (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = 'ml');
+  tbl    pg_catalog.regclass;
 BEGIN
   SELECT r.oid INTO tbl
     FROM pg_catalog.pg_event_trigger_ddl_commands() cmd
     JOIN pg_catalog.pg_trigger t ON t.oid = cmd.objid
     JOIN pg_catalog.pg_class r ON r.oid = t.tgrelid
-   WHERE cmd.object_type = 'trigger'
-     AND r.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = 'ml')
-     AND NOT pg_catalog.pg_has_role(CURRENT_USER, r.relowner, 'MEMBER')
+   WHERE cmd.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass
+     AND r.relnamespace = ml_ns AND NOT pg_catalog.pg_has_role(CURRENT_USER, r.relowner, 'MEMBER')
    LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'CREATE TRIGGER on % by role % is refused: a trigger there would run as every role that writes the table', tbl, CURRENT_USER
       USING ERRCODE = 'insufficient_privilege',
             HINT = 'Only the owner of pg_mlkit''s tables may create triggers on them; grant SELECT, INSERT, UPDATE, DELETE rather than ALL.';
   END IF;
+  SELECT p.oid INTO tbl
+    FROM pg_catalog.pg_event_trigger_ddl_commands() cmd
+    JOIN pg_catalog.pg_constraint con ON con.conrelid = cmd.objid AND con.contype = 'f'
+    JOIN pg_catalog.pg_class p ON p.oid = con.confrelid
+   WHERE cmd.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
+     AND p.relnamespace = ml_ns AND NOT pg_catalog.pg_has_role(CURRENT_USER, p.relowner, 'MEMBER')
+   LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'a foreign key to % by role % is refused: it would be checked across tenants', tbl, CURRENT_USER
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Refer to pg_mlkit''s rows by value instead; only the owner of its tables may create foreign keys to them.';
+  END IF;
 END
 $$;
-CREATE EVENT TRIGGER pg_mlkit_refuse_foreign_triggers ON ddl_command_end
-  WHEN TAG IN ('CREATE TRIGGER')
-  EXECUTE FUNCTION ml.refuse_foreign_triggers();
+CREATE EVENT TRIGGER pg_mlkit_refuse_foreign_hooks ON ddl_command_end
+  WHEN TAG IN ('CREATE TRIGGER', 'CREATE TABLE', 'ALTER TABLE')
+  EXECUTE FUNCTION ml.refuse_foreign_hooks();

@@ -1,4 +1,4 @@
-"""Shared pieces of the security suite (issue 17): the attacker roles, connections that collect
+"""Shared pieces of the security suite: the attacker roles, connections that collect
 the look-alikes' WARNINGs, and the recorder a look-alike calls.
 
 Roles (cluster-wide, made once per session):

@@ -1,4 +1,4 @@
-"""Look-alikes generated from pg_mlkit's own SQL and the catalog (issue 17's harness).
+"""Look-alikes generated from pg_mlkit's own SQL and the catalog.
 
 `names(c)` reads the SQL the extension runs - pg_proc.prosrc of its functions, its views'
 definitions and the SQL string literals of src/*.rs - and picks out every word that names a

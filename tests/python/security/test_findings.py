@@ -273,6 +273,29 @@ def test_4_role_columns_and_audit_with_a_temp_pg_class(fdb):
                          (mid,)).fetchall() == [("none", "staging", TEMP)]
 
 
+def test_4_no_trigger_or_foreign_key_on_ml_tables_by_a_granted_role(fdb):
+    """GRANT ALL includes TRIGGER and REFERENCES: a trigger on an ml table would run as every
+    role that writes it (the extension's functions, the owner's jobs, a restoring superuser),
+    and a foreign key into one is checked as its owner, across tenants. Both are refused."""
+    grant(fdb, ALL, "t4b")
+    with owner(fdb) as o:
+        o.execute("SET app.tenant = 'victim4b'")
+        victim = o.one("INSERT INTO ml.analysis_runs (tenant_id, analysis_type) VALUES ('victim4b', 'clustering') RETURNING id")
+    with attacker(fdb, ALL) as a:
+        a.execute("SET app.tenant = 't4b'")
+        a.execute("CREATE FUNCTION pg_temp.spy() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$")
+        trig = a.error("CREATE TRIGGER spy BEFORE INSERT ON ml.ml_prediction_log FOR EACH ROW EXECUTE FUNCTION pg_temp.spy()")
+        fk = a.error("CREATE TEMP TABLE probe (t text, r bigint, FOREIGN KEY (t, r) REFERENCES ml.analysis_runs (tenant_id, id))")
+        a.execute("CREATE TEMP TABLE probe2 (t text, r bigint)")
+        fk_alter = a.error("ALTER TABLE probe2 ADD FOREIGN KEY (t, r) REFERENCES ml.analysis_runs (tenant_id, id)")
+    assert sql_state(trig) == "42501", trig
+    assert sql_state(fk) == "42501", fk
+    assert sql_state(fk_alter) == "42501", fk_alter
+    with owner(fdb) as o:
+        assert o.one("SELECT count(*) FROM pg_trigger WHERE tgname = 'spy'") == 0
+        assert o.one("SELECT count(*) FROM ml.analysis_runs WHERE id = %s AND tenant_id = 'victim4b'", (victim,)) == 1
+
+
 # ---------------------------------------------------------------------------------------------
 # 5. The stage audit forged from a trigger on the caller's own temp table.
 
