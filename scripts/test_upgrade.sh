@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# The upgrade test (docs/operating.md, "Upgrading"): builds pg_mlkit 0.1.0 from its release
-# commit, installs it on a throwaway server, fills every table (two tenants, a real clustering
-# run, grants to an application role), installs this tree, runs ALTER EXTENSION pg_mlkit
+# The upgrade test (docs/operating.md, "Upgrading"): builds the previous release, pg_mlkit
+# 0.2.0, from its release commit, installs it on a throwaway server, fills every table (three
+# tenants, a real clustering run, grants to an application role and a role bound to its tenant
+# with ALTER ROLE ... SET app.tenant), installs this tree, runs ALTER EXTENSION pg_mlkit
 # UPDATE, and checks with tests/upgrade/check_upgrade.py that
 #   * the upgraded schema is identical to a fresh install of this version,
 #   * every row is still there, unchanged,
 #   * the upgraded database dumps and restores (pg_dump | pg_restore), rows and schema intact.
-# Leaves this tree's build installed. The 0.1.0 build is cached in target/upgrade/.
+# Leaves this tree's build installed. The old build is cached in target/upgrade/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-OLD_VERSION=0.1.0
-OLD_COMMIT=f80f81a
+OLD_VERSION=0.2.0
+OLD_COMMIT=01e5027
 WORK=$ROOT/target/upgrade
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -23,7 +24,7 @@ if ! git cat-file -e "$OLD_COMMIT^{commit}" 2>/dev/null; then
   exit 1
 fi
 
-# 1. pg_mlkit 0.1.0, built once from its commit into a package directory (dev profile).
+# 1. The old release, built once from its commit into a package directory (dev profile).
 PKG=$WORK/pkg-$OLD_VERSION
 if [ ! -f "$PKG/.built-$OLD_COMMIT" ]; then
   say "building pg_mlkit $OLD_VERSION from commit $OLD_COMMIT (once; cached in target/upgrade)"
@@ -39,7 +40,7 @@ export PG_MLKIT_TMP=/tmp/pg_mlkit_upgrade PG_MLKIT_PORT=54331
 bash scripts/pgtmp.sh stop >/dev/null
 trap 'bash scripts/pgtmp.sh stop >/dev/null' EXIT
 
-# 2. Install 0.1.0 (server stopped: the library file is replaced), fill a database.
+# 2. Install the old release (server stopped: the library file is replaced), fill a database.
 say "installing pg_mlkit $OLD_VERSION and filling every table"
 $SUDO cp "$PKG/usr/lib/postgresql/15/lib/pg_mlkit.so" "$($PG_CONFIG --pkglibdir)/pg_mlkit.so"
 $SUDO cp "$PKG/usr/share/postgresql/15/extension/pg_mlkit--$OLD_VERSION.sql" \

@@ -146,6 +146,7 @@ def fuzz_db():
         c.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ml TO {ROLE}")
         c.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {ROLE}")
         c.execute(f"REVOKE SELECT ON fz_private FROM {ROLE}")
+        c.execute(f"SELECT ml.grant_tenant('{ROLE}', '{TENANT}')")
         # Another tenant's run and model, whose ids and names the fuzzer tries.
         c.execute(f"SET app.tenant = '{VICTIM}'")
         c.execute("""SELECT ml.cluster_embeddings('fz_points', params => '{"n_clusters": 3, "random_state": 1}',

@@ -24,6 +24,7 @@ def sealed():
             c.execute(f"GRANT USAGE ON SCHEMA ml TO {role}")
             c.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA ml TO {role}")
         for role, tenant in (A, B):
+            c.execute(f"SELECT ml.grant_tenant('{role}', '{tenant}')")
             c.execute(f"SET ROLE {role}")
             c.execute(f"SET app.tenant = '{tenant}'")
             fill(c, set(tables(c)))

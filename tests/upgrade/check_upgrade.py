@@ -23,6 +23,7 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 STATE = os.path.join(ROOT, "target", "upgrade", "rows-before.json")
 UPGRADED, FRESH, RESTORED, CROSSING = "mlkit_upgraded", "mlkit_fresh", "mlkit_restored", "mlkit_crossing"
 APP = "mlkit_upgrade_app"
+BOUND = "mlkit_upgrade_bound"  # bound to tenant acme with ALTER ROLE ... SET app.tenant
 TENANTS = ("default", "acme", "globex")
 
 
@@ -76,13 +77,19 @@ def do_fill(old_version):
         before = {t: rows(c, t) for t in sorted(present)}
         empty = [t for t, (_, r) in before.items() if not r]
         assert not empty, f"tables left empty: {empty}"
-    # 0.1.0 allowed a row to point at another tenant's parent; the update must refuse it.
-    create_db(CROSSING, old_version)
-    with connect(CROSSING) as c:
-        c.execute("SET app.tenant = 'acme'")
-        run = c.execute("SELECT ml.load_analysis_run('clustering')").fetchone()[0]
-        c.execute("SET app.tenant = 'globex'")
-        c.execute("INSERT INTO ml.cluster_assignments (run_id, item_id, cluster) VALUES (%s, 'x', 0)", (run,))
+        # What 0.2.0's documentation offered as a tenant binding.
+        c.execute(f"DO $$ BEGIN CREATE ROLE {BOUND}; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        c.execute(f"ALTER ROLE {BOUND} IN DATABASE {UPGRADED} SET app.tenant = 'acme'")
+        c.execute(f"GRANT USAGE ON SCHEMA ml TO {BOUND}")
+        c.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA ml TO {BOUND}")
+    if old_version == "0.1.0":
+        # 0.1.0 allowed a row to point at another tenant's parent; the update must refuse it.
+        create_db(CROSSING, old_version)
+        with connect(CROSSING) as c:
+            c.execute("SET app.tenant = 'acme'")
+            run = c.execute("SELECT ml.load_analysis_run('clustering')").fetchone()[0]
+            c.execute("SET app.tenant = 'globex'")
+            c.execute("INSERT INTO ml.cluster_assignments (run_id, item_id, cluster) VALUES (%s, 'x', 0)", (run,))
     with open(STATE, "w") as f:
         json.dump({t: {"columns": cols, "rows": r} for t, (cols, r) in before.items()}, f)
     print(f"filled {len(before)} tables of pg_mlkit {old_version}: {sum(len(r) for _, r in before.values())} rows")
@@ -93,10 +100,30 @@ def do_check(old_version):
     with open(STATE) as f:
         before = json.load(f)
     with connect(UPGRADED) as c:
+        notices = []
+        c.add_notice_handler(lambda d: notices.append(d.message_primary))
         c.execute("ALTER EXTENSION pg_mlkit UPDATE")
         version = c.execute("SELECT extversion FROM pg_extension WHERE extname = 'pg_mlkit'").fetchone()[0]
         print(f"ALTER EXTENSION pg_mlkit UPDATE: {old_version} -> {version}")
         assert version != old_version
+        # Tenants are bound to roles from 0.3.0 on: the ALTER ROLE binding became a grant, every
+        # role keeps 'default', and the tenant no role is granted is named.
+        grants = set(c.execute("SELECT role, tenant FROM ml.tenant_grants").fetchall())
+        if (BOUND, "acme") not in grants or ("PUBLIC", "default") not in grants:
+            failures.append(f"the update did not turn the bindings into grants: {sorted(grants)}")
+        if not any("globex" in n and "no role is granted" in n for n in notices):
+            failures.append(f"the update did not name tenant globex, which no role is granted: {notices}")
+        print(f"tenant grants after the update: {sorted(grants)}")
+        with connect(UPGRADED) as b:
+            b.execute(f"SET ROLE {BOUND}")
+            b.execute("SET app.tenant = 'acme'")
+            b.execute("SELECT count(*) FROM ml.analysis_runs").fetchone()
+            b.execute("SET app.tenant = 'globex'")
+            try:
+                b.execute("SELECT count(*) FROM ml.analysis_runs").fetchone()
+                failures.append(f"{BOUND} can read tenant globex, which it was not granted")
+            except psycopg.Error as e:
+                assert e.sqlstate == "42501", e
         # What docs/operating.md says to do after an upgrade: grant what it added.
         grant(c)
         upgraded = snapshot(c)
@@ -109,14 +136,15 @@ def do_check(old_version):
         run = c.execute("""SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": 10, "random_state": 0}')""").fetchone()[0]
         assert c.execute("SELECT count(*) FROM ml.cluster_assignments WHERE run_id = %s", (run,)).fetchone()[0] == 1797
         upgraded_rows = {t: rows(c, t) for t in tables(c)}
-    with connect(CROSSING) as c:
-        try:
-            c.execute("ALTER EXTENSION pg_mlkit UPDATE")
-            failures.append("the update sealed a database whose rows cross tenants")
-        except psycopg.Error as e:
-            assert e.sqlstate == "23503" and "ml.cluster_assignments.run_id" in e.diag.message_primary, e
-            print(f"a 0.1.0 database with a cross-tenant row is refused: {e.diag.message_primary}")
-        assert c.execute("SELECT extversion FROM pg_extension WHERE extname = 'pg_mlkit'").fetchone()[0] == old_version
+    if old_version == "0.1.0":
+        with connect(CROSSING) as c:
+            try:
+                c.execute("ALTER EXTENSION pg_mlkit UPDATE")
+                failures.append("the update sealed a database whose rows cross tenants")
+            except psycopg.Error as e:
+                assert e.sqlstate == "23503" and "ml.cluster_assignments.run_id" in e.diag.message_primary, e
+                print(f"a 0.1.0 database with a cross-tenant row is refused: {e.diag.message_primary}")
+            assert c.execute("SELECT extversion FROM pg_extension WHERE extname = 'pg_mlkit'").fetchone()[0] == old_version
     create_db(FRESH)
     with connect(FRESH) as c:
         fresh = snapshot(c)
