@@ -185,8 +185,10 @@ thread_local! {
     /// same transaction keeps; `ctid`, which VACUUM reuses) is trusted to say the artifact is
     /// unchanged. Comparing the bytes is a `memcmp` of the compressed value, far cheaper than
     /// parsing it. At most [`CACHED_MODELS`] models are kept; when full, the cache is emptied.
-    static CACHE: RefCell<HashMap<(String, i64), (Stored, Rc<KMeansModel>)>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<HashMap<CacheKey, (Stored, Rc<KMeansModel>)>> = RefCell::new(HashMap::new());
 }
+/// A cached model's tenant and registry id.
+type CacheKey = (String, i64);
 const CACHED_MODELS: usize = 16;
 
 /// What a cached model was parsed from: the row's name and version and the bytes of its
@@ -237,7 +239,7 @@ pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansMo
         Missing,
         WrongType(String, String),
         Cached(Rc<KMeansModel>),
-        Parse { key: (String, i64), stored: Stored, artifact: Option<String>, parameters: Option<String> },
+        Parse { key: CacheKey, stored: Stored, artifact: Option<String>, parameters: Option<String> },
     }
     let found = Spi::connect(|c| {
         let t = spi(
