@@ -220,6 +220,20 @@ impl Flat<'_> {
     }
 }
 
+/// Refuses (54000) an aggregate state of `size` bytes over `pg_mlkit.max_memory_mb`, which
+/// bounds every state as it bounds a call's working memory. `what` names the state (built
+/// only on refusal).
+fn state_within_budget(size: usize, what: impl FnOnce() -> String) {
+    let limit = crate::guc::max_memory_bytes();
+    if size > limit {
+        raise(
+            crate::errors::PROGRAM_LIMIT_EXCEEDED,
+            format!("{} needs {} MB, over pg_mlkit.max_memory_mb = {} MB", what(), size.div_ceil(1 << 20), limit >> 20),
+            "Raise pg_mlkit.max_memory_mb (up to the server's setting), or aggregate less at once: fewer centroids or dimensions for ml.kmeans_step, a smaller k for ml.quantile_sketch_agg.",
+        );
+    }
+}
+
 /// A new, zeroed state of shape `k × d` in `context`.
 unsafe fn alloc_state(k: usize, d: usize, context: pg_sys::MemoryContext) -> *mut pg_sys::varlena {
     let size = HEAD + 8 * (1 + k + k * d);
@@ -230,6 +244,7 @@ unsafe fn alloc_state(k: usize, d: usize, context: pg_sys::MemoryContext) -> *mu
             "Use fewer centroids or fewer dimensions (reduce them first).",
         );
     }
+    state_within_budget(size, || format!("ml.kmeans_step: a state of {k} centroids of {d} dimensions"));
     // SAFETY: a fresh zeroed allocation of `size` bytes, MAXALIGNed by palloc.
     unsafe {
         let p = pg_sys::MemoryContextAllocZero(context, size) as *mut u8;
@@ -835,6 +850,8 @@ unsafe fn sketch_flat(s: &Sketch, context: pg_sys::MemoryContext) -> *mut pg_sys
     if size > 1 << 30 {
         raise(crate::errors::PROGRAM_LIMIT_EXCEEDED, format!("a quantile sketch of k = {} does not fit in 1 GB", s.k), "Use a smaller k.");
     }
+    // It grows by a level each time the values seen double past k.
+    state_within_budget(size, || format!("ml.quantile_sketch_agg: a sketch of k = {} with {} levels", s.k, s.levels.len()));
     let mut w: Vec<u64> = Vec::with_capacity(words);
     w.extend([s.k as u64, s.n, s.levels.len() as u64]);
     w.extend([s.min, s.max, s.sum, s.sum_sq, s.err].map(f64::to_bits));

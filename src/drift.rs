@@ -2,7 +2,7 @@
 //! `ml.wasserstein_distance`, `ml.psi`, `ml.jensen_shannon_distance`, `ml.chi_square_test`,
 //! `ml.z_test_proportions`. Documented in docs/functions/drift_statistics.md.
 
-use crate::errors::{raise, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
+use crate::errors::{raise, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED};
 use mlkit::drift::ks::{self, Alternative, Method};
 use mlkit::drift::{binning, categorical, divergence, wasserstein};
 use crate::errors::literal;
@@ -210,7 +210,20 @@ fn ks_2samp(
             "Leave method out: 'auto' is exact up to 10,000 values a sample and asymptotic beyond.",
         ),
     };
-    let r = ks::ks_2samp(&numbers(f, "reference", reference), &numbers(f, "current", current), alt, m);
+    let (reference, current) = (numbers(f, "reference", reference), numbers(f, "current", current));
+    // The exact p-value costs up to n₁·n₂ steps (binomials, one-sided): where SciPy's 'auto'
+    // switches to the asymptotic method, 'exact' is refused rather than run for minutes.
+    let largest = reference.len().max(current.len());
+    if m == Method::Exact && largest > ks::MAX_AUTO_N {
+        raise(
+            PROGRAM_LIMIT_EXCEEDED,
+            format!("{f}: method 'exact' is limited to {} values a sample, but a sample has {largest}", ks::MAX_AUTO_N),
+            "Use method => 'auto' (exact up to 10,000 values a sample, as SciPy) or 'asymp'; the asymptotic p-value is accurate at this size.",
+        );
+    }
+    // Checks for cancel and statement_timeout while the exact p-value is computed.
+    let mut progress = crate::progress::Reporter::new(f);
+    let r = ks::ks_2samp_in(&reference, &current, alt, m, &mut progress);
     TableIterator::once((r.statistic, r.pvalue, r.location, r.sign, r.exact))
 }
 
@@ -597,7 +610,7 @@ fn score_drift(
             );
         }
         let threshold = col_threshold.unwrap_or(m.default_threshold());
-        let o = auto::run(m, &r, &c, threshold);
+        let o = auto::run_in(m, &r, &c, threshold, &mut crate::progress::Reporter::new(format!("{f}: column {}", literal(col))));
         results.push(ColumnResult {
             column: col.clone(), kind: *kind, reference_size: r.len(), current_size: c.len(), distinct_values: Some(auto::distinct_values(&r, &c)),
             method: m.name(), statistic: o.statistic, p_value: o.p_value, drift_score: o.drift_score, threshold, drifted: o.drifted,

@@ -14,7 +14,7 @@ use crate::sql;
 use crate::source::{check_unique_ids, display_name, qualified_name, Relation};
 use crate::{guc, writer};
 use mlkit::hash::groups::{self, Grouping, Item, Kind};
-use mlkit::hash::image::{decode_grey, Grey, ImageError};
+use mlkit::hash::image::{decode_grey, Grey, ImageError, Limits};
 use mlkit::hash::{hamming, hex, perceptual, radius};
 use mlkit::Exec;
 use pgrx::prelude::*;
@@ -148,10 +148,11 @@ fn hash_to_hex(hash: i64) -> String {
 // Perceptual hashes
 
 fn decode(fn_name: &str, image: &[u8]) -> Grey {
-    let limit = guc::MAX_IMAGE_PIXELS.get().max(1) as u64;
+    // Decoding buffers count against pg_mlkit.max_memory_mb, as any call's working memory.
+    let limits = Limits { max_pixels: guc::MAX_IMAGE_PIXELS.get().max(1) as u64, max_bytes: guc::max_memory_bytes() };
     // The decoders return errors for bad input; a panic inside one would be a bug in it, and
     // is reported as an undecodable image rather than reaching the user as a Rust panic.
-    let result = std::panic::catch_unwind(|| decode_grey(image, limit))
+    let result = std::panic::catch_unwind(|| decode_grey(image, &limits))
         .unwrap_or_else(|_| Err(ImageError::Malformed { format: "image", reason: "the decoder failed on it".into() }));
     result.unwrap_or_else(|e| match e {
         ImageError::Unrecognised => raise(
@@ -169,6 +170,12 @@ fn decode(fn_name: &str, image: &[u8]) -> Grey {
             format!("{fn_name}: {e} (pg_mlkit.max_image_pixels)"),
             "A superuser can raise pg_mlkit.max_image_pixels if such images are expected; decoding needs about 1 to 3 bytes of memory a pixel.",
         ),
+        ImageError::OverBudget { .. } => raise(
+            PROGRAM_LIMIT_EXCEEDED,
+            format!("{fn_name}: {e} (pg_mlkit.max_memory_mb)"),
+            "Raise pg_mlkit.max_memory_mb (up to the server's setting) if such images are expected, or hash a smaller copy of the image.",
+        ),
+        ImageError::OutOfMemory { bytes } => crate::errors::out_of_memory(bytes, &format!("{fn_name}: image of {} bytes", image.len())),
     })
 }
 

@@ -176,24 +176,75 @@ impl KMeansModel {
 }
 
 thread_local! {
-    /// Models this backend has parsed, by registry row id, each with the row version (`xmin`) it
-    /// was parsed from. A lookup re-reads only the row's id and `xmin` (an index probe); the
-    /// artifact is read and parsed again only when the row changed (any UPDATE gives it a new
-    /// `xmin`) or another version is now the one asked for (a new alias or stage). Rows are read
-    /// through SPI with the caller's privileges, so row-level security still decides what a
-    /// session can use; the cache only avoids re-parsing what it was allowed to read.
-    /// At most [`CACHED_MODELS`] models are kept; when full, the cache is emptied.
-    static CACHE: RefCell<HashMap<i64, (String, Rc<KMeansModel>)>> = RefCell::new(HashMap::new());
+    /// Models this backend has parsed, by tenant and registry row id, each with the exact
+    /// stored bytes it was parsed from ([`Stored`]). Every lookup reads the row (with the
+    /// caller's privileges, so row-level security still decides what a session can use) and
+    /// serves the cached model only when the tenant, id, name, version and the stored bytes of
+    /// `artifact` and `parameters` are all the same as when it was parsed: no row version
+    /// number (`xmin`, which a dump and restore makes equal across rows and an UPDATE in the
+    /// same transaction keeps; `ctid`, which VACUUM reuses) is trusted to say the artifact is
+    /// unchanged. Comparing the bytes is a `memcmp` of the compressed value, far cheaper than
+    /// parsing it. At most [`CACHED_MODELS`] models are kept; when full, the cache is emptied.
+    static CACHE: RefCell<HashMap<CacheKey, (Stored, Rc<KMeansModel>)>> = RefCell::new(HashMap::new());
 }
+/// A cached model's tenant and registry id.
+type CacheKey = (String, i64);
 const CACHED_MODELS: usize = 16;
+
+/// What a cached model was parsed from: the row's name and version and the bytes of its
+/// `artifact` and `parameters` exactly as the table stores them (compressed or not; fetched
+/// from TOAST, never decompressed). Equal bytes are an equal value.
+#[derive(PartialEq, Eq)]
+struct Stored {
+    name: String,
+    version: String,
+    artifact: Option<Vec<u8>>,
+    parameters: Option<Vec<u8>>,
+}
+
+/// The bytes of a non-null varlena datum as stored: fetched from TOAST when held out of line
+/// (still compressed, if it was), else the inline bytes, header included.
+///
+/// # Safety
+/// `datum` is a valid, non-null varlena datum for the duration of the call.
+unsafe fn stored_bytes(datum: pg_sys::Datum) -> Vec<u8> {
+    // SAFETY: per the contract; detoast_external_attr returns a palloc'd plain (possibly
+    // compressed) varlena of VARSIZE_ANY bytes.
+    unsafe {
+        let mut p = datum.cast_mut_ptr::<pg_sys::varlena>();
+        if pgrx::varatt_is_1b_e(p) {
+            p = pg_sys::detoast_external_attr(p);
+        }
+        std::slice::from_raw_parts(p as *const u8, pgrx::varsize_any(p)).to_vec()
+    }
+}
+
+/// A jsonb column's value as text (`jsonb_out`), for serde_json to parse with errors rather
+/// than pgrx's conversion, which panics on what serde_json refuses (nesting past 128 levels,
+/// numbers beyond f64 such as 1e400).
+///
+/// # Safety
+/// `datum` is a valid, non-null jsonb datum.
+unsafe fn jsonb_text(datum: pg_sys::Datum) -> String {
+    // SAFETY: per the contract; jsonb_out detoasts and returns a palloc'd cstring.
+    unsafe { pgrx::direct_function_call::<&std::ffi::CStr>(pg_sys::jsonb_out, &[Some(datum)]) }
+        .map(|c| c.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
 
 /// The K-Means model `name`, version `version` or, if NULL, the version aliased `production`,
 /// else the newest version staged `production`, else the newest version.
 pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansModel> {
+    enum Found {
+        Missing,
+        WrongType(String, String),
+        Cached(Rc<KMeansModel>),
+        Parse { key: CacheKey, stored: Stored, artifact: Option<String>, parameters: Option<String> },
+    }
     let found = Spi::connect(|c| {
         let t = spi(
             c.select(
-                "SELECT r.id, r.xmin::text, r.version, coalesce(r.model_type, '')
+                "SELECT r.id, r.tenant_id, r.version, coalesce(r.model_type, ''), r.artifact, r.parameters
                    FROM ml.model_registry r
                   WHERE r.name = $1 AND ($2::text IS NULL OR r.version = $2) AND r.tenant_id = ml.current_tenant()
                   ORDER BY ($2 IS NULL AND EXISTS (SELECT 1 FROM ml.model_aliases a
@@ -207,18 +258,49 @@ pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansMo
             "look up the model",
         );
         if t.is_empty() {
-            return None;
+            return Found::Missing;
         }
         let row = t.first();
-        Some((
-            spi(row.get::<i64>(1), "look up the model").unwrap_or_default(),
-            spi(row.get::<String>(2), "look up the model").unwrap_or_default(),
-            spi(row.get::<String>(3), "look up the model").unwrap_or_default(),
-            spi(row.get::<String>(4), "look up the model").unwrap_or_default(),
-        ))
+        let id = spi(row.get::<i64>(1), "look up the model").unwrap_or_default();
+        let tenant = spi(row.get::<String>(2), "look up the model").unwrap_or_default();
+        let found_version = spi(row.get::<String>(3), "look up the model").unwrap_or_default();
+        let model_type = spi(row.get::<String>(4), "look up the model").unwrap_or_default();
+        if model_type != "kmeans" {
+            return Found::WrongType(found_version, model_type);
+        }
+        // The two jsonb columns, read as stored bytes (and as text only to parse them).
+        let jsonb = |i: usize| -> Option<pg_sys::Datum> {
+            let oid = spi(row.column_type_oid(i), "read the model");
+            if oid != pgrx::PgOid::BuiltIn(pgrx::PgBuiltInOids::JSONBOID) {
+                raise(crate::errors::DATATYPE_MISMATCH, format!("{func}: column {i} of ml.model_registry's row is not jsonb"), "The registry's schema was altered; reinstall pg_mlkit.");
+            }
+            spi(row.get_datum_by_ordinal(i), "read the model")
+        };
+        let (artifact, parameters) = (jsonb(5), jsonb(6));
+        // SAFETY: non-null varlena datums of the current SPI tuple, valid until SPI ends.
+        let stored = Stored {
+            name: name.to_string(),
+            version: found_version,
+            artifact: artifact.map(|d| unsafe { stored_bytes(d) }),
+            parameters: parameters.map(|d| unsafe { stored_bytes(d) }),
+        };
+        let key = (tenant, id);
+        if let Some(m) = CACHE.with(|c| c.borrow().get(&key).filter(|(s, _)| *s == stored).map(|(_, m)| m.clone())) {
+            return Found::Cached(m);
+        }
+        // SAFETY: as above; jsonb datums.
+        let (artifact, parameters) = unsafe { (artifact.map(|d| jsonb_text(d)), parameters.map(|d| jsonb_text(d))) };
+        Found::Parse { key, stored, artifact, parameters }
     });
-    let Some((id, xmin, found_version, model_type)) = found else {
-        match version {
+    let (key, stored, artifact, parameters) = match found {
+        Found::Cached(m) => return m,
+        Found::Parse { key, stored, artifact, parameters } => (key, stored, artifact, parameters),
+        Found::WrongType(found_version, model_type) => raise(
+            WRONG_OBJECT_TYPE,
+            format!("{func}: model {} version {} is a {} model, not a K-Means clustering model", literal(name), literal(&found_version), if model_type.is_empty() { "untyped" } else { &model_type }),
+            "Predict clusters with a model that ml.cluster_embeddings stored from a K-Means run.",
+        ),
+        Found::Missing => match version {
             Some(v) => raise(
                 INVALID_PARAMETER_VALUE,
                 format!("{func}: model {} has no version {}", literal(name), literal(v)),
@@ -229,33 +311,27 @@ pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansMo
                 format!("{func}: model {} does not exist", literal(name)),
                 "Fit one with ml.cluster_embeddings(..., run => '{\"model_name\": \"...\"}'); names are case-sensitive.",
             ),
-        }
+        },
     };
-    if model_type != "kmeans" {
-        raise(
-            WRONG_OBJECT_TYPE,
-            format!("{func}: model {} version {} is a {} model, not a K-Means clustering model", literal(name), literal(&found_version), if model_type.is_empty() { "untyped" } else { &model_type }),
-            "Predict clusters with a model that ml.cluster_embeddings stored from a K-Means run.",
-        );
-    }
-    if let Some(m) = CACHE.with(|c| c.borrow().get(&id).filter(|(x, _)| *x == xmin).map(|(_, m)| m.clone())) {
-        return m;
-    }
-    let (artifact, parameters) = Spi::connect(|c| {
-        let t = spi(c.select("SELECT artifact, parameters FROM ml.model_registry WHERE id = $1 AND tenant_id = ml.current_tenant()", None, &[id.into()]), "read the model");
-        let row = t.first();
-        (
-            spi(row.get::<JsonB>(1), "read the model").map(|j| j.0),
-            spi(row.get::<JsonB>(2), "read the model").map(|j| j.0),
-        )
-    });
-    let model = Rc::new(parse_kmeans(func, name, &found_version, artifact, parameters));
+    let parse = |what: &str, text: Option<String>| -> Option<Value> {
+        text.map(|t| {
+            serde_json::from_str(&t).unwrap_or_else(|e| {
+                raise(
+                    INVALID_PARAMETER_VALUE,
+                    format!("{func}: the {what} of model {} version {} could not be read: {e}", literal(name), literal(&stored.version)),
+                    "Re-fit the model with ml.cluster_embeddings; a stored model is JSON nested at most 128 levels, with numbers that fit a double precision (docs/models.md).",
+                )
+            })
+        })
+    };
+    let (artifact, parameters) = (parse("artifact", artifact), parse("parameters", parameters));
+    let model = Rc::new(parse_kmeans(func, name, &stored.version, artifact, parameters));
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.len() >= CACHED_MODELS {
             c.clear();
         }
-        c.insert(id, (xmin, model.clone()));
+        c.insert(key, (stored, model.clone()));
     });
     model
 }

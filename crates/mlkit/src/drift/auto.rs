@@ -152,12 +152,17 @@ pub struct Outcome {
 
 /// Runs `method` on the two samples (both of one kind, non-empty).
 pub fn run(method: Method, reference: &Sample, current: &Sample, threshold: f64) -> Outcome {
+    run_in(method, reference, current, threshold, &mut |_| {})
+}
+
+/// [`run`], telling `progress` how far a long computation (KS's exact p-value) is.
+pub fn run_in(method: Method, reference: &Sample, current: &Sample, threshold: f64, progress: &mut dyn crate::Progress) -> Outcome {
     let (statistic, p_value) = match (reference, current) {
         (Sample::Numbers(r), Sample::Numbers(c)) => {
             let keys = |v: &[f64]| v.iter().map(|&x| NumKey(x)).collect::<Vec<_>>();
             match method {
                 Method::Ks => {
-                    let t = ks::ks_2samp(r, c, ks::Alternative::TwoSided, ks::Method::Auto);
+                    let t = ks::ks_2samp_in(r, c, ks::Alternative::TwoSided, ks::Method::Auto, progress);
                     (t.statistic, Some(t.pvalue))
                 }
                 Method::Wasserstein => {

@@ -12,9 +12,17 @@
 //!   ([`super::kolmogorov::kolmogorov_sf`]) two-sided, Hodges' approximation one-sided.
 //!
 //! When the exact computation would overflow, the asymptotic one is used, as in SciPy.
+//!
+//! The exact p-value costs up to `O(n₁·n₂)` (one-sided, unequal sizes: `O(n²)` binomials), so
+//! [`ks_2samp_in`] tells a [`Progress`] hook how far it is, on the calling thread, often
+//! enough (every few milliseconds) that the PostgreSQL hook's cancel check stops it promptly.
 
 use super::kolmogorov::kolmogorov_sf;
 use super::special::ln_gamma;
+use crate::{Progress, Step};
+
+/// What the exact computation reports itself as.
+const EXACT_PASS: &str = "exact Kolmogorov-Smirnov p-value";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Alternative {
@@ -55,6 +63,12 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 
 /// Runs the test on two non-empty samples of finite values.
 pub fn ks_2samp(data1: &[f64], data2: &[f64], alternative: Alternative, method: Method) -> KsResult {
+    ks_2samp_in(data1, data2, alternative, method, &mut |_| {})
+}
+
+/// [`ks_2samp`], telling `progress` how far the exact p-value is (a cancel raised there
+/// unwinds out of it: nothing is held but plain buffers).
+pub fn ks_2samp_in(data1: &[f64], data2: &[f64], alternative: Alternative, method: Method, progress: &mut dyn Progress) -> KsResult {
     let mut a = data1.to_vec();
     let mut b = data2.to_vec();
     a.sort_unstable_by(f64::total_cmp);
@@ -98,7 +112,7 @@ pub fn ks_2samp(data1: &[f64], data2: &[f64], alternative: Alternative, method: 
     };
     let mut prob = f64::NAN;
     if exact {
-        match exact_prob(n1 as u64, n2 as u64, g, d, alternative) {
+        match exact_prob(n1 as u64, n2 as u64, g, d, alternative, progress) {
             Some((dd, p)) => {
                 d = dd;
                 prob = p;
@@ -133,7 +147,7 @@ fn round_half_even(x: f64) -> f64 {
 }
 
 /// The exact p-value, with the statistic snapped to the lattice; `None` if it overflows.
-fn exact_prob(n1: u64, n2: u64, g: u64, d: f64, alternative: Alternative) -> Option<(f64, f64)> {
+fn exact_prob(n1: u64, n2: u64, g: u64, d: f64, alternative: Alternative, progress: &mut dyn Progress) -> Option<(f64, f64)> {
     let lcm = (n1 / g) * n2;
     let h = round_half_even(d * lcm as f64) as u64;
     let d = h as f64 / lcm as f64;
@@ -142,12 +156,17 @@ fn exact_prob(n1: u64, n2: u64, g: u64, d: f64, alternative: Alternative) -> Opt
     }
     let p = match alternative {
         Alternative::TwoSided if n1 == n2 => prob_outside_square(n1, h),
-        Alternative::TwoSided => outer_prob_inside(n1, n2, g, h),
+        Alternative::TwoSided => outer_prob_inside(n1, n2, g, h, progress),
         _ if n1 == n2 => (0..h).map(|j| (n1 - j) as f64 / (n1 + j + 1) as f64).product(),
         _ => {
-            let paths = paths_outside(n1, n2, g, h)?;
+            // Past about 1,000 values in all, C(n₁+n₂, n₁) overflows and the p-value is the
+            // asymptotic one whatever the paths: count them (O(n²)) only when they can be used.
             let total = binom(n1 + n2, n1);
-            if !total.is_finite() || paths > total {
+            if !total.is_finite() {
+                return None;
+            }
+            let paths = paths_outside(n1, n2, g, h, progress)?;
+            if paths > total {
                 return None;
             }
             paths / total
@@ -176,7 +195,7 @@ fn prob_outside_square(n: u64, h: u64) -> f64 {
 /// (m, n) leaves the band `|x/m − y/n| < h/lcm`, by Viehmann's recursion on `1 − p`: each
 /// point's value is the chance that a path to it has already left the band, the weighted mean
 /// of its two predecessors' (`(i·left + j·below) / (i + j)`); points outside the band are 1.
-fn outer_prob_inside(m: u64, n: u64, g: u64, h: u64) -> f64 {
+fn outer_prob_inside(m: u64, n: u64, g: u64, h: u64, progress: &mut dyn Progress) -> f64 {
     let (m, n) = if m < n { (n as i64, m as i64) } else { (m as i64, n as i64) };
     let (mg, ng, h) = (m / g as i64, n / g as i64, h as i64);
     let ceil_div = |a: i64, b: i64| -(-a).div_euclid(b);
@@ -186,6 +205,10 @@ fn outer_prob_inside(m: u64, n: u64, g: u64, h: u64) -> f64 {
     let mut prev_min = 0i64;
     let mut col: Vec<f64> = Vec::new();
     for i in 1..=m {
+        // A column is at most n + 1 points: 64 of them are well under a millisecond.
+        if i % 64 == 0 {
+            progress.step(Step::Pass { what: EXACT_PASS, done: i as usize, total: m as usize });
+        }
         let lo = ((ng * i - h).div_euclid(mg) + 1).clamp(0, n);
         let hi = ceil_div(ng * i + h, mg).min(n + 1);
         if hi <= lo {
@@ -227,7 +250,7 @@ fn binom(n: u64, k: u64) -> f64 {
 
 /// One-sided, unequal sizes: the number of lattice paths from (0, 0) to (m, n) that reach
 /// `m·y ≤ n·x − h·g` (Hodges); `None` on overflow.
-fn paths_outside(m: u64, n: u64, g: u64, h: u64) -> Option<f64> {
+fn paths_outside(m: u64, n: u64, g: u64, h: u64, progress: &mut dyn Progress) -> Option<f64> {
     let (m, n) = if m < n { (n, m) } else { (m, n) };
     let (mg, ng) = (m / g, n / g);
     let lxj = n as i64 + (mg as i64 - h as i64).div_euclid(mg as i64);
@@ -239,6 +262,10 @@ fn paths_outside(m: u64, n: u64, g: u64, h: u64) -> Option<f64> {
     let mut b = vec![0.0; lxj];
     b[0] = 1.0;
     for j in 1..lxj {
+        // Row j costs j binomials (a few microseconds each at most): report every 16 rows.
+        if j % 16 == 0 {
+            progress.step(Step::Pass { what: EXACT_PASS, done: j, total: lxj });
+        }
         let mut bj = binom(xj[j] + j as u64, j as u64);
         for i in 0..j {
             bj -= binom(xj[j] - xj[i] + (j - i) as u64, (j - i) as u64) * b[i];
@@ -268,5 +295,56 @@ mod tests {
         assert_eq!(r.statistic, 1.0);
         // All 35 orderings but the two extreme ones stay inside: p = 2/35.
         assert!((r.pvalue - 2.0 / 35.0).abs() < 1e-15, "{r:?}");
+    }
+
+    /// Two samples of `n1` and `n2` values, interleaved but shifted so that D is moderate.
+    fn shifted(n1: usize, n2: usize) -> (Vec<f64>, Vec<f64>) {
+        ((0..n1).map(|i| i as f64 / n1 as f64).collect(), (0..n2).map(|i| i as f64 / n2 as f64 + 0.01).collect())
+    }
+
+    #[test]
+    fn the_exact_p_value_reports_progress_and_can_be_cancelled() {
+        for alternative in [Alternative::Greater, Alternative::Less, Alternative::TwoSided] {
+            // One-sided, the path count is used only while C(n₁+n₂, n₁) is finite.
+            let (a, b) = match alternative {
+                Alternative::TwoSided => shifted(3000, 2999),
+                Alternative::Greater => shifted(500, 499),
+                // The first sample's CDF below the second's: D > 0 for 'less'.
+                Alternative::Less => {
+                    let (a, b) = shifted(499, 500);
+                    (b, a)
+                }
+            };
+            let mut steps = 0usize;
+            let r = ks_2samp_in(&a, &b, alternative, Method::Exact, &mut |s: Step| {
+                assert!(matches!(s, Step::Pass { what: EXACT_PASS, .. }));
+                steps += 1;
+            });
+            assert!(r.exact, "{alternative:?}: {r:?}");
+            assert!(steps > 10, "{alternative:?}: {steps} progress reports");
+            // The same as without a hook.
+            assert_eq!(r, ks_2samp(&a, &b, alternative, Method::Exact));
+            // A hook that cancels (as PostgreSQL's does, by unwinding) stops it at its first report.
+            let mut calls = 0usize;
+            let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                ks_2samp_in(&a, &b, alternative, Method::Exact, &mut |_| {
+                    calls += 1;
+                    panic!("cancelled");
+                })
+            }));
+            assert!(stopped.is_err());
+            assert_eq!(calls, 1);
+        }
+    }
+
+    #[test]
+    fn one_sided_exact_that_would_overflow_is_asymptotic_at_once() {
+        // C(16000 + 15999, 15999) overflows: the asymptotic p-value, without the O(n²) count.
+        let (a, b) = shifted(16_000, 15_999);
+        let started = std::time::Instant::now();
+        let r = ks_2samp_in(&a, &b, Alternative::Greater, Method::Exact, &mut |_| panic!("no exact computation expected"));
+        assert!(!r.exact && r.pvalue > 0.0 && r.pvalue <= 1.0, "{r:?}");
+        assert!(started.elapsed().as_secs_f64() < 1.0);
+        assert_eq!(r, ks_2samp(&a, &b, Alternative::Greater, Method::Asymptotic));
     }
 }

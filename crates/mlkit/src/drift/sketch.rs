@@ -260,6 +260,11 @@ impl Sketch {
             if len > 2 * k {
                 return Err(Invalid(format!("level {h} holds {len} values, more than 2k")));
             }
+            // Level 0 is compacted as soon as it reaches k values, and the flat form keeps
+            // room for k − 1 of them: a longer one is no sketch this code could have built.
+            if h == 0 && len >= k {
+                return Err(Invalid(format!("level 0 holds {len} values, k = {k} or more")));
+            }
             let l: Vec<f64> = (0..len).map(|_| u().map(f64::from_bits)).collect::<Result<_, _>>()?;
             if l.iter().any(|v| !v.is_finite()) {
                 return Err(Invalid("a stored value is not finite".into()));
@@ -327,6 +332,20 @@ fn at(c: &[(f64, f64)], x: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::rng::Rng;
+
+    #[test]
+    fn a_full_level_0_is_refused_in_both_forms() {
+        let mut s = Sketch::new(MIN_K);
+        (0..5).for_each(|i| s.add(f64::from(i)));
+        assert!(Sketch::from_bytes(&s.to_bytes()).is_ok());
+        // Level 0 holding k values (what no add or merge leaves behind).
+        let mut full = s.clone();
+        full.levels[0] = (0..MIN_K).map(|i| i as f64).collect();
+        full.n = MIN_K as u64;
+        let e = Sketch::from_bytes(&full.to_bytes()).unwrap_err();
+        assert!(e.0.contains("level 0"), "{e:?}");
+        assert!(Sketch::from_text(&full.to_text()).is_err());
+    }
 
     fn exact_cdf(sorted: &[f64], x: f64) -> f64 {
         sorted.partition_point(|&v| v <= x) as f64 / sorted.len() as f64

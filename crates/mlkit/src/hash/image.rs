@@ -18,7 +18,13 @@
 //! that moves a hash).
 //!
 //! Hostile input is refused before it costs memory: the declared size is checked against a
-//! pixel limit before any pixel is decoded, and PNG's ancillary chunks are capped.
+//! pixel limit before any pixel is decoded, and PNG's ancillary chunks are capped. Then the
+//! memory decoding the declared size needs is counted against the caller's byte budget
+//! ([`Limits::max_bytes`]), a declared size its compressed bytes cannot possibly hold is
+//! refused (a 69-byte PNG claiming 9459 × 9459 16-bit RGBA pixels), and every buffer we
+//! allocate is allocated fallibly ([`ImageError::OutOfMemory`], never an abort). The
+//! decoders' own buffers (PNG rows, JPEG coefficients) are counted too and tried as one
+//! fallible allocation, given back at once, before the decoder makes them.
 
 use std::io::Cursor;
 
@@ -30,6 +36,22 @@ pub struct Grey {
     pub pixels: Vec<u8>,
 }
 
+/// What decoding one image may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest width × height.
+    pub max_pixels: u64,
+    /// Most bytes of working memory (decoded samples, the grey picture, decoder buffers).
+    pub max_bytes: usize,
+}
+
+impl Limits {
+    /// A pixel limit and no memory budget.
+    pub fn pixels(max_pixels: u64) -> Self {
+        Self { max_pixels, max_bytes: usize::MAX }
+    }
+}
+
 /// Why an image could not be decoded.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImageError {
@@ -39,6 +61,10 @@ pub enum ImageError {
     Malformed { format: &'static str, reason: String },
     /// The declared size exceeds the pixel limit.
     TooLarge { width: u64, height: u64, limit: u64 },
+    /// Decoding the declared size needs `needed` bytes, over the budget of `limit`.
+    OverBudget { width: u64, height: u64, needed: usize, limit: usize },
+    /// `bytes` of working memory could not be allocated.
+    OutOfMemory { bytes: usize },
 }
 
 impl std::fmt::Display for ImageError {
@@ -49,6 +75,13 @@ impl std::fmt::Display for ImageError {
             ImageError::TooLarge { width, height, limit } => {
                 write!(f, "image of {width} × {height} pixels exceeds the limit of {limit} pixels")
             }
+            ImageError::OverBudget { width, height, needed, limit } => write!(
+                f,
+                "decoding an image of {width} × {height} pixels needs {} MB, over the {} MB budget",
+                needed.div_ceil(1 << 20),
+                limit >> 20
+            ),
+            ImageError::OutOfMemory { bytes } => write!(f, "the {} MB needed to decode the image could not be allocated", bytes.div_ceil(1 << 20)),
         }
     }
 }
@@ -59,15 +92,44 @@ pub fn luma(r: u8, g: u8, b: u8) -> u8 {
     ((u32::from(r) * 19595 + u32::from(g) * 38470 + u32::from(b) * 7471 + 0x8000) >> 16) as u8
 }
 
-/// Decodes PNG or JPEG bytes to grey, refusing images of more than `max_pixels` pixels.
-pub fn decode_grey(bytes: &[u8], max_pixels: u64) -> Result<Grey, ImageError> {
+/// Decodes PNG or JPEG bytes to grey within `limits`.
+pub fn decode_grey(bytes: &[u8], limits: &Limits) -> Result<Grey, ImageError> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        decode_png(bytes, max_pixels)
+        decode_png(bytes, limits)
     } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        decode_jpeg(bytes, max_pixels)
+        decode_jpeg(bytes, limits)
     } else {
         Err(ImageError::Unrecognised)
     }
+}
+
+/// A zeroed buffer of `n` bytes, or [`ImageError::OutOfMemory`].
+fn zeroed(n: usize) -> Result<Vec<u8>, ImageError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| ImageError::OutOfMemory { bytes: n })?;
+    v.resize(n, 0);
+    Ok(v)
+}
+
+/// An empty buffer with room for `n` bytes, or [`ImageError::OutOfMemory`].
+fn with_room(n: usize) -> Result<Vec<u8>, ImageError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| ImageError::OutOfMemory { bytes: n })?;
+    Ok(v)
+}
+
+/// Checks that `n` bytes, which a decoder is about to allocate itself (where a failure would
+/// abort), can be allocated now: one fallible allocation of them, given back at once.
+fn probe(n: usize) -> Result<(), ImageError> {
+    with_room(n).map(drop)
+}
+
+/// Counts `needed` bytes against the budget.
+fn check_budget(width: u64, height: u64, needed: usize, limits: &Limits) -> Result<(), ImageError> {
+    if needed > limits.max_bytes {
+        return Err(ImageError::OverBudget { width, height, needed, limit: limits.max_bytes });
+    }
+    Ok(())
 }
 
 fn check_size(width: u64, height: u64, max_pixels: u64) -> Result<(), ImageError> {
@@ -81,7 +143,10 @@ fn png_error(e: impl std::fmt::Display) -> ImageError {
     ImageError::Malformed { format: "PNG", reason: e.to_string().trim().to_string() }
 }
 
-fn decode_png(bytes: &[u8], max_pixels: u64) -> Result<Grey, ImageError> {
+/// Deflate's largest expansion: a 258-byte match coded in 2 bits.
+const DEFLATE_MAX_RATIO: u64 = 1032;
+
+fn decode_png(bytes: &[u8], limits: &Limits) -> Result<Grey, ImageError> {
     use png::{BitDepth, ColorType, Transformations};
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     // What the decoder itself may allocate (ancillary chunks, row buffers), whatever the
@@ -90,8 +155,26 @@ fn decode_png(bytes: &[u8], max_pixels: u64) -> Result<Grey, ImageError> {
     decoder.set_ignore_text_chunk(true);
     let header = decoder.read_header_info().map_err(png_error)?;
     let (width, height) = (u64::from(header.width), u64::from(header.height));
-    check_size(width, height, max_pixels)?;
+    check_size(width, height, limits.max_pixels)?;
     let (source_type, source_depth, interlaced) = (header.color_type, header.bit_depth, header.interlaced);
+    // Memory, at worst (after EXPAND a tRNS chunk may add an alpha channel): the decoder's
+    // rows (current, previous, output), the whole decoded frame when interlaced, the grey.
+    let out_bits = 4 * if source_depth == BitDepth::Sixteen { 16 } else { 8 };
+    let pixels = width.saturating_mul(height);
+    let row = width.saturating_mul(out_bits).div_ceil(8) + 1;
+    let frame = if interlaced { pixels.saturating_mul(out_bits).div_ceil(8) } else { 0 };
+    let needed = usize::try_from(row.saturating_mul(3).saturating_add(frame).saturating_add(pixels)).unwrap_or(usize::MAX);
+    check_budget(width, height, needed, limits)?;
+    // The filtered rows are at least this many bytes, and deflate expands at most 1032:1.
+    let source_bits = source_type.samples() as u64 * source_depth as u64;
+    let raw = width.saturating_mul(source_bits).div_ceil(8).saturating_mul(height);
+    if raw > DEFLATE_MAX_RATIO.saturating_mul(bytes.len() as u64) {
+        return Err(png_error(format!(
+            "its {width} × {height} pixels ({raw} bytes of samples) cannot come from {} bytes: the file is truncated or forged",
+            bytes.len()
+        )));
+    }
+    probe(usize::try_from(row.saturating_mul(3)).unwrap_or(usize::MAX))?;
     // Palettes to RGB, grey below 8 bits scaled to 8 bits; 16-bit samples stay 16-bit.
     decoder.set_transformations(Transformations::EXPAND);
     let mut reader = decoder.read_info().map_err(png_error)?;
@@ -114,10 +197,10 @@ fn decode_png(bytes: &[u8], max_pixels: u64) -> Result<Grey, ImageError> {
         }
     };
     let (w, h) = (width as usize, height as usize);
-    let mut pixels = Vec::with_capacity(w * h);
+    let mut pixels = with_room(w * h)?;
     if interlaced {
         let size = reader.output_buffer_size().ok_or_else(|| png_error("image too large"))?;
-        let mut frame = vec![0u8; size];
+        let mut frame = zeroed(size)?;
         let info = reader.next_frame(&mut frame).map_err(png_error)?;
         for row in frame.chunks_exact(info.line_size).take(h) {
             pixels.extend(row.chunks_exact(step).take(w).map(grey_of));
@@ -137,7 +220,11 @@ fn jpeg_error(e: impl std::fmt::Debug) -> ImageError {
     ImageError::Malformed { format: "JPEG", reason: format!("{e:?}").trim().to_string() }
 }
 
-fn decode_jpeg(bytes: &[u8], max_pixels: u64) -> Result<Grey, ImageError> {
+/// Most pixels one byte of JPEG can stand for: every 8 × 8 block of the full-resolution
+/// component costs at least one bit (a DC code), so 512; twice that, for slack.
+const JPEG_MAX_PIXELS_PER_BYTE: u64 = 1024;
+
+fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Grey, ImageError> {
     use zune_jpeg::zune_core::bytestream::ZCursor;
     use zune_jpeg::zune_core::colorspace::ColorSpace;
     use zune_jpeg::zune_core::options::DecoderOptions;
@@ -145,12 +232,33 @@ fn decode_jpeg(bytes: &[u8], max_pixels: u64) -> Result<Grey, ImageError> {
     let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
     decoder.decode_headers().map_err(jpeg_error)?;
     let (w, h) = decoder.dimensions().ok_or_else(|| jpeg_error("no frame header"))?;
-    check_size(w as u64, h as u64, max_pixels)?;
+    let (width, height) = (w as u64, h as u64);
+    check_size(width, height, limits.max_pixels)?;
     let grey_input = decoder.input_colorspace() == Some(ColorSpace::Luma);
+    let components = decoder.input_colorspace().map_or(4, |c| c.num_components()).max(1) as u64;
+    // Memory, at worst: the decoded samples (RGB or grey), the grey picture, and the
+    // decoder's coefficients (a progressive JPEG keeps every block's 64 i16 of every
+    // component; padded to whole 16 × 16 MCUs).
+    let out_channels = if grey_input { 1 } else { 3 };
+    let coefficients = width.div_ceil(16) * 16 * height.div_ceil(16) * 16 * components * 2;
+    let needed = usize::try_from(width * height * (out_channels + u64::from(!grey_input)) + coefficients).unwrap_or(usize::MAX);
+    check_budget(width, height, needed, limits)?;
+    if width * height > JPEG_MAX_PIXELS_PER_BYTE * bytes.len() as u64 {
+        return Err(jpeg_error(format!("its {width} × {height} pixels cannot come from {} bytes: the file is truncated or forged", bytes.len())));
+    }
     let out_space = if grey_input { ColorSpace::Luma } else { ColorSpace::RGB };
     decoder.set_options(options.jpeg_set_out_colorspace(out_space));
-    let data = decoder.decode().map_err(jpeg_error)?;
-    let pixels: Vec<u8> = if grey_input { data } else { data.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])).collect() };
+    let size = decoder.output_buffer_size().ok_or_else(|| jpeg_error("no frame header"))?;
+    let mut data = zeroed(size)?;
+    probe(coefficients as usize)?;
+    decoder.decode_into(&mut data).map_err(jpeg_error)?;
+    let pixels: Vec<u8> = if grey_input {
+        data
+    } else {
+        let mut grey = with_room(w * h)?;
+        grey.extend(data.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])));
+        grey
+    };
     if pixels.len() != w * h {
         return Err(jpeg_error(format!("{} of {} pixels decoded", pixels.len(), w * h)));
     }
@@ -170,9 +278,133 @@ mod tests {
 
     #[test]
     fn garbage_and_truncation_are_errors_not_panics() {
-        assert_eq!(decode_grey(b"hello", 1 << 20), Err(ImageError::Unrecognised));
-        assert_eq!(decode_grey(b"", 1 << 20), Err(ImageError::Unrecognised));
-        assert!(matches!(decode_grey(b"\x89PNG\r\n\x1a\n\0\0", 1 << 20), Err(ImageError::Malformed { .. })));
-        assert!(matches!(decode_grey(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0], 1 << 20), Err(ImageError::Malformed { .. })));
+        let l = Limits::pixels(1 << 20);
+        assert_eq!(decode_grey(b"hello", &l), Err(ImageError::Unrecognised));
+        assert_eq!(decode_grey(b"", &l), Err(ImageError::Unrecognised));
+        assert!(matches!(decode_grey(b"\x89PNG\r\n\x1a\n\0\0", &l), Err(ImageError::Malformed { .. })));
+        assert!(matches!(decode_grey(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0], &l), Err(ImageError::Malformed { .. })));
+    }
+
+    fn crc32(data: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in data {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 == 1 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+        }
+        !c
+    }
+
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend((data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend(kind);
+        out.extend(data);
+        let crc = crc32(&out[start..]);
+        out.extend(crc.to_be_bytes());
+    }
+
+    /// `raw` (filtered rows) in a zlib stream of stored deflate blocks.
+    fn zlib_stored(raw: &[u8]) -> Vec<u8> {
+        let mut z = vec![0x78, 0x01];
+        let blocks: Vec<&[u8]> = if raw.is_empty() { vec![&[][..]] } else { raw.chunks(65_535).collect() };
+        for (i, b) in blocks.iter().enumerate() {
+            z.push(u8::from(i + 1 == blocks.len()));
+            z.extend((b.len() as u16).to_le_bytes());
+            z.extend((!(b.len() as u16)).to_le_bytes());
+            z.extend(*b);
+        }
+        let (mut a, mut b) = (1u32, 0u32);
+        for &x in raw {
+            a = (a + u32::from(x)) % 65_521;
+            b = (b + a) % 65_521;
+        }
+        z.extend(((b << 16) | a).to_be_bytes());
+        z
+    }
+
+    /// A PNG of the given header whose IDAT holds `idat` as it is.
+    fn png(width: u32, height: u32, depth: u8, colour: u8, interlaced: bool, idat: &[u8]) -> Vec<u8> {
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend(width.to_be_bytes());
+        ihdr.extend(height.to_be_bytes());
+        ihdr.extend([depth, colour, 0, 0, u8::from(interlaced)]);
+        chunk(&mut out, b"IHDR", &ihdr);
+        chunk(&mut out, b"IDAT", idat);
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
+
+    /// The filtered rows (filter 0) of an all-zero 16-bit RGBA Adam7 image.
+    fn adam7_zero_rows(width: u32, height: u32) -> Vec<u8> {
+        // (x offset, y offset, x step, y step) of the seven passes.
+        let passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)];
+        let mut raw = Vec::new();
+        for (x0, y0, dx, dy) in passes {
+            let (cols, rows) = (width.saturating_sub(x0).div_ceil(dx), height.saturating_sub(y0).div_ceil(dy));
+            if cols == 0 {
+                continue;
+            }
+            for _ in 0..rows {
+                raw.push(0);
+                raw.extend(std::iter::repeat_n(0u8, cols as usize * 8));
+            }
+        }
+        raw
+    }
+
+    /// The 69-byte header of the report: 9459 × 9459, 16-bit RGBA, interlaced (716 MB decoded).
+    fn forged() -> Vec<u8> {
+        let f = png(9459, 9459, 16, 6, true, &zlib_stored(&[0]));
+        assert_eq!(f.len(), 69);
+        f
+    }
+
+    #[test]
+    fn small_pngs_decode_within_their_budget() {
+        // 3 × 2 8-bit grey.
+        let raw = [0, 10, 20, 30, 0, 40, 50, 60];
+        let g = decode_grey(&png(3, 2, 8, 0, false, &zlib_stored(&raw)), &Limits { max_pixels: 6, max_bytes: 64 }).unwrap();
+        assert_eq!((g.width, g.height, g.pixels), (3, 2, vec![10, 20, 30, 40, 50, 60]));
+        // 64 × 64 16-bit RGBA, interlaced: 3 rows of 513 bytes, the 32 KB frame and the grey.
+        let image = png(64, 64, 16, 6, true, &zlib_stored(&adam7_zero_rows(64, 64)));
+        let needed = 3 * 513 + 64 * 64 * 8 + 64 * 64;
+        let g = decode_grey(&image, &Limits { max_pixels: 4096, max_bytes: needed }).unwrap();
+        assert_eq!(g.pixels, vec![0; 4096]);
+        assert_eq!(
+            decode_grey(&image, &Limits { max_pixels: 4096, max_bytes: needed - 1 }),
+            Err(ImageError::OverBudget { width: 64, height: 64, needed, limit: needed - 1 })
+        );
+    }
+
+    #[test]
+    fn a_forged_size_is_refused_before_anything_is_allocated() {
+        let f = forged();
+        let frame = 9459 * 9459 * 8;
+        // Over the budget: refused with what it would need.
+        match decode_grey(&f, &Limits { max_pixels: 89_478_485, max_bytes: 64 << 20 }) {
+            Err(ImageError::OverBudget { width: 9459, height: 9459, needed, limit }) => {
+                assert!(needed > frame && limit == 64 << 20, "{needed}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Within any budget: 69 bytes cannot inflate to 716 MB of samples.
+        match decode_grey(&f, &Limits::pixels(89_478_485)) {
+            Err(e @ ImageError::Malformed { format: "PNG", .. }) => assert!(e.to_string().contains("cannot come from 69 bytes"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        // Not interlaced, 8-bit grey: the same.
+        assert!(matches!(decode_grey(&png(9459, 9459, 8, 0, false, &zlib_stored(&[0; 12])), &Limits::pixels(89_478_485)), Err(ImageError::Malformed { .. })));
+    }
+
+    #[test]
+    fn buffers_that_cannot_be_allocated_are_errors_not_aborts() {
+        let huge = isize::MAX as usize;
+        assert_eq!(zeroed(huge), Err(ImageError::OutOfMemory { bytes: huge }));
+        assert_eq!(with_room(huge), Err(ImageError::OutOfMemory { bytes: huge }));
+        assert_eq!(probe(huge), Err(ImageError::OutOfMemory { bytes: huge }));
+        assert!(ImageError::OutOfMemory { bytes: 3 << 20 }.to_string().contains("3 MB"));
     }
 }
