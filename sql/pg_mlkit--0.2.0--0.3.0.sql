@@ -221,6 +221,7 @@ CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON ml.tenant_access
 -- Roles bound to a tenant with ALTER ROLE ... SET app.tenant (what 0.2.0's documentation
 -- offered) keep working: each such binding, for this database or all, becomes a grant.
 -- Tenants that hold rows but that no role is granted are listed: their roles need a grant.
+-- WARNINGs, not NOTICEs: PostgreSQL hides an extension script's NOTICEs from the client.
 DO $bind$
 DECLARE
   b       record;
@@ -240,7 +241,7 @@ BEGIN
     INSERT INTO ml.tenant_access (role_name, tenant, granted_by)
     VALUES (b.role_name, b.tenant, 'pg_mlkit 0.3.0 upgrade (ALTER ROLE ... SET app.tenant)')
     ON CONFLICT DO NOTHING;
-    RAISE NOTICE 'pg_mlkit 0.3.0: role % was bound to tenant % with ALTER ROLE ... SET app.tenant; it is now granted it (ml.tenant_grants)',
+    RAISE WARNING 'pg_mlkit 0.3.0: role % was bound to tenant % with ALTER ROLE ... SET app.tenant; it is now granted it (ml.tenant_grants)',
       pg_catalog.quote_ident(b.role_name), pg_catalog.quote_literal(b.tenant);
   END LOOP;
   FOR tbl IN
@@ -257,7 +258,7 @@ BEGIN
   END LOOP;
   SELECT pg_catalog.array_agg(DISTINCT o ORDER BY o) INTO orphans FROM pg_catalog.unnest(orphans) AS o;
   IF orphans IS NOT NULL THEN
-    RAISE NOTICE 'pg_mlkit 0.3.0: tenants % hold rows, but no role is granted them: sessions of ordinary roles can no longer work in them',
+    RAISE WARNING 'pg_mlkit 0.3.0: tenants % hold rows, but no role is granted them: sessions of ordinary roles can no longer work in them',
       pg_catalog.array_to_string(orphans, ', ')
       USING HINT = 'Grant each to the roles that use it: SELECT ml.grant_tenant(''app_role'', ''tenant'');';
   END IF;

@@ -105,7 +105,13 @@ pub fn register(
     Spi::connect_mut(|c| {
         if let Some(v) = version {
             let taken = spi(
-                c.select("SELECT EXISTS (SELECT 1 FROM ml.model_registry WHERE name = $1 AND version = $2 AND tenant_id = ml.current_tenant())", None, &[name.into(), v.into()]),
+                c.select(
+                    "SELECT EXISTS (SELECT 1 FROM ml.model_registry m
+                                     WHERE m.name OPERATOR(pg_catalog.=) $1 AND m.version OPERATOR(pg_catalog.=) $2
+                                       AND m.tenant_id OPERATOR(pg_catalog.=) ml.current_tenant())",
+                    None,
+                    &[name.into(), v.into()],
+                ),
                 "look up the model",
             );
             if spi(taken.first().get_one::<bool>(), "look up the model").unwrap_or(false) {
@@ -119,8 +125,8 @@ pub fn register(
         let t = spi(
             c.update(
                 "INSERT INTO ml.model_registry (name, version, model_type, implementation, parameters, artifact, metrics, source_run_id)
-                 VALUES ($1, coalesce($2, (SELECT (coalesce(max(version::numeric) FILTER (WHERE version ~ '^[0-9]{1,18}$'), 0) + 1)::text
-                                             FROM ml.model_registry WHERE name = $1 AND tenant_id = ml.current_tenant())),
+                 VALUES ($1, coalesce($2, (SELECT (coalesce(pg_catalog.max(m.version::numeric) FILTER (WHERE m.version OPERATOR(pg_catalog.~) '^[0-9]{1,18}$'), 0) + 1)::pg_catalog.text
+                                             FROM ml.model_registry m WHERE m.name OPERATOR(pg_catalog.=) $1 AND m.tenant_id OPERATOR(pg_catalog.=) ml.current_tenant())),
                          $3, $4, $5, $6, $7, $8)
                  RETURNING version",
                 None,
@@ -246,10 +252,12 @@ pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansMo
             c.select(
                 "SELECT r.id, r.tenant_id, r.version, coalesce(r.model_type, ''), r.artifact, r.parameters
                    FROM ml.model_registry r
-                  WHERE r.name = $1 AND ($2::text IS NULL OR r.version = $2) AND r.tenant_id = ml.current_tenant()
+                  WHERE r.name OPERATOR(pg_catalog.=) $1 AND ($2::pg_catalog.text IS NULL OR r.version OPERATOR(pg_catalog.=) $2)
+                    AND r.tenant_id OPERATOR(pg_catalog.=) ml.current_tenant()
                   ORDER BY ($2 IS NULL AND EXISTS (SELECT 1 FROM ml.model_aliases a
-                                                    WHERE a.model_id = r.id AND a.tenant_id = r.tenant_id AND a.alias = 'production')) DESC,
-                           ($2 IS NULL AND r.stage = 'production') DESC,
+                                                    WHERE a.model_id OPERATOR(pg_catalog.=) r.id AND a.tenant_id OPERATOR(pg_catalog.=) r.tenant_id
+                                                      AND a.alias OPERATOR(pg_catalog.=) 'production')) DESC,
+                           ($2 IS NULL AND r.stage OPERATOR(pg_catalog.=) 'production') DESC,
                            r.id DESC
                   LIMIT 1",
                 None,

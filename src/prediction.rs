@@ -275,7 +275,7 @@ fn log_batch(
         let logged = spi(
             c.update(
                 "INSERT INTO ml.ml_prediction_log (model_name, prediction_value, input_features, anomaly_score, is_anomaly, severity)
-                 SELECT $1, u.v, u.f, u.s, u.a, u.sev FROM unnest($2::float8[], $3::jsonb[], $4::float8[], $5::bool[], $6::text[]) AS u(v, f, s, a, sev)
+                 SELECT $1, u.v, u.f, u.s, u.a, u.sev FROM unnest($2::double precision[], $3::pg_catalog.jsonb[], $4::double precision[], $5::boolean[], $6::pg_catalog.text[]) AS u(v, f, s, a, sev)
                  RETURNING id",
                 None,
                 &[name.into(), values.into(), features.into(), scores[r.clone()].to_vec().into(), flags.clone().into(), sev.into()],
@@ -294,7 +294,7 @@ fn log_batch(
         if !sevs.is_empty() {
             spi(
                 c.update(
-                    "INSERT INTO ml.ml_anomaly_alerts (model_name, severity, alert_data) SELECT $1, u.s, u.d FROM unnest($2::text[], $3::jsonb[]) AS u(s, d)",
+                    "INSERT INTO ml.ml_anomaly_alerts (model_name, severity, alert_data) SELECT $1, u.s, u.d FROM unnest($2::pg_catalog.text[], $3::pg_catalog.jsonb[]) AS u(s, d)",
                     None,
                     &[name.into(), sevs.into(), data.into()],
                 ),

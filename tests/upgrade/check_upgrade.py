@@ -49,6 +49,9 @@ def grant(c):
     c.execute(f"GRANT USAGE ON SCHEMA ml TO {APP}")
     c.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ml TO {APP}")
     c.execute(f"GRANT EXECUTE ON FUNCTION ml.load_analysis_run TO {APP}")
+    c.execute(f"DO $$ BEGIN CREATE ROLE {BOUND}; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    c.execute(f"GRANT USAGE ON SCHEMA ml TO {BOUND}")
+    c.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA ml TO {BOUND}")
 
 
 def rows(c, table, columns=None):
@@ -78,10 +81,7 @@ def do_fill(old_version):
         empty = [t for t, (_, r) in before.items() if not r]
         assert not empty, f"tables left empty: {empty}"
         # What 0.2.0's documentation offered as a tenant binding.
-        c.execute(f"DO $$ BEGIN CREATE ROLE {BOUND}; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
         c.execute(f"ALTER ROLE {BOUND} IN DATABASE {UPGRADED} SET app.tenant = 'acme'")
-        c.execute(f"GRANT USAGE ON SCHEMA ml TO {BOUND}")
-        c.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA ml TO {BOUND}")
     if old_version == "0.1.0":
         # 0.1.0 allowed a row to point at another tenant's parent; the update must refuse it.
         create_db(CROSSING, old_version)
@@ -107,7 +107,8 @@ def do_check(old_version):
         print(f"ALTER EXTENSION pg_mlkit UPDATE: {old_version} -> {version}")
         assert version != old_version
         # Tenants are bound to roles from 0.3.0 on: the ALTER ROLE binding became a grant, every
-        # role keeps 'default', and the tenant no role is granted is named.
+        # role keeps 'default', and the tenant no role is granted is named (in a WARNING:
+        # PostgreSQL hides an extension script's NOTICEs).
         grants = set(c.execute("SELECT role, tenant FROM ml.tenant_grants").fetchall())
         if (BOUND, "acme") not in grants or ("PUBLIC", "default") not in grants:
             failures.append(f"the update did not turn the bindings into grants: {sorted(grants)}")
