@@ -50,7 +50,7 @@ def test_statement_timeout_stops_within_a_second_and_progress_is_reported(conn, 
     assert elapsed < 2.5 + 1.0, f"took {elapsed:.2f} s to stop after a 2.5 s timeout"
     assert runs(conn) == before
     # A call longer than pg_mlkit.progress_interval says how far it is.
-    progress = [n for n in notices if n.startswith("ml.cluster_embeddings(big)")]
+    progress = [n for n in notices if n.startswith("ml.cluster_embeddings(public.big)")]
     assert progress, f"no progress NOTICE in {notices}"
     assert any("iteration" in n or "seeding" in n for n in progress), progress
 
@@ -140,5 +140,5 @@ def test_reductions_stop_on_statement_timeout_and_report_progress(conn, big, met
     conn.execute("RESET pg_mlkit.progress_interval")
     assert elapsed < 4 + 1.0, f"{method}: took {elapsed:.2f} s to stop after a 4 s timeout"
     assert runs(conn) == before
-    progress = [n for n in notices if n.startswith("ml.reduce_embeddings(big)")]
+    progress = [n for n in notices if n.startswith("ml.reduce_embeddings(public.big)")]
     assert progress, f"no progress NOTICE in {notices}"

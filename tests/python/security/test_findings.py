@@ -281,18 +281,27 @@ def test_4_no_trigger_or_foreign_key_on_ml_tables_by_a_granted_role(fdb):
     with owner(fdb) as o:
         o.execute("SET app.tenant = 'victim4b'")
         victim = o.one("INSERT INTO ml.analysis_runs (tenant_id, analysis_type) VALUES ('victim4b', 'clustering') RETURNING id")
+        # A schema of its own, so that its tables may refer to ml's (a temporary one may not).
+        o.execute("DROP SCHEMA IF EXISTS sec_all_own CASCADE")
+        o.execute(f"CREATE SCHEMA sec_all_own AUTHORIZATION {ALL}")
     with attacker(fdb, ALL) as a:
         a.execute("SET app.tenant = 't4b'")
         a.execute("CREATE FUNCTION pg_temp.spy() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$")
         trig = a.error("CREATE TRIGGER spy BEFORE INSERT ON ml.ml_prediction_log FOR EACH ROW EXECUTE FUNCTION pg_temp.spy()")
-        fk = a.error("CREATE TEMP TABLE probe (t text, r bigint, FOREIGN KEY (t, r) REFERENCES ml.analysis_runs (tenant_id, id))")
-        a.execute("CREATE TEMP TABLE probe2 (t text, r bigint)")
-        fk_alter = a.error("ALTER TABLE probe2 ADD FOREIGN KEY (t, r) REFERENCES ml.analysis_runs (tenant_id, id)")
+        fk = a.error("CREATE TABLE sec_all_own.probe (t text, r bigint, FOREIGN KEY (t, r) REFERENCES ml.analysis_runs (tenant_id, id))")
+        a.execute("CREATE TABLE sec_all_own.probe2 (t text, r bigint)")
+        fk_alter = a.error("ALTER TABLE sec_all_own.probe2 ADD FOREIGN KEY (t, r) REFERENCES ml.analysis_runs (tenant_id, id)")
+        # Its own tables may still refer to each other.
+        a.execute("CREATE TABLE sec_all_own.parent (id int PRIMARY KEY)")
+        a.execute("CREATE TABLE sec_all_own.child (id int REFERENCES sec_all_own.parent)")
     assert sql_state(trig) == "42501", trig
     assert sql_state(fk) == "42501", fk
     assert sql_state(fk_alter) == "42501", fk_alter
     with owner(fdb) as o:
         assert o.one("SELECT count(*) FROM pg_trigger WHERE tgname = 'spy'") == 0
+        assert o.one("SELECT count(*) FROM pg_constraint WHERE confrelid = 'ml.analysis_runs'::regclass "
+                     "AND connamespace = 'sec_all_own'::regnamespace") == 0
+        o.execute("DROP SCHEMA sec_all_own CASCADE")
         assert o.one("SELECT count(*) FROM ml.analysis_runs WHERE id = %s AND tenant_id = 'victim4b'", (victim,)) == 1
 
 
