@@ -4,9 +4,10 @@
 #   2. the pgrx tests (Rust around a live server, cargo pgrx test),
 #   3. the SQL regression suites in tests/sql (pg_regress; their expected output is also
 #      what the docs show, checked by tests/check_docs.py),
-#   4. the Python tests in tests/python: comparisons with scikit-learn, cancellation,
+#   4. the Python tests in tests/python: comparisons with scikit-learn, cancellation, the
+#      security suite (attacking roles, generated look-alikes, bounded resources),
 #      pg_dump/pg_restore, tenant sealing and limits, the fuzz sweep of every function,
-#   5. the upgrade test: 0.1.0 built from its commit, filled, updated, compared with a fresh
+#   5. the upgrade test: 0.2.0 built from its commit, filled, updated, compared with a fresh
 #      install (scripts/test_upgrade.sh),
 #   6. the Debian package: built, installed into a fresh cluster, removed (tests/package/).
 # Stops at the first failure. Builds use the dev profile.
@@ -45,7 +46,7 @@ say "4/6 Python tests against the reference implementations (pytest)"
 python3 -m pytest -q tests/python
 bash scripts/pgtmp.sh stop
 
-say "5/6 upgrade from 0.1.0 (scripts/test_upgrade.sh)"
+say "5/6 upgrade from 0.2.0 (scripts/test_upgrade.sh)"
 bash scripts/test_upgrade.sh
 
 say "6/6 the Debian package (tests/package/test_package.sh)"

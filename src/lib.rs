@@ -14,12 +14,14 @@
 //! | `ml.hamming_distance`, `<^>`, `ml.hash_from_hex`, `ml.hash_to_hex`, `ml.phash`, `ml.dhash`, `ml.ahash`, `ml.hash_bands`, `ml.hash_probe`, `ml.group_near_duplicates(...)` | [`duplicates`] |
 //! | `ml.kmeans_step`, `ml.kmeans_centroids`, `ml.kmeans_counts`, `ml.kmeans_sums`, `ml.kmeans_inertia`, `ml.nearest_centroid`, `ml.centroid_distance`, `ml.sample_hash`, `ml.hist_agg`, type `ml.kmeans_state` | [`aggregates`] |
 //! | tables of schema `ml`        | `sql/schema/*.sql`            |
-//! | `ml.current_tenant()`        | [`tenancy`]                   |
+//! | `ml.current_tenant()`        | [`tenancy`] (`ml.grant_tenant`, `ml.revoke_tenant`, `ml.tenant_grants`: `sql/schema/00_common.sql`) |
+//! | the stage audit's triggers   | [`stage_audit`]               |
 //! | settings `pg_mlkit.*`        | [`guc`]                       |
 //!
-//! Shared by the SQL areas: [`source`] (reading a relation), [`writer`] (batched result
-//! writes), [`runs`] (the `ml.analysis_runs` row), [`models`] (registry artifacts), [`params`] (jsonb options), [`errors`],
-//! [`progress`] (interrupts and NOTICEs).
+//! Shared by the SQL areas: [`sql`] (the one way SQL is built: quoted, qualified, typed),
+//! [`source`] (reading a relation), [`writer`] (batched result writes), [`runs`] (the
+//! `ml.analysis_runs` row), [`models`] (registry artifacts), [`params`] (jsonb options),
+//! [`errors`], [`progress`] (interrupts and NOTICEs).
 
 use pgrx::prelude::*;
 

@@ -285,22 +285,8 @@ pub fn display_name(relation: pg_sys::Oid) -> String {
 /// A relation's schema-qualified name (`public.items`, quoted where needed), whatever the
 /// `search_path`: what a run records as its source (a record, never read back as a query).
 pub fn qualified_name(relation: pg_sys::Oid) -> String {
-    Spi::connect(|c| {
-        let t = spi(
-            c.select(
-                "SELECT pg_catalog.quote_ident(n.nspname::pg_catalog.text) OPERATOR(pg_catalog.||) '.'
-                        OPERATOR(pg_catalog.||) pg_catalog.quote_ident(r.relname::pg_catalog.text)
-                   FROM pg_catalog.pg_class r
-                   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) r.relnamespace
-                  WHERE r.oid OPERATOR(pg_catalog.=) $1",
-                None,
-                &[relation.into()],
-            ),
-            "name the source",
-        );
-        spi(t.first().get_one::<String>(), "name the source")
-    })
-    .unwrap_or_else(|| format!("{}", relation.to_u32()))
+    let (schema, name) = Spi::connect(|c| sql::relation_parts(c, relation));
+    format!("{}.{}", sql::display_ident(&schema), sql::display_ident(&name))
 }
 
 /// A relation a pg_mlkit function reads, checked to be something rows can be read from.

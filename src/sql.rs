@@ -37,6 +37,12 @@ pub fn column(name: &str) -> String {
 /// The relation `oid` as a query writes it: `"schema"."name"`, from the catalog (a temporary
 /// table is named by its own `pg_temp_N` schema, so no other relation can stand in for it).
 pub fn relation(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> String {
+    let (schema, name) = relation_parts(c, oid);
+    format!("{}.{}", ident(&schema), ident(&name))
+}
+
+/// The relation `oid`'s schema and name, from the catalog.
+pub fn relation_parts(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> (String, String) {
     let t = spi(
         c.select(
             "SELECT n.nspname::pg_catalog.text, r.relname::pg_catalog.text
@@ -56,9 +62,15 @@ pub fn relation(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> String {
         );
     }
     let row = t.first();
-    let schema: String = spi(row.get(1), "look up a relation").unwrap_or_default();
-    let name: String = spi(row.get(2), "look up a relation").unwrap_or_default();
-    format!("{}.{}", ident(&schema), ident(&name))
+    (spi(row.get(1), "look up a relation").unwrap_or_default(), spi(row.get(2), "look up a relation").unwrap_or_default())
+}
+
+/// `name` quoted only where SQL needs it (PostgreSQL's own `quote_identifier` rules): for
+/// what a person reads, such as a run's recorded source, never for a query.
+pub fn display_ident(name: &str) -> String {
+    let Ok(c) = std::ffi::CString::new(name) else { return ident(name) };
+    // SAFETY: quote_identifier reads a NUL-terminated string and returns it or a palloc'd copy.
+    unsafe { std::ffi::CStr::from_ptr(pg_sys::quote_identifier(c.as_ptr())).to_string_lossy().into_owned() }
 }
 
 /// Checks that column `col` (1-based) of the tuple descriptor has type `want` before a datum
