@@ -5,8 +5,17 @@ use pgrx::prelude::*;
 
 #[pg_test]
 fn schema_has_every_table_of_the_spec() {
-    let n = Spi::get_one::<i64>("SELECT count(*) FROM pg_tables WHERE schemaname = 'ml'");
+    // The spec's 34 tables of tenant data, and ml.tenant_access (which roles may use which tenant).
+    let n = Spi::get_one::<i64>(
+        "SELECT count(*) FROM pg_tables t WHERE t.schemaname = 'ml'
+            AND EXISTS (SELECT 1 FROM information_schema.columns c
+                         WHERE c.table_schema = 'ml' AND c.table_name = t.tablename AND c.column_name = 'tenant_id')",
+    );
     assert_eq!(n, Ok(Some(34)));
+    let other = Spi::get_one::<String>("SELECT string_agg(tablename, ',') FROM pg_tables t WHERE t.schemaname = 'ml'
+        AND NOT EXISTS (SELECT 1 FROM information_schema.columns c
+                         WHERE c.table_schema = 'ml' AND c.table_name = t.tablename AND c.column_name = 'tenant_id')");
+    assert_eq!(other, Ok(Some("tenant_access".into())));
 }
 
 #[pg_test]
