@@ -25,26 +25,13 @@
 
 use pgrx::prelude::*;
 
-pub mod aggregates;
-pub mod clustering;
-pub mod drift;
-pub mod drift_sketch;
+pub mod cluster;
 pub mod duplicates;
-pub mod errors;
-pub mod guc;
-pub mod kmeans_scan;
-pub mod models;
-pub mod params;
-pub mod plot;
-pub mod prediction;
-pub mod progress;
-pub mod reduction;
+pub mod monitor;
+pub mod reduce;
 pub mod runs;
-pub mod source;
-pub mod sql;
-pub mod stage_audit;
-pub mod tenancy;
-pub mod writer;
+pub mod scale_out;
+pub mod shared;
 
 ::pgrx::pg_module_magic!();
 
@@ -75,7 +62,7 @@ pub extern "C-unwind" fn _PG_init() {
         // SAFETY: _PG_init runs on the backend's only thread, before this library starts any.
         unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
     }
-    guc::register();
+    shared::guc::register();
 }
 
 // The #[pg_test]s live in pgrx-tests/; #[pg_schema] needs an inline module around them.

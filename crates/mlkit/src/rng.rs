@@ -107,3 +107,10 @@ mod tests {
         }
     }
 }
+
+/// A standard normal deviate (Box–Muller).
+pub fn normal(rng: &mut Rng) -> f64 {
+    let u1 = 1.0 - rng.next_f64();
+    let u2 = rng.next_f64();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}

@@ -87,7 +87,7 @@ pub fn leading_op(
     let l = block.clamp(k, n);
     let mut rng = crate::rng::Rng::new(seed);
     // The block as l rows of n (row-major), orthonormalised.
-    let mut q: Vec<f64> = (0..l * n).map(|_| crate::reduce::tsne::normal(&mut rng)).collect();
+    let mut q: Vec<f64> = (0..l * n).map(|_| crate::rng::normal(&mut rng)).collect();
     orthonormalize(&mut q, n);
     let mut aq = vec![0.0; l * n];
     let mut av = vec![0.0; l * n];

@@ -269,7 +269,7 @@ fn randomized(x: &Matrix, mean: &[f64], k: usize, seed: u64, exec: &mut Exec) ->
     exec.reserve(8 * d * l * 4 + 4 * BLOCK * (d + l) * 3 * exec.threads(), "randomized PCA block").map_err(Error::Memory)?;
     let iterations = if (k as f64) < 0.1 * n.min(d) as f64 { 7 } else { 4 };
     let mut rng = crate::rng::Rng::new(seed);
-    let mut q: Vec<f64> = (0..l * d).map(|_| crate::reduce::tsne::normal(&mut rng)).collect();
+    let mut q: Vec<f64> = (0..l * d).map(|_| crate::rng::normal(&mut rng)).collect();
     eigen::orthonormalize(&mut q, d);
     let mut total = 0.0;
     // One pass: Z = Q Mᵀ M (l × d), from blocks B of M: Y = B Qᵀ, Z += Yᵀ B.
@@ -354,7 +354,7 @@ mod tests {
         let mut rng = crate::rng::Rng::new(5);
         let mut data = Vec::with_capacity(n * d);
         for _ in 0..n {
-            let z: Vec<f64> = (0..d).map(|_| crate::reduce::tsne::normal(&mut rng)).collect();
+            let z: Vec<f64> = (0..d).map(|_| crate::rng::normal(&mut rng)).collect();
             for j in 0..d {
                 // Coordinate j mixes the latent z with a spectrum decaying as 1/(1+j).
                 data.push((z[j] * 10.0 / (1.0 + j as f64) + 0.1 * z[(j * 7) % d]) as f32);

@@ -30,7 +30,7 @@
 use crate::exec::MemoryLimit;
 use crate::neighbors::{self, Index, Metric};
 use crate::reduce::eigen;
-use crate::reduce::tsne::normal;
+use crate::rng::normal;
 use crate::rng::Rng;
 use crate::{Exec, Matrix, Step};
 

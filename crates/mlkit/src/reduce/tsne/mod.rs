@@ -30,7 +30,7 @@ pub mod fft;
 use crate::exec::MemoryLimit;
 use crate::neighbors::{self, Index, Metric};
 use crate::reduce::pca;
-use crate::rng::Rng;
+use crate::rng::{normal, Rng};
 use crate::{Exec, Matrix, Step};
 
 /// How the repulsive forces are computed.
@@ -226,13 +226,6 @@ fn std_of(y: &[f64], c: usize, col: usize) -> f64 {
     let n = (y.len() / c).max(1) as f64;
     let mean = y.iter().skip(col).step_by(c).sum::<f64>() / n;
     (y.iter().skip(col).step_by(c).map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt()
-}
-
-/// A standard normal deviate (Box–Muller).
-pub fn normal(rng: &mut Rng) -> f64 {
-    let u1 = 1.0 - rng.next_f64();
-    let u2 = rng.next_f64();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 /// Points per parallel chunk of the force computations (fixed: determinism).

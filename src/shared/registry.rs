@@ -6,7 +6,7 @@
 //! quantiles, 0 % to 100 % in steps of 1 %, plus mean and standard deviation), which is what
 //! an anomaly score of a new point is measured against.
 
-use crate::errors::{raise, spi, UNIQUE_VIOLATION};
+use crate::shared::errors::{raise, spi, UNIQUE_VIOLATION};
 use mlkit::Clustering;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -117,7 +117,7 @@ pub fn register(
             if spi(taken.first().get_one::<bool>(), "look up the model").unwrap_or(false) {
                 raise(
                     UNIQUE_VIOLATION,
-                    format!("run.model_version {} of model {} is already registered", crate::errors::literal(v), crate::errors::literal(name)),
+                    format!("run.model_version {} of model {} is already registered", crate::shared::errors::literal(v), crate::shared::errors::literal(name)),
                     "Give a new version, or leave model_version out to register the next number.",
                 );
             }
@@ -150,7 +150,7 @@ pub fn register(
 // ---------------------------------------------------------------------------------------
 // Loading a stored K-Means model, with a per-backend cache.
 
-use crate::errors::{literal, INVALID_PARAMETER_VALUE, WRONG_OBJECT_TYPE};
+use crate::shared::errors::{literal, INVALID_PARAMETER_VALUE, WRONG_OBJECT_TYPE};
 use mlkit::cluster::anomaly::{Profile, Thresholds};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -280,7 +280,7 @@ pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansMo
         let jsonb = |i: usize| -> Option<pg_sys::Datum> {
             let oid = spi(row.column_type_oid(i), "read the model");
             if oid != pgrx::PgOid::BuiltIn(pgrx::PgBuiltInOids::JSONBOID) {
-                raise(crate::errors::DATATYPE_MISMATCH, format!("{func}: column {i} of ml.model_registry's row is not jsonb"), "The registry's schema was altered; reinstall pg_mlkit.");
+                raise(crate::shared::errors::DATATYPE_MISMATCH, format!("{func}: column {i} of ml.model_registry's row is not jsonb"), "The registry's schema was altered; reinstall pg_mlkit.");
             }
             spi(row.get_datum_by_ordinal(i), "read the model")
         };
@@ -347,7 +347,7 @@ pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansMo
 fn parse_kmeans(func: &str, name: &str, version: &str, artifact: Option<Value>, parameters: Option<Value>) -> KMeansModel {
     let broken = |why: &str| -> ! {
         raise(
-            crate::errors::DATATYPE_MISMATCH,
+            crate::shared::errors::DATATYPE_MISMATCH,
             format!("{func}: the artifact of model {} version {} is not a pg_mlkit.kmeans.v1 artifact: {why}", literal(name), literal(version)),
             "Re-fit the model with ml.cluster_embeddings; docs/models.md describes the format.",
         )

@@ -1,7 +1,7 @@
 //! Reading `jsonb` options (`params`, `run`, ...) strictly: an unknown key or a value of the
 //! wrong type is an error that names the argument, the key and the value, never ignored.
 
-use crate::errors::{literal, raise, INVALID_PARAMETER_VALUE};
+use crate::shared::errors::{literal, raise, INVALID_PARAMETER_VALUE};
 use serde_json::{Map, Value};
 
 /// The keys of one `jsonb` argument, checked against what it may hold.
@@ -200,7 +200,7 @@ unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for Jsonb {
     unsafe fn unbox_arg_unchecked(arg: pgrx::callconv::Arg<'_, 'fcx>) -> Self {
         // SAFETY: the caller passes a jsonb argument; a NULL one is handled by unbox_nullable_arg.
         unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| {
-            raise(crate::errors::NULL_VALUE_NOT_ALLOWED, "a jsonb argument must not be NULL", "Pass '{}' for no options.")
+            raise(crate::shared::errors::NULL_VALUE_NOT_ALLOWED, "a jsonb argument must not be NULL", "Pass '{}' for no options.")
         })
     }
 

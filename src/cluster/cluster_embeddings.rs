@@ -2,13 +2,13 @@
 //! the run in `ml.analysis_runs` and one row per item in `ml.cluster_assignments`, all in
 //! the caller's transaction. Documented in docs/functions/cluster_embeddings.md.
 
-use crate::errors::{
+use crate::shared::errors::{
     literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED,
 };
-use crate::params::Options;
-use crate::source::{Read, Source};
+use crate::shared::params::Options;
+use crate::shared::source::{Read, Source};
 use crate::runs::{self, implementation, ms, required_name};
-use crate::{guc, kmeans_scan, models, writer};
+use crate::{shared::guc, cluster::scan, shared::registry, runs::writer};
 use mlkit::cluster::Stat;
 use mlkit::neighbors::{self, Metric};
 use mlkit::metrics::Quality;
@@ -71,10 +71,10 @@ pub fn cluster_embeddings(
     embedding_column: Option<&CStr>,
     id_column: Option<&CStr>,
     algorithm: Option<&str>,
-    params: Option<crate::params::Jsonb>,
+    params: Option<crate::shared::params::Jsonb>,
     reduction: Option<&str>,
-    reduction_params: Option<crate::params::Jsonb>,
-    run: Option<crate::params::Jsonb>,
+    reduction_params: Option<crate::shared::params::Jsonb>,
+    run: Option<crate::shared::params::Jsonb>,
 ) -> i64 {
     let started = Instant::now();
     let source = source.unwrap_or_else(|| {
@@ -195,8 +195,8 @@ pub fn cluster_embeddings(
         writer::write_coordinates(run_id, &emb.ids, &r.coords, r.k, &mut progress);
     }
     if let Some(model_name) = run.model_name.as_deref() {
-        let artifact = models::kmeans_artifact(&result, emb.dim);
-        let version = models::register(
+        let artifact = registry::kmeans_artifact(&result, emb.dim);
+        let version = registry::register(
             model_name,
             run.model_version.as_deref(),
             "kmeans",
@@ -228,7 +228,7 @@ fn stat_json(s: &Stat) -> Value {
 
 
 /// The reduction to run before clustering, if any; `reduction_params` without one is an error.
-fn parse_reduction(reduction: Option<&str>, reduction_params: Option<&Value>) -> Option<crate::reduction::Reduction> {
+fn parse_reduction(reduction: Option<&str>, reduction_params: Option<&Value>) -> Option<crate::reduce::reduce_embeddings::Reduction> {
     match reduction {
         None => {
             if reduction_params.is_some_and(|p| p.as_object().is_none_or(|m| !m.is_empty())) {
@@ -240,7 +240,7 @@ fn parse_reduction(reduction: Option<&str>, reduction_params: Option<&Value>) ->
             }
             None
         }
-        Some(r) => Some(crate::reduction::Reduction::parse(r, reduction_params, "reduction", "reduction_params")),
+        Some(r) => Some(crate::reduce::reduce_embeddings::Reduction::parse(r, reduction_params, "reduction", "reduction_params")),
     }
 }
 
@@ -648,11 +648,11 @@ fn scan_reason(choice: &Choice, source: pg_sys::Oid, embedding_column: &str, id_
         f = parts.from
     );
     let (rows, dim) = Spi::connect(|c| {
-        let t = crate::errors::spi(c.select(&query, None, &[]), "size the source");
+        let t = crate::shared::errors::spi(c.select(&query, None, &[]), "size the source");
         let row = t.first();
         (
-            crate::errors::spi(row.get::<i64>(1), "size the source").unwrap_or(0) as usize,
-            crate::errors::spi(row.get::<i32>(2), "size the source").unwrap_or(0) as usize,
+            crate::shared::errors::spi(row.get::<i64>(1), "size the source").unwrap_or(0) as usize,
+            crate::shared::errors::spi(row.get::<i32>(2), "size the source").unwrap_or(0) as usize,
         )
     });
     let planned = choice.memory_bytes(rows, dim, threads);
@@ -679,8 +679,8 @@ fn cluster_by_scan(
     let (name, qualified) = (src.display_name(), src.qualified_name());
     let parts = src.scan_parts(&name);
     let sample = choice.silhouette_sample;
-    let mut progress = crate::progress::Reporter::new(format!("ml.cluster_embeddings({name})"));
-    let p = kmeans_scan::Params {
+    let mut progress = crate::shared::progress::Reporter::new(format!("ml.cluster_embeddings({name})"));
+    let p = scan::Params {
         n_clusters: params.n_clusters,
         max_iter: params.max_iter,
         tol: params.tol,
@@ -690,7 +690,7 @@ fn cluster_by_scan(
         batch_size: choice.batch_size,
     };
     let t_fit = Instant::now();
-    let fit = kmeans_scan::fit(&parts, &p, &name, &mut progress);
+    let fit = scan::fit(&parts, &p, &name, &mut progress);
     let fit_ms = ms(t_fit);
 
     let t_quality = Instant::now();
@@ -726,8 +726,8 @@ fn cluster_by_scan(
         "random_state": choice.seed,
         "silhouette_sample_size": sample,
         "init": "k-means||",
-        "init_rounds": kmeans_scan::INIT_ROUNDS,
-        "oversampling_factor": kmeans_scan::OVERSAMPLING,
+        "init_rounds": scan::INIT_ROUNDS,
+        "oversampling_factor": scan::OVERSAMPLING,
         "algorithm": if choice.batch_size.is_some() { "minibatch" } else { "lloyd" },
         "batch_size": choice.batch_size,
         "engine": "scan",
@@ -736,10 +736,10 @@ fn cluster_by_scan(
     let stage = runs::Stage { name: choice.display_name(), module: "lloyd", params: used.clone() };
     let run_id = runs::insert("clustering", run, &qualified, fit.rows, Some(&stage), None, metrics.clone());
     let t_write = Instant::now();
-    kmeans_scan::write_assignments(&parts, run_id, &fit);
+    scan::write_assignments(&parts, run_id, &fit);
     if let Some(model_name) = run.model_name.as_deref() {
-        let artifact = models::kmeans_artifact_of(&fit.centroids, fit.dim, kmeans_scan::distance_summaries(run_id, k));
-        let version = models::register(model_name, run.model_version.as_deref(), "kmeans", &implementation("lloyd"), used, artifact, metrics, run_id);
+        let artifact = registry::kmeans_artifact_of(&fit.centroids, fit.dim, scan::distance_summaries(run_id, k));
+        let version = registry::register(model_name, run.model_version.as_deref(), "kmeans", &implementation("lloyd"), used, artifact, metrics, run_id);
         runs::set_model_version(run_id, &version);
     }
     runs::finish(run_id, ms(started), ms(t_write));

@@ -22,7 +22,7 @@ pub static THREADS: GucSetting<i32> = GucSetting::<i32>::new(0);
 
 /// `pg_mlkit.max_memory_mb`: the most working memory one call may plan to use, in MB.
 /// Input that would need more is refused with SQLSTATE 54000 before it is read whole; a plan
-/// the server cannot allocate even under the limit fails with 53200 ([`crate::errors::ensure_allocatable`]).
+/// the server cannot allocate even under the limit fails with 53200 ([`crate::shared::errors::ensure_allocatable`]).
 pub static MAX_MEMORY_MB: GucSetting<i32> = GucSetting::<i32>::new(4096);
 
 /// `pg_mlkit.progress_interval`: seconds between progress NOTICEs of a long call; 0 turns

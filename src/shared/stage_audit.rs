@@ -13,8 +13,8 @@ use std::cell::RefCell;
 use pgrx::prelude::*;
 use pgrx::WhoAllocated;
 
-use crate::errors::{raise, spi, DATATYPE_MISMATCH, FEATURE_NOT_SUPPORTED};
-use crate::tenancy::current_role_name;
+use crate::shared::errors::{raise, spi, DATATYPE_MISMATCH, FEATURE_NOT_SUPPORTED};
+use crate::shared::tenancy::current_role_name;
 
 /// The row the registry's trigger is inserting: tenant, model id, from, to, name, version.
 type Row = (Option<String>, Option<i64>, Option<String>, Option<String>, Option<String>, Option<String>);

@@ -3,12 +3,12 @@
 //! `ml.analysis_runs` (`dim_reduction_*` columns) and every item's coordinates in
 //! `ml.embedding_coordinates`. Documented in docs/functions/reduce_embeddings.md.
 
-use crate::clustering::{fresh_seed, zero_vector_in};
-use crate::errors::{literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED};
-use crate::params::Options;
+use crate::cluster::cluster_embeddings::{fresh_seed, zero_vector_in};
+use crate::shared::errors::{literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED};
+use crate::shared::params::Options;
 use crate::runs::{self, implementation, ms, required_name};
-use crate::source::{Read, Source};
-use crate::{guc, models, writer};
+use crate::shared::source::{Read, Source};
+use crate::{shared::guc, shared::registry, runs::writer};
 use mlkit::exec::MemoryLimit;
 use mlkit::neighbors::{self, Index, Metric};
 use mlkit::reduce::{pca, quality, tsne, umap};
@@ -77,8 +77,8 @@ pub fn reduce_embeddings(
     embedding_column: Option<&CStr>,
     id_column: Option<&CStr>,
     method: Option<&str>,
-    params: Option<crate::params::Jsonb>,
-    run: Option<crate::params::Jsonb>,
+    params: Option<crate::shared::params::Jsonb>,
+    run: Option<crate::shared::params::Jsonb>,
 ) -> i64 {
     let started = Instant::now();
     let source = source.unwrap_or_else(|| {
@@ -129,13 +129,13 @@ pub fn reduce_embeddings(
     let t_write = Instant::now();
     writer::write_coordinates(run_id, &emb.ids, &reduced.coords, reduced.k, &mut progress);
     if let (Some(model_name), Some(p)) = (run.model_name.as_deref(), reduced.pca.as_ref()) {
-        let version = models::register(
+        let version = registry::register(
             model_name,
             run.model_version.as_deref(),
             "pca",
             &implementation(reduction.module()),
             reduced.used.clone(),
-            models::pca_artifact(p),
+            registry::pca_artifact(p),
             metrics,
             run_id,
         );

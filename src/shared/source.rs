@@ -1,18 +1,18 @@
 //! Reading `(id, embedding)` rows from a table or view the caller names.
 //!
 //! The relation comes in as a `regclass` and the columns as `name`s; the query is built by
-//! [`crate::sql`] (quoted identifiers, the relation qualified from the catalog, every type and
+//! [`crate::shared::sql`] (quoted identifiers, the relation qualified from the catalog, every type and
 //! function qualified), and it runs with the caller's privileges. Rows are fetched through a cursor in batches
 //! whose SPI memory is freed as soon as they are copied, so the footprint is the dense
 //! matrix (`rows × dim × 4` bytes) plus the ids; the caller's memory plan is checked after
 //! every batch, so oversized input is refused early, not after the server ran out.
 
-use crate::errors::{
+use crate::shared::errors::{
     literal, raise, spi, ARRAY_SUBSCRIPT_ERROR, DATATYPE_MISMATCH, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED,
     PROGRAM_LIMIT_EXCEEDED, UNDEFINED_COLUMN, UNIQUE_VIOLATION, WRONG_OBJECT_TYPE,
 };
-use crate::progress::Reporter;
-use crate::sql;
+use crate::shared::progress::Reporter;
+use crate::shared::sql;
 use pgrx::prelude::*;
 use pgrx::array::RawArray;
 use pgrx::FromDatum;
@@ -96,7 +96,7 @@ impl Source<'_> {
 
     /// The source's parts for queries that scan it without reading it here (checked as
     /// [`Source::read`] checks them): the relation with its alias [`sql::ALIAS`], the
-    /// embedding as `real[]`, the id as `text`, each quoted and qualified by [`crate::sql`].
+    /// embedding as `real[]`, the id as `text`, each quoted and qualified by [`crate::shared::sql`].
     pub fn scan_parts(&self, name: &str) -> ScanParts {
         Spi::connect(|c| {
             self.check(c, name);
@@ -165,8 +165,8 @@ impl Source<'_> {
                 break;
             }
             // Room for the batch, taken so that a failure is an error rather than an abort.
-            crate::errors::try_grow(&mut out.data, fetched * out.dim.max(1), || format!("reading source {name}"));
-            crate::errors::try_grow(&mut out.ids, fetched, || format!("reading source {name}"));
+            crate::shared::errors::try_grow(&mut out.data, fetched * out.dim.max(1), || format!("reading source {name}"));
+            crate::shared::errors::try_grow(&mut out.ids, fetched, || format!("reading source {name}"));
             // SAFETY: the fetch above just set SPI_tuptable to a table of `fetched` rows with
             // the three columns of `query` (id, real[], id as text); it is freed before the next fetch.
             unsafe {
@@ -194,7 +194,7 @@ impl Source<'_> {
             }
             // Under the limit, the plan must still be one the server can give now.
             if planned > probed {
-                crate::errors::ensure_allocatable(planned, || format!("reading source {name}"));
+                crate::shared::errors::ensure_allocatable(planned, || format!("reading source {name}"));
                 probed = planned;
             }
         }

@@ -15,9 +15,9 @@
 //! * internal aliases start with `_ml` ([`ALIAS`]), so they cannot be a user's column names
 //!   by accident, and every column of a user relation is referred to through its alias;
 //! * every datum read back is type-checked before it is decoded ([`expect_type`], and
-//!   [`crate::errors::spi`] turns pgrx's own check into 42804).
+//!   [`crate::shared::errors::spi`] turns pgrx's own check into 42804).
 
-use crate::errors::{raise, spi, DATATYPE_MISMATCH};
+use crate::shared::errors::{raise, spi, DATATYPE_MISMATCH};
 use pgrx::prelude::*;
 
 /// The alias of the user's relation in queries built here.

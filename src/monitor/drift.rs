@@ -2,10 +2,10 @@
 //! `ml.wasserstein_distance`, `ml.psi`, `ml.jensen_shannon_distance`, `ml.chi_square_test`,
 //! `ml.z_test_proportions`. Documented in docs/functions/drift_statistics.md.
 
-use crate::errors::{raise, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED};
+use crate::shared::errors::{raise, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED};
 use mlkit::drift::ks::{self, Alternative, Method};
 use mlkit::drift::{binning, categorical, divergence, wasserstein};
-use crate::errors::literal;
+use crate::shared::errors::literal;
 use pgrx::prelude::*;
 use pgrx::FromDatum;
 
@@ -222,7 +222,7 @@ fn ks_2samp(
         );
     }
     // Checks for cancel and statement_timeout while the exact p-value is computed.
-    let mut progress = crate::progress::Reporter::new(f);
+    let mut progress = crate::shared::progress::Reporter::new(f);
     let r = ks::ks_2samp_in(&reference, &current, alt, m, &mut progress);
     TableIterator::once((r.statistic, r.pvalue, r.location, r.sign, r.exact))
 }
@@ -230,11 +230,11 @@ fn ks_2samp(
 // ---------------------------------------------------------------------------------------
 // ml.score_drift
 
-use crate::errors::{spi, DATATYPE_MISMATCH, FEATURE_NOT_SUPPORTED, UNDEFINED_COLUMN};
-use crate::params::Options;
+use crate::shared::errors::{spi, DATATYPE_MISMATCH, FEATURE_NOT_SUPPORTED, UNDEFINED_COLUMN};
+use crate::shared::params::Options;
 use crate::runs;
-use crate::source::Relation;
-use crate::sql;
+use crate::shared::source::Relation;
+use crate::shared::sql;
 use mlkit::drift::auto::{self, Sample};
 use mlkit::drift::embedding;
 use pgrx::JsonB;
@@ -326,7 +326,7 @@ fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, kind:
             if fetched == 0 {
                 break;
             }
-            crate::errors::try_grow(&mut numbers, fetched, || format!("ml.score_drift: reading column {} of {}", literal(column), rel.name));
+            crate::shared::errors::try_grow(&mut numbers, fetched, || format!("ml.score_drift: reading column {} of {}", literal(column), rel.name));
             // SAFETY: the fetch above just set SPI_tuptable to `fetched` rows of one column,
             // checked to be float8 before any is decoded; it is freed here, before the next fetch.
             unsafe {
@@ -366,12 +366,12 @@ fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, kind:
 
 fn memory_exceeded(column: &str, rel: &Relation) -> ! {
     raise(
-        crate::errors::PROGRAM_LIMIT_EXCEEDED,
+        crate::shared::errors::PROGRAM_LIMIT_EXCEEDED,
         format!(
             "ml.score_drift: column {} of {} needs more memory than pg_mlkit.max_memory_mb ({} MB) allows (each period may use half)",
             literal(column),
             rel.name,
-            crate::guc::max_memory_bytes() >> 20
+            crate::shared::guc::max_memory_bytes() >> 20
         ),
         "Raise the limit if the server has the memory, or compare a sample of the rows through a view.",
     )
@@ -422,7 +422,7 @@ fn read_embeddings(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, l
                 "Embedding drift compares vectors of one length; filter the odd rows out through a view.",
             );
         }
-        crate::errors::try_grow(&mut data, dim, || format!("ml.score_drift: reading column {} of {}", literal(column), rel.name));
+        crate::shared::errors::try_grow(&mut data, dim, || format!("ml.score_drift: reading column {} of {}", literal(column), rel.name));
         data.extend(v.into_iter().flatten());
         data.len() * 4
     });
@@ -455,8 +455,8 @@ fn score_drift(
     current: Option<pg_sys::Oid>,
     columns: Option<Vec<Option<String>>>,
     method: Option<&str>,
-    params: Option<crate::params::Jsonb>,
-    run: Option<crate::params::Jsonb>,
+    params: Option<crate::shared::params::Jsonb>,
+    run: Option<crate::shared::params::Jsonb>,
 ) -> i64 {
     let started = std::time::Instant::now();
     let f = "ml.score_drift";
@@ -493,7 +493,7 @@ fn score_drift(
     };
     let run = runs::RunOptions::parse(run.map(|j| j.value(f, "run")).as_ref());
 
-    let (ref_name, cur_name) = (crate::source::display_name(reference), crate::source::display_name(current));
+    let (ref_name, cur_name) = (crate::shared::source::display_name(reference), crate::shared::source::display_name(current));
     let (ref_rel, cur_rel) = Spi::connect(|c| {
         (
             Relation::open(c, reference, &ref_name, "Pass the reference period's table or view."),
@@ -540,7 +540,7 @@ fn score_drift(
 
     // The sketch engine's choice is the same for every column: size is counted once.
     let sketch_all = engine == "sketch"
-        || (engine == "auto" && crate::drift_sketch::rows(&ref_rel) + crate::drift_sketch::rows(&cur_rel) > crate::drift_sketch::AUTO_ROWS);
+        || (engine == "auto" && crate::monitor::drift_sketch::rows(&ref_rel) + crate::monitor::drift_sketch::rows(&cur_rel) > crate::monitor::drift_sketch::AUTO_ROWS);
     let mut results: Vec<ColumnResult> = vec![];
     for (col, kind) in &plan {
         let col_opts = Options::new("params.columns", per_column.get(col.as_str()), COLUMN_KEYS, "a column's drift");
@@ -552,13 +552,13 @@ fn score_drift(
                     raise(INVALID_PARAMETER_VALUE, format!("{f}: params.columns.{col}.method {} is not an embedding drift method", literal(name)), "Embedding columns take model (the default), distance or ratio.")
                 }),
             };
-            let limit = crate::guc::max_memory_bytes() / 2;
+            let limit = crate::shared::guc::max_memory_bytes() / 2;
             let ((rd, rdim), (cd, cdim)) = Spi::connect(|cl| (read_embeddings(cl, &ref_rel, col, limit), read_embeddings(cl, &cur_rel, col, limit)));
             if rd.is_empty() || cd.is_empty() {
                 raise(INVALID_PARAMETER_VALUE, format!("{f}: column {} has no embeddings in {}", literal(col), if rd.is_empty() { &ref_rel.name } else { &cur_rel.name }), "Drift needs values on both sides.");
             }
             if rdim != cdim {
-                raise(crate::errors::ARRAY_SUBSCRIPT_ERROR, format!("{f}: column {} has {rdim} dimensions in reference and {cdim} in current", literal(col)), "Compare embeddings of one model.");
+                raise(crate::shared::errors::ARRAY_SUBSCRIPT_ERROR, format!("{f}: column {} has {rdim} dimensions in reference and {cdim} in current", literal(col)), "Compare embeddings of one model.");
             }
             let (r, c) = (embedding::Embeddings { data: &rd, dim: rdim }, embedding::Embeddings { data: &cd, dim: cdim });
             let threshold = col_threshold.unwrap_or(m.default_threshold());
@@ -578,9 +578,9 @@ fn score_drift(
                 })
             });
             let s = if *kind == Kind::Numerical {
-                crate::drift_sketch::score(&ref_rel, &cur_rel, col, named.or(global_method))
+                crate::monitor::drift_sketch::score(&ref_rel, &cur_rel, col, named.or(global_method))
             } else {
-                crate::drift_sketch::score_categories(&ref_rel, &cur_rel, col, named.or(global_method))
+                crate::monitor::drift_sketch::score_categories(&ref_rel, &cur_rel, col, named.or(global_method))
             };
             let threshold = col_threshold.unwrap_or(s.method.default_threshold());
             let drifted = auto::drifted(s.method, s.drift_score, threshold);
@@ -591,7 +591,7 @@ fn score_drift(
             });
             continue;
         }
-        let limit = crate::guc::max_memory_bytes() / 2;
+        let limit = crate::shared::guc::max_memory_bytes() / 2;
         let (r, c) = Spi::connect(|cl| (read_sample(cl, &ref_rel, col, *kind, limit), read_sample(cl, &cur_rel, col, *kind, limit)));
         if r.is_empty() || c.is_empty() {
             no_values(col, if r.is_empty() { &ref_rel.name } else { &cur_rel.name });
@@ -610,7 +610,7 @@ fn score_drift(
             );
         }
         let threshold = col_threshold.unwrap_or(m.default_threshold());
-        let o = auto::run_in(m, &r, &c, threshold, &mut crate::progress::Reporter::new(format!("{f}: column {}", literal(col))));
+        let o = auto::run_in(m, &r, &c, threshold, &mut crate::shared::progress::Reporter::new(format!("{f}: column {}", literal(col))));
         results.push(ColumnResult {
             column: col.clone(), kind: *kind, reference_size: r.len(), current_size: c.len(), distinct_values: Some(auto::distinct_values(&r, &c)),
             method: m.name(), statistic: o.statistic, p_value: o.p_value, drift_score: o.drift_score, threshold, drifted: o.drifted,

@@ -1,10 +1,10 @@
 //! `ml.plot_run`: an SVG scatter of a run's points, coloured by cluster. Documented in
 //! docs/functions/plot_run.md.
 
-use crate::errors::{raise, spi, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
-use crate::progress::Reporter;
-use crate::source::Source;
-use crate::guc;
+use crate::shared::errors::{raise, spi, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
+use crate::shared::progress::Reporter;
+use crate::shared::source::Source;
+use crate::shared::guc;
 use mlkit::plot::{scatter, Point};
 use mlkit::reduce::pca;
 use mlkit::{rng::Rng, Exec, Matrix};

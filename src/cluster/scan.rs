@@ -17,9 +17,9 @@
 //! of the smoothed batch inertia for 10 batches). Each batch still reads the table (the
 //! sample is a `WHERE` on the id's hash) but computes distances for the batch only.
 
-use crate::errors::{raise, spi, INVALID_PARAMETER_VALUE, PROGRAM_LIMIT_EXCEEDED};
-use crate::progress::Reporter;
-use crate::source::{self, ScanParts};
+use crate::shared::errors::{raise, spi, INVALID_PARAMETER_VALUE, PROGRAM_LIMIT_EXCEEDED};
+use crate::shared::progress::Reporter;
+use crate::shared::source::{self, ScanParts};
 use mlkit::cluster::lloyd::{self, Step};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -86,7 +86,7 @@ struct Queries {
 }
 
 impl Queries {
-    /// Every name qualified and every internal alias `_ml…` ([`crate::sql`]): the source's
+    /// Every name qualified and every internal alias `_ml…` ([`crate::shared::sql`]): the source's
     /// columns are reached only through its alias, so no column name of it can collide.
     fn new(p: &ScanParts) -> Self {
         let (e, id, from) = (&p.embedding, &p.id, &p.from);
@@ -383,7 +383,7 @@ pub fn distance_summaries(run_id: i64, k: usize) -> Vec<serde_json::Value> {
                   WHERE a.run_id OPERATOR(pg_catalog.=) $1 AND a.tenant_id OPERATOR(pg_catalog.=) ml.current_tenant()
                   GROUP BY a.cluster",
                 None,
-                &[run_id.into(), crate::models::quantile_levels().into()],
+                &[run_id.into(), crate::shared::registry::quantile_levels().into()],
             ),
             "summarise the distances",
         );

@@ -3,7 +3,7 @@
 //! algorithm), and a long call says how far it is with a NOTICE every
 //! `pg_mlkit.progress_interval` seconds.
 
-use crate::guc::PROGRESS_INTERVAL;
+use crate::shared::guc::PROGRESS_INTERVAL;
 use mlkit::Step;
 use pgrx::prelude::*;
 use std::time::{Duration, Instant};

@@ -22,8 +22,8 @@ use std::ffi::CStr;
 
 use pgrx::prelude::*;
 
-use crate::errors::{literal, raise, spi};
-use crate::guc;
+use crate::shared::errors::{literal, raise, spi};
+use crate::shared::guc;
 
 /// The last answer: (role, tenant, local transaction, command, statement start) and whether
 /// the role may.

@@ -3,16 +3,16 @@
 //! `ml.ahash`, the index helpers `ml.hash_bands` / `ml.hash_probe`, and
 //! `ml.group_near_duplicates`. Documented in docs/functions/near_duplicates.md.
 
-use crate::errors::{
+use crate::shared::errors::{
     literal, raise, spi, DATATYPE_MISMATCH, INVALID_BINARY_REPRESENTATION, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION,
     NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED, STRING_DATA_LENGTH_MISMATCH,
 };
-use crate::params::Options;
-use crate::progress::Reporter;
+use crate::shared::params::Options;
+use crate::shared::progress::Reporter;
 use crate::runs::{self, ms, required_name};
-use crate::sql;
-use crate::source::{check_unique_ids, display_name, qualified_name, Relation};
-use crate::{guc, writer};
+use crate::shared::sql;
+use crate::shared::source::{check_unique_ids, display_name, qualified_name, Relation};
+use crate::{shared::guc, runs::writer};
 use mlkit::hash::groups::{self, Grouping, Item, Kind};
 use mlkit::hash::image::{decode_grey, Grey, ImageError, Limits};
 use mlkit::hash::{hamming, hex, perceptual, radius};
@@ -175,7 +175,7 @@ fn decode(fn_name: &str, image: &[u8]) -> Grey {
             format!("{fn_name}: {e} (pg_mlkit.max_memory_mb)"),
             "Raise pg_mlkit.max_memory_mb (up to the server's setting) if such images are expected, or hash a smaller copy of the image.",
         ),
-        ImageError::OutOfMemory { bytes } => crate::errors::out_of_memory(bytes, &format!("{fn_name}: image of {} bytes", image.len())),
+        ImageError::OutOfMemory { bytes } => crate::shared::errors::out_of_memory(bytes, &format!("{fn_name}: image of {} bytes", image.len())),
     })
 }
 
@@ -333,8 +333,8 @@ pub fn group_near_duplicates(
     hash_column: Option<&CStr>,
     sha256_column: Option<&CStr>,
     taken_at_column: Option<&CStr>,
-    params: Option<crate::params::Jsonb>,
-    run: Option<crate::params::Jsonb>,
+    params: Option<crate::shared::params::Jsonb>,
+    run: Option<crate::shared::params::Jsonb>,
 ) -> i64 {
     let started = Instant::now();
     let source = source.unwrap_or_else(|| {
@@ -578,7 +578,7 @@ fn read(
                 );
             }
             if planned > probed {
-                crate::errors::ensure_allocatable(planned, || format!("reading source {name}"));
+                crate::shared::errors::ensure_allocatable(planned, || format!("reading source {name}"));
                 probed = planned;
             }
         }

@@ -2,8 +2,8 @@
 //! `ml.predict_clusters`. (`ml.log_prediction`, for any model's predictions, is plain SQL in
 //! sql/schema/20_monitoring.sql.) Documented in docs/functions/predict_cluster.md.
 
-use crate::errors::{literal, raise, spi, ARRAY_SUBSCRIPT_ERROR, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
-use crate::models::{self, KMeansModel};
+use crate::shared::errors::{literal, raise, spi, ARRAY_SUBSCRIPT_ERROR, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
+use crate::shared::registry::{self, KMeansModel};
 use mlkit::cluster::anomaly::Thresholds;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -101,13 +101,13 @@ fn predict_cluster(
     embedding: Option<Vec<Option<f32>>>,
     version: Option<&str>,
     log: Option<bool>,
-    features: Option<crate::params::Jsonb>,
+    features: Option<crate::shared::params::Jsonb>,
 ) -> TableIterator<'static, (name!(cluster, i32), name!(distance, f64), name!(anomaly_score, f64), name!(is_anomaly, bool))> {
     let started = Instant::now();
     let f = "ml.predict_cluster";
     let name = model.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: model must not be NULL"), "Name a model of ml.model_registry."));
     let embedding = embedding.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: embedding must not be NULL"), "Pass the embedding to assign."));
-    let m = models::load_kmeans(f, name, version);
+    let m = registry::load_kmeans(f, name, version);
     let x = embedding_values(f, &m, embedding);
     let p = predict_one(&m, &x);
     let t = m.thresholds;
@@ -183,16 +183,16 @@ fn predict_clusters(
     log: Option<bool>,
 ) -> i64 {
     use crate::runs::{self, ms, required_name};
-    use crate::source::Source;
-    use crate::{guc, writer};
-    use crate::source::Read;
+    use crate::shared::source::Source;
+    use crate::{shared::guc, runs::writer};
+    use crate::shared::source::Read;
     let started = Instant::now();
     let f = "ml.predict_clusters";
     let name = model.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: model must not be NULL"), "Name a model of ml.model_registry."));
     let source = source.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: source must not be NULL"), "Pass the table or view to predict."));
     let embedding_column = required_name("embedding_column", embedding_column);
     let id_column = required_name("id_column", id_column);
-    let m = models::load_kmeans(f, name, version);
+    let m = registry::load_kmeans(f, name, version);
     let plan = |rows: usize, dim: usize| rows * (dim * 4 + 64);
     let src = Source { relation: source, embedding_column: &embedding_column, id_column: &id_column, plan_bytes: &plan, limit_bytes: guc::max_memory_bytes() };
     let Read { name: display, qualified, emb, mut progress, .. } = src.read_for(f);
@@ -264,10 +264,10 @@ fn log_batch(
     labels: &[i32],
     distances: &[f64],
     scores: &[f64],
-    progress: &mut crate::progress::Reporter,
+    progress: &mut crate::shared::progress::Reporter,
 ) {
     let t = m.thresholds;
-    crate::writer::in_batches(ids.len(), "the prediction log", progress, |c, r| {
+    crate::runs::writer::in_batches(ids.len(), "the prediction log", progress, |c, r| {
         let features: Vec<JsonB> = r.clone().map(|i| JsonB(json!({"item_id": ids[i], "run_id": run_id, "model_version": m.version}))).collect();
         let values: Vec<f64> = labels[r.clone()].iter().map(|&l| f64::from(l)).collect();
         let flags: Vec<bool> = scores[r.clone()].iter().map(|&s| t.is_anomaly(s)).collect();

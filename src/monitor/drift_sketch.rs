@@ -13,9 +13,9 @@
 //! small samples and are not offered here. A categorical column is compared by its exact
 //! counts per category (`GROUP BY`): Jensen–Shannon, or PSI by name.
 
-use crate::errors::{literal, raise, spi, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE};
-use crate::source::Relation;
-use crate::sql;
+use crate::shared::errors::{literal, raise, spi, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE};
+use crate::shared::source::Relation;
+use crate::shared::sql;
 use mlkit::drift::auto::Method;
 use mlkit::drift::sketch::{self, Sketch};
 use mlkit::drift::{binning, divergence, ks};
@@ -52,7 +52,7 @@ fn parts(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str) -> (String,
 }
 
 /// The quoted `col::<cast>` expression (`double precision` or `pg_catalog.text`) and the
-/// relation with its alias, for one side ([`crate::sql`]).
+/// relation with its alias, for one side ([`crate::shared::sql`]).
 fn parts_as(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, cast: &str) -> (String, String) {
     (format!("{}::{cast}", sql::column(column)), format!("{} AS {}", sql::relation(c, rel.oid), sql::ALIAS))
 }
@@ -125,7 +125,7 @@ pub fn score_categories(r: &Relation, cur: &Relation, column: &str, named: Optio
     let (a, b) = Spi::connect(|c| value_counts(c, r, cur, column, true));
     let (na, nb) = (a.iter().sum::<f64>(), b.iter().sum::<f64>());
     if na == 0.0 || nb == 0.0 {
-        crate::drift::no_values(column, if na == 0.0 { &r.name } else { &cur.name });
+        crate::monitor::drift::no_values(column, if na == 0.0 { &r.name } else { &cur.name });
     }
     let fill = method == Method::Psi;
     let (sa, sb) = shares(a, b, fill);
@@ -179,7 +179,7 @@ fn sturges_shares(c: &pgrx::spi::SpiClient<'_>, r: &Relation, cur: &Relation, co
 pub fn score(r: &Relation, cur: &Relation, column: &str, named: Option<Method>) -> Scored {
     let (a, b) = Spi::connect(|c| (side(c, r, column), side(c, cur, column)));
     if a.sketch.n == 0 || b.sketch.n == 0 {
-        crate::drift::no_values(column, if a.sketch.n == 0 { &r.name } else { &cur.name });
+        crate::monitor::drift::no_values(column, if a.sketch.n == 0 { &r.name } else { &cur.name });
     }
     // Evidently's choice above 1,000 rows: Jensen–Shannon when both sides together hold at
     // most 5 distinct values (counted exactly then), Wasserstein otherwise.

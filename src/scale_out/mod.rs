@@ -18,7 +18,7 @@
 //! Centroids and edges given as arguments are checked once and kept in the call's
 //! `fn_extra`; later rows compare their bytes with the kept copy (a `memcmp`, no parsing).
 
-use crate::errors::{literal, raise, ARRAY_SUBSCRIPT_ERROR, INVALID_BINARY_REPRESENTATION, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION, NULL_VALUE_NOT_ALLOWED};
+use crate::shared::errors::{literal, raise, ARRAY_SUBSCRIPT_ERROR, INVALID_BINARY_REPRESENTATION, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION, NULL_VALUE_NOT_ALLOWED};
 use mlkit::cluster::lloyd::{self, Step};
 use mlkit::drift::sketch::{self, Sketch};
 use pgrx::array::RawArray;
@@ -224,10 +224,10 @@ impl Flat<'_> {
 /// bounds every state as it bounds a call's working memory. `what` names the state (built
 /// only on refusal).
 fn state_within_budget(size: usize, what: impl FnOnce() -> String) {
-    let limit = crate::guc::max_memory_bytes();
+    let limit = crate::shared::guc::max_memory_bytes();
     if size > limit {
         raise(
-            crate::errors::PROGRAM_LIMIT_EXCEEDED,
+            crate::shared::errors::PROGRAM_LIMIT_EXCEEDED,
             format!("{} needs {} MB, over pg_mlkit.max_memory_mb = {} MB", what(), size.div_ceil(1 << 20), limit >> 20),
             "Raise pg_mlkit.max_memory_mb (up to the server's setting), or aggregate less at once: fewer centroids or dimensions for ml.kmeans_step, a smaller k for ml.quantile_sketch_agg.",
         );
@@ -239,7 +239,7 @@ unsafe fn alloc_state(k: usize, d: usize, context: pg_sys::MemoryContext) -> *mu
     let size = HEAD + 8 * (1 + k + k * d);
     if size > 1 << 30 {
         raise(
-            crate::errors::PROGRAM_LIMIT_EXCEEDED,
+            crate::shared::errors::PROGRAM_LIMIT_EXCEEDED,
             format!("a K-Means step of {k} centroids of {d} dimensions needs {} MB, over PostgreSQL's 1 GB value limit", size >> 20),
             "Use fewer centroids or fewer dimensions (reduce them first).",
         );
@@ -848,7 +848,7 @@ unsafe fn sketch_flat(s: &Sketch, context: pg_sys::MemoryContext) -> *mut pg_sys
     let words = SKETCH_WORDS + s.k + upper;
     let size = 8 + 8 * words;
     if size > 1 << 30 {
-        raise(crate::errors::PROGRAM_LIMIT_EXCEEDED, format!("a quantile sketch of k = {} does not fit in 1 GB", s.k), "Use a smaller k.");
+        raise(crate::shared::errors::PROGRAM_LIMIT_EXCEEDED, format!("a quantile sketch of k = {} does not fit in 1 GB", s.k), "Use a smaller k.");
     }
     // It grows by a level each time the values seen double past k.
     state_within_budget(size, || format!("ml.quantile_sketch_agg: a sketch of k = {} with {} levels", s.k, s.levels.len()));

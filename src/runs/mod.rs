@@ -2,8 +2,11 @@
 //! describe, the stage that ran (its name, implementation and every parameter it used), the
 //! metrics, and the timings added at the end.
 
-use crate::errors::{raise, spi, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
-use crate::params::Options;
+pub mod plot_run;
+pub mod writer;
+
+use crate::shared::errors::{raise, spi, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
+use crate::shared::params::Options;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value;

@@ -10,8 +10,8 @@
 //! `ml.cluster_assignments` checks its run once per statement (see
 //! `sql/schema/10_analysis.sql`), so a batch costs one check, not one per row.
 
-use crate::errors::spi;
-use crate::progress::Reporter;
+use crate::shared::errors::spi;
+use crate::shared::progress::Reporter;
 use mlkit::Clustering;
 use pgrx::prelude::*;
 

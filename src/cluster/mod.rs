@@ -1,0 +1,5 @@
+//! `ml.cluster_embeddings` ([`cluster_embeddings`]) and its scan engine ([`scan`]), which
+//! runs K-Means as one aggregate query per step instead of holding the table.
+
+pub mod cluster_embeddings;
+pub mod scan;

@@ -1,0 +1,13 @@
+//! What every SQL area shares: errors and their SQLSTATEs, the settings, progress and
+//! interrupts, jsonb options, the one way SQL is built, reading a source relation, the model
+//! registry and its stage audit, and the session's tenant.
+
+pub mod errors;
+pub mod guc;
+pub mod params;
+pub mod progress;
+pub mod registry;
+pub mod source;
+pub mod sql;
+pub mod stage_audit;
+pub mod tenancy;
