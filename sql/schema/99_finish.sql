@@ -151,6 +151,7 @@ BEGIN
   END IF;
 END
 $$;
+-- After every DDL command, not a list of tags: a CREATE TABLE inside CREATE SCHEMA runs under
+-- the tag CREATE SCHEMA, and whatever else may create a trigger or a foreign key is covered too.
 CREATE EVENT TRIGGER pg_mlkit_refuse_foreign_hooks ON ddl_command_end
-  WHEN TAG IN ('CREATE TRIGGER', 'CREATE TABLE', 'ALTER TABLE')
   EXECUTE FUNCTION ml.refuse_foreign_hooks();

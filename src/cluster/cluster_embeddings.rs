@@ -6,8 +6,11 @@ use crate::shared::errors::{
     literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED,
 };
 use crate::shared::params::Options;
+use crate::shared::params::fresh_seed;
+use crate::shared::source::zero_vector_in;
 use crate::shared::source::{Read, Source};
-use crate::runs::{self, implementation, ms, required_name};
+use crate::runs::{self, implementation, required_name};
+use crate::shared::progress::ms;
 use crate::{shared::guc, cluster::scan, shared::registry, runs::writer};
 use mlkit::cluster::Stat;
 use mlkit::neighbors::{self, Metric};
@@ -577,26 +580,8 @@ impl Choice {
     }
 }
 
-/// A zero vector met under the cosine metric chosen by `arg` (`params.metric`, ...).
-pub(crate) fn zero_vector_in(ids: &[String], row: usize, name: &str, arg: &str) -> ! {
-    raise(
-        INVALID_PARAMETER_VALUE,
-        format!(
-            "embedding of id {} in source {name} is all zeros, which has no cosine distance ({arg} 'cosine')",
-            literal(ids.get(row).map_or("?", String::as_str))
-        ),
-        "Filter zero vectors out through a view, or use metric 'euclidean'.",
-    )
-}
-
 fn zero_vector(ids: &[String], row: usize, name: &str) -> ! {
     zero_vector_in(ids, row, name, "params.metric")
-}
-
-/// A seed for a run without `random_state`: below 2³¹, so it reads back exactly anywhere.
-pub(crate) fn fresh_seed() -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    Rng::new(nanos ^ ((std::process::id() as u64) << 32)).next_u64() >> 33
 }
 
 fn report_kmeans_error(e: kmeans::Error, name: &str, sweep: bool) -> ! {

@@ -271,7 +271,7 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
                 centres.extend(again);
             }
         }
-        let init_ms = crate::runs::ms(started);
+        let init_ms = crate::shared::progress::ms(started);
 
         // Lloyd, or mini-batches.
         let mut step_ms = Vec::new();
@@ -303,7 +303,7 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
                     *c = m;
                 }
             }
-            step_ms.push(crate::runs::ms(t));
+            step_ms.push(crate::shared::progress::ms(t));
             progress.tick(|| format!("iteration {n_iter}: inertia {:.6e}, centre shift {shift:.3e}", s.inertia));
             if p.batch_size.is_none() {
                 if shift <= tol {

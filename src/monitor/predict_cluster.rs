@@ -182,7 +182,8 @@ fn predict_clusters(
     version: Option<&str>,
     log: Option<bool>,
 ) -> i64 {
-    use crate::runs::{self, ms, required_name};
+    use crate::runs::{self, required_name};
+use crate::shared::progress::ms;
     use crate::shared::source::Source;
     use crate::{shared::guc, runs::writer};
     use crate::shared::source::Read;

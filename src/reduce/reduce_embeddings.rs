@@ -3,10 +3,12 @@
 //! `ml.analysis_runs` (`dim_reduction_*` columns) and every item's coordinates in
 //! `ml.embedding_coordinates`. Documented in docs/functions/reduce_embeddings.md.
 
-use crate::cluster::cluster_embeddings::{fresh_seed, zero_vector_in};
+use crate::shared::params::fresh_seed;
+use crate::shared::source::zero_vector_in;
 use crate::shared::errors::{literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED};
 use crate::shared::params::Options;
-use crate::runs::{self, implementation, ms, required_name};
+use crate::runs::{self, implementation, required_name};
+use crate::shared::progress::ms;
 use crate::shared::source::{Read, Source};
 use crate::{shared::guc, shared::registry, runs::writer};
 use mlkit::exec::MemoryLimit;

@@ -11,7 +11,6 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value;
 use std::ffi::CStr;
-use std::time::Instant;
 
 /// Keys `run` may hold.
 const RUN_KEYS: &[&str] = &[
@@ -61,10 +60,6 @@ pub fn implementation(module: &str) -> String {
     format!("pg_mlkit {} mlkit::{module}", env!("CARGO_PKG_VERSION"))
 }
 
-/// Milliseconds since `since`, to the microsecond.
-pub fn ms(since: Instant) -> f64 {
-    (since.elapsed().as_secs_f64() * 1e6).round() / 1e3
-}
 
 /// A column-name argument that must not be NULL.
 pub fn required_name(arg: &str, v: Option<&CStr>) -> String {

@@ -209,3 +209,9 @@ unsafe impl<'fcx> pgrx::callconv::ArgAbi<'fcx> for Jsonb {
         unsafe { arg.unbox_arg_using_from_datum() }.into()
     }
 }
+
+/// A seed for a run without `random_state`: below 2³¹, so it reads back exactly anywhere.
+pub fn fresh_seed() -> u64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    mlkit::rng::Rng::new(nanos ^ ((std::process::id() as u64) << 32)).next_u64() >> 33
+}

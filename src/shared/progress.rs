@@ -44,3 +44,8 @@ impl mlkit::Progress for Reporter {
         });
     }
 }
+
+/// Milliseconds since `since`, to the microsecond.
+pub fn ms(since: std::time::Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1e6).round() / 1e3
+}

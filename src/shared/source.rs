@@ -19,13 +19,41 @@ use pgrx::FromDatum;
 use std::collections::HashSet;
 use std::ptr::NonNull;
 
-/// Rows per cursor fetch.
-const BATCH_ROWS: i64 = 8192;
+/// Rows per cursor fetch at most, and at first (see [`next_batch`]).
+const BATCH_ROWS: usize = 8192;
+const FIRST_BATCH_ROWS: usize = 64;
+/// What one fetch may hold in PostgreSQL's memory, roughly: a fetch is sized from the bytes
+/// the rows read so far took, so that a table of long ids or wide embeddings is read in small
+/// batches, not 8,192 rows at a time.
+const BATCH_BYTES: usize = 32 << 20;
+
+/// Rows for the next fetch, given `rows` rows of `bytes` bytes read so far.
+pub fn next_batch(rows: usize, bytes: usize) -> i64 {
+    if rows == 0 {
+        return FIRST_BATCH_ROWS as i64;
+    }
+    let per_row = (bytes / rows).max(1);
+    (BATCH_BYTES / per_row).clamp(16, BATCH_ROWS) as i64
+}
+
+/// `text` copied into a `String` with a fallible allocation: an id or category of any length
+/// is an error (53200) when the server cannot give its room, never an abort. `what` names the
+/// call and its input for the message (built only on failure).
+pub fn owned_text(text: &str, what: impl FnOnce() -> String) -> String {
+    let mut s = String::new();
+    if s.try_reserve_exact(text.len()).is_err() {
+        crate::shared::errors::out_of_memory(text.len(), &what());
+    }
+    s.push_str(text);
+    s
+}
 
 /// The rows of a source, densely packed.
 pub struct Embeddings {
     /// Every row's id, as text.
     pub ids: Vec<String>,
+    /// Bytes the ids take (their text and their `String`s): counted in the memory plan.
+    pub id_bytes: usize,
     /// `ids.len() × dim` values, row-major.
     pub data: Vec<f32>,
     pub dim: usize,
@@ -84,7 +112,7 @@ impl Source<'_> {
         let mut progress = Reporter::new(format!("{func}({name})"));
         let started = std::time::Instant::now();
         let emb = self.read(&name, &mut progress);
-        Read { read_ms: crate::runs::ms(started), name, qualified, emb, progress }
+        Read { read_ms: crate::shared::progress::ms(started), name, qualified, emb, progress }
     }
 
     /// Checks the relation and columns, then reads every row; `name` is
@@ -112,10 +140,10 @@ impl Source<'_> {
 
     fn check_and_build_query(&self, c: &pgrx::spi::SpiClient<'_>, name: &str) -> String {
         let (rel, id) = self.check(c, name);
-        let order = rel.order_by(c, &id);
         let (idc, emb) = (sql::column(self.id_column), sql::column(self.embedding_column));
+        let order = rel.order_by(c, &id, &idc);
         format!(
-            "SELECT {idc}, {emb}::real[], {idc}::pg_catalog.text FROM {} AS {} {order}",
+            "SELECT {emb}::real[], {idc}::pg_catalog.text FROM {} AS {} {order}",
             sql::relation(c, self.relation),
             sql::ALIAS
         )
@@ -155,12 +183,13 @@ impl Source<'_> {
     }
 
     fn fetch_all(&self, c: &pgrx::spi::SpiClient<'_>, query: &str, name: &str, progress: &mut Reporter) -> Embeddings {
-        let mut out = Embeddings { ids: Vec::new(), data: Vec::new(), dim: 0 };
+        let mut out = Embeddings { ids: Vec::new(), id_bytes: 0, data: Vec::new(), dim: 0 };
         let mut probed = 0usize;
         let mut cursor = spi(c.try_open_cursor(query, &[]), "open a cursor on the source");
         loop {
             progress.tick(|| format!("read {} rows of {name}", out.ids.len()));
-            let fetched = spi(cursor.fetch(BATCH_ROWS), "fetch rows from the source").len();
+            let rows = next_batch(out.ids.len(), out.id_bytes + out.data.len() * 4);
+            let fetched = spi(cursor.fetch(rows), "fetch rows from the source").len();
             if fetched == 0 {
                 break;
             }
@@ -168,7 +197,7 @@ impl Source<'_> {
             crate::shared::errors::try_grow(&mut out.data, fetched * out.dim.max(1), || format!("reading source {name}"));
             crate::shared::errors::try_grow(&mut out.ids, fetched, || format!("reading source {name}"));
             // SAFETY: the fetch above just set SPI_tuptable to a table of `fetched` rows with
-            // the three columns of `query` (id, real[], id as text); it is freed before the next fetch.
+            // the two columns of `query` (real[], id as text); it is freed before the next fetch.
             unsafe {
                 let table = pg_sys::SPI_tuptable;
                 let rows = std::slice::from_raw_parts((*table).vals, fetched);
@@ -178,7 +207,7 @@ impl Source<'_> {
                 pg_sys::SPI_freetuptable(table);
                 pg_sys::SPI_tuptable = std::ptr::null_mut();
             }
-            let planned = (self.plan_bytes)(out.ids.len(), out.dim);
+            let planned = (self.plan_bytes)(out.ids.len(), out.dim) + out.id_bytes;
             if planned > self.limit_bytes {
                 raise(
                     PROGRAM_LIMIT_EXCEEDED,
@@ -212,20 +241,22 @@ impl Source<'_> {
     /// Copies one `(id, embedding)` row into `out`, checking it.
     unsafe fn copy_row(&self, tuple: *mut pg_sys::HeapTupleData, desc: pg_sys::TupleDesc, name: &str, out: &mut Embeddings) {
         let mut null = false;
-        // SAFETY: the query has three columns; the id's text (column 3) and the embedding
-        // (column 2) are checked to be text and real[] before their datums are decoded.
+        // SAFETY: the query has two columns, checked to be real[] and text before any datum of
+        // them is decoded.
         unsafe {
-            sql::expect_type(desc, 3, pg_sys::TEXTOID, "read the source's ids");
-            sql::expect_type(desc, 2, pg_sys::FLOAT4ARRAYOID, "read the source's embeddings");
+            sql::expect_type(desc, 1, pg_sys::FLOAT4ARRAYOID, "read the source's embeddings");
+            sql::expect_type(desc, 2, pg_sys::TEXTOID, "read the source's ids");
         }
-        // SAFETY: column 3 of the tuple is text (checked above).
+        // SAFETY: column 2 of the tuple is text (checked above); the str borrows the tuple's
+        // (or a detoasted) copy, and is copied out with a fallible allocation.
         let id = unsafe {
-            let datum = pg_sys::SPI_getbinval(tuple, desc, 3, &mut null);
-            String::from_datum(datum, null)
+            let datum = pg_sys::SPI_getbinval(tuple, desc, 2, &mut null);
+            <&str>::from_datum(datum, null).map(|t| owned_text(t, || format!("reading the ids of source {name}")))
         };
         let Some(id) = id else { refuse_null_id(self.id_column, name) };
-        // SAFETY: column 2 is real[] (the query casts it).
-        let datum = unsafe { pg_sys::SPI_getbinval(tuple, desc, 2, &mut null) };
+        out.id_bytes += id.len() + std::mem::size_of::<String>();
+        // SAFETY: column 1 is real[] (checked above).
+        let datum = unsafe { pg_sys::SPI_getbinval(tuple, desc, 1, &mut null) };
         if null {
             refuse_null_embedding(self.embedding_column, name, &id);
         }
@@ -355,11 +386,11 @@ impl Relation {
         })
     }
 
-    /// How a read query orders its rows by the id (its first output column, its text the
-    /// third): by the id itself when its type has a default B-tree ordering, else by its text
-    /// in byte order. So a run does not depend on the physical order of the table (rewrites,
-    /// CLUSTER, VACUUM FULL, dump and restore).
-    pub fn order_by(&self, c: &pgrx::spi::SpiClient<'_>, id: &Column) -> &'static str {
+    /// How a read query orders its rows by the id `expr` (the id column, as [`sql::column`]
+    /// writes it): by the id itself when its type has a default B-tree ordering, else by its
+    /// text in byte order. So a run does not depend on the physical order of the table
+    /// (rewrites, CLUSTER, VACUUM FULL, dump and restore).
+    pub fn order_by(&self, c: &pgrx::spi::SpiClient<'_>, id: &Column, expr: &str) -> String {
         let orderable = spi(
             c.select(
                 "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_opclass o JOIN pg_catalog.pg_am m ON m.oid OPERATOR(pg_catalog.=) o.opcmethod
@@ -378,9 +409,9 @@ impl Relation {
             "check the id type's ordering",
         );
         if spi(orderable.first().get_one::<bool>(), "check the id type's ordering").unwrap_or(false) {
-            "ORDER BY 1"
+            format!("ORDER BY {expr}")
         } else {
-            "ORDER BY 3 COLLATE pg_catalog.\"C\""
+            format!("ORDER BY {expr}::pg_catalog.text COLLATE pg_catalog.\"C\"")
         }
     }
 }
@@ -422,6 +453,8 @@ unsafe fn append_real_array(datum: pg_sys::Datum, out: &mut Vec<f32>) -> Result<
     } else {
         // SAFETY: a one-dimensional float4 array without NULLs: `len` contiguous f32s.
         let values = unsafe { array.data::<f32>().as_ref() };
+        // Room taken fallibly: the first row's array may be of any length.
+        crate::shared::errors::try_grow(out, values.len(), || format!("reading an embedding of {} values", values.len()));
         out.extend_from_slice(values);
         Ok(values.len())
     };
@@ -465,5 +498,17 @@ pub fn refuse_duplicate_id(id_column: &str, name: &str, id: &str) -> ! {
         UNIQUE_VIOLATION,
         format!("id_column {} of source {name} has the value {} more than once", literal(id_column), literal(id)),
         "Item ids must be unique: pass a key column as id_column.",
+    )
+}
+
+/// A zero vector met under the cosine metric chosen by `arg` (`params.metric`, ...).
+pub fn zero_vector_in(ids: &[String], row: usize, name: &str, arg: &str) -> ! {
+    raise(
+        INVALID_PARAMETER_VALUE,
+        format!(
+            "embedding of id {} in source {name} is all zeros, which has no cosine distance ({arg} 'cosine')",
+            literal(ids.get(row).map_or("?", String::as_str))
+        ),
+        "Filter zero vectors out through a view, or use metric 'euclidean'.",
     )
 }

@@ -125,7 +125,7 @@ pub fn score_categories(r: &Relation, cur: &Relation, column: &str, named: Optio
     let (a, b) = Spi::connect(|c| value_counts(c, r, cur, column, true));
     let (na, nb) = (a.iter().sum::<f64>(), b.iter().sum::<f64>());
     if na == 0.0 || nb == 0.0 {
-        crate::monitor::drift::no_values(column, if na == 0.0 { &r.name } else { &cur.name });
+        no_values(column, if na == 0.0 { &r.name } else { &cur.name });
     }
     let fill = method == Method::Psi;
     let (sa, sb) = shares(a, b, fill);
@@ -179,7 +179,7 @@ fn sturges_shares(c: &pgrx::spi::SpiClient<'_>, r: &Relation, cur: &Relation, co
 pub fn score(r: &Relation, cur: &Relation, column: &str, named: Option<Method>) -> Scored {
     let (a, b) = Spi::connect(|c| (side(c, r, column), side(c, cur, column)));
     if a.sketch.n == 0 || b.sketch.n == 0 {
-        crate::monitor::drift::no_values(column, if a.sketch.n == 0 { &r.name } else { &cur.name });
+        no_values(column, if a.sketch.n == 0 { &r.name } else { &cur.name });
     }
     // Evidently's choice above 1,000 rows: Jensen–Shannon when both sides together hold at
     // most 5 distinct values (counted exactly then), Wasserstein otherwise.
@@ -226,4 +226,13 @@ pub fn rows(rel: &Relation) -> i64 {
         let q = format!("SELECT pg_catalog.count(*) FROM {}", sql::relation(c, rel.oid));
         spi(spi(c.select(&q, None, &[]), "count rows").first().get_one::<i64>(), "count rows").unwrap_or(0)
     })
+}
+
+/// The error for a compared column without values in the relation `rel`.
+pub fn no_values(column: &str, rel: &str) -> ! {
+    raise(
+        INVALID_PARAMETER_VALUE,
+        format!("ml.score_drift: column {} has no values in {rel}", literal(column)),
+        "Drift needs values on both sides; leave the column out with columns => ARRAY[...].",
+    )
 }

@@ -1,0 +1,386 @@
+//! `ml.group_near_duplicates`: exact and similar groups (burst, panorama, similar) of the
+//! hashes in a table. Documented in docs/functions/near_duplicates.md.
+
+use crate::shared::errors::{
+    literal, raise, spi, DATATYPE_MISMATCH, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION,
+    NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED, STRING_DATA_LENGTH_MISMATCH,
+};
+use crate::shared::params::Options;
+use crate::shared::progress::Reporter;
+use crate::runs::{self, required_name};
+use crate::shared::progress::ms;
+use crate::shared::sql;
+use crate::shared::source::{check_unique_ids, display_name, owned_text, qualified_name, Relation};
+use crate::{shared::guc, runs::writer};
+use mlkit::hash::groups::{self, Grouping, Item, Kind};
+use mlkit::hash::hex;
+use mlkit::Exec;
+use pgrx::prelude::*;
+use serde_json::json;
+use std::ffi::CStr;
+use std::time::Instant;
+
+// ---------------------------------------------------------------------------------------
+// ml.group_near_duplicates
+
+const PARAM_KEYS: &[&str] =
+    &["radius", "high_distance", "medium_distance", "burst_seconds", "panorama_gap_seconds", "panorama_min_shots"];
+
+/// Defaults of `params`; docs/functions/near_duplicates.md explains each.
+pub const DEFAULT_RADIUS: i64 = 10;
+pub const DEFAULT_HIGH: i64 = 2;
+pub const DEFAULT_MEDIUM: i64 = 6;
+pub const DEFAULT_BURST_SECONDS: f64 = 10.0;
+pub const DEFAULT_PANORAMA_GAP_SECONDS: f64 = 30.0;
+pub const DEFAULT_PANORAMA_MIN_SHOTS: i64 = 3;
+
+fn parse_params(value: Option<&serde_json::Value>) -> groups::Params {
+    let o = Options::new("params", value, PARAM_KEYS, "ml.group_near_duplicates");
+    let radius = o.integer("radius", DEFAULT_RADIUS, 0, 32) as u32;
+    let high = o.integer("high_distance", DEFAULT_HIGH.min(radius as i64), 0, 64) as u32;
+    let medium = o.integer("medium_distance", DEFAULT_MEDIUM.max(high as i64).min(radius.max(high) as i64), 0, 64) as u32;
+    if medium < high {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("params.medium_distance ({medium}) is smaller than params.high_distance ({high})"),
+            "Confidence bands go high ≤ high_distance < medium ≤ medium_distance < low; make medium_distance at least high_distance.",
+        );
+    }
+    groups::Params {
+        radius,
+        high_distance: high,
+        medium_distance: medium,
+        burst_seconds: o.non_negative("burst_seconds", DEFAULT_BURST_SECONDS),
+        panorama_gap_seconds: o.non_negative("panorama_gap_seconds", DEFAULT_PANORAMA_GAP_SECONDS),
+        panorama_min_shots: o.integer("panorama_min_shots", DEFAULT_PANORAMA_MIN_SHOTS, 2, 1_000_000) as usize,
+    }
+}
+
+/// How a column's values are read.
+#[derive(Clone, Copy, PartialEq)]
+enum HashType {
+    Integer,
+    Hex,
+    Bytes,
+}
+
+/// Finds exact and near-duplicate groups among the hashes of `source` and records them:
+/// one `ml.analysis_runs` row, and one `ml.duplicate_assignments` row per item in a group.
+#[pg_extern(
+    volatile,
+    parallel_unsafe,
+    sql = r#"
+CREATE FUNCTION ml.group_near_duplicates(
+    source regclass,
+    id_column name DEFAULT 'id',
+    hash_column name DEFAULT 'phash',
+    sha256_column name DEFAULT NULL,
+    taken_at_column name DEFAULT NULL,
+    params jsonb DEFAULT '{}',
+    run jsonb DEFAULT '{}'
+) RETURNS bigint
+VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.group_near_duplicates IS
+  'Groups exact duplicates (same SHA-256) and near-duplicates (perceptual hashes within a radius) of a table or view, as seed 003 does; returns the run id.';
+"#
+)]
+#[allow(clippy::too_many_arguments)]
+pub fn group_near_duplicates(
+    source: Option<pg_sys::Oid>,
+    id_column: Option<&CStr>,
+    hash_column: Option<&CStr>,
+    sha256_column: Option<&CStr>,
+    taken_at_column: Option<&CStr>,
+    params: Option<crate::shared::params::Jsonb>,
+    run: Option<crate::shared::params::Jsonb>,
+) -> i64 {
+    let started = Instant::now();
+    let source = source.unwrap_or_else(|| {
+        raise(NULL_VALUE_NOT_ALLOWED, "source must not be NULL", "Pass the table or view that holds the hashes, e.g. 'photos'.")
+    });
+    let id_column = required_name("id_column", id_column);
+    let hash_column = required_name("hash_column", hash_column);
+    let sha_column = sha256_column.map(|c| required_name("sha256_column", Some(c)));
+    let time_column = taken_at_column.map(|c| required_name("taken_at_column", Some(c)));
+    let f = "ml.group_near_duplicates";
+    let used = parse_params(params.map(|j| j.value(f, "params")).as_ref());
+    let run = runs::RunOptions::parse(run.map(|j| j.value(f, "run")).as_ref());
+
+    let (name, qualified) = (display_name(source), qualified_name(source));
+    let mut progress = Reporter::new(format!("ml.group_near_duplicates({name})"));
+    let t_read = Instant::now();
+    let (query, hash_type, sha_type) = Spi::connect(|c| {
+        let rel = Relation::open(c, source, &name, "Pass the table or view that holds the hashes, e.g. source => 'photos'.");
+        build_query(c, &rel, &id_column, &hash_column, sha_column.as_deref(), time_column.as_deref())
+    });
+    let (ids, items) = read(&query, hash_type, sha_type, &name, &hash_column, sha_column.as_deref(), &mut progress);
+    if ids.is_empty() {
+        raise(INVALID_PARAMETER_VALUE, format!("source {name} has no rows"), "Group a table or view that holds hashes.");
+    }
+    check_unique_ids(&ids, &id_column, &name);
+    let read_ms = ms(t_read);
+
+    let t_group = Instant::now();
+    let grouping = groups::group(&items, &used, &mut Exec::new(guc::threads(), &mut progress));
+    let group_ms = ms(t_group);
+
+    let metrics = metrics(&grouping, items.len(), read_ms, group_ms);
+    let stage_params = json!({
+        "radius": used.radius,
+        "high_distance": used.high_distance,
+        "medium_distance": used.medium_distance,
+        "burst_seconds": used.burst_seconds,
+        "panorama_gap_seconds": used.panorama_gap_seconds,
+        "panorama_min_shots": used.panorama_min_shots,
+        "hash_column": hash_column,
+        "sha256_column": sha_column,
+        "taken_at_column": time_column,
+        "grouping": "star",
+    });
+    let stage = runs::Stage { name: "near_duplicates", module: "hash::groups", params: stage_params };
+    let run_id = runs::insert("duplicate_detection", &run, &qualified, items.len(), Some(&stage), None, metrics);
+    let t_write = Instant::now();
+    write(run_id, &ids, &items, &grouping, &mut progress);
+    runs::finish(run_id, ms(started), ms(t_write));
+    run_id
+}
+
+/// The type category of a column, by its base type.
+fn type_category(oid: pg_sys::Oid) -> &'static str {
+    use pg_sys::*;
+    match oid {
+        INT2OID | INT4OID | INT8OID => "integer",
+        TEXTOID | VARCHAROID | BPCHAROID => "text",
+        BYTEAOID => "bytea",
+        TIMESTAMPTZOID | TIMESTAMPOID | DATEOID => "time",
+        FLOAT4OID | FLOAT8OID | NUMERICOID => "number",
+        _ => "other",
+    }
+}
+
+fn build_query(
+    c: &pgrx::spi::SpiClient<'_>,
+    rel: &Relation,
+    id_column: &str,
+    hash_column: &str,
+    sha_column: Option<&str>,
+    time_column: Option<&str>,
+) -> (String, HashType, Option<HashType>) {
+    let id = rel.column("id_column", id_column).clone();
+    let hash = rel.column("hash_column", hash_column).clone();
+    let hash_type = match type_category(hash.base) {
+        "integer" => HashType::Integer,
+        "text" => HashType::Hex,
+        "bytea" => HashType::Bytes,
+        _ => raise(
+            DATATYPE_MISMATCH,
+            format!("hash_column {} of source {} has type {}", literal(hash_column), rel.name, hash.type_name),
+            "Hashes may be bigint (as ml.phash returns them), hex text (as imagehash prints them) or 8-byte bytea.",
+        ),
+    };
+    let sha_expr = match sha_column {
+        None => ("NULL::pg_catalog.bytea".to_string(), None),
+        Some(col) => {
+            let sha = rel.column("sha256_column", col).clone();
+            match type_category(sha.base) {
+                "bytea" => (format!("{}::pg_catalog.bytea", sql::column(col)), Some(HashType::Bytes)),
+                "text" => (format!("{}::pg_catalog.text", sql::column(col)), Some(HashType::Hex)),
+                _ => raise(
+                    DATATYPE_MISMATCH,
+                    format!("sha256_column {} of source {} has type {}", literal(col), rel.name, sha.type_name),
+                    "A digest may be bytea (as sha256() returns it) or hex text.",
+                ),
+            }
+        }
+    };
+    let time_expr = match time_column {
+        None => "NULL::double precision".to_string(),
+        Some(col) => {
+            let t = rel.column("taken_at_column", col).clone();
+            match type_category(t.base) {
+                "time" => format!("EXTRACT(epoch FROM {})::double precision", sql::column(col)),
+                "number" | "integer" => format!("{}::double precision", sql::column(col)),
+                _ => raise(
+                    DATATYPE_MISMATCH,
+                    format!("taken_at_column {} of source {} has type {}", literal(col), rel.name, t.type_name),
+                    "Capture times may be timestamptz, timestamp, date, or seconds since the epoch as a number.",
+                ),
+            }
+        }
+    };
+    let id_q = sql::column(id_column);
+    let order = rel.order_by(c, &id, &id_q);
+    let hash_q = sql::column(hash_column);
+    let hash_expr = match hash_type {
+        HashType::Integer => format!("{hash_q}::bigint"),
+        HashType::Hex => format!("{hash_q}::pg_catalog.text"),
+        HashType::Bytes => format!("{hash_q}::pg_catalog.bytea"),
+    };
+    let query = format!(
+        "SELECT {id_q}::pg_catalog.text, {hash_expr}, {}, {time_expr} FROM {} AS {} {order}",
+        sha_expr.0,
+        sql::relation(c, rel.oid),
+        sql::ALIAS
+    );
+    (query, hash_type, sha_expr.1)
+}
+
+/// Working memory per item besides its id: the item (hash, digest, time), its share of the
+/// multi-index (a hash and an index in every band) and of the grouping's per-point arrays.
+const BYTES_PER_ITEM: usize = 256;
+
+fn read(
+    query: &str,
+    hash_type: HashType,
+    sha_type: Option<HashType>,
+    name: &str,
+    hash_column: &str,
+    sha_column: Option<&str>,
+    progress: &mut Reporter,
+) -> (Vec<String>, Vec<Item>) {
+    let (mut ids, mut items) = (Vec::new(), Vec::new());
+    let (limit, mut id_bytes, mut probed) = (guc::max_memory_bytes(), 0usize, 0usize);
+    Spi::connect(|c| {
+        let mut cursor = spi(c.try_open_cursor(query, &[]), "open a cursor on the source");
+        loop {
+            progress.tick(|| format!("read {} rows of {name}", ids.len()));
+            let batch = spi(cursor.fetch(crate::shared::source::next_batch(ids.len(), id_bytes + items.len() * BYTES_PER_ITEM)), "fetch rows from the source");
+            if batch.is_empty() {
+                break;
+            }
+            for row in batch {
+                let id = spi(row.get::<&str>(1), "read an id").map(|t| owned_text(t, || format!("reading the ids of source {name}"))).unwrap_or_else(|| {
+                    raise(
+                        NULL_VALUE_NOT_ALLOWED,
+                        format!("id_column of source {name} is NULL in a row"),
+                        "Every item needs an id: filter the NULLs out through a view, or fill them in.",
+                    )
+                });
+                let missing = || -> ! {
+                    raise(
+                        NULL_VALUE_NOT_ALLOWED,
+                        format!("hash_column {} of source {name} is NULL for id {}", literal(hash_column), literal(&id)),
+                        "Hash every item first (e.g. UPDATE ... SET phash = ml.phash(image)), or filter unhashed rows out through a view.",
+                    )
+                };
+                let hash = match hash_type {
+                    HashType::Integer => spi(row.get::<i64>(2), "read a hash").unwrap_or_else(|| missing()) as u64,
+                    HashType::Hex => {
+                        let text = spi(row.get::<&str>(2), "read a hash").unwrap_or_else(|| missing());
+                        hex::parse_u64(text).unwrap_or_else(|| {
+                            raise(
+                                INVALID_TEXT_REPRESENTATION,
+                                format!(
+                                    "hash_column {} of source {name} holds {} for id {}, which is not a 64-bit hash in hex",
+                                    literal(hash_column),
+                                    literal(&text.chars().take(40).collect::<String>()),
+                                    literal(&id)
+                                ),
+                                "Hex hashes are 1 to 16 hexadecimal digits, as imagehash prints them.",
+                            )
+                        })
+                    }
+                    HashType::Bytes => {
+                        let bytes = spi(row.get::<&[u8]>(2), "read a hash").unwrap_or_else(|| missing());
+                        let arr: [u8; 8] = bytes.try_into().unwrap_or_else(|_| {
+                            raise(
+                                STRING_DATA_LENGTH_MISMATCH,
+                                format!(
+                                    "hash_column {} of source {name} holds {} bytes for id {}, not 8",
+                                    literal(hash_column),
+                                    bytes.len(),
+                                    literal(&id)
+                                ),
+                                "Near-duplicate grouping works on 64-bit hashes: 8 bytes, most significant first.",
+                            )
+                        });
+                        u64::from_be_bytes(arr)
+                    }
+                };
+                let digest = match sha_type {
+                    None => None,
+                    Some(HashType::Bytes) => spi(row.get::<&[u8]>(3), "read a digest").map(|b| {
+                        let mut v = Vec::new();
+                        crate::shared::errors::try_grow(&mut v, b.len(), || format!("reading the digests of source {name}"));
+                        v.extend_from_slice(b);
+                        v
+                    }),
+                    Some(_) => spi(row.get::<&str>(3), "read a digest").map(|t| {
+                        // A digest is a few dozen hex digits: a longer text is no digest (and is not copied).
+                        (t.len() <= 128).then(|| hex::decode(t)).flatten().unwrap_or_else(|| {
+                            raise(
+                                INVALID_TEXT_REPRESENTATION,
+                                format!(
+                                    "sha256_column {} of source {name} holds {} for id {}, which is not hex",
+                                    literal(sha_column.unwrap_or_default()),
+                                    literal(&t.chars().take(80).collect::<String>()),
+                                    literal(&id)
+                                ),
+                                "Store digests as bytea (sha256(image)) or as hex text (encode(sha256(image), 'hex')).",
+                            )
+                        })
+                    }),
+                };
+                let taken_at = spi(row.get::<f64>(4), "read a capture time");
+                id_bytes += id.len() + 24;
+                ids.push(id);
+                items.push(Item { hash, digest, taken_at });
+            }
+            let planned = items.len() * BYTES_PER_ITEM + id_bytes;
+            if planned > limit {
+                raise(
+                    PROGRAM_LIMIT_EXCEEDED,
+                    format!(
+                        "source {name} needs more than {} MB of working memory ({} rows read so far), over pg_mlkit.max_memory_mb ({} MB)",
+                        planned >> 20,
+                        items.len(),
+                        limit >> 20
+                    ),
+                    "Raise the limit (SET pg_mlkit.max_memory_mb = ...) if the server has the memory, or group a part of the table through a view.",
+                );
+            }
+            if planned > probed {
+                crate::shared::errors::ensure_allocatable(planned, || format!("reading source {name}"));
+                probed = planned;
+            }
+        }
+    });
+    (ids, items)
+}
+
+fn metrics(g: &Grouping, items: usize, read_ms: f64, group_ms: f64) -> serde_json::Value {
+    let count = |k: Kind| g.groups.iter().filter(|x| x.kind == k).count();
+    json!({
+        "items": items,
+        "exact_groups": g.exact_groups,
+        "items_in_exact_groups": g.exact.iter().filter(|e| e.is_some()).count(),
+        "similar_groups": g.groups.len(),
+        "burst_groups": count(Kind::Burst),
+        "panorama_groups": count(Kind::Panorama),
+        "plain_similar_groups": count(Kind::Similar),
+        "items_in_similar_groups": g.similar.iter().filter(|s| s.is_some()).count(),
+        "largest_group": g.groups.iter().map(|x| x.items).max().unwrap_or(0),
+        "timings_ms": { "read": read_ms, "group": group_ms },
+    })
+}
+
+fn write(run_id: i64, ids: &[String], items: &[Item], g: &Grouping, progress: &mut Reporter) {
+    let mut rows = writer::DuplicateRows::default();
+    for i in 0..ids.len() {
+        let exact = g.exact[i].map(|first| hex::encode(items[first].digest.as_deref().unwrap_or_default()));
+        let similar = g.similar[i];
+        if exact.is_none() && similar.is_none() {
+            continue;
+        }
+        rows.item_id.push(ids[i].clone());
+        rows.exact_group_confidence.push(exact.as_ref().map(|_| "high".to_string()));
+        rows.exact_group_id.push(exact);
+        rows.similar_group_id.push(similar.map(|m| ids[g.groups[m.group].leader].clone()));
+        rows.similar_group_confidence.push(similar.map(|m| m.confidence.as_str().to_string()));
+        rows.similar_group_type.push(similar.map(|m| g.groups[m.group].kind.as_str().to_string()));
+        rows.hamming_distance.push(similar.map(|m| m.distance as i32));
+    }
+    writer::write_duplicates(run_id, &rows, progress);
+}

@@ -1,0 +1,178 @@
+//! Hamming distance: `ml.hamming_distance` on `bigint`, `bytea` and `bit varying` and its
+//! operator `<^>`; hashes as hex text (`ml.hash_from_hex`, `ml.hash_to_hex`); the radius
+//! index (`ml.hash_bands`, `ml.hash_probe`). Documented in docs/functions/near_duplicates.md.
+
+use crate::shared::errors::{
+    literal, raise, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION, STRING_DATA_LENGTH_MISMATCH,
+};
+use mlkit::hash::{hamming, hex, radius};
+use pgrx::prelude::*;
+
+// ---------------------------------------------------------------------------------------
+// Hamming distance
+
+/// Bits in which two 64-bit hashes differ (the sign bit included).
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.hamming_distance(a bigint, b bigint) RETURNS integer
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.hamming_distance(bigint, bigint) IS 'Number of bits in which two 64-bit hashes differ.';
+"#)]
+fn hamming_distance_bigint(a: i64, b: i64) -> i32 {
+    hamming::distance_u64(a as u64, b as u64) as i32
+}
+
+/// Bits in which two byte strings of equal length differ.
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.hamming_distance(a bytea, b bytea) RETURNS integer
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.hamming_distance(bytea, bytea) IS 'Number of bits in which two byte strings of the same length differ.';
+"#)]
+fn hamming_distance_bytea(a: &[u8], b: &[u8]) -> i32 {
+    match hamming::distance_bytes(a, b) {
+        Some(d) => i32::try_from(d).unwrap_or(i32::MAX),
+        None => raise(
+            STRING_DATA_LENGTH_MISMATCH,
+            format!("ml.hamming_distance: a has {} bytes but b has {}", a.len(), b.len()),
+            "Hamming distance compares strings of the same length; compare hashes of the same kind and size.",
+        ),
+    }
+}
+
+/// `bit varying` has no pgrx type: this is a plain version-1 C function.
+#[unsafe(no_mangle)]
+#[doc(hidden)]
+pub extern "C" fn pg_finfo_hamming_distance_varbit() -> &'static pg_sys::Pg_finfo_record {
+    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+    &V1
+}
+
+/// Bits in which two bit strings of equal length differ (`ml.hamming_distance(bit varying, bit varying)`).
+///
+/// # Safety
+/// Called by PostgreSQL through the SQL declaration below, as a STRICT function of two
+/// `bit varying` arguments.
+#[unsafe(no_mangle)]
+#[pg_guard]
+pub unsafe extern "C-unwind" fn hamming_distance_varbit(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: two non-null varbit arguments (STRICT).
+    let ((a_bits, a), (b_bits, b)) = unsafe { (varbit_arg(fcinfo, 0), varbit_arg(fcinfo, 1)) };
+    if a_bits != b_bits {
+        raise(
+            STRING_DATA_LENGTH_MISMATCH,
+            format!("ml.hamming_distance: a has {a_bits} bits but b has {b_bits}"),
+            "Hamming distance compares strings of the same length; compare hashes of the same kind and size.",
+        );
+    }
+    // The padding bits after the last are always zero in a varbit, so whole bytes compare.
+    let d = hamming::distance_bytes(a, b).unwrap_or(0);
+    pg_sys::Datum::from(i32::try_from(d).unwrap_or(i32::MAX))
+}
+
+/// A varbit argument: its length in bits and its bytes.
+///
+/// # Safety
+/// Argument `n` of `fcinfo` must be a non-null `bit varying`.
+unsafe fn varbit_arg<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> (i32, &'a [u8]) {
+    unsafe {
+        let raw = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, n);
+        // Detoasted into the function's memory context, which lives as long as the call.
+        let flat = pg_sys::pg_detoast_datum(raw.cast_mut_ptr::<pg_sys::varlena>());
+        let len = pgrx::varlena::varsize_any_exhdr(flat);
+        let data = pgrx::varlena::vardata_any(flat) as *const u8;
+        // A VarBit's payload: int32 bit_len, then the bytes.
+        let bits = i32::from_ne_bytes(std::slice::from_raw_parts(data, 4).try_into().expect("4 bytes"));
+        (bits, std::slice::from_raw_parts(data.add(4), len - 4))
+    }
+}
+
+extension_sql!(
+    r#"
+CREATE FUNCTION ml.hamming_distance(a bit varying, b bit varying) RETURNS integer
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'hamming_distance_varbit';
+COMMENT ON FUNCTION ml.hamming_distance(bit varying, bit varying) IS 'Number of bits in which two bit strings of the same length differ.';
+
+-- <^> ("xor distance"): pgvector has <~> for Hamming distance on bit, so a different name
+-- keeps both extensions usable side by side.
+CREATE OPERATOR ml.<^> (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = ml.hamming_distance, COMMUTATOR = OPERATOR(ml.<^>));
+CREATE OPERATOR ml.<^> (LEFTARG = bytea, RIGHTARG = bytea, FUNCTION = ml.hamming_distance, COMMUTATOR = OPERATOR(ml.<^>));
+CREATE OPERATOR ml.<^> (LEFTARG = bit varying, RIGHTARG = bit varying, FUNCTION = ml.hamming_distance, COMMUTATOR = OPERATOR(ml.<^>));
+"#,
+    name = "hamming_operators",
+    requires = [hamming_distance_bigint, hamming_distance_bytea]
+);
+
+// ---------------------------------------------------------------------------------------
+// Hex text
+
+/// A 64-bit hash from imagehash's hex text, e.g. `ml.hash_from_hex('c3d4e5f60718293a')`.
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.hash_from_hex(hex text) RETURNS bigint
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.hash_from_hex(text) IS 'A 64-bit hash from hex text as imagehash prints it (up to 16 hex digits).';
+"#)]
+fn hash_from_hex(hex: &str) -> i64 {
+    hex::parse_u64(hex).map(|v| v as i64).unwrap_or_else(|| {
+        raise(
+            INVALID_TEXT_REPRESENTATION,
+            format!("ml.hash_from_hex: hex {} is not a 64-bit hash in hex", literal(hex)),
+            "Pass 1 to 16 hexadecimal digits, as str(imagehash.phash(image)) prints them, e.g. 'c3d4e5f60718293a'.",
+        )
+    })
+}
+
+/// imagehash's hex text of a 64-bit hash: 16 lower-case digits.
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.hash_to_hex(hash bigint) RETURNS text
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.hash_to_hex(bigint) IS 'A 64-bit hash as 16 hex digits, as imagehash prints it.';
+"#)]
+fn hash_to_hex(hash: i64) -> String {
+    format!("{:016x}", hash as u64)
+}
+
+// ---------------------------------------------------------------------------------------
+// The index scheme: a GIN index on ml.hash_bands(hash), queried with ml.hash_probe.
+
+/// Bands of the SQL index scheme: with 5, hashes within distance 4 share a whole band.
+const INDEX_BANDS: usize = 5;
+/// Band keys are `band × 2¹³ + value` (no band has more than 13 bits).
+const BAND_KEY_STRIDE: i32 = 1 << 13;
+/// The largest radius `ml.hash_probe` enumerates keys for.
+const MAX_PROBE_RADIUS: i32 = 14;
+
+/// The five band keys of a hash, for `CREATE INDEX ... USING gin (ml.hash_bands(hash))`.
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.hash_bands(hash bigint) RETURNS integer[]
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.hash_bands(bigint) IS
+  'Index keys of a 64-bit hash: index with USING gin (ml.hash_bands(col)), search with ml.hash_bands(col) && ml.hash_probe(query, radius).';
+"#)]
+fn hash_bands(hash: i64) -> Vec<i32> {
+    (0..INDEX_BANDS).map(|j| j as i32 * BAND_KEY_STRIDE + radius::band_value(hash as u64, j, INDEX_BANDS) as i32).collect()
+}
+
+/// Every band key a hash within `radius` of `hash` must share at least one of.
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.hash_probe(hash bigint, radius integer DEFAULT 4) RETURNS integer[]
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.hash_probe(bigint, integer) IS
+  'Band keys to search for hashes within radius: WHERE ml.hash_bands(col) && ml.hash_probe(q, r) AND ml.hamming_distance(col, q) <= r.';
+"#)]
+fn hash_probe(hash: i64, radius: i32) -> Vec<i32> {
+    if !(0..=MAX_PROBE_RADIUS).contains(&radius) {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("ml.hash_probe: radius must be between 0 and {MAX_PROBE_RADIUS}, not {radius}"),
+            "Up to 4 the index finds candidates by exact band matches; larger radii probe more keys. Beyond 14, scan with ml.hamming_distance alone.",
+        );
+    }
+    let flips = radius as u32 / INDEX_BANDS as u32;
+    let mut keys = vec![];
+    for j in 0..INDEX_BANDS {
+        let bits = radius::band_bits(j, INDEX_BANDS);
+        radius::for_each_within(radius::band_value(hash as u64, j, INDEX_BANDS), bits, flips, &mut |v| {
+            keys.push(j as i32 * BAND_KEY_STRIDE + v as i32)
+        });
+    }
+    keys
+}
