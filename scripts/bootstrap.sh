@@ -47,6 +47,12 @@ if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | sed -n 1p)" != "$need" ]; 
   echo "Update it (rustup update stable) or install a newer toolchain, then run this again." >&2
   exit 1
 fi
+# rustfmt and clippy: the test command's first step (scripts/test.sh) checks format and lints.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  say "adding the rustfmt and clippy components"
+  rustup component add rustfmt clippy >/dev/null 2>&1 || {
+    echo "cargo fmt and cargo clippy are needed (rustup component add rustfmt clippy)" >&2; exit 1; }
+fi
 if [ "$(cargo pgrx --version 2>/dev/null | awk '{print $2}')" != "$PGRX_VERSION" ]; then
   say "installing cargo-pgrx $PGRX_VERSION (takes a few minutes)"
   cargo install cargo-pgrx --version "$PGRX_VERSION" --locked --quiet

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Every test of pg_mlkit, from nothing: installs what is missing, then runs
+#   0. the format and lint gate (cargo fmt --check, cargo clippy -D warnings),
 #   1. the algorithm crate's unit tests (plain cargo test, no PostgreSQL),
 #   2. the pgrx tests (Rust around a live server, cargo pgrx test),
 #   3. the SQL regression suites in tests/sql (pg_regress; their expected output is also
@@ -19,6 +20,10 @@ PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 bash scripts/bootstrap.sh --python
+
+say "0/6 format and lint (cargo fmt --check, cargo clippy -D warnings)"
+cargo fmt --check || { echo "run 'cargo fmt' (rustfmt.toml) and commit the result" >&2; exit 1; }
+cargo clippy --quiet --workspace --features pg15 -- -D warnings
 
 say "1/6 unit tests of the algorithms (cargo test -p mlkit)"
 cargo test -p mlkit --quiet

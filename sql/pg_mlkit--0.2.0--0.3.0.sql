@@ -322,7 +322,7 @@ BEGIN
   END IF;
   IF $6 IS NULL OR $6 NOT IN ('normal', 'warning', 'critical') THEN
     RAISE EXCEPTION 'ml.log_prediction: severity must be normal, warning or critical, not %', coalesce(pg_catalog.quote_literal($6), 'NULL')
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'Seed 001''s severities; leave severity out for normal.';
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'The prediction log''s severities; leave severity out for normal.';
   END IF;
   IF $7 < 0 THEN
     RAISE EXCEPTION 'ml.log_prediction: response_time_ms must not be negative, not %', $7
@@ -551,6 +551,16 @@ BEGIN
   RETURN new_id;
 END
 $$;
+
+-- Comments that said where a requirement came from now say what things are ------------------
+
+COMMENT ON COLUMN ml.cluster_assignments.coordinates IS 'Left NULL, kept for applications that wrote it: reduced coordinates are in ml.embedding_coordinates (see the view ml.run_points).';
+COMMENT ON TABLE ml.duplicate_assignments IS
+  'The duplicate fields (exact and similar group, confidence, type) of each item of a duplicate-detection run that belongs to a group (ml.group_near_duplicates).';
+COMMENT ON FUNCTION ml.load_analysis_run IS
+  'Records one analysis run that ran elsewhere (every column of ml.analysis_runs by named argument); all arguments are optional but analysis_type. Returns the run id.';
+COMMENT ON FUNCTION ml.group_near_duplicates IS
+  'Groups exact duplicates (same SHA-256) and near-duplicates (perceptual hashes within a radius) of a table or view into ml.duplicate_assignments (burst, panorama and similar groups); returns the run id.';
 
 -- The functions in Rust that run SQL pin search_path too ----------------------------------
 

@@ -5,23 +5,28 @@
 //!
 //! | SQL                          | Rust                          |
 //! |------------------------------|-------------------------------|
-//! | `ml.cluster_embeddings(...)` | [`clustering::cluster_embeddings`] |
-//! | `ml.reduce_embeddings(...)`  | [`reduction::reduce_embeddings`] (also the reduction stage of `ml.cluster_embeddings`) |
-//! | `ml.plot_run(...)`           | [`plot::plot_run`] |
+//! | `ml.cluster_embeddings(...)` | [`cluster::cluster_embeddings`] (its scan engine: [`cluster::scan`]) |
+//! | `ml.reduce_embeddings(...)`  | [`reduce::reduce_embeddings`] (also the reduction stage of `ml.cluster_embeddings`) |
+//! | `ml.plot_run(...)`           | [`runs::plot_run`] |
 //! | `ml.load_analysis_run(...)`  | `sql/schema/90_load_analysis_run.sql` (plain SQL) |
-//! | `ml.predict_cluster`, `ml.predict_clusters` | [`prediction`] (`ml.log_prediction`: `sql/schema/20_monitoring.sql`) |
-//! | `ml.score_drift`, `ml.ks_2samp`, `ml.wasserstein_distance`, `ml.psi`, `ml.jensen_shannon_distance`, `ml.chi_square_test`, `ml.z_test_proportions` | [`drift`] |
-//! | `ml.hamming_distance`, `<^>`, `ml.hash_from_hex`, `ml.hash_to_hex`, `ml.phash`, `ml.dhash`, `ml.ahash`, `ml.hash_bands`, `ml.hash_probe`, `ml.group_near_duplicates(...)` | [`duplicates`] |
-//! | `ml.kmeans_step`, `ml.kmeans_centroids`, `ml.kmeans_counts`, `ml.kmeans_sums`, `ml.kmeans_inertia`, `ml.nearest_centroid`, `ml.centroid_distance`, `ml.sample_hash`, `ml.hist_agg`, type `ml.kmeans_state` | [`aggregates`] |
+//! | `ml.predict_cluster`, `ml.predict_clusters` | [`monitor::predict_cluster`] (`ml.log_prediction`: `sql/schema/20_monitoring.sql`) |
+//! | `ml.ks_2samp`, `ml.wasserstein_distance`, `ml.psi`, `ml.jensen_shannon_distance`, `ml.chi_square_test`, `ml.z_test_proportions` | [`monitor::drift_statistics`] |
+//! | `ml.score_drift`             | [`monitor::score_drift`] (its sketch engine: [`monitor::score_drift_sketch`]) |
+//! | `ml.hamming_distance`, `<^>`, `ml.hash_from_hex`, `ml.hash_to_hex`, `ml.hash_bands`, `ml.hash_probe` | [`duplicates::hamming`] |
+//! | `ml.phash`, `ml.dhash`, `ml.ahash` | [`duplicates::image_hashes`] |
+//! | `ml.group_near_duplicates(...)` | [`duplicates::group_near_duplicates`] |
+//! | `ml.kmeans_step`, `ml.kmeans_centroids`, `ml.kmeans_counts`, `ml.kmeans_sums`, `ml.kmeans_inertia`, `ml.nearest_centroid`, `ml.centroid_distance`, `ml.nearest_exemplar`, `ml.sample_hash`, `ml.hist_agg`, `ml.quantile_sketch_agg` and its accessors, types `ml.kmeans_state`, `ml.quantile_sketch` | [`scale_out`] |
 //! | tables of schema `ml`        | `sql/schema/*.sql`            |
-//! | `ml.current_tenant()`        | [`tenancy`] (`ml.grant_tenant`, `ml.revoke_tenant`, `ml.tenant_grants`: `sql/schema/00_common.sql`) |
-//! | the stage audit's triggers   | [`stage_audit`]               |
-//! | settings `pg_mlkit.*`        | [`guc`]                       |
+//! | `ml.current_tenant()`        | [`shared::tenancy`] (`ml.grant_tenant`, `ml.revoke_tenant`, `ml.tenant_grants`: `sql/schema/00_common.sql`) |
+//! | the stage audit's triggers   | [`shared::stage_audit`]       |
+//! | settings `pg_mlkit.*`        | [`shared::guc`]               |
 //!
-//! Shared by the SQL areas: [`sql`] (the one way SQL is built: quoted, qualified, typed),
-//! [`source`] (reading a relation), [`writer`] (batched result writes), [`runs`] (the
-//! `ml.analysis_runs` row), [`models`] (registry artifacts), [`params`] (jsonb options),
-//! [`errors`], [`progress`] (interrupts and NOTICEs).
+//! Shared by the SQL areas ([`shared`]): [`shared::sql`] (the one way SQL is built: quoted,
+//! qualified, typed), [`shared::source`] (reading a relation), [`shared::registry`] (model
+//! artifacts), [`shared::params`] (jsonb options), [`shared::errors`], [`shared::progress`]
+//! (interrupts and NOTICEs); and [`runs`] (the `ml.analysis_runs` row, [`runs::writer`]'s
+//! batched result writes). Dependencies run one way: an area uses `shared` and `runs`,
+//! `runs` uses `shared`, `shared` uses nothing above it.
 
 use pgrx::prelude::*;
 

@@ -54,7 +54,7 @@ COMMENT ON COLUMN ml.cluster_assignments.cluster IS 'Cluster number from 0; -1 m
 COMMENT ON COLUMN ml.cluster_assignments.distance IS 'Euclidean distance to the cluster centroid, where the algorithm has centroids.';
 COMMENT ON COLUMN ml.cluster_assignments.probability IS 'Strength of the item''s membership in its cluster, 0 to 1 (0 for noise), where the algorithm gives one (HDBSCAN).';
 COMMENT ON COLUMN ml.cluster_assignments.outlier_score IS 'How much of an outlier the item is, where the algorithm gives a score.';
-COMMENT ON COLUMN ml.cluster_assignments.coordinates IS 'Kept for seed 000''s layout and left NULL: reduced coordinates are in ml.embedding_coordinates (see the view ml.run_points).';
+COMMENT ON COLUMN ml.cluster_assignments.coordinates IS 'Left NULL, kept for applications that wrote it: reduced coordinates are in ml.embedding_coordinates (see the view ml.run_points).';
 
 CREATE TABLE ml.duplicate_assignments (
   run_id                    bigint NOT NULL REFERENCES ml.analysis_runs (id) ON DELETE CASCADE,
@@ -75,7 +75,7 @@ CREATE TABLE ml.duplicate_assignments (
 CREATE INDEX duplicate_assignments_similar_idx ON ml.duplicate_assignments (run_id, similar_group_id);
 
 COMMENT ON TABLE ml.duplicate_assignments IS
-  'Seed 003''s duplicate fields for each item of a duplicate-detection run that belongs to a group (ml.group_near_duplicates).';
+  'The duplicate fields (exact and similar group, confidence, type) of each item of a duplicate-detection run that belongs to a group (ml.group_near_duplicates).';
 COMMENT ON COLUMN ml.duplicate_assignments.exact_group_id IS 'The SHA-256 (hex) the item shares with at least one other item; NULL when it has no exact duplicate.';
 COMMENT ON COLUMN ml.duplicate_assignments.similar_group_id IS 'The id of the group''s leader (the first shot of a panorama); NULL when the item has no near-duplicate.';
 COMMENT ON COLUMN ml.duplicate_assignments.similar_group_confidence IS 'high, medium or low, from the item''s Hamming distance to its leader (see the run''s params).';

@@ -86,7 +86,7 @@ BEGIN
   END IF;
   IF $6 IS NULL OR $6 NOT IN ('normal', 'warning', 'critical') THEN
     RAISE EXCEPTION 'ml.log_prediction: severity must be normal, warning or critical, not %', coalesce(pg_catalog.quote_literal($6), 'NULL')
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'Seed 001''s severities; leave severity out for normal.';
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'The prediction log''s severities; leave severity out for normal.';
   END IF;
   IF $7 < 0 THEN
     RAISE EXCEPTION 'ml.log_prediction: response_time_ms must not be negative, not %', $7

@@ -68,4 +68,4 @@ END
 $$;
 
 COMMENT ON FUNCTION ml.load_analysis_run IS
-  'Records one analysis run (seed 000''s loader); all arguments are optional but analysis_type. Returns the run id.';
+  'Records one analysis run that ran elsewhere (every column of ml.analysis_runs by named argument); all arguments are optional but analysis_type. Returns the run id.';

@@ -2,19 +2,19 @@
 //! the run in `ml.analysis_runs` and one row per item in `ml.cluster_assignments`, all in
 //! the caller's transaction. Documented in docs/functions/cluster_embeddings.md.
 
+use crate::runs::{self, implementation, required_name};
 use crate::shared::errors::{
     literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED,
 };
-use crate::shared::params::Options;
 use crate::shared::params::fresh_seed;
+use crate::shared::params::Options;
+use crate::shared::progress::ms;
 use crate::shared::source::zero_vector_in;
 use crate::shared::source::{Read, Source};
-use crate::runs::{self, implementation, required_name};
-use crate::shared::progress::ms;
-use crate::{shared::guc, cluster::scan, shared::registry, runs::writer};
+use crate::{cluster::scan, runs::writer, shared::guc, shared::registry};
 use mlkit::cluster::Stat;
-use mlkit::neighbors::{self, Metric};
 use mlkit::metrics::Quality;
+use mlkit::neighbors::{self, Metric};
 use mlkit::{dbscan, hdbscan, kmeans, metrics, rng::Rng, Clustering, Exec, Matrix};
 use pgrx::prelude::*;
 use serde_json::{json, Map, Value};
@@ -80,14 +80,12 @@ pub fn cluster_embeddings(
     run: Option<crate::shared::params::Jsonb>,
 ) -> i64 {
     let started = Instant::now();
-    let source = source.unwrap_or_else(|| {
-        raise(NULL_VALUE_NOT_ALLOWED, "source must not be NULL", "Pass the table or view to cluster, e.g. 'items'.")
-    });
+    let source = source
+        .unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, "source must not be NULL", "Pass the table or view to cluster, e.g. 'items'."));
     let embedding_column = required_name("embedding_column", embedding_column);
     let id_column = required_name("id_column", id_column);
-    let algorithm = algorithm.unwrap_or_else(|| {
-        raise(NULL_VALUE_NOT_ALLOWED, "algorithm must not be NULL", "Leave algorithm out to use 'kmeans'.")
-    });
+    let algorithm =
+        algorithm.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, "algorithm must not be NULL", "Leave algorithm out to use 'kmeans'."));
     let f = "ml.cluster_embeddings";
     let reduction = parse_reduction(reduction, reduction_params.map(|j| j.value(f, "reduction_params")).as_ref());
     let choice = Choice::parse(algorithm, params.map(|j| j.value(f, "params")).as_ref());
@@ -125,9 +123,8 @@ pub fn cluster_embeddings(
         limit_bytes: guc::max_memory_bytes(),
     };
     let Read { name, qualified, emb, mut progress, read_ms } = src.read_for("ml.cluster_embeddings");
-    let x = Matrix::new(&emb.data, emb.ids.len(), emb.dim).unwrap_or_else(|| {
-        raise(INVALID_PARAMETER_VALUE, format!("source {name} has no usable rows"), "Cluster a table with embeddings.")
-    });
+    let x = Matrix::new(&emb.data, emb.ids.len(), emb.dim)
+        .unwrap_or_else(|| raise(INVALID_PARAMETER_VALUE, format!("source {name} has no usable rows"), "Cluster a table with embeddings."));
     if let Some(r) = &reduction {
         r.validate(x.rows(), x.cols(), &name);
     }
@@ -229,7 +226,6 @@ fn stat_json(s: &Stat) -> Value {
     }
 }
 
-
 /// The reduction to run before clustering, if any; `reduction_params` without one is an error.
 fn parse_reduction(reduction: Option<&str>, reduction_params: Option<&Value>) -> Option<crate::reduce::reduce_embeddings::Reduction> {
     match reduction {
@@ -237,7 +233,10 @@ fn parse_reduction(reduction: Option<&str>, reduction_params: Option<&Value>) ->
             if reduction_params.is_some_and(|p| p.as_object().is_none_or(|m| !m.is_empty())) {
                 raise(
                     INVALID_PARAMETER_VALUE,
-                    format!("reduction_params {} was given without a reduction", literal(&reduction_params.map(Value::to_string).unwrap_or_default())),
+                    format!(
+                        "reduction_params {} was given without a reduction",
+                        literal(&reduction_params.map(Value::to_string).unwrap_or_default())
+                    ),
                     "Pass reduction => 'pca', 'tsne' or 'umap' with it, or leave reduction_params out.",
                 );
             }
@@ -270,7 +269,10 @@ enum Engine {
 
 enum Algorithm {
     /// K-Means; `sweep` is a range of k to choose from by silhouette.
-    KMeans { params: kmeans::Params, sweep: Option<(usize, usize)> },
+    KMeans {
+        params: kmeans::Params,
+        sweep: Option<(usize, usize)>,
+    },
     Dbscan(dbscan::Params),
     Hdbscan(hdbscan::Params),
 }
@@ -360,7 +362,10 @@ impl Choice {
                         if max - min + 1 > MAX_SWEEP {
                             raise(
                                 INVALID_PARAMETER_VALUE,
-                                format!("params.n_clusters range {min} to {max} holds {} values of k, more than {MAX_SWEEP}", max - min + 1),
+                                format!(
+                                    "params.n_clusters range {min} to {max} holds {} values of k, more than {MAX_SWEEP}",
+                                    max - min + 1
+                                ),
                                 "Sweep a narrower range, or several ranges in separate runs.",
                             );
                         }
@@ -600,15 +605,20 @@ fn report_kmeans_error(e: kmeans::Error, name: &str, sweep: bool) -> ! {
     }
 }
 
-
 /// Whether K-Means runs as passes over the source, and why (recorded in the run's params):
 /// always for `engine = 'scan'`; for `'auto'` when the in-memory plan for the source's row
 /// count and dimension would exceed `pg_mlkit.max_memory_mb`.
-fn scan_reason(choice: &Choice, source: pg_sys::Oid, embedding_column: &str, id_column: &str, reduction: bool, threads: usize) -> Option<String> {
+fn scan_reason(
+    choice: &Choice,
+    source: pg_sys::Oid,
+    embedding_column: &str,
+    id_column: &str,
+    reduction: bool,
+    threads: usize,
+) -> Option<String> {
     let Algorithm::KMeans { sweep, params } = &choice.algorithm else { return None };
-    let refuse = |what: &str, hint: &str| -> ! {
-        raise(FEATURE_NOT_SUPPORTED, format!("params.engine 'scan' does not support {what}"), hint)
-    };
+    let refuse =
+        |what: &str, hint: &str| -> ! { raise(FEATURE_NOT_SUPPORTED, format!("params.engine 'scan' does not support {what}"), hint) };
     if choice.engine == Engine::Scan {
         if reduction {
             refuse("a reduction", "Reduce a sample with ml.reduce_embeddings, or cluster without a reduction.");
@@ -643,7 +653,11 @@ fn scan_reason(choice: &Choice, source: pg_sys::Oid, embedding_column: &str, id_
     let planned = choice.memory_bytes(rows, dim, threads);
     let limit = guc::max_memory_bytes();
     (planned > limit).then(|| {
-        format!("auto: in memory, {rows} rows of {dim} dimensions would need {} MB, over pg_mlkit.max_memory_mb ({} MB)", planned >> 20, limit >> 20)
+        format!(
+            "auto: in memory, {rows} rows of {dim} dimensions would need {} MB, over pg_mlkit.max_memory_mb ({} MB)",
+            planned >> 20,
+            limit >> 20
+        )
     })
 }
 
@@ -724,7 +738,16 @@ fn cluster_by_scan(
     scan::write_assignments(&parts, run_id, &fit);
     if let Some(model_name) = run.model_name.as_deref() {
         let artifact = registry::kmeans_artifact_of(&fit.centroids, fit.dim, scan::distance_summaries(run_id, k));
-        let version = registry::register(model_name, run.model_version.as_deref(), "kmeans", &implementation("lloyd"), used, artifact, metrics, run_id);
+        let version = registry::register(
+            model_name,
+            run.model_version.as_deref(),
+            "kmeans",
+            &implementation("lloyd"),
+            used,
+            artifact,
+            metrics,
+            run_id,
+        );
         runs::set_model_version(run_id, &version);
     }
     runs::finish(run_id, ms(started), ms(t_write));

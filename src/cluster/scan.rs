@@ -200,11 +200,19 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
         // The first centre: the row whose sampling hash is smallest.
         let first = rows_of(c, &q.first, &[(p.seed as i64).into(), 1i64.into()], None, "pick the first centre");
         let Some(first) = first.into_iter().next() else {
-            raise(INVALID_PARAMETER_VALUE, format!("source {name} has no rows"), "Cluster a table or view that holds at least as many rows as clusters.")
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("source {name} has no rows"),
+                "Cluster a table or view that holds at least as many rows as clusters.",
+            )
         };
         let d = first.len();
         if d == 0 {
-            raise(INVALID_PARAMETER_VALUE, format!("source {name} has an empty embedding"), "Every embedding must hold at least one number.");
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("source {name} has an empty embedding"),
+                "Every embedding must hold at least one number.",
+            );
         }
         let need = memory_bytes(k, d, p.quality_sample);
         if need > p.limit_bytes {

@@ -1,17 +1,17 @@
 //! `ml.group_near_duplicates`: exact and similar groups (burst, panorama, similar) of the
 //! hashes in a table. Documented in docs/functions/near_duplicates.md.
 
+use crate::runs::{self, required_name};
 use crate::shared::errors::{
-    literal, raise, spi, DATATYPE_MISMATCH, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION,
-    NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED, STRING_DATA_LENGTH_MISMATCH,
+    literal, raise, spi, DATATYPE_MISMATCH, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION, NULL_VALUE_NOT_ALLOWED,
+    PROGRAM_LIMIT_EXCEEDED, STRING_DATA_LENGTH_MISMATCH,
 };
 use crate::shared::params::Options;
-use crate::shared::progress::Reporter;
-use crate::runs::{self, required_name};
 use crate::shared::progress::ms;
-use crate::shared::sql;
+use crate::shared::progress::Reporter;
 use crate::shared::source::{check_unique_ids, display_name, owned_text, qualified_name, Relation};
-use crate::{shared::guc, runs::writer};
+use crate::shared::sql;
+use crate::{runs::writer, shared::guc};
 use mlkit::hash::groups::{self, Grouping, Item, Kind};
 use mlkit::hash::hex;
 use mlkit::Exec;
@@ -23,8 +23,7 @@ use std::time::Instant;
 // ---------------------------------------------------------------------------------------
 // ml.group_near_duplicates
 
-const PARAM_KEYS: &[&str] =
-    &["radius", "high_distance", "medium_distance", "burst_seconds", "panorama_gap_seconds", "panorama_min_shots"];
+const PARAM_KEYS: &[&str] = &["radius", "high_distance", "medium_distance", "burst_seconds", "panorama_gap_seconds", "panorama_min_shots"];
 
 /// Defaults of `params`; docs/functions/near_duplicates.md explains each.
 pub const DEFAULT_RADIUS: i64 = 10;
@@ -83,7 +82,7 @@ VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION ml.group_near_duplicates IS
-  'Groups exact duplicates (same SHA-256) and near-duplicates (perceptual hashes within a radius) of a table or view, as seed 003 does; returns the run id.';
+  'Groups exact duplicates (same SHA-256) and near-duplicates (perceptual hashes within a radius) of a table or view into ml.duplicate_assignments (burst, panorama and similar groups); returns the run id.';
 "#
 )]
 #[allow(clippy::too_many_arguments)]
@@ -246,18 +245,23 @@ fn read(
         let mut cursor = spi(c.try_open_cursor(query, &[]), "open a cursor on the source");
         loop {
             progress.tick(|| format!("read {} rows of {name}", ids.len()));
-            let batch = spi(cursor.fetch(crate::shared::source::next_batch(ids.len(), id_bytes + items.len() * BYTES_PER_ITEM)), "fetch rows from the source");
+            let batch = spi(
+                cursor.fetch(crate::shared::source::next_batch(ids.len(), id_bytes + items.len() * BYTES_PER_ITEM)),
+                "fetch rows from the source",
+            );
             if batch.is_empty() {
                 break;
             }
             for row in batch {
-                let id = spi(row.get::<&str>(1), "read an id").map(|t| owned_text(t, || format!("reading the ids of source {name}"))).unwrap_or_else(|| {
-                    raise(
-                        NULL_VALUE_NOT_ALLOWED,
-                        format!("id_column of source {name} is NULL in a row"),
-                        "Every item needs an id: filter the NULLs out through a view, or fill them in.",
-                    )
-                });
+                let id = spi(row.get::<&str>(1), "read an id")
+                    .map(|t| owned_text(t, || format!("reading the ids of source {name}")))
+                    .unwrap_or_else(|| {
+                        raise(
+                            NULL_VALUE_NOT_ALLOWED,
+                            format!("id_column of source {name} is NULL in a row"),
+                            "Every item needs an id: filter the NULLs out through a view, or fill them in.",
+                        )
+                    });
                 let missing = || -> ! {
                     raise(
                         NULL_VALUE_NOT_ALLOWED,

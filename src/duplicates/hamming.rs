@@ -2,9 +2,7 @@
 //! operator `<^>`; hashes as hex text (`ml.hash_from_hex`, `ml.hash_to_hex`); the radius
 //! index (`ml.hash_bands`, `ml.hash_probe`). Documented in docs/functions/near_duplicates.md.
 
-use crate::shared::errors::{
-    literal, raise, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION, STRING_DATA_LENGTH_MISMATCH,
-};
+use crate::shared::errors::{literal, raise, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION, STRING_DATA_LENGTH_MISMATCH};
 use mlkit::hash::{hamming, hex, radius};
 use pgrx::prelude::*;
 

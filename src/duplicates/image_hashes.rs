@@ -1,9 +1,7 @@
 //! The perceptual hashes `ml.phash`, `ml.dhash` and `ml.ahash` of image bytes (imagehash's,
 //! bit for bit). Documented in docs/functions/near_duplicates.md.
 
-use crate::shared::errors::{
-    raise, INVALID_BINARY_REPRESENTATION, INVALID_PARAMETER_VALUE, PROGRAM_LIMIT_EXCEEDED,
-};
+use crate::shared::errors::{raise, INVALID_BINARY_REPRESENTATION, INVALID_PARAMETER_VALUE, PROGRAM_LIMIT_EXCEEDED};
 use crate::shared::guc;
 use mlkit::hash::image::{decode_grey, Grey, ImageError, Limits};
 use mlkit::hash::{hex, perceptual};

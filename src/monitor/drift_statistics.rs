@@ -2,10 +2,10 @@
 //! `ml.wasserstein_distance`, `ml.psi`, `ml.jensen_shannon_distance`, `ml.chi_square_test`,
 //! `ml.z_test_proportions`. Documented in docs/functions/drift_statistics.md.
 
+use crate::shared::errors::literal;
 use crate::shared::errors::{raise, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED};
 use mlkit::drift::ks::{self, Alternative, Method};
 use mlkit::drift::{binning, categorical, divergence, wasserstein};
-use crate::shared::errors::literal;
 use pgrx::prelude::*;
 
 /// The numbers of a sample argument, checked: not empty, no NULL, no NaN or infinity.
@@ -133,7 +133,11 @@ IMMUTABLE PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION ml.jensen_shannon_distance(text[], text[], double precision) IS
   'Jensen-Shannon distance of two categorical samples (one bin per category); natural log unless base is given.';
 "#)]
-fn jensen_shannon_categories(reference: Option<Vec<Option<String>>>, current: Option<Vec<Option<String>>>, base: Option<f64>) -> Option<f64> {
+fn jensen_shannon_categories(
+    reference: Option<Vec<Option<String>>>,
+    current: Option<Vec<Option<String>>>,
+    base: Option<f64>,
+) -> Option<f64> {
     let f = "ml.jensen_shannon_distance";
     let (r, c) = binning::binned_categories(&categories(f, "reference", reference?), &categories(f, "current", current?), false);
     Some(divergence::jensen_shannon(&r, &c, check_base(base)))
@@ -187,7 +191,10 @@ fn ks_2samp(
     current: Vec<Option<f64>>,
     alternative: &str,
     method: &str,
-) -> TableIterator<'static, (name!(statistic, f64), name!(pvalue, f64), name!(statistic_location, f64), name!(statistic_sign, i32), name!(exact, bool))> {
+) -> TableIterator<
+    'static,
+    (name!(statistic, f64), name!(pvalue, f64), name!(statistic_location, f64), name!(statistic_sign, i32), name!(exact, bool)),
+> {
     let f = "ml.ks_2samp";
     let alt = match alternative {
         "two-sided" => Alternative::TwoSided,

@@ -41,7 +41,11 @@ fn embedding_values(func: &str, model: &KMeansModel, embedding: Vec<Option<f32>>
         .into_iter()
         .enumerate()
         .map(|(i, v)| match v {
-            None => raise(NULL_VALUE_NOT_ALLOWED, format!("{func}: embedding has a NULL at position {}", i + 1), "Every coordinate is needed to find the nearest centroid."),
+            None => raise(
+                NULL_VALUE_NOT_ALLOWED,
+                format!("{func}: embedding has a NULL at position {}", i + 1),
+                "Every coordinate is needed to find the nearest centroid.",
+            ),
             Some(v) if !v.is_finite() => raise(
                 INVALID_PARAMETER_VALUE,
                 format!("{func}: embedding has {v} at position {}", i + 1),
@@ -105,17 +109,19 @@ fn predict_cluster(
 ) -> TableIterator<'static, (name!(cluster, i32), name!(distance, f64), name!(anomaly_score, f64), name!(is_anomaly, bool))> {
     let started = Instant::now();
     let f = "ml.predict_cluster";
-    let name = model.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: model must not be NULL"), "Name a model of ml.model_registry."));
-    let embedding = embedding.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: embedding must not be NULL"), "Pass the embedding to assign."));
+    let name = model
+        .unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: model must not be NULL"), "Name a model of ml.model_registry."));
+    let embedding = embedding
+        .unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: embedding must not be NULL"), "Pass the embedding to assign."));
     let m = registry::load_kmeans(f, name, version);
     let x = embedding_values(f, &m, embedding);
     let p = predict_one(&m, &x);
     let t = m.thresholds;
     let anomaly = t.is_anomaly(p.score);
     if log.unwrap_or(true) {
-        let features = features.map(|j| j.value(f, "features")).unwrap_or_else(|| {
-            json!({"model_version": m.version, "n_features": m.dim, "norm": x.iter().map(|v| v * v).sum::<f64>().sqrt()})
-        });
+        let features = features.map(|j| j.value(f, "features")).unwrap_or_else(
+            || json!({"model_version": m.version, "n_features": m.dim, "norm": x.iter().map(|v| v * v).sum::<f64>().sqrt()}),
+        );
         let elapsed = started.elapsed().as_secs_f64() * 1000.0;
         Spi::connect_mut(|c| {
             let t_log = spi(
@@ -183,24 +189,38 @@ fn predict_clusters(
     log: Option<bool>,
 ) -> i64 {
     use crate::runs::{self, required_name};
-use crate::shared::progress::ms;
-    use crate::shared::source::Source;
-    use crate::{shared::guc, runs::writer};
+    use crate::shared::progress::ms;
     use crate::shared::source::Read;
+    use crate::shared::source::Source;
+    use crate::{runs::writer, shared::guc};
     let started = Instant::now();
     let f = "ml.predict_clusters";
-    let name = model.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: model must not be NULL"), "Name a model of ml.model_registry."));
-    let source = source.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: source must not be NULL"), "Pass the table or view to predict."));
+    let name = model
+        .unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: model must not be NULL"), "Name a model of ml.model_registry."));
+    let source = source
+        .unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: source must not be NULL"), "Pass the table or view to predict."));
     let embedding_column = required_name("embedding_column", embedding_column);
     let id_column = required_name("id_column", id_column);
     let m = registry::load_kmeans(f, name, version);
     let plan = |rows: usize, dim: usize| rows * (dim * 4 + 64);
-    let src = Source { relation: source, embedding_column: &embedding_column, id_column: &id_column, plan_bytes: &plan, limit_bytes: guc::max_memory_bytes() };
+    let src = Source {
+        relation: source,
+        embedding_column: &embedding_column,
+        id_column: &id_column,
+        plan_bytes: &plan,
+        limit_bytes: guc::max_memory_bytes(),
+    };
     let Read { name: display, qualified, emb, mut progress, .. } = src.read_for(f);
     if emb.dim != m.dim {
         raise(
             ARRAY_SUBSCRIPT_ERROR,
-            format!("{f}: embeddings of source {display} have {} dimensions, but model {} version {} was fitted on {}", emb.dim, literal(name), literal(&m.version), m.dim),
+            format!(
+                "{f}: embeddings of source {display} have {} dimensions, but model {} version {} was fitted on {}",
+                emb.dim,
+                literal(name),
+                literal(&m.version),
+                m.dim
+            ),
             "Predict with a model fitted on embeddings of this dimension.",
         );
     }
@@ -238,7 +258,14 @@ use crate::shared::progress::ms;
         "mean_anomaly_score": scores.iter().sum::<f64>() / n as f64,
         "cluster_sizes": sizes,
     });
-    let run_opts = runs::RunOptions { model_name: Some(name.to_string()), model_version: Some(m.version.clone()), autoencoder_name: None, autoencoder_implementation: None, autoencoder_file: None, autoencoder_params: None };
+    let run_opts = runs::RunOptions {
+        model_name: Some(name.to_string()),
+        model_version: Some(m.version.clone()),
+        autoencoder_name: None,
+        autoencoder_implementation: None,
+        autoencoder_file: None,
+        autoencoder_params: None,
+    };
     let stage = runs::Stage {
         name: "kmeans_predict",
         module: "cluster::anomaly",
@@ -269,7 +296,8 @@ fn log_batch(
 ) {
     let t = m.thresholds;
     crate::runs::writer::in_batches(ids.len(), "the prediction log", progress, |c, r| {
-        let features: Vec<JsonB> = r.clone().map(|i| JsonB(json!({"item_id": ids[i], "run_id": run_id, "model_version": m.version}))).collect();
+        let features: Vec<JsonB> =
+            r.clone().map(|i| JsonB(json!({"item_id": ids[i], "run_id": run_id, "model_version": m.version}))).collect();
         let values: Vec<f64> = labels[r.clone()].iter().map(|&l| f64::from(l)).collect();
         let flags: Vec<bool> = scores[r.clone()].iter().map(|&s| t.is_anomaly(s)).collect();
         let sev: Vec<String> = scores[r.clone()].iter().map(|&s| t.log_severity(s).to_string()).collect();

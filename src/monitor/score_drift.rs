@@ -3,17 +3,17 @@
 //! tables, from sketches ([`super::score_drift_sketch`]); records a run and one `ml.data_drift` row
 //! per column. Documented in docs/functions/score_drift.md.
 
-use crate::shared::errors::{raise, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
+use crate::runs;
 use crate::shared::errors::literal;
-use pgrx::prelude::*;
-use pgrx::FromDatum;
+use crate::shared::errors::{raise, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
 use crate::shared::errors::{spi, DATATYPE_MISMATCH, FEATURE_NOT_SUPPORTED, UNDEFINED_COLUMN};
 use crate::shared::params::Options;
-use crate::runs;
 use crate::shared::source::Relation;
 use crate::shared::sql;
 use mlkit::drift::auto::{self, Sample};
 use mlkit::drift::embedding;
+use pgrx::prelude::*;
+use pgrx::FromDatum;
 use pgrx::JsonB;
 use serde_json::{json, Map, Value};
 
@@ -72,7 +72,6 @@ fn kind_of(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> Kind {
     }
 }
 
-
 /// A column's values in a relation, NULL (and for numbers NaN) left out as missing.
 fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, kind: Kind, limit_bytes: usize) -> Sample {
     let (x, from) = (sql::column(column), format!("{} AS {}", sql::relation(c, rel.oid), sql::ALIAS));
@@ -94,7 +93,9 @@ fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, kind:
             if fetched == 0 {
                 break;
             }
-            crate::shared::errors::try_grow(&mut numbers, fetched, || format!("ml.score_drift: reading column {} of {}", literal(column), rel.name));
+            crate::shared::errors::try_grow(&mut numbers, fetched, || {
+                format!("ml.score_drift: reading column {} of {}", literal(column), rel.name)
+            });
             // SAFETY: the fetch above just set SPI_tuptable to `fetched` rows of one column,
             // checked to be float8 before any is decoded; it is freed here, before the next fetch.
             unsafe {
@@ -117,7 +118,12 @@ fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, kind:
         if let Some(v) = numbers.iter().find(|x| x.is_infinite()) {
             raise(
                 INVALID_PARAMETER_VALUE,
-                format!("ml.score_drift: column {} of {} holds {}", literal(column), rel.name, if *v > 0.0 { "Infinity" } else { "-Infinity" }),
+                format!(
+                    "ml.score_drift: column {} of {} holds {}",
+                    literal(column),
+                    rel.name,
+                    if *v > 0.0 { "Infinity" } else { "-Infinity" }
+                ),
                 "Drift tests need finite numbers; filter infinities out through a view (NULL and NaN count as missing and are left out).",
             );
         }
@@ -236,8 +242,12 @@ fn score_drift(
 ) -> i64 {
     let started = std::time::Instant::now();
     let f = "ml.score_drift";
-    let reference = reference.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: reference must not be NULL"), "Pass the reference period's table or view."));
-    let current = current.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: current must not be NULL"), "Pass the current period's table or view."));
+    let reference = reference.unwrap_or_else(|| {
+        raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: reference must not be NULL"), "Pass the reference period's table or view.")
+    });
+    let current = current.unwrap_or_else(|| {
+        raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: current must not be NULL"), "Pass the current period's table or view.")
+    });
     let method = method.unwrap_or("auto");
     let global_method = if method == "auto" {
         None
@@ -281,20 +291,41 @@ fn score_drift(
         let mut plan = vec![];
         let mut skipped = vec![];
         let names: Vec<String> = match &columns {
-            Some(list) => list.iter().map(|n| n.clone().unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: columns has a NULL"), "Name each column to compare."))).collect(),
-            None => ref_rel.columns.iter().filter(|col| cur_rel.columns.iter().any(|o| o.name == col.name)).map(|col| col.name.clone()).collect(),
+            Some(list) => list
+                .iter()
+                .map(|n| {
+                    n.clone().unwrap_or_else(|| {
+                        raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: columns has a NULL"), "Name each column to compare.")
+                    })
+                })
+                .collect(),
+            None => ref_rel
+                .columns
+                .iter()
+                .filter(|col| cur_rel.columns.iter().any(|o| o.name == col.name))
+                .map(|col| col.name.clone())
+                .collect(),
         };
         for col in names {
             let rc = ref_rel.column("columns", &col).clone();
             let cc = cur_rel.columns.iter().find(|o| o.name == col).cloned().unwrap_or_else(|| {
-                raise(UNDEFINED_COLUMN, format!("{f}: column {} is not in current {}", literal(&col), cur_rel.name), "Compare columns that both relations have.")
+                raise(
+                    UNDEFINED_COLUMN,
+                    format!("{f}: column {} is not in current {}", literal(&col), cur_rel.name),
+                    "Compare columns that both relations have.",
+                )
             });
             let (rk, ck) = (kind_of(c, rc.base), kind_of(c, cc.base));
             if rk == Kind::Other || rk != ck {
                 if columns.is_some() {
                     raise(
                         if rk != ck && rk != Kind::Other { DATATYPE_MISMATCH } else { FEATURE_NOT_SUPPORTED },
-                        format!("{f}: column {} has type {} in reference and {} in current, which pg_mlkit cannot compare", literal(&col), rc.type_name, cc.type_name),
+                        format!(
+                            "{f}: column {} has type {} in reference and {} in current, which pg_mlkit cannot compare",
+                            literal(&col),
+                            rc.type_name,
+                            cc.type_name
+                        ),
                         "Compare numeric columns, text, boolean and enum columns as categories, or numeric arrays (embeddings).",
                     );
                 }
@@ -306,17 +337,27 @@ fn score_drift(
         (plan, skipped)
     });
     if plan.is_empty() {
-        raise(INVALID_PARAMETER_VALUE, format!("{f}: {} and {} have no columns to compare", ref_rel.name, cur_rel.name), "Name the columns, or compare relations that share numeric or categorical columns.");
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("{f}: {} and {} have no columns to compare", ref_rel.name, cur_rel.name),
+            "Name the columns, or compare relations that share numeric or categorical columns.",
+        );
     }
     for key in per_column.keys() {
         if !plan.iter().any(|(c, _)| c == key) {
-            raise(INVALID_PARAMETER_VALUE, format!("{f}: params.columns names {}, which is not compared", literal(key)), "Per-column settings are for the compared columns.");
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{f}: params.columns names {}, which is not compared", literal(key)),
+                "Per-column settings are for the compared columns.",
+            );
         }
     }
 
     // The sketch engine's choice is the same for every column: size is counted once.
     let sketch_all = engine == "sketch"
-        || (engine == "auto" && crate::monitor::score_drift_sketch::rows(&ref_rel) + crate::monitor::score_drift_sketch::rows(&cur_rel) > crate::monitor::score_drift_sketch::AUTO_ROWS);
+        || (engine == "auto"
+            && crate::monitor::score_drift_sketch::rows(&ref_rel) + crate::monitor::score_drift_sketch::rows(&cur_rel)
+                > crate::monitor::score_drift_sketch::AUTO_ROWS);
     let mut results: Vec<ColumnResult> = vec![];
     for (col, kind) in &plan {
         let col_opts = Options::new("params.columns", per_column.get(col.as_str()), COLUMN_KEYS, "a column's drift");
@@ -325,23 +366,49 @@ fn score_drift(
             let m = match col_opts.text("method").as_deref() {
                 None => embedding::Method::Model,
                 Some(name) => embedding::Method::from_name(name).unwrap_or_else(|| {
-                    raise(INVALID_PARAMETER_VALUE, format!("{f}: params.columns.{col}.method {} is not an embedding drift method", literal(name)), "Embedding columns take model (the default), distance or ratio.")
+                    raise(
+                        INVALID_PARAMETER_VALUE,
+                        format!("{f}: params.columns.{col}.method {} is not an embedding drift method", literal(name)),
+                        "Embedding columns take model (the default), distance or ratio.",
+                    )
                 }),
             };
             let limit = crate::shared::guc::max_memory_bytes() / 2;
-            let ((rd, rdim), (cd, cdim)) = Spi::connect(|cl| (read_embeddings(cl, &ref_rel, col, limit), read_embeddings(cl, &cur_rel, col, limit)));
+            let ((rd, rdim), (cd, cdim)) =
+                Spi::connect(|cl| (read_embeddings(cl, &ref_rel, col, limit), read_embeddings(cl, &cur_rel, col, limit)));
             if rd.is_empty() || cd.is_empty() {
-                raise(INVALID_PARAMETER_VALUE, format!("{f}: column {} has no embeddings in {}", literal(col), if rd.is_empty() { &ref_rel.name } else { &cur_rel.name }), "Drift needs values on both sides.");
+                raise(
+                    INVALID_PARAMETER_VALUE,
+                    format!(
+                        "{f}: column {} has no embeddings in {}",
+                        literal(col),
+                        if rd.is_empty() { &ref_rel.name } else { &cur_rel.name }
+                    ),
+                    "Drift needs values on both sides.",
+                );
             }
             if rdim != cdim {
-                raise(crate::shared::errors::ARRAY_SUBSCRIPT_ERROR, format!("{f}: column {} has {rdim} dimensions in reference and {cdim} in current", literal(col)), "Compare embeddings of one model.");
+                raise(
+                    crate::shared::errors::ARRAY_SUBSCRIPT_ERROR,
+                    format!("{f}: column {} has {rdim} dimensions in reference and {cdim} in current", literal(col)),
+                    "Compare embeddings of one model.",
+                );
             }
             let (r, c) = (embedding::Embeddings { data: &rd, dim: rdim }, embedding::Embeddings { data: &cd, dim: cdim });
             let threshold = col_threshold.unwrap_or(m.default_threshold());
             let score = embedding::score(m, &r, &c, seed);
             results.push(ColumnResult {
-                column: col.clone(), kind: *kind, reference_size: r.rows(), current_size: c.rows(), distinct_values: None,
-                method: m.name(), statistic: score, p_value: None, drift_score: score, threshold, drifted: embedding::drifted(m, score, threshold),
+                column: col.clone(),
+                kind: *kind,
+                reference_size: r.rows(),
+                current_size: c.rows(),
+                distinct_values: None,
+                method: m.name(),
+                statistic: score,
+                p_value: None,
+                drift_score: score,
+                threshold,
+                drifted: embedding::drifted(m, score, threshold),
                 engine: None,
             });
             continue;
@@ -350,7 +417,11 @@ fn score_drift(
         if sketched {
             let named = col_opts.text("method").map(|name| {
                 auto::Method::from_name(&name).unwrap_or_else(|| {
-                    raise(INVALID_PARAMETER_VALUE, format!("{f}: params.columns.{col}.method {} is not a drift method", literal(&name)), "Use ks, wasserstein, psi or jensenshannon.")
+                    raise(
+                        INVALID_PARAMETER_VALUE,
+                        format!("{f}: params.columns.{col}.method {} is not a drift method", literal(&name)),
+                        "Use ks, wasserstein, psi or jensenshannon.",
+                    )
                 })
             });
             let s = if *kind == Kind::Numerical {
@@ -361,8 +432,17 @@ fn score_drift(
             let threshold = col_threshold.unwrap_or(s.method.default_threshold());
             let drifted = auto::drifted(s.method, s.drift_score, threshold);
             results.push(ColumnResult {
-                column: col.clone(), kind: *kind, reference_size: s.reference_size, current_size: s.current_size, distinct_values: None,
-                method: s.method.name(), statistic: s.statistic, p_value: s.p_value, drift_score: s.drift_score, threshold, drifted,
+                column: col.clone(),
+                kind: *kind,
+                reference_size: s.reference_size,
+                current_size: s.current_size,
+                distinct_values: None,
+                method: s.method.name(),
+                statistic: s.statistic,
+                p_value: s.p_value,
+                drift_score: s.drift_score,
+                threshold,
+                drifted,
                 engine: Some(s.details),
             });
             continue;
@@ -374,7 +454,11 @@ fn score_drift(
         }
         let m = match col_opts.text("method").as_deref() {
             Some(name) => auto::Method::from_name(name).unwrap_or_else(|| {
-                raise(INVALID_PARAMETER_VALUE, format!("{f}: params.columns.{col}.method {} is not a drift method", literal(name)), "Use ks, wasserstein, psi, jensenshannon, chisquare or z.")
+                raise(
+                    INVALID_PARAMETER_VALUE,
+                    format!("{f}: params.columns.{col}.method {} is not a drift method", literal(name)),
+                    "Use ks, wasserstein, psi, jensenshannon, chisquare or z.",
+                )
             }),
             None => global_method.unwrap_or_else(|| auto::choose(&r, &c)),
         };
@@ -388,8 +472,17 @@ fn score_drift(
         let threshold = col_threshold.unwrap_or(m.default_threshold());
         let o = auto::run_in(m, &r, &c, threshold, &mut crate::shared::progress::Reporter::new(format!("{f}: column {}", literal(col))));
         results.push(ColumnResult {
-            column: col.clone(), kind: *kind, reference_size: r.len(), current_size: c.len(), distinct_values: Some(auto::distinct_values(&r, &c)),
-            method: m.name(), statistic: o.statistic, p_value: o.p_value, drift_score: o.drift_score, threshold, drifted: o.drifted,
+            column: col.clone(),
+            kind: *kind,
+            reference_size: r.len(),
+            current_size: c.len(),
+            distinct_values: Some(auto::distinct_values(&r, &c)),
+            method: m.name(),
+            statistic: o.statistic,
+            p_value: o.p_value,
+            drift_score: o.drift_score,
+            threshold,
+            drifted: o.drifted,
             engine: None,
         });
     }

@@ -13,7 +13,7 @@
 //! small samples and are not offered here. A categorical column is compared by its exact
 //! counts per category (`GROUP BY`): Jensen–Shannon, or PSI by name.
 
-use crate::shared::errors::{literal, raise, spi, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE};
+use crate::shared::errors::{literal, raise, spi, spi_some, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE};
 use crate::shared::source::Relation;
 use crate::shared::sql;
 use mlkit::drift::auto::Method;
@@ -59,12 +59,16 @@ fn parts_as(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, cast: &s
 
 fn side(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str) -> Side {
     let (x, from) = parts(c, rel, column);
-    let finite = format!(
-        "{x} IS NOT NULL AND {x} OPERATOR(pg_catalog.<>) ALL (ARRAY['NaN', 'Infinity', '-Infinity']::double precision[])"
-    );
+    let finite = format!("{x} IS NOT NULL AND {x} OPERATOR(pg_catalog.<>) ALL (ARRAY['NaN', 'Infinity', '-Infinity']::double precision[])");
     let q = format!("SELECT ml.quantile_sketch_agg({x})::pg_catalog.text FROM {from}");
-    let text = spi(spi(c.select(&q, None, &[]), "sketch a column").first().get_one::<String>(), "sketch a column").unwrap_or_default();
-    let sketch = Sketch::from_text(&text).unwrap_or_else(|e| raise(INVALID_PARAMETER_VALUE, format!("ml.score_drift: a sketch did not read back: {}", e.0), "This is a bug in pg_mlkit; please report it."));
+    let text = spi_some(spi(c.select(&q, None, &[]), "sketch a column").first().get_one::<String>(), "sketch a column");
+    let sketch = Sketch::from_text(&text).unwrap_or_else(|e| {
+        raise(
+            pgrx::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("ml.score_drift: a sketch did not read back: {}", e.0),
+            "This is a bug in pg_mlkit; please report it with the statement that caused it.",
+        )
+    });
     // The sketch keeps a subset of the values: more than the cap there means more in the
     // column. Only a column that looks like few values is counted exactly (cheaply, then).
     let mut kept: Vec<f64> = sketch.levels.iter().flatten().map(|v| if *v == 0.0 { 0.0 } else { *v }).collect();
@@ -160,7 +164,15 @@ fn shares(a: Vec<f64>, b: Vec<f64>, fill: bool) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Counts per Sturges bin over both sides (edges from the exact count, minimum, maximum).
-fn sturges_shares(c: &pgrx::spi::SpiClient<'_>, r: &Relation, cur: &Relation, column: &str, a: &Sketch, b: &Sketch, fill: bool) -> (Vec<f64>, Vec<f64>) {
+fn sturges_shares(
+    c: &pgrx::spi::SpiClient<'_>,
+    r: &Relation,
+    cur: &Relation,
+    column: &str,
+    a: &Sketch,
+    b: &Sketch,
+    fill: bool,
+) -> (Vec<f64>, Vec<f64>) {
     // numpy.histogram_bin_edges(both, "sturges") needs only n, min and max: two points at
     // min and max stand for them, with the count put right.
     let (lo, hi) = (a.min.min(b.min), a.max.max(b.max));
@@ -204,13 +216,15 @@ pub fn score(r: &Relation, cur: &Relation, column: &str, named: Option<Method>) 
         }
         Method::Psi | Method::JensenShannon => {
             let fill = method == Method::Psi;
-            let (sa, sb) = few.unwrap_or_else(|| Spi::connect(|c| {
-                if a.distinct > binning::DISTINCT_FOR_HISTOGRAM as i64 {
-                    sturges_shares(c, r, cur, column, &a.sketch, &b.sketch, fill)
-                } else {
-                    value_shares(c, r, cur, column, fill)
-                }
-            }));
+            let (sa, sb) = few.unwrap_or_else(|| {
+                Spi::connect(|c| {
+                    if a.distinct > binning::DISTINCT_FOR_HISTOGRAM as i64 {
+                        sturges_shares(c, r, cur, column, &a.sketch, &b.sketch, fill)
+                    } else {
+                        value_shares(c, r, cur, column, fill)
+                    }
+                })
+            });
             details["error_bound"] = json!(0.0);
             let v = if fill { divergence::psi(&sa, &sb) } else { divergence::jensen_shannon(&sa, &sb, None) };
             (v, None, v)

@@ -3,14 +3,16 @@
 //! `ml.analysis_runs` (`dim_reduction_*` columns) and every item's coordinates in
 //! `ml.embedding_coordinates`. Documented in docs/functions/reduce_embeddings.md.
 
-use crate::shared::params::fresh_seed;
-use crate::shared::source::zero_vector_in;
-use crate::shared::errors::{literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED};
-use crate::shared::params::Options;
 use crate::runs::{self, implementation, required_name};
+use crate::shared::errors::{
+    literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED,
+};
+use crate::shared::params::fresh_seed;
+use crate::shared::params::Options;
 use crate::shared::progress::ms;
+use crate::shared::source::zero_vector_in;
 use crate::shared::source::{Read, Source};
-use crate::{shared::guc, shared::registry, runs::writer};
+use crate::{runs::writer, shared::guc, shared::registry};
 use mlkit::exec::MemoryLimit;
 use mlkit::neighbors::{self, Index, Metric};
 use mlkit::reduce::{pca, quality, tsne, umap};
@@ -83,14 +85,11 @@ pub fn reduce_embeddings(
     run: Option<crate::shared::params::Jsonb>,
 ) -> i64 {
     let started = Instant::now();
-    let source = source.unwrap_or_else(|| {
-        raise(NULL_VALUE_NOT_ALLOWED, "source must not be NULL", "Pass the table or view to reduce, e.g. 'items'.")
-    });
+    let source = source
+        .unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, "source must not be NULL", "Pass the table or view to reduce, e.g. 'items'."));
     let embedding_column = required_name("embedding_column", embedding_column);
     let id_column = required_name("id_column", id_column);
-    let method = method.unwrap_or_else(|| {
-        raise(NULL_VALUE_NOT_ALLOWED, "method must not be NULL", "Leave method out to use 'pca'.")
-    });
+    let method = method.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, "method must not be NULL", "Leave method out to use 'pca'."));
     let f = "ml.reduce_embeddings";
     let reduction = Reduction::parse(method, params.map(|j| j.value(f, "params")).as_ref(), "method", "params");
     let run = runs::RunOptions::parse(run.map(|j| j.value(f, "run")).as_ref());
@@ -111,9 +110,8 @@ pub fn reduce_embeddings(
         limit_bytes: guc::max_memory_bytes(),
     };
     let Read { name, qualified, emb, mut progress, read_ms } = src.read_for("ml.reduce_embeddings");
-    let x = Matrix::new(&emb.data, emb.ids.len(), emb.dim).unwrap_or_else(|| {
-        raise(INVALID_PARAMETER_VALUE, format!("source {name} has no usable rows"), "Reduce a table with embeddings.")
-    });
+    let x = Matrix::new(&emb.data, emb.ids.len(), emb.dim)
+        .unwrap_or_else(|| raise(INVALID_PARAMETER_VALUE, format!("source {name} has no usable rows"), "Reduce a table with embeddings."));
     reduction.validate(x.rows(), x.cols(), &name);
     let budget = guc::max_memory_bytes().saturating_sub(plan(x.rows(), x.cols()));
     let t_fit = Instant::now();
@@ -186,7 +184,11 @@ fn metric_of(o: &Options, arg: &str) -> Metric {
     match o.text("metric") {
         None => Metric::Euclidean,
         Some(m) => Metric::parse(&m.to_ascii_lowercase()).unwrap_or_else(|| {
-            raise(INVALID_PARAMETER_VALUE, format!("{arg}.metric {} is not a metric pg_mlkit knows", literal(&m)), "Use 'euclidean' (the default) or 'cosine'.")
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{arg}.metric {} is not a metric pg_mlkit knows", literal(&m)),
+                "Use 'euclidean' (the default) or 'cosine'.",
+            )
         }),
     }
 }
@@ -208,7 +210,11 @@ impl Reduction {
                 let components = components_of(&o, arg, true);
                 let solver = o.text("svd_solver").map_or(pca::Solver::Auto, |s| {
                     pca::Solver::parse(&s.to_ascii_lowercase()).unwrap_or_else(|| {
-                        raise(INVALID_PARAMETER_VALUE, format!("{arg}.svd_solver {} is not a solver pg_mlkit knows", literal(&s)), "Use 'auto' (the default), 'full' or 'randomized'.")
+                        raise(
+                            INVALID_PARAMETER_VALUE,
+                            format!("{arg}.svd_solver {} is not a solver pg_mlkit knows", literal(&s)),
+                            "Use 'auto' (the default), 'full' or 'randomized'.",
+                        )
                     })
                 });
                 let c = components.unwrap_or(2.0);
@@ -233,7 +239,11 @@ impl Reduction {
                 let d = tsne::Params::default();
                 let method = o.text("negative_gradient_method").map_or(tsne::Method::Auto, |s| {
                     tsne::Method::parse(&s.to_ascii_lowercase()).unwrap_or_else(|| {
-                        raise(INVALID_PARAMETER_VALUE, format!("{arg}.negative_gradient_method {} is not one pg_mlkit knows", literal(&s)), "Use 'auto' (the default), 'bh' or 'fft'.")
+                        raise(
+                            INVALID_PARAMETER_VALUE,
+                            format!("{arg}.negative_gradient_method {} is not one pg_mlkit knows", literal(&s)),
+                            "Use 'auto' (the default), 'bh' or 'fft'.",
+                        )
                     })
                 });
                 let learning_rate = match o.get("learning_rate") {
@@ -261,7 +271,13 @@ impl Reduction {
                 let components = components_of(&o, arg, false);
                 let d = umap::Params::default();
                 let p = umap::Params {
-                    n_neighbors: o.integer_or("n_neighbors", 15, 2, 10_000, "n_neighbors counts the point itself, as umap-learn's: at least 2.") as usize,
+                    n_neighbors: o.integer_or(
+                        "n_neighbors",
+                        15,
+                        2,
+                        10_000,
+                        "n_neighbors counts the point itself, as umap-learn's: at least 2.",
+                    ) as usize,
                     n_components: components.unwrap_or(2.0) as usize,
                     min_dist: o.non_negative("min_dist", d.min_dist),
                     spread: o.positive("spread", d.spread),
@@ -339,7 +355,9 @@ impl Reduction {
         let arg = self.arg;
         let max_k = match &self.method {
             Method::Pca(_) => rows.min(dim),
-            Method::Tsne(p) => (if p.method == tsne::Method::Fft || (p.method == tsne::Method::Auto && rows >= tsne::FFT_FROM) { 2 } else { 3 }).min(dim),
+            Method::Tsne(p) => {
+                (if p.method == tsne::Method::Fft || (p.method == tsne::Method::Auto && rows >= tsne::FFT_FROM) { 2 } else { 3 }).min(dim)
+            }
             Method::Umap(_) => dim.min(rows.saturating_sub(1)),
         };
         let min_rows = match self.method {
@@ -358,7 +376,9 @@ impl Reduction {
             if c >= 1.0 && c as usize > max_k {
                 let why = match self.method {
                     Method::Pca(_) => format!("at most min(rows, features) = {max_k}"),
-                    Method::Tsne(_) if max_k < 3 && dim >= 3 => "at most 2 with the FFT method (from 10,000 rows), 3 with Barnes–Hut".into(),
+                    Method::Tsne(_) if max_k < 3 && dim >= 3 => {
+                        "at most 2 with the FFT method (from 10,000 rows), 3 with Barnes–Hut".into()
+                    }
                     _ => format!("at most {max_k} for {dim}-dimensional embeddings"),
                 };
                 raise(
@@ -391,7 +411,12 @@ impl Reduction {
     fn memory_error(&self, name: &str, m: MemoryLimit) -> ! {
         raise(
             PROGRAM_LIMIT_EXCEEDED,
-            format!("{} {} on source {name}: {m} that pg_mlkit.max_memory_mb ({} MB) leaves after the input", self.method_arg, literal(self.name()), guc::max_memory_bytes() >> 20),
+            format!(
+                "{} {} on source {name}: {m} that pg_mlkit.max_memory_mb ({} MB) leaves after the input",
+                self.method_arg,
+                literal(self.name()),
+                guc::max_memory_bytes() >> 20
+            ),
             "Reduce a sample of the rows (through a view), or raise pg_mlkit.max_memory_mb if the server has the memory.",
         )
     }
@@ -408,7 +433,9 @@ impl Reduction {
             Method::Pca(p) => {
                 let fit = pca::fit(x, p, exec).unwrap_or_else(|e| match e {
                     pca::Error::Memory(m) => self.memory_error(name, m),
-                    other => raise(INVALID_PARAMETER_VALUE, format!("PCA of source {name}: {other:?}"), format!("Check {arg}.n_components.")),
+                    other => {
+                        raise(INVALID_PARAMETER_VALUE, format!("PCA of source {name}: {other:?}"), format!("Check {arg}.n_components."))
+                    }
                 });
                 let coords = fit.transform(x, exec);
                 let k = fit.explained_variance.len();
@@ -503,15 +530,31 @@ impl Reduction {
 fn components_of(o: &Options, arg: &str, share_allowed: bool) -> Option<f64> {
     let v = o.get("n_components")?;
     let x = v.as_f64().unwrap_or_else(|| {
-        raise(INVALID_PARAMETER_VALUE, format!("{arg}.n_components must be a number, not {}", literal(&v.to_string())), "Write it as a JSON number, e.g. {\"n_components\": 2}.")
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("{arg}.n_components must be a number, not {}", literal(&v.to_string())),
+            "Write it as a JSON number, e.g. {\"n_components\": 2}.",
+        )
     });
-    let whole = x.fract() == 0.0 && x >= 1.0 && x <= 100_000.0;
+    let whole = x.fract() == 0.0 && (1.0..=100_000.0).contains(&x);
     let share = share_allowed && x > 0.0 && x < 1.0;
     if !whole && !share {
         raise(
             INVALID_PARAMETER_VALUE,
-            format!("{arg}.n_components must be {}, not {}", if share_allowed { "a whole number of 1 or more, or a share of variance between 0 and 1" } else { "a whole number of 1 or more" }, v),
-            if share_allowed { "E.g. {\"n_components\": 50}, or {\"n_components\": 0.95} to keep 95 % of the variance." } else { "E.g. {\"n_components\": 2}." },
+            format!(
+                "{arg}.n_components must be {}, not {}",
+                if share_allowed {
+                    "a whole number of 1 or more, or a share of variance between 0 and 1"
+                } else {
+                    "a whole number of 1 or more"
+                },
+                v
+            ),
+            if share_allowed {
+                "E.g. {\"n_components\": 50}, or {\"n_components\": 0.95} to keep 95 % of the variance."
+            } else {
+                "E.g. {\"n_components\": 2}."
+            },
         );
     }
     Some(x)

@@ -5,7 +5,7 @@
 pub mod plot_run;
 pub mod writer;
 
-use crate::shared::errors::{raise, spi, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
+use crate::shared::errors::{raise, spi, spi_some, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
 use crate::shared::params::Options;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -13,14 +13,8 @@ use serde_json::Value;
 use std::ffi::CStr;
 
 /// Keys `run` may hold.
-const RUN_KEYS: &[&str] = &[
-    "model_name",
-    "model_version",
-    "autoencoder_name",
-    "autoencoder_implementation",
-    "autoencoder_file",
-    "autoencoder_params",
-];
+const RUN_KEYS: &[&str] =
+    &["model_name", "model_version", "autoencoder_name", "autoencoder_implementation", "autoencoder_file", "autoencoder_params"];
 
 /// The descriptive columns `run` fills.
 pub struct RunOptions {
@@ -60,7 +54,6 @@ pub fn implementation(module: &str) -> String {
     format!("pg_mlkit {} mlkit::{module}", env!("CARGO_PKG_VERSION"))
 }
 
-
 /// A column-name argument that must not be NULL.
 pub fn required_name(arg: &str, v: Option<&CStr>) -> String {
     let v = v.unwrap_or_else(|| {
@@ -73,7 +66,15 @@ pub fn required_name(arg: &str, v: Option<&CStr>) -> String {
 
 /// Inserts a completed run and returns its id: `stage` fills the `clustering_*` columns,
 /// `reduction` the `dim_reduction_*` ones.
-pub fn insert(analysis_type: &str, run: &RunOptions, source: &str, rows: usize, stage: Option<&Stage>, reduction: Option<&Stage>, metrics: Value) -> i64 {
+pub fn insert(
+    analysis_type: &str,
+    run: &RunOptions,
+    source: &str,
+    rows: usize,
+    stage: Option<&Stage>,
+    reduction: Option<&Stage>,
+    metrics: Value,
+) -> i64 {
     Spi::connect_mut(|c| {
         let t = spi(
             c.update(
@@ -106,14 +107,18 @@ pub fn insert(analysis_type: &str, run: &RunOptions, source: &str, rows: usize, 
             ),
             "record the run",
         );
-        spi(t.first().get_one::<i64>(), "record the run").unwrap_or_default()
+        spi_some(t.first().get_one::<i64>(), "record the run")
     })
 }
 
 pub fn set_model_version(run_id: i64, version: &str) {
     Spi::connect_mut(|c| {
         spi(
-            c.update("UPDATE ml.analysis_runs SET model_version = $2 WHERE id = $1 AND tenant_id = ml.current_tenant()", None, &[run_id.into(), version.into()]),
+            c.update(
+                "UPDATE ml.analysis_runs SET model_version = $2 WHERE id = $1 AND tenant_id = ml.current_tenant()",
+                None,
+                &[run_id.into(), version.into()],
+            ),
             "record the model version",
         );
     });

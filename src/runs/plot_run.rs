@@ -1,10 +1,10 @@
 //! `ml.plot_run`: an SVG scatter of a run's points, coloured by cluster. Documented in
 //! docs/functions/plot_run.md.
 
-use crate::shared::errors::{raise, spi, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
+use crate::shared::errors::{raise, spi, spi_some, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
+use crate::shared::guc;
 use crate::shared::progress::Reporter;
 use crate::shared::source::Source;
-use crate::shared::guc;
 use mlkit::plot::{scatter, Point};
 use mlkit::reduce::pca;
 use mlkit::{rng::Rng, Exec, Matrix};
@@ -21,21 +21,30 @@ pub const MAX_POINTS: usize = 10_000;
 /// point, coloured by cluster, noise grey, with a legend of cluster sizes and the run's
 /// description as title. Runs of more than 10,000 points are drawn from a seeded sample of
 /// 10,000 (the legend counts every point). Stable: the same run draws the same picture.
-#[pg_extern(stable, parallel_restricted, sql = r#"
+#[pg_extern(
+    stable,
+    parallel_restricted,
+    sql = r#"
 CREATE FUNCTION ml.plot_run(run_id bigint, width int DEFAULT 800, height int DEFAULT 600, source regclass DEFAULT NULL) RETURNS text
 STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION ml.plot_run IS
   'An SVG scatter plot of a run''s points (reduced coordinates, or the first two principal components), coloured by cluster.';
-"#)]
+"#
+)]
 pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>, source: Option<pg_sys::Oid>) -> String {
     let named_source = source;
-    let run_id = run_id.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, "run_id must not be NULL", "Pass the id of a run, e.g. ml.plot_run(42)."));
+    let run_id =
+        run_id.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, "run_id must not be NULL", "Pass the id of a run, e.g. ml.plot_run(42)."));
     let size = |arg: &str, v: Option<i32>, default: i32| -> u32 {
         let v = v.unwrap_or(default);
         if !(100..=10_000).contains(&v) {
-            raise(INVALID_PARAMETER_VALUE, format!("{arg} must be between 100 and 10000 pixels, not {v}"), format!("Leave {arg} out for {default}."));
+            raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{arg} must be between 100 and 10000 pixels, not {v}"),
+                format!("Leave {arg} out for {default}."),
+            );
         }
         v as u32
     };
@@ -55,7 +64,7 @@ pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>, so
             return None;
         }
         let row = t.first();
-        let get = |i: usize| spi(row.get::<String>(i), "read the run").unwrap_or_default();
+        let get = |i: usize| spi_some(row.get::<String>(i), "read the run");
         let opt = |i: usize| spi(row.get::<String>(i), "read the run");
         Some((get(1), get(2), get(3), get(4), get(5), opt(6), opt(7)))
     });
@@ -67,15 +76,14 @@ pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>, so
         )
     };
     // Every point: (item, cluster, first two coordinates if any).
-    type Row = (String, Option<i32>, Option<Vec<f32>>);
-    let rows: Vec<Row> = Spi::connect(|c| {
+    let rows: Vec<RunPoint> = Spi::connect(|c| {
         let t = spi(
             c.select("SELECT item_id, cluster, coords[1:2] FROM ml.run_points WHERE run_id = $1 AND tenant_id = ml.current_tenant() ORDER BY item_id", None, &[run_id.into()]),
             "read the run's points",
         );
         t.map(|r| {
             (
-                spi(r.get::<String>(1), "read the run's points").unwrap_or_default(),
+                spi_some(r.get::<String>(1), "read the run's points"),
                 spi(r.get::<i32>(2), "read the run's points"),
                 spi(r.get::<Vec<f32>>(3), "read the run's points"),
             )
@@ -113,7 +121,10 @@ pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>, so
             .collect();
         (pts, format!("{} coordinates 1 and 2", if reduction.is_empty() { "reduced".into() } else { reduction.clone() }))
     } else {
-        (principal_points(run_id, named_source, emb_col, id_col, &rows, &keep), "first two principal components of the embeddings".to_string())
+        (
+            principal_points(run_id, named_source, emb_col, id_col, &rows, &keep),
+            "first two principal components of the embeddings".to_string(),
+        )
     };
     let mut title = format!("Run {run_id}: {kind}");
     if !clustering.is_empty() {
@@ -128,14 +139,28 @@ pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>, so
     if !source.is_empty() {
         title.push_str(&format!(" of {source}"));
     }
-    let shown = if points.len() < rows.len() { format!("{} of {} items shown (a sample)", points.len(), rows.len()) } else { format!("{} items", rows.len()) };
+    let shown = if points.len() < rows.len() {
+        format!("{} of {} items shown (a sample)", points.len(), rows.len())
+    } else {
+        format!("{} items", rows.len())
+    };
     let subtitle = format!("{when} · {shown} · {axes}");
     scatter(&points, &sizes, &title, &subtitle, width, height)
 }
 
+/// A point of a run: its item, its cluster, its first two coordinates if it has any.
+type RunPoint = (String, Option<i32>, Option<Vec<f32>>);
+
 /// For a run without coordinates: the embeddings of `source` (named by the caller) on their
 /// first two principal components, for the kept rows whose items are in it.
-fn principal_points(run_id: i64, source: Option<pg_sys::Oid>, emb_col: Option<String>, id_col: Option<String>, rows: &[(String, Option<i32>, Option<Vec<f32>>)], keep: &[usize]) -> Vec<Point> {
+fn principal_points(
+    run_id: i64,
+    source: Option<pg_sys::Oid>,
+    emb_col: Option<String>,
+    id_col: Option<String>,
+    rows: &[RunPoint],
+    keep: &[usize],
+) -> Vec<Point> {
     let Some(oid) = source else {
         raise(
             INVALID_PARAMETER_VALUE,
@@ -151,7 +176,8 @@ fn principal_points(run_id: i64, source: Option<pg_sys::Oid>, emb_col: Option<St
         )
     };
     let plan = |rows: usize, dim: usize| rows * dim * 4 + dim * dim * 8;
-    let src = Source { relation: oid, embedding_column: &emb_col, id_column: &id_col, plan_bytes: &plan, limit_bytes: guc::max_memory_bytes() };
+    let src =
+        Source { relation: oid, embedding_column: &emb_col, id_column: &id_col, plan_bytes: &plan, limit_bytes: guc::max_memory_bytes() };
     let name = src.display_name();
     let mut progress = Reporter::new(format!("ml.plot_run({run_id})"));
     let emb = src.read(&name, &mut progress);

@@ -18,7 +18,10 @@
 //! Centroids and edges given as arguments are checked once and kept in the call's
 //! `fn_extra`; later rows compare their bytes with the kept copy (a `memcmp`, no parsing).
 
-use crate::shared::errors::{literal, raise, ARRAY_SUBSCRIPT_ERROR, INVALID_BINARY_REPRESENTATION, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION, NULL_VALUE_NOT_ALLOWED};
+use crate::shared::errors::{
+    literal, raise, ARRAY_SUBSCRIPT_ERROR, INVALID_BINARY_REPRESENTATION, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION,
+    NULL_VALUE_NOT_ALLOWED,
+};
 use mlkit::cluster::lloyd::{self, Step};
 use mlkit::drift::sketch::{self, Sketch};
 use pgrx::array::RawArray;
@@ -216,7 +219,13 @@ impl Flat<'_> {
     }
 
     fn to_step(&self) -> Step {
-        Step { k: self.k, d: self.d, inertia: self.values[0], counts: self.values[1..1 + self.k].to_vec(), sums: self.values[1 + self.k..].to_vec() }
+        Step {
+            k: self.k,
+            d: self.d,
+            inertia: self.values[0],
+            counts: self.values[1..1 + self.k].to_vec(),
+            sums: self.values[1 + self.k..].to_vec(),
+        }
     }
 }
 
@@ -267,7 +276,7 @@ unsafe fn flat<'a>(p: *mut pg_sys::varlena) -> Flat<'a> {
         let size = pgrx::varsize_any(p);
         let k = (bytes.add(4) as *const u32).read_unaligned() as usize;
         let d = (bytes.add(8) as *const u32).read_unaligned() as usize;
-        if size != HEAD + 8 * (1 + k + k * d) || (bytes.add(HEAD) as usize) % 8 != 0 {
+        if size != HEAD + 8 * (1 + k + k * d) || !(bytes.add(HEAD) as usize).is_multiple_of(8) {
             raise(
                 INVALID_BINARY_REPRESENTATION,
                 format!("an ml.kmeans_state of {size} bytes does not hold {k} centroids of {d} dimensions"),
@@ -635,7 +644,10 @@ unsafe fn edges_arg<'a>(fcinfo: FunctionCallInfo, i: usize) -> &'a [f64] {
             if !ok_shape || values.iter().any(|v| !v.is_finite()) || values.windows(2).any(|w| w[0] >= w[1]) {
                 raise(
                     INVALID_PARAMETER_VALUE,
-                    format!("ml.hist_agg: edges {} are not at least two finite, strictly increasing numbers", literal(&format!("{values:?}"))),
+                    format!(
+                        "ml.hist_agg: edges {} are not at least two finite, strictly increasing numbers",
+                        literal(&format!("{values:?}"))
+                    ),
                     "Pass the bin edges in increasing order, e.g. ARRAY[0, 0.5, 1] for two bins.",
                 );
             }
@@ -652,7 +664,8 @@ unsafe fn alloc_counts(n: usize, context: pg_sys::MemoryContext) -> *mut pg_sys:
     unsafe {
         let old = pg_sys::MemoryContextSwitchTo(context);
         let mut zeros = vec![Datum::from(0i64); n];
-        let a = pg_sys::construct_array(zeros.as_mut_ptr(), n as i32, pg_sys::INT8OID, 8, true, pg_sys::TYPALIGN_DOUBLE as std::ffi::c_char);
+        let a =
+            pg_sys::construct_array(zeros.as_mut_ptr(), n as i32, pg_sys::INT8OID, 8, true, pg_sys::TYPALIGN_DOUBLE as std::ffi::c_char);
         pg_sys::MemoryContextSwitchTo(old);
         a.cast()
     }
@@ -664,7 +677,11 @@ unsafe fn counts_of<'a>(p: *mut pg_sys::varlena) -> &'a mut [i64] {
     unsafe {
         let mut array = RawArray::from_ptr(NonNull::new_unchecked(p.cast()));
         if array.dims().len() != 1 || array.any_nulls() {
-            raise(INVALID_PARAMETER_VALUE, "ml.hist_agg: a histogram state must be a one-dimensional bigint[] without NULLs", "Combine states made by ml.hist_agg.");
+            raise(
+                INVALID_PARAMETER_VALUE,
+                "ml.hist_agg: a histogram state must be a one-dimensional bigint[] without NULLs",
+                "Combine states made by ml.hist_agg.",
+            );
         }
         let n = array.len();
         std::slice::from_raw_parts_mut(array.data::<i64>().as_ptr() as *mut i64, n)
@@ -848,7 +865,11 @@ unsafe fn sketch_flat(s: &Sketch, context: pg_sys::MemoryContext) -> *mut pg_sys
     let words = SKETCH_WORDS + s.k + upper;
     let size = 8 + 8 * words;
     if size > 1 << 30 {
-        raise(crate::shared::errors::PROGRAM_LIMIT_EXCEEDED, format!("a quantile sketch of k = {} does not fit in 1 GB", s.k), "Use a smaller k.");
+        raise(
+            crate::shared::errors::PROGRAM_LIMIT_EXCEEDED,
+            format!("a quantile sketch of k = {} does not fit in 1 GB", s.k),
+            "Use a smaller k.",
+        );
     }
     // It grows by a level each time the values seen double past k.
     state_within_budget(size, || format!("ml.quantile_sketch_agg: a sketch of k = {} with {} levels", s.k, s.levels.len()));
@@ -877,7 +898,11 @@ unsafe fn sketch_flat(s: &Sketch, context: pg_sys::MemoryContext) -> *mut pg_sys
 /// pgrx hands a `&[u8]` argument), checked.
 fn sketch_of(data: &[u8]) -> Sketch {
     let bad = |why: String| -> ! {
-        raise(INVALID_BINARY_REPRESENTATION, format!("an ml.quantile_sketch value is damaged: {why}"), "Build it again with ml.quantile_sketch_agg.")
+        raise(
+            INVALID_BINARY_REPRESENTATION,
+            format!("an ml.quantile_sketch value is damaged: {why}"),
+            "Build it again with ml.quantile_sketch_agg.",
+        )
     };
     let word = |i: usize| data.get(4 + 8 * i..12 + 8 * i).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
     let Some(k) = word(0).map(|k| k as usize) else { bad("too short".into()) };
@@ -931,7 +956,11 @@ pub unsafe extern "C-unwind" fn mlkit_quantile_sketch_out(fcinfo: FunctionCallIn
 pub unsafe extern "C-unwind" fn mlkit_quantile_sketch_recv(fcinfo: FunctionCallInfo) -> Datum {
     // SAFETY: a receive function's argument.
     let s = Sketch::from_bytes(unsafe { message_bytes(fcinfo) }).unwrap_or_else(|e| {
-        raise(INVALID_BINARY_REPRESENTATION, format!("invalid binary input for type ml.quantile_sketch: {}", e.0), "Send what ml.quantile_sketch_send wrote.")
+        raise(
+            INVALID_BINARY_REPRESENTATION,
+            format!("invalid binary input for type ml.quantile_sketch: {}", e.0),
+            "Send what ml.quantile_sketch_send wrote.",
+        )
     });
     // SAFETY: a new value in the current context.
     unsafe { Datum::from(sketch_flat(&s, pg_sys::CurrentMemoryContext)) }
@@ -952,7 +981,11 @@ pub unsafe extern "C-unwind" fn mlkit_quantile_sketch_transition(fcinfo: Functio
     // only inside an aggregate.
     unsafe {
         let nargs = (*fcinfo).nargs as usize;
-        let k = if nargs > 2 && !pg_arg_is_null(fcinfo, 2) { pg_getarg_datum_raw(fcinfo, 2).value() as i32 as i64 } else { sketch::DEFAULT_K as i64 };
+        let k = if nargs > 2 && !pg_arg_is_null(fcinfo, 2) {
+            pg_getarg_datum_raw(fcinfo, 2).value() as i32 as i64
+        } else {
+            sketch::DEFAULT_K as i64
+        };
         if !(sketch::MIN_K as i64..=sketch::MAX_K as i64).contains(&k) {
             raise(
                 INVALID_PARAMETER_VALUE,
@@ -960,7 +993,8 @@ pub unsafe extern "C-unwind" fn mlkit_quantile_sketch_transition(fcinfo: Functio
                 "Leave k out for 4096 (rank error about (log2(n/k) + 1) / k at worst).",
             );
         }
-        let x = (!pg_arg_is_null(fcinfo, 1)).then(|| f64::from_bits(pg_getarg_datum_raw(fcinfo, 1).value() as u64)).filter(|x| x.is_finite());
+        let x =
+            (!pg_arg_is_null(fcinfo, 1)).then(|| f64::from_bits(pg_getarg_datum_raw(fcinfo, 1).value() as u64)).filter(|x| x.is_finite());
         let mut aggcontext: pg_sys::MemoryContext = std::ptr::null_mut();
         let in_aggregate = pg_sys::AggCheckCallContext(fcinfo, &mut aggcontext) != 0;
         let context = if in_aggregate { aggcontext } else { pg_sys::CurrentMemoryContext };
@@ -1009,7 +1043,6 @@ pub unsafe extern "C-unwind" fn mlkit_quantile_sketch_combine(fcinfo: FunctionCa
     }
 }
 
-
 /// The `q`-quantile of a sketch (the exact minimum and maximum at 0 and 1).
 #[pg_extern(sql = r#"
 CREATE FUNCTION ml.sketch_quantile(sketch ml.quantile_sketch, q double precision) RETURNS double precision
@@ -1054,7 +1087,10 @@ IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@
 COMMENT ON FUNCTION ml.sketch_ks(ml.quantile_sketch, ml.quantile_sketch) IS
   'Two-sample KS test from two quantile sketches: the statistic (within error_bound of the exact one) and its asymptotic p-value.';
 "#)]
-fn sketch_ks(reference: &[u8], current: &[u8]) -> TableIterator<'static, (name!(statistic, f64), name!(pvalue, f64), name!(error_bound, f64))> {
+fn sketch_ks(
+    reference: &[u8],
+    current: &[u8],
+) -> TableIterator<'static, (name!(statistic, f64), name!(pvalue, f64), name!(error_bound, f64))> {
     let (a, b) = (sketch_of(reference), sketch_of(current));
     if a.n == 0 || b.n == 0 {
         raise(INVALID_PARAMETER_VALUE, "ml.sketch_ks: a sketch is empty", "Both samples need values.");
@@ -1072,7 +1108,10 @@ IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@
 COMMENT ON FUNCTION ml.sketch_wasserstein(ml.quantile_sketch, ml.quantile_sketch) IS
   'Wasserstein-1 distance from two quantile sketches (within error_bound of the exact one), and normed by the reference''s standard deviation as Evidently does.';
 "#)]
-fn sketch_wasserstein(reference: &[u8], current: &[u8]) -> TableIterator<'static, (name!(distance, f64), name!(normed, f64), name!(error_bound, f64))> {
+fn sketch_wasserstein(
+    reference: &[u8],
+    current: &[u8],
+) -> TableIterator<'static, (name!(distance, f64), name!(normed, f64), name!(error_bound, f64))> {
     let (a, b) = (sketch_of(reference), sketch_of(current));
     if a.n == 0 || b.n == 0 {
         raise(INVALID_PARAMETER_VALUE, "ml.sketch_wasserstein: a sketch is empty", "Both samples need values.");

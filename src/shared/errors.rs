@@ -8,10 +8,10 @@ use pgrx::{PgLogLevel, PgSqlErrorCode};
 pub use pgrx::PgSqlErrorCode::{
     ERRCODE_ARRAY_ELEMENT_ERROR as ARRAY_SUBSCRIPT_ERROR, ERRCODE_DATATYPE_MISMATCH as DATATYPE_MISMATCH,
     ERRCODE_FEATURE_NOT_SUPPORTED as FEATURE_NOT_SUPPORTED, ERRCODE_INVALID_BINARY_REPRESENTATION as INVALID_BINARY_REPRESENTATION,
-    ERRCODE_INVALID_TEXT_REPRESENTATION as INVALID_TEXT_REPRESENTATION, ERRCODE_STRING_DATA_LENGTH_MISMATCH as STRING_DATA_LENGTH_MISMATCH, ERRCODE_INVALID_PARAMETER_VALUE as INVALID_PARAMETER_VALUE,
+    ERRCODE_INVALID_PARAMETER_VALUE as INVALID_PARAMETER_VALUE, ERRCODE_INVALID_TEXT_REPRESENTATION as INVALID_TEXT_REPRESENTATION,
     ERRCODE_NULL_VALUE_NOT_ALLOWED as NULL_VALUE_NOT_ALLOWED, ERRCODE_PROGRAM_LIMIT_EXCEEDED as PROGRAM_LIMIT_EXCEEDED,
-    ERRCODE_UNDEFINED_COLUMN as UNDEFINED_COLUMN, ERRCODE_UNIQUE_VIOLATION as UNIQUE_VIOLATION,
-    ERRCODE_WRONG_OBJECT_TYPE as WRONG_OBJECT_TYPE,
+    ERRCODE_STRING_DATA_LENGTH_MISMATCH as STRING_DATA_LENGTH_MISMATCH, ERRCODE_UNDEFINED_COLUMN as UNDEFINED_COLUMN,
+    ERRCODE_UNIQUE_VIOLATION as UNIQUE_VIOLATION, ERRCODE_WRONG_OBJECT_TYPE as WRONG_OBJECT_TYPE,
 };
 
 /// Raises an `ERROR`; never returns. The transaction is aborted, so nothing the call wrote
@@ -74,6 +74,18 @@ pub fn spi<T>(r: SpiResult<T>, what: &str) -> T {
         raise(
             pgrx::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
             format!("pg_mlkit could not {what}: {e}"),
+            "This is a bug in pg_mlkit; please report it with the statement that caused it.",
+        )
+    })
+}
+
+/// [`spi`] for a value that cannot be NULL (a key, a `NOT NULL` column, a `count(*)`): a NULL
+/// is an internal error, never read as 0, "" or false.
+pub fn spi_some<T>(r: SpiResult<Option<T>>, what: &str) -> T {
+    spi(r, what).unwrap_or_else(|| {
+        raise(
+            pgrx::PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            format!("pg_mlkit could not {what}: the query returned NULL where a value must be"),
             "This is a bug in pg_mlkit; please report it with the statement that caused it.",
         )
     })

@@ -132,7 +132,14 @@ unsafe extern "C-unwind" fn check_max_memory(newval: *mut c_int, _extra: *mut *m
 /// The rule both limits share: a value from the server's configuration sets the ceiling; any
 /// other source may set at most the ceiling unless the role is a superuser or holds
 /// `SET ON PARAMETER` on the setting.
-fn check_ceiling(name: &CStr, value: i32, source: pg_sys::GucSource::Type, ceiling: &AtomicI32, measure: fn(i32) -> i32, unit: &str) -> bool {
+fn check_ceiling(
+    name: &CStr,
+    value: i32,
+    source: pg_sys::GucSource::Type,
+    ceiling: &AtomicI32,
+    measure: fn(i32) -> i32,
+    unit: &str,
+) -> bool {
     if source < pg_sys::GucSource::PGC_S_GLOBAL {
         ceiling.store(value, Ordering::Relaxed);
         return true;

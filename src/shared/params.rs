@@ -51,11 +51,9 @@ impl Options {
             None => default,
             Some(v) => match v.as_i64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64)) {
                 Some(n) if (min..=max).contains(&n) => n,
-                Some(n) => raise(
-                    INVALID_PARAMETER_VALUE,
-                    format!("{}.{key} must be between {min} and {max}, not {n}", self.arg),
-                    range_hint,
-                ),
+                Some(n) => {
+                    raise(INVALID_PARAMETER_VALUE, format!("{}.{key} must be between {min} and {max}, not {n}", self.arg), range_hint)
+                }
                 None => raise(
                     INVALID_PARAMETER_VALUE,
                     format!("{}.{key} must be a whole number, not {}", self.arg, literal(&v.to_string())),
@@ -187,8 +185,7 @@ impl pgrx::FromDatum for Jsonb {
 // SAFETY: the SQL type is jsonb, exactly as pgrx declares it for JsonB.
 unsafe impl pgrx::pgrx_sql_entity_graph::metadata::SqlTranslatable for Jsonb {
     const TYPE_IDENT: &'static str = pgrx::pgrx_resolved_type!(pgrx::JsonB);
-    const TYPE_ORIGIN: pgrx::pgrx_sql_entity_graph::metadata::TypeOrigin =
-        pgrx::pgrx_sql_entity_graph::metadata::TypeOrigin::External;
+    const TYPE_ORIGIN: pgrx::pgrx_sql_entity_graph::metadata::TypeOrigin = pgrx::pgrx_sql_entity_graph::metadata::TypeOrigin::External;
     const ARGUMENT_SQL: Result<pgrx::pgrx_sql_entity_graph::metadata::SqlMappingRef, pgrx::pgrx_sql_entity_graph::metadata::ArgumentError> =
         Ok(pgrx::pgrx_sql_entity_graph::metadata::SqlMappingRef::literal("jsonb"));
     const RETURN_SQL: Result<pgrx::pgrx_sql_entity_graph::metadata::ReturnsRef, pgrx::pgrx_sql_entity_graph::metadata::ReturnsError> =

@@ -6,7 +6,7 @@
 //! quantiles, 0 % to 100 % in steps of 1 %, plus mean and standard deviation), which is what
 //! an anomaly score of a new point is measured against.
 
-use crate::shared::errors::{raise, spi, UNIQUE_VIOLATION};
+use crate::shared::errors::{raise, spi, spi_some, UNIQUE_VIOLATION};
 use mlkit::Clustering;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -92,6 +92,7 @@ pub fn kmeans_artifact_of(centroids: &[f32], dim: usize, summary: Vec<Value>) ->
 /// Registers a new version of model `name` (the next whole number after the highest
 /// numeric version, unless `version` is given) with `artifact`, linked to run `run_id`;
 /// returns the version.
+#[allow(clippy::too_many_arguments)] // the registry row's columns, each its own argument
 pub fn register(
     name: &str,
     version: Option<&str>,
@@ -117,7 +118,11 @@ pub fn register(
             if spi(taken.first().get_one::<bool>(), "look up the model").unwrap_or(false) {
                 raise(
                     UNIQUE_VIOLATION,
-                    format!("run.model_version {} of model {} is already registered", crate::shared::errors::literal(v), crate::shared::errors::literal(name)),
+                    format!(
+                        "run.model_version {} of model {} is already registered",
+                        crate::shared::errors::literal(v),
+                        crate::shared::errors::literal(name)
+                    ),
                     "Give a new version, or leave model_version out to register the next number.",
                 );
             }
@@ -143,7 +148,7 @@ pub fn register(
             ),
             "register the model",
         );
-        spi(t.first().get_one::<String>(), "register the model").unwrap_or_default()
+        spi_some(t.first().get_one::<String>(), "register the model")
     })
 }
 
@@ -269,10 +274,10 @@ pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansMo
             return Found::Missing;
         }
         let row = t.first();
-        let id = spi(row.get::<i64>(1), "look up the model").unwrap_or_default();
-        let tenant = spi(row.get::<String>(2), "look up the model").unwrap_or_default();
-        let found_version = spi(row.get::<String>(3), "look up the model").unwrap_or_default();
-        let model_type = spi(row.get::<String>(4), "look up the model").unwrap_or_default();
+        let id = spi_some(row.get::<i64>(1), "look up the model");
+        let tenant = spi_some(row.get::<String>(2), "look up the model");
+        let found_version = spi_some(row.get::<String>(3), "look up the model");
+        let model_type = spi_some(row.get::<String>(4), "look up the model");
         if model_type != "kmeans" {
             return Found::WrongType(found_version, model_type);
         }
@@ -280,7 +285,11 @@ pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansMo
         let jsonb = |i: usize| -> Option<pg_sys::Datum> {
             let oid = spi(row.column_type_oid(i), "read the model");
             if oid != pgrx::PgOid::BuiltIn(pgrx::PgBuiltInOids::JSONBOID) {
-                raise(crate::shared::errors::DATATYPE_MISMATCH, format!("{func}: column {i} of ml.model_registry's row is not jsonb"), "The registry's schema was altered; reinstall pg_mlkit.");
+                raise(
+                    crate::shared::errors::DATATYPE_MISMATCH,
+                    format!("{func}: column {i} of ml.model_registry's row is not jsonb"),
+                    "The registry's schema was altered; reinstall pg_mlkit.",
+                );
             }
             spi(row.get_datum_by_ordinal(i), "read the model")
         };
@@ -348,7 +357,11 @@ fn parse_kmeans(func: &str, name: &str, version: &str, artifact: Option<Value>, 
     let broken = |why: &str| -> ! {
         raise(
             crate::shared::errors::DATATYPE_MISMATCH,
-            format!("{func}: the artifact of model {} version {} is not a pg_mlkit.kmeans.v1 artifact: {why}", literal(name), literal(version)),
+            format!(
+                "{func}: the artifact of model {} version {} is not a pg_mlkit.kmeans.v1 artifact: {why}",
+                literal(name),
+                literal(version)
+            ),
             "Re-fit the model with ml.cluster_embeddings; docs/models.md describes the format.",
         )
     };
@@ -356,7 +369,8 @@ fn parse_kmeans(func: &str, name: &str, version: &str, artifact: Option<Value>, 
     if a.get("format").and_then(Value::as_str) != Some("pg_mlkit.kmeans.v1") {
         broken("its format is not pg_mlkit.kmeans.v1");
     }
-    let dim = a.get("n_features").and_then(Value::as_u64).filter(|&d| d > 0).unwrap_or_else(|| broken("n_features is missing or 0")) as usize;
+    let dim =
+        a.get("n_features").and_then(Value::as_u64).filter(|&d| d > 0).unwrap_or_else(|| broken("n_features is missing or 0")) as usize;
     let mut centroids = Vec::new();
     for c in a.get("centroids").and_then(Value::as_array).unwrap_or_else(|| broken("centroids are missing")) {
         let row = c.as_array().unwrap_or_else(|| broken("a centroid is not an array"));
@@ -373,14 +387,20 @@ fn parse_kmeans(func: &str, name: &str, version: &str, artifact: Option<Value>, 
     let profiles = dists
         .iter()
         .map(|d| {
-            let q: Vec<f64> = d.get("quantiles").and_then(Value::as_array).map(|q| q.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+            let q: Vec<f64> =
+                d.get("quantiles").and_then(Value::as_array).map(|q| q.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
             // An empty cluster has no training distances: every distance is beyond them.
             Profile { quantiles: if q.len() >= 2 { q } else { vec![0.0; QUANTILES] } }
         })
         .collect();
     let mut thresholds = Thresholds::default();
     if let Some(t) = parameters.as_ref().and_then(|p| p.get("anomaly")) {
-        for (key, slot) in [("threshold", &mut thresholds.anomaly), ("medium", &mut thresholds.medium), ("high", &mut thresholds.high), ("critical", &mut thresholds.critical)] {
+        for (key, slot) in [
+            ("threshold", &mut thresholds.anomaly),
+            ("medium", &mut thresholds.medium),
+            ("high", &mut thresholds.high),
+            ("critical", &mut thresholds.critical),
+        ] {
             if let Some(v) = t.get(key).and_then(Value::as_f64) {
                 *slot = v;
             }

@@ -8,13 +8,13 @@
 //! every batch, so oversized input is refused early, not after the server ran out.
 
 use crate::shared::errors::{
-    literal, raise, spi, ARRAY_SUBSCRIPT_ERROR, DATATYPE_MISMATCH, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED,
+    literal, raise, spi, spi_some, ARRAY_SUBSCRIPT_ERROR, DATATYPE_MISMATCH, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED,
     PROGRAM_LIMIT_EXCEEDED, UNDEFINED_COLUMN, UNIQUE_VIOLATION, WRONG_OBJECT_TYPE,
 };
 use crate::shared::progress::Reporter;
 use crate::shared::sql;
-use pgrx::prelude::*;
 use pgrx::array::RawArray;
+use pgrx::prelude::*;
 use pgrx::FromDatum;
 use std::collections::HashSet;
 use std::ptr::NonNull;
@@ -142,11 +142,7 @@ impl Source<'_> {
         let (rel, id) = self.check(c, name);
         let (idc, emb) = (sql::column(self.id_column), sql::column(self.embedding_column));
         let order = rel.order_by(c, &id, &idc);
-        format!(
-            "SELECT {emb}::real[], {idc}::pg_catalog.text FROM {} AS {} {order}",
-            sql::relation(c, self.relation),
-            sql::ALIAS
-        )
+        format!("SELECT {emb}::real[], {idc}::pg_catalog.text FROM {} AS {} {order}", sql::relation(c, self.relation), sql::ALIAS)
     }
 
     /// Checks the relation and its two columns (the embedding's type must cast to `real[]`);
@@ -279,11 +275,7 @@ impl Source<'_> {
         } else if len != out.dim {
             raise(
                 ARRAY_SUBSCRIPT_ERROR,
-                format!(
-                    "embedding of id {} in source {name} has {len} dimensions, but the first row's has {}",
-                    literal(&id),
-                    out.dim
-                ),
+                format!("embedding of id {} in source {name} has {len} dimensions, but the first row's has {}", literal(&id), out.dim),
                 "All embeddings must have the same number of dimensions; filter the odd rows out through a view.",
             );
         }
@@ -343,10 +335,14 @@ impl Relation {
     /// (raising with `hint` if not) and lists its columns.
     pub fn open(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid, name: &str, hint: &str) -> Relation {
         let kind = spi(
-            c.select("SELECT r.relkind::pg_catalog.text FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) $1", None, &[oid.into()]),
+            c.select(
+                "SELECT r.relkind::pg_catalog.text FROM pg_catalog.pg_class r WHERE r.oid OPERATOR(pg_catalog.=) $1",
+                None,
+                &[oid.into()],
+            ),
             "look up the source",
         );
-        let kind = spi(kind.first().get_one::<String>(), "look up the source").unwrap_or_default();
+        let kind = spi_some(kind.first().get_one::<String>(), "look up the source");
         if !["r", "v", "m", "p", "f"].contains(&kind.as_str()) {
             raise(WRONG_OBJECT_TYPE, format!("source {name} is not a table, view or materialized view"), hint);
         }
@@ -366,8 +362,8 @@ impl Relation {
         let mut columns = Vec::new();
         for row in rows {
             columns.push(Column {
-                name: spi(row.get::<String>(1), "read a column name").unwrap_or_default(),
-                type_name: spi(row.get::<String>(2), "read a column type").unwrap_or_default(),
+                name: spi_some(row.get::<String>(1), "read a column name"),
+                type_name: spi_some(row.get::<String>(2), "read a column type"),
                 base: spi(row.get::<pg_sys::Oid>(3), "read a column type").unwrap_or(pg_sys::InvalidOid),
             });
         }

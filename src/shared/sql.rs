@@ -17,7 +17,7 @@
 //! * every datum read back is type-checked before it is decoded ([`expect_type`], and
 //!   [`crate::shared::errors::spi`] turns pgrx's own check into 42804).
 
-use crate::shared::errors::{raise, spi, DATATYPE_MISMATCH};
+use crate::shared::errors::{raise, spi, spi_some, DATATYPE_MISMATCH};
 use pgrx::prelude::*;
 
 /// The alias of the user's relation in queries built here.
@@ -62,7 +62,7 @@ pub fn relation_parts(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> (String
         );
     }
     let row = t.first();
-    (spi(row.get(1), "look up a relation").unwrap_or_default(), spi(row.get(2), "look up a relation").unwrap_or_default())
+    (spi_some(row.get(1), "look up a relation"), spi_some(row.get(2), "look up a relation"))
 }
 
 /// `name` quoted only where SQL needs it (PostgreSQL's own `quote_identifier` rules): for

@@ -58,12 +58,14 @@ fn unreadable(table: &str, col: &str, e: impl std::fmt::Display) -> ! {
 /// Inserts are not changes (a new model's stage is in its row), which also keeps pg_restore,
 /// whose COPY inserts, from recording twice.
 #[pg_trigger(sql = false)]
-fn record_stage_transition<'a>(
-    trigger: &'a PgTrigger<'a>,
-) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, PgHeapTupleError> {
+fn record_stage_transition<'a>(trigger: &'a PgTrigger<'a>) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, PgHeapTupleError> {
     const T: &str = "ml.model_registry";
     let (Some(new), Some(old)) = (trigger.new(), trigger.old()) else {
-        raise(FEATURE_NOT_SUPPORTED, "ml.record_stage_transition must be an AFTER UPDATE row trigger", "It is the trigger of ml.model_registry.");
+        raise(
+            FEATURE_NOT_SUPPORTED,
+            "ml.record_stage_transition must be an AFTER UPDATE row trigger",
+            "It is the trigger of ml.model_registry.",
+        );
     };
     let (from, to) = (text(&old, T, "stage"), text(&new, T, "stage"));
     if from != to {
@@ -108,13 +110,11 @@ fn record_stage_transition<'a>(
 /// corrections); others' rows come only from [`record_stage_transition`], and each of its
 /// inserts lets exactly the row it is writing through, once.
 #[pg_trigger(sql = false)]
-fn guard_stage_audit<'a>(
-    trigger: &'a PgTrigger<'a>,
-) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, PgHeapTupleError> {
+fn guard_stage_audit<'a>(trigger: &'a PgTrigger<'a>) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, PgHeapTupleError> {
     const T: &str = "ml.model_stage_transitions";
-    let relid = trigger
-        .relid()
-        .unwrap_or_else(|_| raise(FEATURE_NOT_SUPPORTED, "ml.guard_stage_audit must be a row trigger", "It is the trigger of ml.model_stage_transitions."));
+    let relid = trigger.relid().unwrap_or_else(|_| {
+        raise(FEATURE_NOT_SUPPORTED, "ml.guard_stage_audit must be a row trigger", "It is the trigger of ml.model_stage_transitions.")
+    });
     // The owner, as the other guards count it: a member of the table's owner role.
     let owner = Spi::connect(|c| {
         let t = spi(

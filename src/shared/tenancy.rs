@@ -74,7 +74,11 @@ pub fn current_role_name() -> String {
     // SAFETY: GetUserId is the current role; GetUserNameFromId with noerr returns NULL or a palloc'd name.
     unsafe {
         let p = pg_sys::GetUserNameFromId(pg_sys::GetUserId(), true);
-        if p.is_null() { "?".to_owned() } else { CStr::from_ptr(p).to_string_lossy().into_owned() }
+        if p.is_null() {
+            "?".to_owned()
+        } else {
+            CStr::from_ptr(p).to_string_lossy().into_owned()
+        }
     }
 }
 

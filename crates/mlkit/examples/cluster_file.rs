@@ -14,7 +14,10 @@ fn main() {
     let data: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
     let (rows, cols): (usize, usize) = (a[2].parse().unwrap(), a[3].parse().unwrap());
     let x = Matrix::new(&data, rows, cols).expect("file holds ROWS × COLS floats");
-    let threads = std::env::var("THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = std::env::var("THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut hook = |_| {};
     let mut exec = Exec::new(threads, &mut hook);
     let t = std::time::Instant::now();

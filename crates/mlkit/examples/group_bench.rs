@@ -36,7 +36,8 @@ fn main() {
         }
         return;
     }
-    let params = Params { radius, high_distance: 2, medium_distance: 6, burst_seconds: 10.0, panorama_gap_seconds: 30.0, panorama_min_shots: 3 };
+    let params =
+        Params { radius, high_distance: 2, medium_distance: 6, burst_seconds: 10.0, panorama_gap_seconds: 30.0, panorama_min_shots: 3 };
     let t = std::time::Instant::now();
     let g = group(&items, &params, &mut Exec::new(2, &mut |_| {}));
     println!("{n} hashes, radius {radius}: {:.2} s, {} groups", t.elapsed().as_secs_f64(), g.groups.len());

@@ -9,12 +9,7 @@ fn main() {
                 let v: Vec<usize> = std::env::var("RESIZE").unwrap().split('x').map(|s| s.parse().unwrap()).collect();
                 println!("{:?}", mlkit::hash::resample::lanczos_resize(&g.pixels, g.width, g.height, v[0], v[1]));
             }
-            Ok(g) => println!(
-                "{path} {:016x} {:016x} {:016x}",
-                perceptual::phash(&g),
-                perceptual::dhash(&g),
-                perceptual::ahash(&g)
-            ),
+            Ok(g) => println!("{path} {:016x} {:016x} {:016x}", perceptual::phash(&g), perceptual::dhash(&g), perceptual::ahash(&g)),
             Err(e) => println!("{path} error {e}"),
         }
     }

@@ -13,13 +13,8 @@ fn main() {
     let data: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
     let (rows, cols) = (arg(2, 0), arg(3, 0));
     let x = Matrix::new(&data, rows, cols).expect("file holds ROWS × COLS floats");
-    let p = kmeans::Params {
-        n_clusters: arg(4, 8),
-        n_init: arg(5, 1),
-        seed: arg(6, 0) as u64,
-        max_iter: arg(8, 300),
-        ..Default::default()
-    };
+    let p =
+        kmeans::Params { n_clusters: arg(4, 8), n_init: arg(5, 1), seed: arg(6, 0) as u64, max_iter: arg(8, 300), ..Default::default() };
     let t = std::time::Instant::now();
     let threads = arg(7, std::thread::available_parallelism().map_or(1, |n| n.get()));
     let fit = kmeans::fit(&x, &p, &mut Exec::new(threads, &mut |_| {})).expect("valid input");

@@ -47,13 +47,7 @@ pub struct MemoryLimit {
 
 impl std::fmt::Display for MemoryLimit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} need {} MB, over the {} MB",
-            self.what,
-            self.needed.div_ceil(1 << 20),
-            self.limit / (1 << 20)
-        )
+        write!(f, "{} need {} MB, over the {} MB", self.what, self.needed.div_ceil(1 << 20), self.limit / (1 << 20))
     }
 }
 
@@ -212,12 +206,7 @@ impl<'a> Exec<'a> {
 
     /// Runs `work(offset, chunk)` on every chunk of `items` in one go (without progress
     /// reports) and returns the results in chunk order.
-    pub fn quick_map_mut<I: Send, T: Send>(
-        &self,
-        items: &mut [I],
-        chunk_len: usize,
-        work: impl Fn(usize, &mut [I]) -> T + Sync,
-    ) -> Vec<T> {
+    pub fn quick_map_mut<I: Send, T: Send>(&self, items: &mut [I], chunk_len: usize, work: impl Fn(usize, &mut [I]) -> T + Sync) -> Vec<T> {
         let chunk_len = chunk_len.max(1);
         match &self.pool {
             Some(pool) if items.len() > chunk_len => {
@@ -327,7 +316,7 @@ fn spin_until(ready: impl Fn() -> bool) {
     let mut spins = 0u32;
     while !ready() {
         spins = spins.wrapping_add(1);
-        if spins % 1024 == 0 {
+        if spins.is_multiple_of(1024) {
             std::thread::yield_now();
         } else {
             std::hint::spin_loop();

@@ -22,6 +22,10 @@
 //! | [`exec`] | threads, progress, cancellation, memory budget |
 //! | [`linalg`], [`matrix`], [`rng`] | kernels, the input shape, the seeded generator |
 
+// The numerical kernels index several arrays by one loop variable, as the formulas they follow
+// do; an iterator over one of them would hide that.
+#![allow(clippy::needless_range_loop)]
+
 pub mod cluster;
 pub mod drift;
 pub mod exec;

@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 /// Matplotlib's `tab20` colours, in its order; clusters past 20 take evenly turned hues.
 const PALETTE: [&str; 20] = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8",
-    "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78",
+    "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
 ];
 /// Noise (cluster −1).
 const NOISE: &str = "#b0b0b0";
@@ -54,7 +54,13 @@ pub fn scatter(points: &[Point], sizes: &[(Option<i32>, usize)], title: &str, su
     }
     let sx = if x1 > x0 { (right - left) / (x1 - x0) } else { 0.0 };
     let sy = if y1 > y0 { (bottom - top) / (y1 - y0) } else { 0.0 };
-    let r = if points.len() > 5000 { 1.5 } else if points.len() > 1000 { 2.2 } else { 3.0 };
+    let r = if points.len() > 5000 {
+        1.5
+    } else if points.len() > 1000 {
+        2.2
+    } else {
+        3.0
+    };
     let mut s = String::with_capacity(points.len() * 80 + 4096);
     let _ = write!(
         s,
@@ -64,7 +70,14 @@ pub fn scatter(points: &[Point], sizes: &[(Option<i32>, usize)], title: &str, su
     let _ = write!(s, r##"<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>"##);
     let _ = write!(s, r##"<text x="{left}" y="22" font-size="15" fill="#202020">{}</text>"##, escape(title));
     let _ = write!(s, r##"<text x="{left}" y="40" font-size="11" fill="#606060">{}</text>"##, escape(subtitle));
-    let _ = write!(s, r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="none" stroke="#e0e0e0"/>"##, left - 4.0, top - 4.0, right - left + 8.0, bottom - top + 8.0);
+    let _ = write!(
+        s,
+        r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="none" stroke="#e0e0e0"/>"##,
+        left - 4.0,
+        top - 4.0,
+        right - left + 8.0,
+        bottom - top + 8.0
+    );
     // Noise first, so that clusters are drawn over it; then clusters in order.
     let mut order: Vec<usize> = (0..points.len()).collect();
     order.sort_by_key(|&i| (points[i].cluster.unwrap_or(0) >= 0, points[i].cluster.unwrap_or(0)));
@@ -96,7 +109,8 @@ pub fn scatter(points: &[Point], sizes: &[(Option<i32>, usize)], title: &str, su
     }
     if sizes.len() > shown {
         let rest: usize = sizes[shown..].iter().map(|e| e.1).sum();
-        let _ = write!(s, r##"<text x="{:.1}" y="{y:.1}" fill="#303030">{} more clusters ({rest})</text>"##, lx + 16.0, sizes.len() - shown);
+        let _ =
+            write!(s, r##"<text x="{:.1}" y="{y:.1}" fill="#303030">{} more clusters ({rest})</text>"##, lx + 16.0, sizes.len() - shown);
     }
     s.push_str("</g></svg>");
     s

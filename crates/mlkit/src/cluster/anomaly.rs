@@ -99,7 +99,10 @@ mod tests {
         assert_eq!(p.score(15.0), 2.0); // one median-to-max span (5) beyond the max
         let t = Thresholds::default();
         assert_eq!((t.log_severity(0.5), t.log_severity(0.995), t.log_severity(1.6)), ("normal", "warning", "critical"));
-        assert_eq!((t.alert_severity(0.995), t.alert_severity(1.1), t.alert_severity(1.3), t.alert_severity(2.0)), ("low", "medium", "high", "critical"));
+        assert_eq!(
+            (t.alert_severity(0.995), t.alert_severity(1.1), t.alert_severity(1.3), t.alert_severity(2.0)),
+            ("low", "medium", "high", "critical")
+        );
     }
 
     #[test]

@@ -182,9 +182,7 @@ mod tests {
     /// scikit-learn's `dbscan_inner`, transcribed: the sequential sweep with a stack.
     fn reference(data: &[f32], d: usize, eps: f64, min_samples: usize) -> Vec<i32> {
         let n = data.len() / d;
-        let dist = |i: usize, j: usize| {
-            (0..d).map(|t| (data[i * d + t] as f64 - data[j * d + t] as f64).powi(2)).sum::<f64>().sqrt()
-        };
+        let dist = |i: usize, j: usize| (0..d).map(|t| (data[i * d + t] as f64 - data[j * d + t] as f64).powi(2)).sum::<f64>().sqrt();
         let nb: Vec<Vec<usize>> = (0..n).map(|i| (0..n).filter(|&j| dist(i, j) <= eps).collect()).collect();
         let core: Vec<bool> = nb.iter().map(|v| v.len() >= min_samples).collect();
         let mut labels = vec![-1i32; n];

@@ -94,7 +94,10 @@ pub enum Error {
     NoRows,
     MinClusterSize(usize),
     /// `min_samples` is 0 or more than the number of points.
-    MinSamples { min_samples: usize, n_rows: usize },
+    MinSamples {
+        min_samples: usize,
+        n_rows: usize,
+    },
     Epsilon(f64),
     Alpha(f64),
     Neighbors(neighbors::Error),
@@ -544,7 +547,11 @@ fn select(tree: &[Row], n: usize, params: &Params) -> (Vec<i32>, Vec<f64>) {
             if eps != 0.0 && has_cluster_tree {
                 let eom: BTreeSet<usize> = is_cluster.iter().filter(|(_, &v)| v).map(|(&c, _)| c).collect();
                 let selected = if eom.len() == 1 && eom.contains(&root) {
-                    if params.allow_single_cluster { eom } else { BTreeSet::new() }
+                    if params.allow_single_cluster {
+                        eom
+                    } else {
+                        BTreeSet::new()
+                    }
                 } else {
                     epsilon_search(&eom, &parent_of, &lambda_of, &descendants, root, eps, params.allow_single_cluster)
                 };
@@ -589,7 +596,11 @@ fn select(tree: &[Row], n: usize, params: &Params) -> (Vec<i32>, Vec<f64>) {
             label_of(c).unwrap_or(NOISE)
         } else if clusters.len() == 1 && params.allow_single_cluster {
             let keep = if eps != 0.0 { lambda_of[p] >= 1.0 / eps } else { lambda_of[p] >= root_max_lambda };
-            if keep { label_of(root).unwrap_or(NOISE) } else { NOISE }
+            if keep {
+                label_of(root).unwrap_or(NOISE)
+            } else {
+                NOISE
+            }
         } else {
             NOISE
         };
@@ -606,8 +617,7 @@ fn select(tree: &[Row], n: usize, params: &Params) -> (Vec<i32>, Vec<f64>) {
             continue;
         }
         let max_lambda = death[clusters[l as usize]];
-        probabilities[r.child] =
-            if max_lambda == 0.0 || r.lambda.is_infinite() { 1.0 } else { r.lambda.min(max_lambda) / max_lambda };
+        probabilities[r.child] = if max_lambda == 0.0 || r.lambda.is_infinite() { 1.0 } else { r.lambda.min(max_lambda) / max_lambda };
     }
     (labels, probabilities)
 }
@@ -734,7 +744,8 @@ mod tests {
         let leaf = run(Params { min_cluster_size: 10, cluster_selection_method: Selection::Leaf, ..Params::default() });
         assert!(leaf.n_clusters() >= eom.n_clusters());
         // A huge epsilon merges everything that splits below it.
-        let merged = run(Params { min_cluster_size: 10, cluster_selection_epsilon: 100.0, allow_single_cluster: true, ..Params::default() });
+        let merged =
+            run(Params { min_cluster_size: 10, cluster_selection_epsilon: 100.0, allow_single_cluster: true, ..Params::default() });
         assert_eq!(merged.n_clusters(), 1);
     }
 
@@ -744,7 +755,10 @@ mod tests {
         let x = Matrix::new(&data, 4, 2).unwrap();
         let bad = |p: Params| fit(&x, &p, &mut exec()).unwrap_err();
         assert_eq!(bad(Params { min_cluster_size: 1, ..Params::default() }), Error::MinClusterSize(1));
-        assert_eq!(bad(Params { min_cluster_size: 2, min_samples: Some(5), ..Params::default() }), Error::MinSamples { min_samples: 5, n_rows: 4 });
+        assert_eq!(
+            bad(Params { min_cluster_size: 2, min_samples: Some(5), ..Params::default() }),
+            Error::MinSamples { min_samples: 5, n_rows: 4 }
+        );
         assert_eq!(bad(Params { min_cluster_size: 2, alpha: 0.0, ..Params::default() }), Error::Alpha(0.0));
     }
 }

@@ -39,8 +39,8 @@
 //! with the same vector units (AVX2 and FMA or not): the kernels add in a different order,
 //! so the last bits of distances, and rarely a tied label, can differ.
 
-use crate::linalg::{self, BLOCK_ROWS};
 use crate::cluster::{Clustering, Stat};
+use crate::linalg::{self, BLOCK_ROWS};
 use crate::rng::Rng;
 use crate::{Exec, Matrix, Step};
 
@@ -225,7 +225,7 @@ impl Fit {
 /// exact Euclidean distance to it: what a fitted model predicts for new points.
 /// `None` when `centroids` is empty or not a whole number of rows of the data's width.
 pub fn predict(data: &Matrix, centroids: &[f32], exec: &mut Exec) -> Option<(Vec<u32>, Vec<f32>)> {
-    if centroids.is_empty() || centroids.len() % data.cols() != 0 {
+    if centroids.is_empty() || !centroids.len().is_multiple_of(data.cols()) {
         return None;
     }
     let c = Matrix::new(centroids, centroids.len() / data.cols(), data.cols())?;
@@ -398,15 +398,7 @@ fn labels_of(points: &[Point]) -> Vec<u32> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn lloyd(
-    x: &Matrix,
-    x_norms: &[f32],
-    mut centers: Vec<f32>,
-    max_iter: usize,
-    tol: f64,
-    init: usize,
-    exec: &mut Exec,
-) -> Lloyd {
+fn lloyd(x: &Matrix, x_norms: &[f32], mut centers: Vec<f32>, max_iter: usize, tol: f64, init: usize, exec: &mut Exec) -> Lloyd {
     let (n, d) = (x.rows(), x.cols());
     let k = centers.len() / d;
     let mut points = vec![Point::default(); n];
@@ -568,14 +560,7 @@ fn nearest_two(row: &[f32], centers: &Matrix) -> (usize, f32, f32) {
 /// Labels every row of `x` with its nearest centre, all `n × k` distances through SGEMM,
 /// and sets Hamerly's bounds from the nearest and second nearest distances. With
 /// `want_sums`, also returns the per-cluster sums and counts.
-fn assign(
-    x: &Matrix,
-    x_norms: &[f32],
-    centers: &Matrix,
-    exec: &mut Exec,
-    points: &mut [Point],
-    want_sums: bool,
-) -> Option<Sums> {
+fn assign(x: &Matrix, x_norms: &[f32], centers: &Matrix, exec: &mut Exec, points: &mut [Point], want_sums: bool) -> Option<Sums> {
     let (n, d, k) = (x.rows(), x.cols(), centers.rows());
     let c_norms = linalg::sq_norms(centers);
     let mut total = want_sums.then(|| Sums::zero(k, d));
@@ -692,11 +677,7 @@ mod tests {
             assert_eq!(fit.labels[i], fit.labels[i % 3]);
         }
         for c in centres {
-            let nearest = fit
-                .centroids
-                .chunks(2)
-                .map(|m| linalg::sq_dist(m, c))
-                .fold(f32::INFINITY, f32::min);
+            let nearest = fit.centroids.chunks(2).map(|m| linalg::sq_dist(m, c)).fold(f32::INFINITY, f32::min);
             assert!(nearest < 0.1, "no centroid near {c:?}");
         }
         assert!(fit.converged);

@@ -17,8 +17,8 @@
 //! however the scan is split.
 
 use crate::linalg;
-use crate::textform::Tokens;
 use crate::rng::Rng;
+use crate::textform::Tokens;
 
 /// The summary of one Lloyd step over some points (see the module docs).
 #[derive(Debug, Clone, PartialEq)]
@@ -127,7 +127,8 @@ impl Step {
 
     /// Reads [`Step::to_text`]'s form back (whitespace allowed between tokens, keys in that order).
     pub fn from_text(s: &str) -> Result<Self, Error> {
-        let parse = || -> Result<(f64, f64, f64, Vec<f64>, Vec<f64>), String> {
+        type Parsed = (f64, f64, f64, Vec<f64>, Vec<f64>);
+        let parse = || -> Result<Parsed, String> {
             let mut t = Tokens::new(s);
             t.expect("{")?;
             let k = t.key_number("k")?;
@@ -369,7 +370,11 @@ mod tests {
         }
         let (mut a, mut b) = (Step::empty(3, d), Step::empty(3, d));
         for (i, r) in x.chunks_exact(d).enumerate() {
-            if i % 7 < 3 { a.add(r, &centres) } else { b.add(r, &centres) }
+            if i % 7 < 3 {
+                a.add(r, &centres)
+            } else {
+                b.add(r, &centres)
+            }
         }
         a.merge(&b).unwrap();
         assert_eq!(a.counts, whole.counts);
@@ -399,7 +404,12 @@ mod tests {
         assert_eq!(s.to_binary().len(), Step::byte_len(2, 3));
         let spaced = s.to_text().replace(',', " , ").replace(':', " : ");
         assert_eq!(Step::from_text(&spaced).unwrap(), s);
-        for bad in ["", "{}", "{\"k\":0,\"d\":1,\"inertia\":0,\"counts\":[],\"sums\":[]}", "{\"k\":1,\"d\":1,\"inertia\":0,\"counts\":[1],\"sums\":[]}"] {
+        for bad in [
+            "",
+            "{}",
+            "{\"k\":0,\"d\":1,\"inertia\":0,\"counts\":[],\"sums\":[]}",
+            "{\"k\":1,\"d\":1,\"inertia\":0,\"counts\":[1],\"sums\":[]}",
+        ] {
             assert!(Step::from_text(bad).is_err(), "{bad}");
         }
         assert!(Step::from_text("{\"k\":1,\"d\":1,\"inertia\":0,\"counts\":[-1],\"sums\":[2]}").is_err());

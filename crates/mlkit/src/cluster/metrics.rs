@@ -47,10 +47,7 @@ fn renumber(labels: &[i32]) -> (usize, Vec<Option<usize>>) {
     let mut distinct: Vec<i32> = labels.iter().copied().filter(|&l| l >= 0).collect();
     distinct.sort_unstable();
     distinct.dedup();
-    let index = labels
-        .iter()
-        .map(|&l| if l < 0 { None } else { distinct.binary_search(&l).ok() })
-        .collect();
+    let index = labels.iter().map(|&l| if l < 0 { None } else { distinct.binary_search(&l).ok() }).collect();
     (distinct.len(), index)
 }
 
@@ -174,15 +171,12 @@ pub fn davies_bouldin_and_calinski_harabasz(data: &Matrix, labels: &[i32], exec:
         },
     );
 
-    let extra: f64 = (0..k)
-        .map(|l| counts[l] as f64 * (0..d).map(|t| (centroids[l * d + t] - mean[t]).powi(2)).sum::<f64>())
-        .sum();
+    let extra: f64 = (0..k).map(|l| counts[l] as f64 * (0..d).map(|t| (centroids[l * d + t] - mean[t]).powi(2)).sum::<f64>()).sum();
     let ch = if intra == 0.0 { 1.0 } else { extra * (n - k) as f64 / (intra * (k - 1) as f64) };
 
     let spread: Vec<f64> = (0..k).map(|l| dist_sum[l] / counts[l] as f64).collect();
-    let centre_dist = |a: usize, b: usize| -> f64 {
-        (0..d).map(|t| (centroids[a * d + t] - centroids[b * d + t]).powi(2)).sum::<f64>().sqrt()
-    };
+    let centre_dist =
+        |a: usize, b: usize| -> f64 { (0..d).map(|t| (centroids[a * d + t] - centroids[b * d + t]).powi(2)).sum::<f64>().sqrt() };
     // scikit-learn returns 0 when all spreads, or all centroid distances, are (close to) zero.
     let spreads_zero = spread.iter().all(|x| x.abs() <= 1e-8);
     let centres_zero = (0..k).all(|a| (0..k).all(|b| centre_dist(a, b) <= 1e-8));
@@ -195,7 +189,11 @@ pub fn davies_bouldin_and_calinski_harabasz(data: &Matrix, labels: &[i32], exec:
                     .filter(|&b| b != a)
                     .map(|b| {
                         let cd = centre_dist(a, b);
-                        if cd == 0.0 { 0.0 } else { (spread[a] + spread[b]) / cd }
+                        if cd == 0.0 {
+                            0.0
+                        } else {
+                            (spread[a] + spread[b]) / cd
+                        }
                     })
                     .fold(f64::NEG_INFINITY, f64::max)
             })

@@ -102,7 +102,11 @@ impl Method {
     }
 
     pub fn default_threshold(self) -> f64 {
-        if self.is_p_value() { 0.05 } else { 0.1 }
+        if self.is_p_value() {
+            0.05
+        } else {
+            0.1
+        }
     }
 
     /// Whether the test applies to a column of this kind.

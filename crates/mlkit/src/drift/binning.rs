@@ -20,7 +20,11 @@ pub const DISTINCT_FOR_HISTOGRAM: usize = 20;
 
 /// A float as a hashable category key (`-0.0` and `0.0` are one value, as in pandas).
 fn key(v: f64) -> u64 {
-    if v == 0.0 { 0 } else { v.to_bits() }
+    if v == 0.0 {
+        0
+    } else {
+        v.to_bits()
+    }
 }
 
 /// Shares of `reference` and `current` per bin of a numerical column.

@@ -107,10 +107,8 @@ pub fn drifted(method: Method, score: f64, threshold: f64) -> bool {
 /// current ones.
 fn domain_classifier_auc(reference: &Embeddings, current: &Embeddings, seed: u64) -> f64 {
     let dim = reference.dim;
-    let rows: Vec<(&[f32], f64)> = (0..reference.rows())
-        .map(|i| (reference.row(i), 1.0))
-        .chain((0..current.rows()).map(|i| (current.row(i), 0.0)))
-        .collect();
+    let rows: Vec<(&[f32], f64)> =
+        (0..reference.rows()).map(|i| (reference.row(i), 1.0)).chain((0..current.rows()).map(|i| (current.row(i), 0.0))).collect();
     let mut order: Vec<usize> = (0..rows.len()).collect();
     let mut rng = Rng::new(seed);
     for i in (1..order.len()).rev() {

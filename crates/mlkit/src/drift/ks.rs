@@ -143,7 +143,11 @@ pub fn asymptotic_two_sided(d: f64, n1: usize, n2: usize) -> f64 {
 
 fn round_half_even(x: f64) -> f64 {
     let r = x.round();
-    if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 { r - x.signum() } else { r }
+    if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+        r - x.signum()
+    } else {
+        r
+    }
 }
 
 /// The exact p-value, with the statistic snapped to the lattice; `None` if it overflows.
@@ -258,7 +262,7 @@ fn paths_outside(m: u64, n: u64, g: u64, h: u64, progress: &mut dyn Progress) ->
         return Some(binom(m + n, n));
     }
     let lxj = lxj as usize;
-    let xj: Vec<u64> = (0..lxj as u64).map(|j| (h + mg * j + ng - 1) / ng).collect();
+    let xj: Vec<u64> = (0..lxj as u64).map(|j| (h + mg * j).div_ceil(ng)).collect();
     let mut b = vec![0.0; lxj];
     b[0] = 1.0;
     for j in 1..lxj {

@@ -50,7 +50,17 @@ pub struct Invalid(pub String);
 
 impl Sketch {
     pub fn new(k: usize) -> Self {
-        Self { k, n: 0, min: f64::INFINITY, max: f64::NEG_INFINITY, sum: 0.0, sum_sq: 0.0, err: 0.0, levels: vec![Vec::new()], compactions: vec![0] }
+        Self {
+            k,
+            n: 0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sum: 0.0,
+            sum_sq: 0.0,
+            err: 0.0,
+            levels: vec![Vec::new()],
+            compactions: vec![0],
+        }
     }
 
     /// Adds one finite value (NaN and infinities are the caller's to leave out).
@@ -111,12 +121,17 @@ impl Sketch {
 
     /// The relative rank error bound `err / n` (0 for an empty sketch).
     pub fn epsilon(&self) -> f64 {
-        if self.n == 0 { 0.0 } else { self.err / self.n as f64 }
+        if self.n == 0 {
+            0.0
+        } else {
+            self.err / self.n as f64
+        }
     }
 
     /// Every stored value with its weight, sorted by value.
     fn weighted(&self) -> Vec<(f64, f64)> {
-        let mut all: Vec<(f64, f64)> = self.levels.iter().enumerate().flat_map(|(h, l)| l.iter().map(move |&v| (v, (1u64 << h.min(62)) as f64))).collect();
+        let mut all: Vec<(f64, f64)> =
+            self.levels.iter().enumerate().flat_map(|(h, l)| l.iter().map(move |&v| (v, (1u64 << h.min(62)) as f64))).collect();
         all.sort_by(|a, b| a.0.total_cmp(&b.0));
         all
     }
@@ -126,7 +141,8 @@ impl Sketch {
         if self.n == 0 {
             return 0.0;
         }
-        let w: f64 = self.levels.iter().enumerate().map(|(h, l)| l.iter().filter(|&&v| v <= x).count() as f64 * (1u64 << h.min(62)) as f64).sum();
+        let w: f64 =
+            self.levels.iter().enumerate().map(|(h, l)| l.iter().filter(|&&v| v <= x).count() as f64 * (1u64 << h.min(62)) as f64).sum();
         (w / self.total_weight()).clamp(0.0, 1.0)
     }
 
@@ -213,7 +229,17 @@ impl Sketch {
             if !whole(k) || !whole(n) || !compactions.iter().all(|&c| whole(c)) || compactions.len() != levels.len() {
                 return Err("k, n and the compaction counts must be whole numbers, one count per level".into());
             }
-            Ok(Sketch { k: k as usize, n: n as u64, min, max, sum, sum_sq, err, levels, compactions: compactions.into_iter().map(|c| c as u64).collect() })
+            Ok(Sketch {
+                k: k as usize,
+                n: n as u64,
+                min,
+                max,
+                sum,
+                sum_sq,
+                err,
+                levels,
+                compactions: compactions.into_iter().map(|c| c as u64).collect(),
+            })
         };
         let s = parse().map_err(Invalid)?;
         // The same checks as the binary form.
@@ -243,7 +269,7 @@ impl Sketch {
     /// Reads [`Sketch::to_bytes`]'s form, checking every length and value.
     pub fn from_bytes(b: &[u8]) -> Result<Self, Invalid> {
         let mut words = b.chunks_exact(8).map(|c| [c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        if b.len() % 8 != 0 || b.len() < 64 {
+        if !b.len().is_multiple_of(8) || b.len() < 64 {
             return Err(Invalid(format!("{} bytes is not a whole sketch", b.len())));
         }
         let mut u = || words.next().map(u64::from_le_bytes).ok_or_else(|| Invalid("the sketch ends early".into()));
@@ -299,7 +325,8 @@ pub fn ks(a: &Sketch, b: &Sketch) -> (f64, f64) {
 /// stored values, the exact minimum and maximum included) and its error bound
 /// `(ε₁ + ε₂) · (max − min)`.
 pub fn wasserstein(a: &Sketch, b: &Sketch) -> (f64, f64) {
-    let mut xs: Vec<f64> = a.levels.iter().chain(&b.levels).flatten().copied().chain([a.min, a.max, b.min, b.max]).filter(|v| v.is_finite()).collect();
+    let mut xs: Vec<f64> =
+        a.levels.iter().chain(&b.levels).flatten().copied().chain([a.min, a.max, b.min, b.max]).filter(|v| v.is_finite()).collect();
     xs.sort_by(f64::total_cmp);
     xs.dedup();
     let (wa, wb) = (cumulative(a), cumulative(b));
@@ -316,16 +343,22 @@ fn cumulative(s: &Sketch) -> Vec<(f64, f64)> {
     let all = s.weighted();
     let total: f64 = all.iter().map(|p| p.1).sum();
     let mut acc = 0.0;
-    all.into_iter().map(|(v, w)| {
-        acc += w;
-        (v, acc / total)
-    }).collect()
+    all.into_iter()
+        .map(|(v, w)| {
+            acc += w;
+            (v, acc / total)
+        })
+        .collect()
 }
 
 /// The step CDF at `x`: the share of the weight at values `≤ x`.
 fn at(c: &[(f64, f64)], x: f64) -> f64 {
     let i = c.partition_point(|p| p.0 <= x);
-    if i == 0 { 0.0 } else { c[i - 1].1 }
+    if i == 0 {
+        0.0
+    } else {
+        c[i - 1].1
+    }
 }
 
 #[cfg(test)]
@@ -375,7 +408,10 @@ mod tests {
         for s in [&whole, &merged] {
             assert_eq!(s.n, n as u64);
             assert!(s.epsilon() > 0.0 && s.epsilon() < 0.05, "{}", s.epsilon());
-            let worst = (0..=1000).map(|i| sorted[0] + (sorted[n - 1] - sorted[0]) * i as f64 / 1000.0).map(|x| (s.cdf(x) - exact_cdf(&sorted, x)).abs()).fold(0.0, f64::max);
+            let worst = (0..=1000)
+                .map(|i| sorted[0] + (sorted[n - 1] - sorted[0]) * i as f64 / 1000.0)
+                .map(|x| (s.cdf(x) - exact_cdf(&sorted, x)).abs())
+                .fold(0.0, f64::max);
             assert!(worst <= s.epsilon(), "observed {worst} > bound {}", s.epsilon());
             assert_eq!((s.min, s.max), (sorted[0], sorted[n - 1]));
             let q = s.quantile(0.5).unwrap();
@@ -392,7 +428,8 @@ mod tests {
         a.iter().for_each(|&x| sa.add(x));
         b.iter().for_each(|&x| sb.add(x));
         let (d, bound) = ks(&sa, &sb);
-        let exact_d = crate::drift::ks::ks_2samp(&a, &b, crate::drift::ks::Alternative::TwoSided, crate::drift::ks::Method::Asymptotic).statistic;
+        let exact_d =
+            crate::drift::ks::ks_2samp(&a, &b, crate::drift::ks::Alternative::TwoSided, crate::drift::ks::Method::Asymptotic).statistic;
         assert!((d - exact_d).abs() <= bound, "{d} vs {exact_d} ± {bound}");
         let (w, wbound) = wasserstein(&sa, &sb);
         let exact_w = crate::drift::wasserstein::distance(&a, &b);

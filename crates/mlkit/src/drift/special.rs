@@ -70,7 +70,11 @@ pub fn erfc(x: f64) -> f64 {
     if x.abs() < 0.5 {
         1.0 - erf_series(x)
     } else if x > 0.0 {
-        if x > 27.3 { 0.0 } else { erfc_fraction(x) }
+        if x > 27.3 {
+            0.0
+        } else {
+            erfc_fraction(x)
+        }
     } else {
         2.0 - erfc(-x)
     }
@@ -78,7 +82,11 @@ pub fn erfc(x: f64) -> f64 {
 
 /// The error function.
 pub fn erf(x: f64) -> f64 {
-    if x.abs() < 0.5 { erf_series(x) } else { 1.0 - erfc(x) }
+    if x.abs() < 0.5 {
+        erf_series(x)
+    } else {
+        1.0 - erfc(x)
+    }
 }
 
 /// The standard normal CDF Φ(a), arranged as SciPy's `ndtr`: `½ + ½ erf(a/√2)` near zero,
@@ -90,7 +98,11 @@ pub fn normal_cdf(a: f64) -> f64 {
         0.5 + 0.5 * erf(x)
     } else {
         let y = 0.5 * erfc(z);
-        if x > 0.0 { 1.0 - y } else { y }
+        if x > 0.0 {
+            1.0 - y
+        } else {
+            y
+        }
     }
 }
 

@@ -49,11 +49,11 @@ impl Dct2 {
         // Radices: 4 while 4 divides, a 2 for the rest, and the 2 moved to the front.
         let mut radices = vec![];
         let mut len = n;
-        while len % 4 == 0 {
+        while len.is_multiple_of(4) {
             radices.push(4);
             len /= 4;
         }
-        if len % 2 == 0 {
+        if len.is_multiple_of(2) {
             radices.push(2);
             let last = radices.len() - 1;
             radices.swap(0, last);
@@ -82,6 +82,11 @@ impl Dct2 {
     /// The length this transform was prepared for.
     pub fn len(&self) -> usize {
         self.n
+    }
+
+    /// Whether it was prepared for length 0 (it never is: lengths are those of hash inputs).
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
     }
 
     /// Transforms `c` (of the prepared length) in place; `scratch` is any buffer of that length.
@@ -135,7 +140,7 @@ fn radb2(ido: usize, l1: usize, cc: &[f64], ch: &mut [f64], wa: &[f64]) {
         ch[ch_at(0, k, 0)] = x + y;
         ch[ch_at(0, k, 1)] = x - y;
     }
-    if ido % 2 == 0 {
+    if ido.is_multiple_of(2) {
         for k in 0..l1 {
             ch[ch_at(ido - 1, k, 0)] = 2.0 * cc_at(ido - 1, 0, k);
             ch[ch_at(ido - 1, k, 1)] = -2.0 * cc_at(0, 1, k);
@@ -172,7 +177,7 @@ fn radb4(ido: usize, l1: usize, cc: &[f64], ch: &mut [f64], wa: &[f64]) {
         ch[ch_at(0, k, 3)] = tr1 + tr4;
         ch[ch_at(0, k, 1)] = tr1 - tr4;
     }
-    if ido % 2 == 0 {
+    if ido.is_multiple_of(2) {
         for k in 0..l1 {
             let (ti1, ti2) = (cc_at(0, 3, k) + cc_at(0, 1, k), cc_at(0, 3, k) - cc_at(0, 1, k));
             let (tr2, tr1) = (cc_at(ido - 1, 0, k) + cc_at(ido - 1, 2, k), cc_at(ido - 1, 0, k) - cc_at(ido - 1, 2, k));
@@ -284,9 +289,7 @@ mod tests {
 
     fn textbook(x: &[f64]) -> Vec<f64> {
         let n = x.len();
-        (0..n)
-            .map(|k| 2.0 * (0..n).map(|i| x[i] * (PI * k as f64 * (2 * i + 1) as f64 / (2 * n) as f64).cos()).sum::<f64>())
-            .collect()
+        (0..n).map(|k| 2.0 * (0..n).map(|i| x[i] * (PI * k as f64 * (2 * i + 1) as f64 / (2 * n) as f64).cos()).sum::<f64>()).collect()
     }
 
     #[test]

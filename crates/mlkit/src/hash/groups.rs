@@ -150,8 +150,7 @@ pub fn group(items: &[Item], params: &Params, exec: &mut Exec) -> Grouping {
 
     // 2. Panoramas.
     // (capture time, unit) of the units with a finite time, in time order.
-    let mut timed: Vec<(f64, usize)> =
-        units.iter().filter_map(|&u| items[u].taken_at.filter(|t| t.is_finite()).map(|t| (t, u))).collect();
+    let mut timed: Vec<(f64, usize)> = units.iter().filter_map(|&u| items[u].taken_at.filter(|t| t.is_finite()).map(|t| (t, u))).collect();
     timed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut start = 0;
     while start < timed.len() {
@@ -165,8 +164,7 @@ pub fn group(items: &[Item], params: &Params, exec: &mut Exec) -> Grouping {
         }
         let run: Vec<usize> = timed[start..end].iter().map(|&(_, u)| u).collect();
         let run = &run[..];
-        if run.len() >= params.panorama_min_shots.max(2)
-            && distance_u64(items[run[0]].hash, items[run[run.len() - 1]].hash) > params.radius
+        if run.len() >= params.panorama_min_shots.max(2) && distance_u64(items[run[0]].hash, items[run[run.len() - 1]].hash) > params.radius
         {
             let g = groups.len();
             let step = |a: usize, b: usize| distance_u64(items[run[a]].hash, items[run[b]].hash);

@@ -13,7 +13,7 @@ pub fn parse_u64(text: &str) -> Option<u64> {
 /// Bytes from an even number of hex digits (a SHA-256 as `sha256sum` prints it).
 pub fn decode(text: &str) -> Option<Vec<u8>> {
     let t = text.trim();
-    if t.is_empty() || t.len() % 2 != 0 || !t.is_ascii() {
+    if t.is_empty() || !t.len().is_multiple_of(2) || !t.is_ascii() {
         return None;
     }
     (0..t.len()).step_by(2).map(|i| u8::from_str_radix(&t[i..i + 2], 16).ok()).collect()

@@ -81,7 +81,9 @@ impl std::fmt::Display for ImageError {
                 needed.div_ceil(1 << 20),
                 limit >> 20
             ),
-            ImageError::OutOfMemory { bytes } => write!(f, "the {} MB needed to decode the image could not be allocated", bytes.div_ceil(1 << 20)),
+            ImageError::OutOfMemory { bytes } => {
+                write!(f, "the {} MB needed to decode the image could not be allocated", bytes.div_ceil(1 << 20))
+            }
         }
     }
 }
@@ -244,7 +246,10 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Grey, ImageError> {
     let needed = usize::try_from(width * height * (out_channels + u64::from(!grey_input)) + coefficients).unwrap_or(usize::MAX);
     check_budget(width, height, needed, limits)?;
     if width * height > JPEG_MAX_PIXELS_PER_BYTE * bytes.len() as u64 {
-        return Err(jpeg_error(format!("its {width} × {height} pixels cannot come from {} bytes: the file is truncated or forged", bytes.len())));
+        return Err(jpeg_error(format!(
+            "its {width} × {height} pixels cannot come from {} bytes: the file is truncated or forged",
+            bytes.len()
+        )));
     }
     let out_space = if grey_input { ColorSpace::Luma } else { ColorSpace::RGB };
     decoder.set_options(options.jpeg_set_out_colorspace(out_space));
@@ -396,7 +401,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // Not interlaced, 8-bit grey: the same.
-        assert!(matches!(decode_grey(&png(9459, 9459, 8, 0, false, &zlib_stored(&[0; 12])), &Limits::pixels(89_478_485)), Err(ImageError::Malformed { .. })));
+        assert!(matches!(
+            decode_grey(&png(9459, 9459, 8, 0, false, &zlib_stored(&[0; 12])), &Limits::pixels(89_478_485)),
+            Err(ImageError::Malformed { .. })
+        ));
     }
 
     #[test]

@@ -13,10 +13,10 @@
 //! | [`groups`] | exact and near-duplicate groups, with confidence and type (seed 003) |
 
 pub mod dct;
+pub mod groups;
 pub mod hamming;
 pub mod hex;
 pub mod image;
-pub mod groups;
 pub mod perceptual;
 pub mod radius;
 pub mod resample;

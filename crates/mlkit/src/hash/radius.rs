@@ -12,7 +12,6 @@
 //! fewer probes each but fuller buckets. The SQL index scheme (`ml.hash_bands`) is the
 //! same idea with `m = 5` fixed, so that `r ≤ 4` needs exact band matches only.
 
-
 /// The bits of `hash` that belong to band `band` of `bands` (at least 3, so that a band fits
 /// in 32 bits), packed, lowest bit first.
 pub fn band_value(hash: u64, band: usize, bands: usize) -> u32 {

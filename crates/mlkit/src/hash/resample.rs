@@ -108,7 +108,11 @@ pub fn lanczos_resize(pixels: &[u8], width: usize, height: usize, out_w: usize, 
         }
     } else {
         let tmp = vertical(pixels, width, 0, &Weights::new(height, out_h));
-        if need_h { horizontal(&tmp, width, (0, out_h), out_w) } else { tmp }
+        if need_h {
+            horizontal(&tmp, width, (0, out_h), out_w)
+        } else {
+            tmp
+        }
     }
 }
 

@@ -96,7 +96,10 @@ pub struct Pca {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
     /// More components than `min(rows, features)`, or none.
-    ComponentCount { asked: usize, max: usize },
+    ComponentCount {
+        asked: usize,
+        max: usize,
+    },
     /// A variance share outside (0, 1), or with the randomized solver.
     VarianceShare(f64),
     /// Fewer than two rows.
@@ -169,13 +172,19 @@ pub fn fit(x: &Matrix, params: &Params, exec: &mut Exec) -> Result<Pca, Error> {
     };
     // The mean, in f64, from per-block sums added in block order.
     let mut mean = vec![0.0f64; d];
-    exec.for_chunks("PCA mean", n, BLOCK, |rows| {
-        let mut s = vec![0.0f64; d];
-        for i in rows {
-            s.iter_mut().zip(x.row(i)).for_each(|(a, &v)| *a += f64::from(v));
-        }
-        s
-    }, |s| mean.iter_mut().zip(s).for_each(|(m, v)| *m += v));
+    exec.for_chunks(
+        "PCA mean",
+        n,
+        BLOCK,
+        |rows| {
+            let mut s = vec![0.0f64; d];
+            for i in rows {
+                s.iter_mut().zip(x.row(i)).for_each(|(a, &v)| *a += f64::from(v));
+            }
+            s
+        },
+        |s| mean.iter_mut().zip(s).for_each(|(m, v)| *m += v),
+    );
     mean.iter_mut().for_each(|m| *m /= n as f64);
     let (values, vectors, total) = match solver {
         Solver::Randomized => {
@@ -223,18 +232,30 @@ pub fn fit(x: &Matrix, params: &Params, exec: &mut Exec) -> Result<Pca, Error> {
 }
 
 /// Eigenvalues (variances) and eigenvectors of the covariance, and the total variance.
-fn covariance_eigen(x: &Matrix, mean: &[f64], components: Components, seed: u64, exec: &mut Exec) -> Result<(Vec<f64>, Vec<f64>, f64), Error> {
+fn covariance_eigen(
+    x: &Matrix,
+    mean: &[f64],
+    components: Components,
+    seed: u64,
+    exec: &mut Exec,
+) -> Result<(Vec<f64>, Vec<f64>, f64), Error> {
     let (n, d) = (x.rows(), x.cols());
     exec.reserve(8 * d * d + 4 * d * d * 2 * exec.threads(), "PCA covariance").map_err(Error::Memory)?;
     let mut cov = vec![0.0f64; d * d];
-    exec.for_chunks("PCA covariance", n, BLOCK, |rows| {
-        let r = rows.len();
-        let bt = transposed(&centred_block(x, mean, rows), r, d);
-        let bm = Matrix::new(&bt, d, r).expect("a d × rows block");
-        let mut out = vec![0.0f32; d * d];
-        crate::linalg::dot_block(&bm, &bm, &mut out);
-        out
-    }, |part| cov.iter_mut().zip(part).for_each(|(c, v)| *c += f64::from(v)));
+    exec.for_chunks(
+        "PCA covariance",
+        n,
+        BLOCK,
+        |rows| {
+            let r = rows.len();
+            let bt = transposed(&centred_block(x, mean, rows), r, d);
+            let bm = Matrix::new(&bt, d, r).expect("a d × rows block");
+            let mut out = vec![0.0f32; d * d];
+            crate::linalg::dot_block(&bm, &bm, &mut out);
+            out
+        },
+        |part| cov.iter_mut().zip(part).for_each(|(c, v)| *c += f64::from(v)),
+    );
     for a in 0..d {
         for b in 0..a {
             let m = (cov[a * d + b] + cov[b * d + a]) / 2.0 / (n - 1) as f64;
@@ -278,21 +299,27 @@ fn randomized(x: &Matrix, mean: &[f64], k: usize, seed: u64, exec: &mut Exec) ->
         let qm = Matrix::new(&qf, l, d).expect("an l × d block");
         let mut z = vec![0.0f64; l * d];
         let mut sum_sq = 0.0;
-        exec.for_chunks("randomized PCA", n, BLOCK, |rows| {
-            let r = rows.len();
-            let b = centred_block(x, mean, rows);
-            let bm = Matrix::new(&b, r, d).expect("a rows × d block");
-            let mut y = vec![0.0f32; r * l];
-            crate::linalg::dot_block(&bm, &qm, &mut y);
-            let (yt, bt) = (transposed(&y, r, l), transposed(&b, r, d));
-            let mut zc = vec![0.0f32; l * d];
-            crate::linalg::dot_block(&Matrix::new(&yt, l, r).expect("l × rows"), &Matrix::new(&bt, d, r).expect("d × rows"), &mut zc);
-            let ss: f64 = b.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
-            (zc, ss)
-        }, |(zc, ss)| {
-            z.iter_mut().zip(zc).for_each(|(a, v)| *a += f64::from(v));
-            sum_sq += ss;
-        });
+        exec.for_chunks(
+            "randomized PCA",
+            n,
+            BLOCK,
+            |rows| {
+                let r = rows.len();
+                let b = centred_block(x, mean, rows);
+                let bm = Matrix::new(&b, r, d).expect("a rows × d block");
+                let mut y = vec![0.0f32; r * l];
+                crate::linalg::dot_block(&bm, &qm, &mut y);
+                let (yt, bt) = (transposed(&y, r, l), transposed(&b, r, d));
+                let mut zc = vec![0.0f32; l * d];
+                crate::linalg::dot_block(&Matrix::new(&yt, l, r).expect("l × rows"), &Matrix::new(&bt, d, r).expect("d × rows"), &mut zc);
+                let ss: f64 = b.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+                (zc, ss)
+            },
+            |(zc, ss)| {
+                z.iter_mut().zip(zc).for_each(|(a, v)| *a += f64::from(v));
+                sum_sq += ss;
+            },
+        );
         *total = sum_sq / (n - 1) as f64;
         z
     };
@@ -338,7 +365,10 @@ mod tests {
         let p = fit(&x, &Params::count(2), &mut exec).unwrap();
         assert!((p.components[0].abs() - 0.6).abs() < 1e-4 && (p.components[1].abs() - 0.8).abs() < 1e-4, "{p:?}");
         assert!(p.explained_variance_ratio[0] > 0.999);
-        assert_eq!(fit(&x, &Params { components: Components::Variance(0.99), ..Params::count(1) }, &mut exec).unwrap().explained_variance.len(), 1);
+        assert_eq!(
+            fit(&x, &Params { components: Components::Variance(0.99), ..Params::count(1) }, &mut exec).unwrap().explained_variance.len(),
+            1
+        );
         // Whitened coordinates have unit variance.
         let w = fit(&x, &Params { whiten: true, ..Params::count(1) }, &mut exec).unwrap().transform(&x, &exec);
         let var = w.iter().map(|v| v * v).sum::<f64>() / 199.0;

@@ -117,7 +117,7 @@ pub fn fit(x: &Matrix, params: &Params, exec: &mut Exec) -> Result<Umap, Error> 
         ("min_dist", params.min_dist, params.min_dist <= params.spread),
         ("learning_rate", params.learning_rate, params.learning_rate > 0.0 && params.learning_rate.is_finite()),
         ("repulsion_strength", params.repulsion_strength, params.repulsion_strength >= 0.0 && params.repulsion_strength.is_finite()),
-        ("n_epochs", params.n_epochs.unwrap_or(1) as f64, params.n_epochs.map_or(true, |e| (1..=100_000).contains(&e))),
+        ("n_epochs", params.n_epochs.unwrap_or(1) as f64, params.n_epochs.is_none_or(|e| (1..=100_000).contains(&e))),
     ] {
         if !ok {
             return Err(Error::Range(name, v));

@@ -109,9 +109,15 @@ const KL_EVERY: usize = 50;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
     /// `n_components` outside 1..=3 (2 for the FFT method), or more than the data has.
-    Components { asked: usize, max: usize },
+    Components {
+        asked: usize,
+        max: usize,
+    },
     /// A perplexity that is not positive, or not below the number of points.
-    Perplexity { asked: f64, points: usize },
+    Perplexity {
+        asked: f64,
+        points: usize,
+    },
     /// Fewer than 4 points.
     TooFewPoints(usize),
     /// A parameter outside its range (name, value).
@@ -153,13 +159,13 @@ pub fn fit(x: &Matrix, params: &Params, exec: &mut Exec) -> Result<Tsne, Error> 
     if c == 0 || c > max_c || (method == Method::Fft && c != 2) {
         return Err(Error::Components { asked: c, max: max_c });
     }
-    if !(params.perplexity > 0.0) || params.perplexity >= n as f64 || !params.perplexity.is_finite() {
+    if params.perplexity.is_nan() || params.perplexity <= 0.0 || params.perplexity >= n as f64 || !params.perplexity.is_finite() {
         return Err(Error::Perplexity { asked: params.perplexity, points: n });
     }
     for (name, v, ok) in [
         ("theta", params.theta, params.theta >= 0.0 && params.theta.is_finite()),
         ("early_exaggeration", params.early_exaggeration, params.early_exaggeration >= 1.0 && params.early_exaggeration.is_finite()),
-        ("learning_rate", params.learning_rate.unwrap_or(1.0), params.learning_rate.map_or(true, |l| l > 0.0 && l.is_finite())),
+        ("learning_rate", params.learning_rate.unwrap_or(1.0), params.learning_rate.is_none_or(|l| l > 0.0 && l.is_finite())),
         ("momentum", params.momentum, (0.0..1.0).contains(&params.momentum)),
         ("max_step_norm", params.max_step_norm, params.max_step_norm > 0.0),
     ] {
@@ -175,10 +181,16 @@ pub fn fit(x: &Matrix, params: &Params, exec: &mut Exec) -> Result<Tsne, Error> 
     let index = Index::new(x, params.metric).map_err(Error::Neighbors)?;
     let mut ids = Vec::with_capacity(n * k);
     let mut dists = Vec::with_capacity(n * k);
-    exec.for_chunks("t-SNE nearest neighbours", n, 256, |rows| index.knn(rows, k), |(i, d)| {
-        ids.extend(i);
-        dists.extend(d);
-    });
+    exec.for_chunks(
+        "t-SNE nearest neighbours",
+        n,
+        256,
+        |rows| index.knn(rows, k),
+        |(i, d)| {
+            ids.extend(i);
+            dists.extend(d);
+        },
+    );
     drop(index);
     let cond = affinity::conditional(&dists, k, perplexity, exec);
     let p = affinity::joint(&ids, &cond, n, k);
@@ -218,7 +230,15 @@ pub fn fit(x: &Matrix, params: &Params, exec: &mut Exec) -> Result<Tsne, Error> 
     let mut force = vec![0.0; n * c];
     let z = opt.repulsion(&y, &mut force, exec);
     let kl_divergence = kl_of(&y, c, &p, 1.0, z, exec);
-    Ok(Tsne { embedding: y, n_components: c, kl_divergence, method, effective_perplexity: perplexity, neighbours: k, learning_rates: (lr1, lr2) })
+    Ok(Tsne {
+        embedding: y,
+        n_components: c,
+        kl_divergence,
+        method,
+        effective_perplexity: perplexity,
+        neighbours: k,
+        learning_rates: (lr1, lr2),
+    })
 }
 
 /// Population standard deviation of column `col` of an `n × c` array.
@@ -265,7 +285,17 @@ impl Optimizer {
 
     /// One step; returns the KL divergence of the embedding before the step when `eval`.
     #[allow(clippy::too_many_arguments)]
-    fn step(&mut self, y: &mut [f64], p: &affinity::Csr, exaggeration: f64, lr: f64, momentum: f64, max_step: f64, eval: bool, exec: &Exec) -> Option<f64> {
+    fn step(
+        &mut self,
+        y: &mut [f64],
+        p: &affinity::Csr,
+        exaggeration: f64,
+        lr: f64,
+        momentum: f64,
+        max_step: f64,
+        eval: bool,
+        exec: &Exec,
+    ) -> Option<f64> {
         let c = self.c;
         let n = y.len() / c;
         let mut grad = vec![0.0; n * c];
@@ -441,7 +471,10 @@ mod tests {
             assert_eq!(labels[nn.unwrap()], labels[i]);
         }
         assert!(a.kl_divergence > 0.0 && a.kl_divergence < 3.0, "{}", a.kl_divergence);
-        assert_eq!(fit(&m, &Params { perplexity: 600.0, ..params.clone() }, &mut Exec::new(1, &mut none)).unwrap_err(), Error::Perplexity { asked: 600.0, points: 600 });
+        assert_eq!(
+            fit(&m, &Params { perplexity: 600.0, ..params.clone() }, &mut Exec::new(1, &mut none)).unwrap_err(),
+            Error::Perplexity { asked: 600.0, points: 600 }
+        );
     }
 
     #[test]
