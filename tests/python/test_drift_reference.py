@@ -156,7 +156,7 @@ def test_ks_2samp_equals_scipy_exact_and_asymptotic(conn, name, a, b):
             assert exact == (max(len(a), len(b)) <= 10000)
     for method in ("exact", "asymp"):
         if method == "exact" and max(len(a), len(b)) > 10000:
-            # Refused where SciPy's 'auto' switches to asymp (issue 17): it would run for minutes.
+            # Refused where SciPy's 'auto' switches to asymp: it would run for minutes.
             with pytest.raises(psycopg.Error) as e:
                 conn.execute("SELECT pvalue FROM ml.ks_2samp(%s, %s, method => 'exact')", (list(a), list(b)))
             assert e.value.sqlstate == "54000", e.value

@@ -1,5 +1,5 @@
 """Near-duplicates against their references: imagehash 4.3 for the perceptual hashes (on
-PNG, bit for bit), a full scan for the radius index, and seed 003's task — grouping edited
+PNG, bit for bit), a full scan for the radius index, and the grouping task — grouping edited
 copies of real photographs — measured by precision and recall."""
 import io
 import itertools

@@ -1,4 +1,4 @@
-"""Issue 9 §5: every public function of schema ml, called many thousands of times with
+"""Fuzzing: every public function of schema ml, called many thousands of times with
 generated bad and hostile input — NULL in each position, empty and huge arrays, NaN and
 ±Infinity, wrong types, identifiers with quotes, spaces and unicode, relations that do not
 exist or may not be read, other tenants' ids, very large parameters — as an ordinary role of
@@ -277,7 +277,7 @@ def test_fuzz_every_function(fuzz_db, capsys):
     assert not r["leaks"]
 
 
-# Issue 17: the same sweep as an ordinary role that planted look-alikes of every name the
+# Look-alikes: the same sweep as an ordinary role that planted look-alikes of every name the
 # extension's SQL uses (tests/python/security/lookalikes.py) in public and in its pg_temp, with
 # search_path = public, pg_catalog. The sweep's own SQL is qualified (qualify_own_sql), so any
 # look-alike that runs was reached through the extension.

@@ -1,4 +1,4 @@
-"""Scale-out (issue 10): the aggregates split by parallel workers and by partitions give the
+"""Scale-out: the aggregates split by parallel workers and by partitions give the
 answers of a serial scan; their states survive text and binary round trips; the catalog says
 what Citus and the planner need; the scan engine of ml.cluster_embeddings matches the
 in-memory engine and clusters a table larger than pg_mlkit.max_memory_mb."""

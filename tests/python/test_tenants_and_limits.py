@@ -1,4 +1,4 @@
-"""Issue 9 §2–3: tenants sealed table by table with two ordinary roles, the append-only stage
+"""Tenants sealed table by table with two ordinary roles, the append-only stage
 audit, role columns that cannot be forged, pg_mlkit.require_tenant, the limits only a superuser
 raises, the reserved prefix, and 53200 for a plan the server cannot allocate."""
 import os

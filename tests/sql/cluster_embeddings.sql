@@ -85,7 +85,7 @@ SELECT r.col, r.id_col, string_agg(a.cluster::text, ',' ORDER BY t.id) AS cluste
                                             ELSE t.text_id END
  GROUP BY 1, 2 ORDER BY 1;
 
--- run fills the descriptive columns (seed 000's autoencoder stage among them).
+-- run fills the descriptive columns (the autoencoder stage among them).
 SELECT ml.cluster_embeddings('points', params => '{"n_clusters": 2, "random_state": 7}',
          run => '{"model_name": "clustering_pipeline_v1", "model_version": "3",
                   "autoencoder_name": "CNN_Autoencoder_v1",

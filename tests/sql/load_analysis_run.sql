@@ -1,4 +1,4 @@
--- ml.load_analysis_run: seed 000's two examples, as SQL.
+-- ml.load_analysis_run: two examples, a clustering run and an object-detection run.
 
 -- Example 1: a clustering run with all three pipeline stages described.
 SELECT ml.load_analysis_run(

@@ -63,7 +63,7 @@ SELECT r,
 SELECT array_length(ml.hash_probe(0, 4), 1) AS keys_r4, array_length(ml.hash_probe(0, 9), 1) AS keys_r9;
 DROP TABLE hashes;
 
--- Duplicate groups (seed 003): exact copies, a burst, a panorama, similar shots.
+-- Duplicate groups: exact copies, a burst, a panorama, similar shots.
 CREATE TABLE photos (
   id       int PRIMARY KEY,
   phash    bigint,
@@ -99,7 +99,7 @@ SELECT item_id, left(exact_group_id, 12) AS exact_group, exact_group_confidence 
        similar_group_type AS type, hamming_distance AS distance
   FROM ml.duplicate_assignments WHERE run_id = :run_id ORDER BY item_id::int;
 
--- Copying the fields into the application's own table, as seed 003 keeps them.
+-- Copying the fields into the application's own table of photos.
 ALTER TABLE photos ADD COLUMN exact_group_id text, ADD COLUMN exact_group_confidence text,
   ADD COLUMN similar_group_id text, ADD COLUMN similar_group_confidence text, ADD COLUMN similar_group_type text;
 UPDATE photos p

@@ -11,7 +11,7 @@ SELECT c.relname AS table_name,
  WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind = 'r'
  ORDER BY 1;
 
--- analysis_runs carries seed 000's ten pipeline columns, under exactly those names, all nullable.
+-- analysis_runs carries the ten pipeline columns (autoencoder_*, dim_reduction_*, clustering_*), all nullable.
 SELECT attname, format_type(atttypid, atttypmod) AS type, NOT attnotnull AS nullable
   FROM pg_attribute
  WHERE attrelid = 'ml.analysis_runs'::regclass
@@ -24,7 +24,7 @@ SELECT count(*) AS dumped_tables
   JOIN pg_class c ON c.oid = t.oid
  WHERE e.extname = 'pg_mlkit' AND c.relkind = 'r';
 
--- Seed 001's CHECK constraints hold.
+-- The monitoring tables' CHECK constraints hold.
 \set VERBOSITY terse
 INSERT INTO ml.ml_prediction_log (model_name, prediction_value, severity) VALUES ('m', 0.5, 'normal');
 INSERT INTO ml.ml_prediction_log (model_name, prediction_value, severity) VALUES ('m', 0.5, 'loud');

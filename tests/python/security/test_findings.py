@@ -1,6 +1,7 @@
-"""Issue 17, findings 1-6, 10 and 11, each written as an attacker with a login would write it
-(roles in conftest.py: TEMP only, CREATE on public, GRANT ALL). Each test asserts the secure
-outcome, so each fails on 0.2.0. Findings 7-9 are in test_resources.py."""
+"""Weaknesses 1-6, 10 and 11 found when 0.2.0 was attacked as an ordinary role, each written
+as an attacker with a login would write it (roles in conftest.py: TEMP only, CREATE on public,
+GRANT ALL). Each test asserts the secure outcome, so each fails on 0.2.0. Weaknesses 7-9 are
+in test_resources.py."""
 import re
 import subprocess
 
@@ -19,7 +20,7 @@ CREATE TABLE public.points AS
   SELECT i AS id, ARRAY[(i % 3) * 10 + (i % 7) / 7.0, (i % 3) * 5 + (i % 5) / 5.0]::real[] AS embedding
     FROM generate_series(1, 60) i;
 GRANT SELECT ON public.points TO PUBLIC;
--- Readable only by the owner (finding 10).
+-- Readable only by the owner (weakness 10).
 CREATE TABLE public.secret_points AS
   SELECT i AS id, ARRAY[1000003 * i, -7777777 * (i % 2)]::real[] AS embedding FROM generate_series(1, 60) i;
 """
@@ -501,7 +502,7 @@ SQL_WORDS = {"select", "from", "where", "and", "or", "not", "on", "as", "join", 
 
 def internal_aliases():
     """Relation and column aliases of the SQL the Rust code builds (`AS x`, `FROM rel x`,
-    `AS u(a, b)`), read out of src/*.rs, plus the names the issue names."""
+    `AS u(a, b)`), read out of src/*.rs, plus common one-letter and short aliases."""
     found = {"c", "s", "q", "u", "v", "n", "a", "b", "t", "x", "r", "e", "o", "centres", "d", "f", "sev", "i", "l", "p", "k"}
     for s in rust_sql():
         s = re.sub(r"\{[^}]*\}", " rel ", s)

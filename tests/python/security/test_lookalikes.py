@@ -1,4 +1,4 @@
-"""Issue 17's harness: for every public function of pg_mlkit (pg_proc via pg_depend), every
+"""The look-alike harness: for every public function of pg_mlkit (pg_proc via pg_depend), every
 trigger path (inserts, updates, stage changes, every ON DELETE SET NULL cascade from
 pg_constraint, deletes, TRUNCATE), every view and the documented scheduled job
 (ml.rollup_monitoring), first plant the look-alikes generated from the extension's own SQL

@@ -1,8 +1,8 @@
-"""Issue 17, findings 7–9: the model cache never serves another tenant's or a changed artifact;
-resources an ordinary call controls (decoded images, exact KS, aggregate states) stay within
-pg_mlkit.max_memory_mb and statement_timeout; stored artifacts and sketch input that used to
-give internal errors are refused with a proper SQLSTATE. Every test checks that the backend
-lives on."""
+"""Weaknesses 7–9 found when 0.2.0 was attacked as an ordinary role: the model cache never
+serves another tenant's or a changed artifact; resources an ordinary call controls (decoded
+images, exact KS, aggregate states) stay within pg_mlkit.max_memory_mb and statement_timeout;
+stored artifacts and sketch input that used to give internal errors are refused with a proper
+SQLSTATE. Every test checks that the backend lives on."""
 import json
 import os
 import struct
