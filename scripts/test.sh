@@ -8,8 +8,8 @@
 #   4. the Python tests in tests/python: comparisons with scikit-learn, cancellation, the
 #      security suite (attacking roles, generated look-alikes, bounded resources),
 #      pg_dump/pg_restore, tenant sealing and limits, the fuzz sweep of every function,
-#   5. the upgrade test: 0.2.0 built from its commit, filled, updated, compared with a fresh
-#      install (scripts/test_upgrade.sh),
+#   5. the upgrade test: every released version (from its frozen install script), filled,
+#      updated, compared with a fresh install (scripts/test_upgrade.sh),
 #   6. the Debian package: built, installed into a fresh cluster, removed (tests/package/).
 # Stops at the first failure. Builds use the dev profile.
 set -euo pipefail
@@ -51,7 +51,7 @@ say "4/6 Python tests against the reference implementations (pytest)"
 python3 -m pytest -q tests/python
 bash scripts/pgtmp.sh stop
 
-say "5/6 upgrade from 0.2.0 (scripts/test_upgrade.sh)"
+say "5/6 upgrades from every release (scripts/test_upgrade.sh)"
 bash scripts/test_upgrade.sh
 
 say "6/6 the Debian package (tests/package/test_package.sh)"

@@ -735,7 +735,7 @@ fn cluster_by_scan(
     let stage = runs::Stage { name: choice.display_name(), module: "lloyd", params: used.clone() };
     let run_id = runs::insert("clustering", run, &qualified, fit.rows, Some(&stage), None, metrics.clone());
     let t_write = Instant::now();
-    scan::write_assignments(&parts, run_id, &fit);
+    writer::write_assignments_by_scan(&parts, run_id, &fit.centroids, fit.dim);
     if let Some(model_name) = run.model_name.as_deref() {
         let artifact = registry::kmeans_artifact_of(&fit.centroids, fit.dim, scan::distance_summaries(run_id, k));
         let version = registry::register(

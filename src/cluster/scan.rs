@@ -20,6 +20,7 @@
 use crate::shared::errors::{raise, spi, INVALID_PARAMETER_VALUE, PROGRAM_LIMIT_EXCEEDED};
 use crate::shared::progress::Reporter;
 use crate::shared::source::{self, ScanParts};
+use crate::shared::sql;
 use mlkit::cluster::lloyd::{self, Step};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
@@ -117,39 +118,14 @@ impl Queries {
     }
 }
 
-/// Centroids (`k × d`, row-major) as a two-dimensional `real[]` parameter. A value, not text
-/// to cast: a cast of a parameter would be evaluated again for every row.
-fn array_2d(c: &[f32], d: usize) -> pgrx::datum::DatumWithOid<'static> {
-    let k = c.len() / d;
-    let mut values: Vec<pg_sys::Datum> = c.iter().map(|v| pg_sys::Datum::from(v.to_bits())).collect();
-    let mut dims = [k as i32, d as i32];
-    let mut lbs = [1, 1];
-    // SAFETY: k × d float4 datums (by value), no NULLs; construct_md_array copies them into
-    // a new array in the current memory context, which outlives the statement that uses it.
-    unsafe {
-        let a = pg_sys::construct_md_array(
-            values.as_mut_ptr(),
-            std::ptr::null_mut(),
-            2,
-            dims.as_mut_ptr(),
-            lbs.as_mut_ptr(),
-            pg_sys::FLOAT4OID,
-            4,
-            true,
-            pg_sys::TYPALIGN_INT as std::ffi::c_char,
-        );
-        pgrx::datum::DatumWithOid::new(pg_sys::Datum::from(a), pg_sys::FLOAT4ARRAYOID)
-    }
-}
-
 fn step(c: &SpiClient<'_>, q: &Queries, centres: &[f32], d: usize) -> Step {
-    let t = spi(c.select(&q.step, None, &[array_2d(centres, d)]), "run a K-Means step");
+    let t = spi(c.select(&q.step, None, &[sql::array_2d(centres, d)]), "run a K-Means step");
     read_step(t.first(), centres.len() / d, d)
 }
 
 /// A step over the rows whose sampling hash (with `seed`) is below `fraction`.
 fn batch(c: &SpiClient<'_>, q: &Queries, centres: &[f32], d: usize, seed: u64, fraction: f64) -> Step {
-    let t = spi(c.select(&q.batch, None, &[array_2d(centres, d), (seed as i64).into(), fraction.into()]), "run a mini-batch step");
+    let t = spi(c.select(&q.batch, None, &[sql::array_2d(centres, d), (seed as i64).into(), fraction.into()]), "run a mini-batch step");
     read_step(t.first(), centres.len() / d, d)
 }
 
@@ -253,7 +229,7 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
                 &q.draw,
                 &[
                     (p.seed.wrapping_add(round as u64 + 1) as i64).into(),
-                    array_2d(&candidates, d),
+                    sql::array_2d(&candidates, d),
                     psi.into(),
                     (OVERSAMPLING * k as f64).into(),
                 ],
@@ -360,21 +336,6 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
             sample_labels,
         }
     })
-}
-
-/// Writes every row's cluster and distance with one `INSERT ... SELECT` over the source.
-pub fn write_assignments(parts: &ScanParts, run_id: i64, fit: &Fit) {
-    let query = format!(
-        "INSERT INTO ml.cluster_assignments (run_id, item_id, cluster, distance)
-         SELECT $1, {id}, ml.nearest_centroid({e}, _ml_centres._ml_c), ml.centroid_distance({e}, _ml_centres._ml_c)
-           FROM {from}, (SELECT $2 AS _ml_c) AS _ml_centres",
-        id = parts.id,
-        e = parts.embedding,
-        from = parts.from
-    );
-    Spi::connect_mut(|c| {
-        spi(c.update(&query, None, &[run_id.into(), array_2d(&fit.centroids, fit.dim)]), "record the assignments");
-    });
 }
 
 /// The per-cluster distance summaries a stored K-Means model keeps, from the assignments just

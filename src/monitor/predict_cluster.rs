@@ -311,7 +311,7 @@ fn log_batch(
             ),
             "log the predictions",
         );
-        let log_ids: Vec<i64> = logged.map(|row| row.get::<i64>(1).ok().flatten().unwrap_or_default()).collect();
+        let log_ids: Vec<i64> = logged.map(|row| crate::shared::errors::spi_some(row.get::<i64>(1), "log the predictions")).collect();
         let (mut sevs, mut data) = (Vec::new(), Vec::new());
         for (k, i) in r.clone().enumerate() {
             if flags[k] {

@@ -89,3 +89,28 @@ pub unsafe fn expect_type(desc: pg_sys::TupleDesc, col: i32, want: pg_sys::Oid, 
         );
     }
 }
+
+/// A `k × d` matrix (row-major), such as centroids, as a two-dimensional `real[]` parameter. A value, not text
+/// to cast: a cast of a parameter would be evaluated again for every row.
+pub fn array_2d(c: &[f32], d: usize) -> pgrx::datum::DatumWithOid<'static> {
+    let k = c.len() / d;
+    let mut values: Vec<pg_sys::Datum> = c.iter().map(|v| pg_sys::Datum::from(v.to_bits())).collect();
+    let mut dims = [k as i32, d as i32];
+    let mut lbs = [1, 1];
+    // SAFETY: k × d float4 datums (by value), no NULLs; construct_md_array copies them into
+    // a new array in the current memory context, which outlives the statement that uses it.
+    unsafe {
+        let a = pg_sys::construct_md_array(
+            values.as_mut_ptr(),
+            std::ptr::null_mut(),
+            2,
+            dims.as_mut_ptr(),
+            lbs.as_mut_ptr(),
+            pg_sys::FLOAT4OID,
+            4,
+            true,
+            pg_sys::TYPALIGN_INT as std::ffi::c_char,
+        );
+        pgrx::datum::DatumWithOid::new(pg_sys::Datum::from(a), pg_sys::FLOAT4ARRAYOID)
+    }
+}

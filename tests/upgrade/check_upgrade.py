@@ -1,7 +1,7 @@
-"""The two halves of scripts/test_upgrade.sh.
+"""The two halves of scripts/test_upgrade.sh, for one released version.
 
-    check_upgrade.py fill OLD_VERSION    # with OLD_VERSION installed: a database filled
-    check_upgrade.py check OLD_VERSION   # with this tree installed: update, compare, dump
+    check_upgrade.py fill OLD_VERSION    # CREATE EXTENSION ... VERSION OLD_VERSION, every table filled
+    check_upgrade.py check OLD_VERSION   # update to this tree's version, compare, dump
 
 Prints what it checked; exits non-zero (with the differences) when anything differs."""
 import gzip
@@ -76,7 +76,10 @@ def do_fill(old_version):
         with gzip.open(os.path.join(ROOT, "data", "digits.csv.gz"), "rt") as f, \
                 c.cursor().copy("COPY digits FROM STDIN WITH (FORMAT csv, HEADER)") as cp:
             cp.write(f.read())
-        c.execute("""SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": 10, "random_state": 0}')""")
+        # With this tree's library: 0.1.0's tables lack the columns today's clustering writes,
+        # so its assignments come from the filler alone.
+        if old_version != "0.1.0":
+            c.execute("""SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": 10, "random_state": 0}')""")
         before = {t: rows(c, t) for t in sorted(present)}
         empty = [t for t, (_, r) in before.items() if not r]
         assert not empty, f"tables left empty: {empty}"
