@@ -6,7 +6,6 @@ use crate::runs::{self, implementation, required_name};
 use crate::shared::errors::{
     literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED,
 };
-use crate::shared::params::fresh_seed;
 use crate::shared::params::Options;
 use crate::shared::progress::ms;
 use crate::shared::source::zero_vector_in;
@@ -291,16 +290,7 @@ impl Choice {
             ),
         };
         let o = Options::new("params", params, keys, owner);
-        let seed = match o.get("random_state") {
-            None => fresh_seed(),
-            Some(_) => o.integer_or(
-                "random_state",
-                0,
-                0,
-                i64::MAX,
-                "Pass a seed of 0 or more, or leave random_state out to draw one (it is recorded in clustering_params).",
-            ) as u64,
-        };
+        let seed = crate::shared::params::random_state(&o, "clustering_params");
         let silhouette_sample = o.integer("silhouette_sample_size", DEFAULT_SILHOUETTE_SAMPLE, 0, 100_000) as usize;
         let metric = || {
             let m = o.text("metric").unwrap_or_else(|| "euclidean".into());

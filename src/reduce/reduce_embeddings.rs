@@ -7,7 +7,6 @@ use crate::runs::{self, implementation, required_name};
 use crate::shared::errors::{
     literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED,
 };
-use crate::shared::params::fresh_seed;
 use crate::shared::params::Options;
 use crate::shared::progress::ms;
 use crate::shared::source::zero_vector_in;
@@ -194,10 +193,7 @@ fn metric_of(o: &Options, arg: &str) -> Metric {
 }
 
 fn seed_of(o: &Options) -> u64 {
-    match o.get("random_state") {
-        None => fresh_seed(),
-        Some(_) => o.integer("random_state", 0, 0, i64::from(i32::MAX)) as u64,
-    }
+    crate::shared::params::random_state(o, "dim_reduction_params")
 }
 
 impl Reduction {
@@ -433,9 +429,7 @@ impl Reduction {
             Method::Pca(p) => {
                 let fit = pca::fit(x, p, exec).unwrap_or_else(|e| match e {
                     pca::Error::Memory(m) => self.memory_error(name, m),
-                    other => {
-                        raise(INVALID_PARAMETER_VALUE, format!("PCA of source {name}: {other:?}"), format!("Check {arg}.n_components."))
-                    }
+                    other => raise(INVALID_PARAMETER_VALUE, format!("PCA of source {name}: {other}"), format!("Check {arg}.n_components.")),
                 });
                 let coords = fit.transform(x, exec);
                 let k = fit.explained_variance.len();
@@ -458,7 +452,7 @@ impl Reduction {
                 let fit = tsne::fit(x, p, exec).unwrap_or_else(|e| match e {
                     tsne::Error::Memory(m) => self.memory_error(name, m),
                     tsne::Error::Neighbors(n) => neighbor_error(n),
-                    other => raise(INVALID_PARAMETER_VALUE, format!("t-SNE of source {name}: {other:?}"), format!("Check {arg}.")),
+                    other => raise(INVALID_PARAMETER_VALUE, format!("t-SNE of source {name}: {other}"), format!("Check {arg}.")),
                 });
                 let rows = quality::sample_rows(x.rows(), p.seed);
                 let trust = quality::trustworthiness(x, &fit.embedding, fit.n_components, &rows, TRUST_K, p.metric, exec);
@@ -493,7 +487,7 @@ impl Reduction {
                 let fit = umap::fit(x, p, exec).unwrap_or_else(|e| match e {
                     umap::Error::Memory(m) => self.memory_error(name, m),
                     umap::Error::Neighbors(n) => neighbor_error(n),
-                    other => raise(INVALID_PARAMETER_VALUE, format!("UMAP of source {name}: {other:?}"), format!("Check {arg}.")),
+                    other => raise(INVALID_PARAMETER_VALUE, format!("UMAP of source {name}: {other}"), format!("Check {arg}.")),
                 });
                 let rows = quality::sample_rows(x.rows(), p.seed);
                 let trust = quality::trustworthiness(x, &fit.embedding, fit.n_components, &rows, TRUST_K, p.metric, exec);

@@ -212,3 +212,19 @@ pub fn fresh_seed() -> u64 {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     mlkit::rng::Rng::new(nanos ^ ((std::process::id() as u64) << 32)).next_u64() >> 33
 }
+
+/// `random_state` of an options object: a seed from 0 to 2⁶³ − 1, or a fresh one when it is
+/// left out (every run records the seed it used, where `recorded_in` says). One rule for
+/// every function that takes it.
+pub fn random_state(o: &Options, recorded_in: &str) -> u64 {
+    match o.get("random_state") {
+        None => fresh_seed(),
+        Some(_) => o.integer_or(
+            "random_state",
+            0,
+            0,
+            i64::MAX,
+            &format!("Pass a seed of 0 or more, or leave random_state out to draw one (it is recorded in {recorded_in})."),
+        ) as u64,
+    }
+}

@@ -107,6 +107,17 @@ pub enum Error {
     Memory(MemoryLimit),
 }
 
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::ComponentCount { asked, max } => write!(f, "{asked} components asked for, at most {max} possible"),
+            Error::VarianceShare(v) => write!(f, "a share of variance of {v} (it must be between 0 and 1, with a full solver)"),
+            Error::TooFewRows(n) => write!(f, "{n} rows, fewer than the 2 it needs"),
+            Error::Memory(m) => write!(f, "{m:?}"),
+        }
+    }
+}
+
 /// Rows per block of the SGEMM passes (fixed: the sums add up in the same order for any
 /// thread count).
 const BLOCK: usize = 1024;

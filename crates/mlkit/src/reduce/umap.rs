@@ -85,6 +85,18 @@ pub enum Error {
     Memory(MemoryLimit),
 }
 
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Neighbours { asked, points } => write!(f, "n_neighbors {asked} for {points} points"),
+            Error::Components { asked, max } => write!(f, "{asked} components asked for, at most {max} possible"),
+            Error::Range(name, v) => write!(f, "{name} {v} is out of its range"),
+            Error::Neighbors(e) => write!(f, "{e:?}"),
+            Error::Memory(m) => write!(f, "{m:?}"),
+        }
+    }
+}
+
 /// A fitted embedding.
 #[derive(Debug, Clone)]
 pub struct Umap {

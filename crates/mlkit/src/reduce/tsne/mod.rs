@@ -126,6 +126,19 @@ pub enum Error {
     Memory(MemoryLimit),
 }
 
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Components { asked, max } => write!(f, "{asked} components asked for, at most {max} possible"),
+            Error::Perplexity { asked, points } => write!(f, "perplexity {asked} for {points} points"),
+            Error::TooFewPoints(n) => write!(f, "{n} points, fewer than the 4 it needs"),
+            Error::Range(name, v) => write!(f, "{name} {v} is out of its range"),
+            Error::Neighbors(e) => write!(f, "{e:?}"),
+            Error::Memory(m) => write!(f, "{m:?}"),
+        }
+    }
+}
+
 /// A fitted embedding.
 #[derive(Debug, Clone)]
 pub struct Tsne {
