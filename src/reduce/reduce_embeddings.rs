@@ -13,7 +13,7 @@ use crate::shared::source::zero_vector_in;
 use crate::shared::source::{Read, Source};
 use crate::{runs::writer, shared::guc, shared::registry};
 use mlkit::exec::MemoryLimit;
-use mlkit::neighbors::{self, Index, Metric};
+use mlkit::neighbors::{self, Metric};
 use mlkit::reduce::{pca, quality, tsne, umap};
 use mlkit::{Exec, Matrix};
 use pgrx::prelude::*;
@@ -340,9 +340,9 @@ impl Reduction {
         let k = self.output_dim(dim);
         let out = rows * k * 8 * 2;
         out + match &self.method {
-            Method::Pca(_) => 8 * dim * dim + 4 * 1024 * dim * 4,
-            Method::Tsne(p) => Index::memory_bytes(rows, dim) + rows * (3.0 * p.perplexity) as usize * 40 + rows * 64,
-            Method::Umap(p) => Index::memory_bytes(rows, dim) + rows * p.n_neighbors * 80,
+            Method::Pca(_) => pca::memory_bytes(rows, dim),
+            Method::Tsne(p) => tsne::memory_bytes(rows, dim, p.perplexity),
+            Method::Umap(p) => umap::memory_bytes(rows, dim, p.n_neighbors),
         }
     }
 

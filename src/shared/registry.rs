@@ -13,7 +13,7 @@ use pgrx::JsonB;
 use serde_json::{json, Value};
 
 /// Quantiles kept per cluster: 0 %, 1 %, …, 100 %.
-const QUANTILES: usize = 101;
+use mlkit::cluster::anomaly::QUANTILES;
 
 /// The K-Means artifact of `result` (which must have centroids and distances) for `dim`-wide
 /// data.
@@ -46,33 +46,17 @@ pub fn kmeans_artifact(result: &Clustering, dim: usize) -> Value {
     kmeans_artifact_of(centroids, dim, summary)
 }
 
-/// The evenly spaced quantiles (0, 1/(QUANTILES − 1), …, 1) a K-Means artifact keeps of each
-/// cluster's training distances.
+/// The quantile levels a K-Means artifact keeps of each cluster's training distances.
 pub fn quantile_levels() -> Vec<f64> {
-    (0..QUANTILES).map(|i| i as f64 / (QUANTILES - 1) as f64).collect()
+    mlkit::cluster::anomaly::quantile_levels()
 }
 
-/// One cluster's distances summarised as the artifact keeps them: count, mean, population
-/// std and the quantiles at [`quantile_levels`] (linear interpolation between order
-/// statistics, NumPy's default and `percentile_cont`'s).
+/// One cluster's distances as the artifact keeps them ([`mlkit::cluster::anomaly::Summary`]).
 fn distance_summary(v: &mut [f64]) -> Value {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        return json!({"count": 0});
+    match mlkit::cluster::anomaly::Summary::of(v) {
+        None => json!({"count": 0}),
+        Some(s) => json!({"count": s.count, "mean": s.mean, "std": s.std, "quantiles": s.quantiles}),
     }
-    let mean = v.iter().sum::<f64>() / n as f64;
-    let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
-    let q: Vec<f64> = quantile_levels()
-        .into_iter()
-        .map(|level| {
-            let pos = level * (n - 1) as f64;
-            let (lo, frac) = (pos.floor() as usize, pos.fract());
-            let hi = (lo + 1).min(n - 1);
-            v[lo] + (v[hi] - v[lo]) * frac
-        })
-        .collect();
-    json!({"count": n, "mean": mean, "std": std, "quantiles": q})
 }
 
 /// A K-Means artifact (`pg_mlkit.kmeans.v1`) from centroids (`k × dim`) and one distance

@@ -85,8 +85,63 @@ impl Thresholds {
     }
 }
 
+/// How many quantiles a [`Profile`] keeps: 0 %, 1 %, …, 100 %.
+pub const QUANTILES: usize = 101;
+
+/// The evenly spaced quantile levels (0, 1/(QUANTILES − 1), …, 1) a profile keeps.
+pub fn quantile_levels() -> Vec<f64> {
+    (0..QUANTILES).map(|i| i as f64 / (QUANTILES - 1) as f64).collect()
+}
+
+/// One cluster's training distances summarised: count, mean, population standard deviation
+/// and the quantiles at [`quantile_levels`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub count: usize,
+    pub mean: f64,
+    pub std: f64,
+    pub quantiles: Vec<f64>,
+}
+
+impl Summary {
+    /// The summary of `distances` (sorted in place); `None` when there are none. Quantiles
+    /// interpolate linearly between order statistics, as NumPy's default and PostgreSQL's
+    /// `percentile_cont` do, so a summary computed in SQL is the same.
+    pub fn of(distances: &mut [f64]) -> Option<Summary> {
+        distances.sort_by(f64::total_cmp);
+        let n = distances.len();
+        if n == 0 {
+            return None;
+        }
+        let mean = distances.iter().sum::<f64>() / n as f64;
+        let std = (distances.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+        let quantiles = quantile_levels()
+            .into_iter()
+            .map(|level| {
+                let pos = level * (n - 1) as f64;
+                let (lo, frac) = (pos.floor() as usize, pos.fract());
+                let hi = (lo + 1).min(n - 1);
+                distances[lo] + (distances[hi] - distances[lo]) * frac
+            })
+            .collect();
+        Some(Summary { count: n, mean, std, quantiles })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn summaries_interpolate_quantiles_as_numpy() {
+        // numpy.quantile([1, 2, 3, 4], [0, 0.01, 0.5, 1]) = [1, 1.03, 2.5, 4]
+        let s = Summary::of(&mut [4.0, 1.0, 3.0, 2.0]).unwrap();
+        assert_eq!((s.count, s.mean), (4, 2.5));
+        assert!((s.std - 1.25f64.sqrt()).abs() < 1e-12);
+        assert_eq!(s.quantiles.len(), QUANTILES);
+        assert_eq!((s.quantiles[0], s.quantiles[50], s.quantiles[100]), (1.0, 2.5, 4.0));
+        assert!((s.quantiles[1] - 1.03).abs() < 1e-12);
+        assert!(Summary::of(&mut []).is_none());
+    }
+
     use super::*;
 
     #[test]

@@ -93,6 +93,12 @@ pub struct Pca {
     pub solver: Solver,
 }
 
+/// Working memory of a fit on `rows × dim` input beyond the input, in bytes: the covariance
+/// (`dim × dim` f64) and a block of the projection passes; the `rows × k` result is the caller's.
+pub fn memory_bytes(_rows: usize, dim: usize) -> usize {
+    8 * dim * dim + 4 * 1024 * dim * 4
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
     /// More components than `min(rows, features)`, or none.

@@ -67,6 +67,12 @@ impl Default for Params {
     }
 }
 
+/// Working memory of a fit on `rows × dim` input with `n_neighbors`, beyond the input, in
+/// bytes: the neighbour index and the fuzzy graph; the `rows × k` result is the caller's.
+pub fn memory_bytes(rows: usize, dim: usize, n_neighbors: usize) -> usize {
+    crate::neighbors::Index::memory_bytes(rows, dim) + rows * n_neighbors * 80
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
     /// `n_neighbors` below 2 or not below the number of points.

@@ -106,6 +106,13 @@ const INTS_IN_INTERVAL: f64 = 1.0;
 /// KL divergence is evaluated every this many iterations (and at the end).
 const KL_EVERY: usize = 50;
 
+/// Working memory of a fit on `rows × dim` input with `perplexity`, beyond the input, in bytes:
+/// the neighbour index, the sparse affinities (3 × perplexity neighbours a point) and the
+/// optimizer's per-point state; the `rows × k` result is the caller's.
+pub fn memory_bytes(rows: usize, dim: usize, perplexity: f64) -> usize {
+    crate::neighbors::Index::memory_bytes(rows, dim) + rows * (3.0 * perplexity) as usize * 40 + rows * 64
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
     /// `n_components` outside 1..=3 (2 for the FFT method), or more than the data has.
