@@ -15,7 +15,10 @@
 //! | `ml.hamming_distance`, `<^>`, `ml.hash_from_hex`, `ml.hash_to_hex`, `ml.hash_bands`, `ml.hash_probe` | [`duplicates::hamming`] |
 //! | `ml.phash`, `ml.dhash`, `ml.ahash` | [`duplicates::image_hashes`] |
 //! | `ml.group_near_duplicates(...)` | [`duplicates::group_near_duplicates`] |
-//! | `ml.kmeans_step`, `ml.kmeans_centroids`, `ml.kmeans_counts`, `ml.kmeans_sums`, `ml.kmeans_inertia`, `ml.nearest_centroid`, `ml.centroid_distance`, `ml.nearest_exemplar`, `ml.sample_hash`, `ml.hist_agg`, `ml.quantile_sketch_agg` and its accessors, types `ml.kmeans_state`, `ml.quantile_sketch` | [`scale_out`] |
+//! | `ml.kmeans_step`, `ml.kmeans_centroids`, `ml.kmeans_counts`, `ml.kmeans_sums`, `ml.kmeans_inertia`, `ml.nearest_centroid`, `ml.centroid_distance`, `ml.nearest_exemplar`, type `ml.kmeans_state` | [`scale_out::kmeans_step`] |
+//! | `ml.hist_agg` | [`scale_out::hist_agg`] |
+//! | `ml.quantile_sketch_agg`, `ml.sketch_quantile`, `ml.sketch_count`, `ml.sketch_rank_error`, `ml.sketch_ks`, `ml.sketch_wasserstein`, type `ml.quantile_sketch` | [`scale_out::quantile_sketch`] |
+//! | `ml.sample_hash` | [`scale_out::sample_hash`] |
 //! | tables of schema `ml`        | `sql/schema/*.sql`            |
 //! | `ml.current_tenant()`        | [`shared::tenancy`] (`ml.grant_tenant`, `ml.revoke_tenant`, `ml.tenant_grants`: `sql/schema/00_common.sql`) |
 //! | the stage audit's triggers   | [`shared::stage_audit`]       |

@@ -1,0 +1,98 @@
+//! The function-call interface the types and aggregates of this area are written against:
+//! arguments and results of raw version-1 C functions.
+
+use crate::shared::errors::raise;
+use pgrx::array::RawArray;
+use pgrx::fcinfo::pg_getarg_datum_raw;
+use pgrx::pg_sys::{self, Datum, FunctionCallInfo};
+use std::ptr::NonNull;
+
+// ---------------------------------------------------------------------------------------
+// The function-call interface, shared by the types and aggregates below
+
+/// Argument 0 of an input function: the text (not NUL-containing; invalid UTF-8 replaced).
+pub(super) unsafe fn cstring_arg(fcinfo: FunctionCallInfo) -> String {
+    // SAFETY: argument 0 of a type's input function is a non-null cstring.
+    unsafe { std::ffi::CStr::from_ptr(pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<std::ffi::c_char>()).to_string_lossy().into_owned() }
+}
+
+/// An output function's result: `text` as a palloc'd cstring.
+pub(super) fn cstring_datum(text: String) -> Datum {
+    // SAFETY: pstrdup copies the NUL-terminated string into the current memory context.
+    unsafe { Datum::from(pg_sys::pstrdup(std::ffi::CString::new(text).unwrap_or_default().as_ptr())) }
+}
+
+/// Argument 0 of a receive function: the message's unread bytes, marked as read.
+pub(super) unsafe fn message_bytes<'a>(fcinfo: FunctionCallInfo) -> &'a [u8] {
+    // SAFETY: argument 0 of a receive function is the message's StringInfo (type internal).
+    unsafe {
+        let buf = pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::StringInfoData>();
+        let all = std::slice::from_raw_parts((*buf).data as *const u8, (*buf).len as usize);
+        let rest = &all[(*buf).cursor as usize..];
+        (*buf).cursor = (*buf).len;
+        rest
+    }
+}
+
+/// Argument `i`, a non-null array kept in `fn_extra`: the kept copy when the argument's bytes
+/// are those of last time, else the argument checked by `check` and copied into `fn_mcxt`
+/// (which lives as long as the call site). Returns the kept array.
+pub(super) unsafe fn kept_arg(fcinfo: FunctionCallInfo, i: usize, check: impl FnOnce(*mut pg_sys::varlena)) -> RawArray {
+    // SAFETY: argument `i` is a non-null varlena; fn_extra is ours (NULL or a copy made here).
+    unsafe {
+        let flinfo = (*fcinfo).flinfo;
+        let arg = pg_sys::pg_detoast_datum(pg_getarg_datum_raw(fcinfo, i).cast_mut_ptr());
+        let size = pgrx::varsize_any(arg);
+        let kept = (*flinfo).fn_extra as *mut pg_sys::varlena;
+        let same = !kept.is_null()
+            && pgrx::varsize_any(kept) == size
+            && std::slice::from_raw_parts(kept as *const u8, size) == std::slice::from_raw_parts(arg as *const u8, size);
+        if !same {
+            check(arg);
+            if !kept.is_null() {
+                pg_sys::pfree(kept.cast());
+            }
+            let copy = pg_sys::MemoryContextAlloc((*flinfo).fn_mcxt, size);
+            std::ptr::copy_nonoverlapping(arg as *const u8, copy as *mut u8, size);
+            (*flinfo).fn_extra = copy;
+        }
+        RawArray::from_ptr(NonNull::new_unchecked((*flinfo).fn_extra.cast()))
+    }
+}
+
+/// Refuses (54000) an aggregate state of `size` bytes over `pg_mlkit.max_memory_mb`, which
+/// bounds every state as it bounds a call's working memory. `what` names the state (built
+/// only on refusal).
+pub(super) fn state_within_budget(size: usize, what: impl FnOnce() -> String) {
+    let limit = crate::shared::guc::max_memory_bytes();
+    if size > limit {
+        raise(
+            crate::shared::errors::PROGRAM_LIMIT_EXCEEDED,
+            format!("{} needs {} MB, over pg_mlkit.max_memory_mb = {} MB", what(), size.div_ceil(1 << 20), limit >> 20),
+            "Raise pg_mlkit.max_memory_mb (up to the server's setting), or aggregate less at once: fewer centroids or dimensions for ml.kmeans_step, a smaller k for ml.quantile_sketch_agg.",
+        );
+    }
+}
+
+/// Argument `i`, a non-null `ml.kmeans_state`, detoasted (possibly a copy).
+pub(super) unsafe fn state_arg(fcinfo: FunctionCallInfo, i: usize) -> *mut pg_sys::varlena {
+    // SAFETY: the caller says argument `i` is a non-null varlena.
+    unsafe { pg_sys::pg_detoast_datum(pg_getarg_datum_raw(fcinfo, i).cast_mut_ptr()) }
+}
+
+/// The state to update: argument 0 detoasted, copied unless it is the aggregate's own.
+pub(super) unsafe fn own_arg(fcinfo: FunctionCallInfo, in_aggregate: bool) -> *mut pg_sys::varlena {
+    // SAFETY: argument 0 is a non-null varlena.
+    unsafe {
+        let original = pg_getarg_datum_raw(fcinfo, 0).cast_mut_ptr::<pg_sys::varlena>();
+        let s = pg_sys::pg_detoast_datum(original);
+        if s == original && !in_aggregate {
+            let size = pgrx::varsize_any(s);
+            let copy = pg_sys::palloc(size) as *mut pg_sys::varlena;
+            std::ptr::copy_nonoverlapping(s as *const u8, copy as *mut u8, size);
+            copy
+        } else {
+            s
+        }
+    }
+}
