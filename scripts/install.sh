@@ -3,6 +3,8 @@
 # fails. `--release` for the optimised build (demo, benchmarks), else the dev profile (tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The upgrade scripts are composed from sql/upgrade/ and sql/schema/ (scripts/compose_upgrade.py).
+python3 scripts/compose_upgrade.py
 log=$(mktemp)
 if ! cargo pgrx install "$@" --pg-config /usr/lib/postgresql/15/bin/pg_config >"$log" 2>&1; then
   cat "$log"

@@ -18,6 +18,7 @@ STAGE=$OUT/$NAME
 DEB=$OUT/${NAME}_${VERSION}_${ARCH}.deb
 
 rm -rf "$STAGE" "$DEB" && mkdir -p "$STAGE"
+python3 scripts/compose_upgrade.py  # the upgrade scripts, composed from sql/upgrade/ and sql/schema/
 log=$(mktemp)
 if ! cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$STAGE" >"$log" 2>&1; then
   cat "$log"; rm -f "$log"; exit 1

@@ -17,7 +17,9 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+STARTED=$(date +%s)
+# Each step says when it starts, in seconds since the start (the closing line gives the total).
+say() { printf '\n\033[1m==> [%ss] %s\033[0m\n' "$(( $(date +%s) - STARTED ))" "$*"; }
 
 bash scripts/bootstrap.sh --python
 
@@ -56,3 +58,4 @@ bash scripts/test_upgrade.sh
 
 say "6/6 the Debian package (tests/package/test_package.sh)"
 bash tests/package/test_package.sh
+say "all tests passed"

@@ -17,7 +17,7 @@
 -- the owner of the table with the caller's search_path, so this matters most for them.
 
 -- In Rust (src/tenancy.rs), so that reading it loads the library and its settings.
-CREATE FUNCTION ml.current_tenant() RETURNS text
+CREATE OR REPLACE FUNCTION ml.current_tenant() RETURNS text
 LANGUAGE c STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'current_tenant_wrapper';
 
@@ -25,6 +25,7 @@ COMMENT ON FUNCTION ml.current_tenant() IS
   'The tenant of this session: the app.tenant setting, or ''default'' when it is unset or empty (an error when pg_mlkit.require_tenant is on, or when the current role was not granted the tenant).';
 
 -- Keeps `updated_at` honest on tables that have it.
+-- @begin tenant_access (a block the 0.3.0 upgrade includes: scripts/compose_upgrade.py)
 -- Which roles may work in which tenant. ml.current_tenant() reads it as the calling role: a role
 -- that is not the owner of pg_mlkit, a superuser or BYPASSRLS may use a tenant only if it was
 -- granted to PUBLIC or to a role it is a member of. Only the owner writes it (ml.grant_tenant,
@@ -52,7 +53,7 @@ GRANT SELECT ON ml.tenant_access TO PUBLIC;
 
 -- A row that is already there (the built-in grant, made again by CREATE EXTENSION before
 -- pg_restore copies the dumped rows) takes the incoming state instead of failing the copy.
-CREATE FUNCTION ml.tenant_access_merge() RETURNS trigger
+CREATE OR REPLACE FUNCTION ml.tenant_access_merge() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -80,11 +81,12 @@ SELECT CASE a.role_name WHEN 'public' THEN 'PUBLIC' ELSE a.role_name END AS role
 COMMENT ON VIEW ml.tenant_grants IS
   'The tenants each role may work in (PUBLIC: every role); an ordinary role sees the grants that concern it.';
 GRANT SELECT ON ml.tenant_grants TO PUBLIC;
+-- @end tenant_access
 
 -- ml.grant_tenant / ml.revoke_tenant take the role as a name (a quoted literal picks these;
 -- 'public' in any case is PUBLIC unless a role of exactly that name exists) or as a regrole
 -- (0 is PUBLIC).
-CREATE FUNCTION ml.grant_tenant(role name, tenant text) RETURNS void
+CREATE OR REPLACE FUNCTION ml.grant_tenant(role name, tenant text) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -120,7 +122,7 @@ BEGIN
    WHERE NOT a.granted;
 END
 $$;
-CREATE FUNCTION ml.revoke_tenant(role name, tenant text) RETURNS void
+CREATE OR REPLACE FUNCTION ml.revoke_tenant(role name, tenant text) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -153,12 +155,12 @@ BEGIN
    WHERE a.role_name = grantee AND a.tenant = revoke_tenant.tenant AND a.granted;
 END
 $$;
-CREATE FUNCTION ml.grant_tenant(role regrole, tenant text) RETURNS void
+CREATE OR REPLACE FUNCTION ml.grant_tenant(role regrole, tenant text) RETURNS void
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT ml.grant_tenant(coalesce((SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) $1),
                                       CASE WHEN $1 OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'public'::pg_catalog.name END), $2) $$;
-CREATE FUNCTION ml.revoke_tenant(role regrole, tenant text) RETURNS void
+CREATE OR REPLACE FUNCTION ml.revoke_tenant(role regrole, tenant text) RETURNS void
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT ml.revoke_tenant(coalesce((SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) $1),
@@ -173,7 +175,7 @@ COMMENT ON FUNCTION ml.revoke_tenant(regrole, text) IS
   'Takes a tenant grant back from a role. Owner of pg_mlkit only.';
 
 -- Per row, and it runs no query: no SET clause (it would cost every UPDATE), the one call qualified.
-CREATE FUNCTION ml.touch_updated_at() RETURNS trigger
+CREATE OR REPLACE FUNCTION ml.touch_updated_at() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
@@ -186,7 +188,7 @@ $$;
 -- the owner, the trigger writes current_user. TG_ARGV[0] names the column; TG_ARGV[1] is
 -- 'creator' (set on insert, never changed) or 'actor' (set to current_user whenever it is set
 -- or changed to a value; it may be cleared).
-CREATE FUNCTION ml.stamp_actor() RETURNS trigger
+CREATE OR REPLACE FUNCTION ml.stamp_actor() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -216,7 +218,7 @@ $$;
 -- TRUNCATE ignores row-level security: a role allowed to truncate a table would empty it for
 -- every tenant. So only the owner of the tables (and superusers) may; 99_finish.sql attaches
 -- this to every table.
-CREATE FUNCTION ml.refuse_truncate() RETURNS trigger
+CREATE OR REPLACE FUNCTION ml.refuse_truncate() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$

@@ -116,7 +116,7 @@ COMMENT ON VIEW ml.run_points IS
 -- of run_id, and tells pg_dump to restore runs before their assignments.
 -- Runs are matched by (tenant_id, run_id), as the sealed foreign key would match them: a run
 -- of another tenant with the same id is as missing as no run at all.
-CREATE FUNCTION ml.check_assignment_runs() RETURNS trigger
+CREATE OR REPLACE FUNCTION ml.check_assignment_runs() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$

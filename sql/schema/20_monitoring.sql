@@ -55,7 +55,7 @@ CREATE TRIGGER ml_anomaly_alerts_acknowledged_by
 
 -- Logging any model's prediction (ml.predict_cluster logs its own): every column of
 -- ml_prediction_log by named argument; bad values are errors with a SQLSTATE and a hint.
-CREATE FUNCTION ml.log_prediction(
+CREATE OR REPLACE FUNCTION ml.log_prediction(
   model_name        text,
   prediction_value  double precision,
   input_features    jsonb DEFAULT NULL,

@@ -69,7 +69,7 @@ COMMENT ON TABLE ml.model_stage_transitions IS
 -- Every change of a model's stage is recorded, by the registry's trigger and nothing else; both
 -- trigger functions are Rust (src/stage_audit.rs), because only there can the guard tell the
 -- registry's own insert from any other, such as one from a trigger on a role's temporary table.
-CREATE FUNCTION ml.record_stage_transition() RETURNS trigger
+CREATE OR REPLACE FUNCTION ml.record_stage_transition() RETURNS trigger
 LANGUAGE c
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'record_stage_transition_wrapper';
@@ -80,7 +80,7 @@ CREATE TRIGGER model_registry_stage_audit
 -- Append-only for every role but the owner: a row is added only by the trigger above, for the
 -- stage change it records, with the role that made it and the time; nothing is updated or
 -- deleted (nor truncated: see ml.refuse_truncate). The owner (and superusers) may write anything.
-CREATE FUNCTION ml.guard_stage_audit() RETURNS trigger
+CREATE OR REPLACE FUNCTION ml.guard_stage_audit() RETURNS trigger
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'guard_stage_audit_wrapper';
 CREATE TRIGGER model_stage_transitions_append_only

@@ -4,14 +4,14 @@
 -- The metrics a rule may watch. Prediction metrics are checked on every row written to
 -- ml.ml_prediction_log (by ml.predict_cluster, ml.predict_clusters, ml.log_prediction or a
 -- plain INSERT); drift metrics by ml.score_drift.
-CREATE FUNCTION ml.alert_rule_metrics() RETURNS text[]
+CREATE OR REPLACE FUNCTION ml.alert_rule_metrics() RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT ARRAY['anomaly_score', 'prediction_value', 'response_time_ms',
                    'drift_share', 'drifted_columns'] $$;
 COMMENT ON FUNCTION ml.alert_rule_metrics() IS
   'The metrics an ml.alert_rules row may watch: anomaly_score, prediction_value, response_time_ms (each logged prediction), drift_share, drifted_columns (each ml.score_drift run).';
 
-CREATE FUNCTION ml.check_alert_rule() RETURNS trigger
+CREATE OR REPLACE FUNCTION ml.check_alert_rule() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -43,7 +43,7 @@ CREATE TRIGGER alert_rules_check BEFORE INSERT OR UPDATE ON ml.alert_rules
 -- prediction metric whose model matches, the most extreme value that satisfies it raises one
 -- ml.monitoring_alerts row — unless the rule already fired within its cooldown. Rules, rows and
 -- alerts are matched within a tenant (an owner's insert may carry rows of several).
-CREATE FUNCTION ml.fire_prediction_rules() RETURNS trigger
+CREATE OR REPLACE FUNCTION ml.fire_prediction_rules() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -85,7 +85,7 @@ CREATE TRIGGER ml_prediction_log_rules AFTER INSERT ON ml.ml_prediction_log
 
 -- Daily rollups of the prediction log, per tenant: an owner's run (a pg_cron job) rolls up
 -- every tenant, an application role its own.
-CREATE FUNCTION ml.rollup_monitoring(day date DEFAULT current_date - 1) RETURNS integer
+CREATE OR REPLACE FUNCTION ml.rollup_monitoring(day date DEFAULT current_date - 1) RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -129,7 +129,7 @@ COMMENT ON FUNCTION ml.rollup_monitoring(date) IS
 -- Fires the rules on drift metrics when a drift run is recorded (by ml.score_drift, or by
 -- ml.load_analysis_run for drift measured elsewhere): drift_share and drifted_columns from the
 -- run's metrics; one alert per rule, unless it fired within its cooldown.
-CREATE FUNCTION ml.fire_drift_rules() RETURNS trigger
+CREATE OR REPLACE FUNCTION ml.fire_drift_rules() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$

@@ -1,7 +1,7 @@
 -- ml.load_analysis_run: seed 000's MLDataLoader.load_analysis_run() as SQL. Every argument is
 -- named and optional except the analysis type; the new run's id is returned.
 
-CREATE FUNCTION ml.load_analysis_run(
+CREATE OR REPLACE FUNCTION ml.load_analysis_run(
   analysis_type                 text,
   run_timestamp                 timestamptz DEFAULT now(),
   model_name                    text DEFAULT NULL,

@@ -117,7 +117,7 @@ $$;
 -- in ALL) allows, is checked as the table's owner without row-level security: it would tell a
 -- role which of another tenant's keys exist, and could block that tenant's deletes. So only a
 -- role that owns the table in ml may create a trigger on it or a foreign key to it.
-CREATE FUNCTION ml.refuse_foreign_hooks() RETURNS event_trigger
+CREATE OR REPLACE FUNCTION ml.refuse_foreign_hooks() RETURNS event_trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -151,7 +151,9 @@ BEGIN
   END IF;
 END
 $$;
+-- @begin refuse_foreign_hooks
 -- After every DDL command, not a list of tags: a CREATE TABLE inside CREATE SCHEMA runs under
 -- the tag CREATE SCHEMA, and whatever else may create a trigger or a foreign key is covered too.
 CREATE EVENT TRIGGER pg_mlkit_refuse_foreign_hooks ON ddl_command_end
   EXECUTE FUNCTION ml.refuse_foreign_hooks();
+-- @end refuse_foreign_hooks

@@ -13,7 +13,7 @@ use crate::shared::source::{Read, Source};
 use crate::{cluster::scan, runs::writer, shared::guc, shared::registry};
 use mlkit::cluster::Stat;
 use mlkit::metrics::Quality;
-use mlkit::neighbors::{self, Metric};
+use mlkit::neighbors;
 use mlkit::{dbscan, hdbscan, kmeans, metrics, rng::Rng, Clustering, Exec, Matrix};
 use pgrx::prelude::*;
 use serde_json::{json, Map, Value};
@@ -292,16 +292,7 @@ impl Choice {
         let o = Options::new("params", params, keys, owner);
         let seed = crate::shared::params::random_state(&o, "clustering_params");
         let silhouette_sample = o.integer("silhouette_sample_size", DEFAULT_SILHOUETTE_SAMPLE, 0, 100_000) as usize;
-        let metric = || {
-            let m = o.text("metric").unwrap_or_else(|| "euclidean".into());
-            Metric::parse(&m).unwrap_or_else(|| {
-                raise(
-                    INVALID_PARAMETER_VALUE,
-                    format!("params.metric must be 'euclidean' or 'cosine', not {}", literal(&m)),
-                    "Leave metric out for Euclidean distance.",
-                )
-            })
-        };
+        let metric = || crate::shared::params::metric(&o, "params");
         let mut engine = Engine::Memory;
         let mut batch_size = None;
         let algorithm = match name.as_str() {
@@ -469,32 +460,23 @@ impl Choice {
                 let fit = kmeans::fit(x, params, exec).unwrap_or_else(|e| report_kmeans_error(e, name, false));
                 (fit.into_clustering(), None)
             }
-            Algorithm::KMeans { params, sweep: Some((min, max)) } => {
-                let mut rows = Vec::new();
-                let mut best: Option<(f64, Clustering, Quality)> = None;
-                for k in *min..=*max {
-                    let p = kmeans::Params { n_clusters: k, ..params.clone() };
-                    let fit = kmeans::fit(x, &p, exec).unwrap_or_else(|e| report_kmeans_error(e, name, true)).into_clustering();
-                    let sample = self.silhouette_sample(&fit.labels);
-                    let q = metrics::quality(x, &fit.labels, sample.as_deref(), exec);
-                    let inertia = fit.stats.iter().find(|(k, _)| *k == "inertia").map(|(_, s)| stat_json(s));
-                    rows.push(json!({
-                        "n_clusters": k,
-                        "inertia": inertia,
-                        "silhouette": q.silhouette,
-                        "davies_bouldin": q.davies_bouldin,
-                        "calinski_harabasz": q.calinski_harabasz,
-                    }));
-                    // The best silhouette wins; ties and undefined scores keep the smaller k.
-                    let score = q.silhouette.unwrap_or(f64::NEG_INFINITY);
-                    if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
-                        best = Some((score, fit, q));
-                    }
-                }
-                match best {
-                    Some((_, fit, q)) => (fit, Some((Value::Array(rows), q))),
-                    None => report_kmeans_error(kmeans::Error::NoRows, name, true),
-                }
+            Algorithm::KMeans { params, sweep: Some(range) } => {
+                let swept = kmeans::sweep(x, params, *range, |labels| self.silhouette_sample(labels), exec)
+                    .unwrap_or_else(|e| report_kmeans_error(e, name, true));
+                let table = swept
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        json!({
+                            "n_clusters": r.n_clusters,
+                            "inertia": r.inertia.as_ref().map(stat_json),
+                            "silhouette": r.quality.silhouette,
+                            "davies_bouldin": r.quality.davies_bouldin,
+                            "calinski_harabasz": r.quality.calinski_harabasz,
+                        })
+                    })
+                    .collect();
+                (swept.best, Some((Value::Array(table), swept.quality)))
             }
             Algorithm::Dbscan(p) => {
                 let fit = dbscan::fit(x, p, exec).unwrap_or_else(|e| match e {

@@ -32,10 +32,6 @@ pub const INIT_ROUNDS: usize = 2;
 pub const OVERSAMPLING: f64 = 2.0;
 /// Lloyd iterations of the weighted candidates' reduction to k (Spark's `LocalKMeans`).
 const LOCAL_ITERATIONS: usize = 30;
-/// Mini-batches without improvement of the smoothed batch inertia before stopping
-/// (scikit-learn's `max_no_improvement`).
-pub const MAX_NO_IMPROVEMENT: usize = 10;
-
 pub struct Params {
     pub n_clusters: usize,
     pub max_iter: usize,
@@ -262,7 +258,7 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
         let mut converged = false;
         let mut n_iter = 0;
         let mut seen = vec![0.0f64; k];
-        let (mut ewa, mut best_ewa, mut no_improvement) = (f64::NAN, f64::INFINITY, 0);
+        let mut stop = lloyd::MiniBatchStop::default();
         while n_iter < p.max_iter {
             let t = Instant::now();
             let s = match p.batch_size {
@@ -270,43 +266,12 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
                 Some(b) => batch(c, &q, &centres, d, p.seed.wrapping_add(1000 + n_iter as u64), (b as f64 / n as f64).min(1.0)),
             };
             n_iter += 1;
-            let mut shift = 0.0f64;
-            for j in 0..k {
-                let cj = s.counts[j];
-                if cj == 0.0 {
-                    continue;
-                }
-                // Lloyd: the mean. Mini-batch (Sculley 2010, as scikit-learn): a step towards
-                // the batch's mean of cj / (all rows this centre has seen).
-                seen[j] += cj;
-                let rate = if p.batch_size.is_some() { cj / seen[j] } else { 1.0 };
-                for (t, c) in centres[j * d..(j + 1) * d].iter_mut().enumerate() {
-                    let mean = s.sums[j * d + t] / cj;
-                    let m = (f64::from(*c) + rate * (mean - f64::from(*c))) as f32;
-                    shift += f64::from(*c - m).powi(2);
-                    *c = m;
-                }
-            }
+            let shift = lloyd::update_centres(&mut centres, &s, p.batch_size.map(|_| seen.as_mut_slice()));
             step_ms.push(crate::shared::progress::ms(t));
             progress.tick(|| format!("iteration {n_iter}: inertia {:.6e}, centre shift {shift:.3e}", s.inertia));
-            if p.batch_size.is_none() {
-                if shift <= tol {
-                    converged = true;
-                    break;
-                }
-                continue;
-            }
-            // Mini-batch stops as scikit-learn's: the batch inertia per row, smoothed, has not
-            // improved for MAX_NO_IMPROVEMENT batches (or the centres stopped moving).
-            let per_row = s.inertia / s.n().max(1.0);
-            let alpha = (s.n() * 2.0 / (n as f64 + 1.0)).min(1.0);
-            ewa = if ewa.is_nan() { per_row } else { ewa * (1.0 - alpha) + per_row * alpha };
-            if ewa < best_ewa {
-                (best_ewa, no_improvement) = (ewa, 0);
-            } else {
-                no_improvement += 1;
-            }
-            if no_improvement >= MAX_NO_IMPROVEMENT || shift <= tol {
+            // Lloyd stops when the centres stopped moving; mini-batch also as scikit-learn's does.
+            let stalled = p.batch_size.is_some() && stop.stalled(s.inertia, s.n(), n as f64);
+            if stalled || shift <= tol {
                 converged = true;
                 break;
             }

@@ -116,7 +116,7 @@ fn value_shares(c: &pgrx::spi::SpiClient<'_>, r: &Relation, cur: &Relation, colu
 /// (Evidently's choice above 1,000 rows) or PSI on one bin per category.
 pub fn score_categories(r: &Relation, cur: &Relation, column: &str, named: Option<Method>) -> Scored {
     let f = "ml.score_drift";
-    let method = named.unwrap_or(Method::JensenShannon);
+    let method = named.unwrap_or_else(|| mlkit::drift::auto::choose_large(false, 0));
     match method {
         Method::Ks | Method::Wasserstein => raise(
             INVALID_PARAMETER_VALUE,
@@ -193,12 +193,13 @@ pub fn score(r: &Relation, cur: &Relation, column: &str, named: Option<Method>) 
     if a.sketch.n == 0 || b.sketch.n == 0 {
         no_values(column, if a.sketch.n == 0 { &r.name } else { &cur.name });
     }
-    // Evidently's choice above 1,000 rows: Jensen–Shannon when both sides together hold at
-    // most 5 distinct values (counted exactly then), Wasserstein otherwise.
+    // Evidently's choice above 1,000 rows (auto::choose_large): the distinct values of both
+    // sides together are counted exactly only when each side looks like few.
     let few = (named.is_none() && a.distinct <= 5 && b.distinct <= 5)
         .then(|| Spi::connect(|c| value_shares(c, r, cur, column, false)))
         .filter(|(sa, _)| sa.len() <= 5);
-    let method = named.unwrap_or(if few.is_some() { Method::JensenShannon } else { Method::Wasserstein });
+    let n_values = few.as_ref().map_or(usize::MAX, |(sa, _)| sa.len());
+    let method = named.unwrap_or_else(|| mlkit::drift::auto::choose_large(true, n_values));
     let (ea, eb) = (a.sketch.epsilon(), b.sketch.epsilon());
     let mut details = json!({"engine": "sketch", "rank_error": [ea, eb]});
     let (statistic, p_value, drift_score) = match method {

@@ -180,16 +180,7 @@ impl Reduced {
 }
 
 fn metric_of(o: &Options, arg: &str) -> Metric {
-    match o.text("metric") {
-        None => Metric::Euclidean,
-        Some(m) => Metric::parse(&m.to_ascii_lowercase()).unwrap_or_else(|| {
-            raise(
-                INVALID_PARAMETER_VALUE,
-                format!("{arg}.metric {} is not a metric pg_mlkit knows", literal(&m)),
-                "Use 'euclidean' (the default) or 'cosine'.",
-            )
-        }),
-    }
+    crate::shared::params::metric(o, arg)
 }
 
 fn seed_of(o: &Options) -> u64 {

@@ -228,3 +228,16 @@ pub fn random_state(o: &Options, recorded_in: &str) -> u64 {
         ) as u64,
     }
 }
+
+/// `metric` of an options object named `arg` (`params`, `reduction_params`): 'euclidean' (the
+/// default) or 'cosine', in any case. One rule for every function that takes it.
+pub fn metric(o: &Options, arg: &str) -> mlkit::neighbors::Metric {
+    let m = o.text("metric").unwrap_or_else(|| "euclidean".into());
+    mlkit::neighbors::Metric::parse(&m.to_ascii_lowercase()).unwrap_or_else(|| {
+        crate::shared::errors::raise(
+            crate::shared::errors::INVALID_PARAMETER_VALUE,
+            format!("{arg}.metric must be 'euclidean' or 'cosine', not {}", crate::shared::errors::literal(&m)),
+            "Leave metric out for Euclidean distance.",
+        )
+    })
+}

@@ -644,6 +644,49 @@ fn exact_sq_distances(x: &Matrix, centers: &Matrix, labels: &[u32], exec: &mut E
     out
 }
 
+/// One k of a [`sweep`]: its inertia and quality.
+#[derive(Debug, Clone)]
+pub struct SweepRow {
+    pub n_clusters: usize,
+    pub inertia: Option<Stat>,
+    pub quality: crate::metrics::Quality,
+}
+
+/// The outcome of a [`sweep`]: the kept fit, its quality, and every k tried.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    pub best: Clustering,
+    pub quality: crate::metrics::Quality,
+    pub rows: Vec<SweepRow>,
+}
+
+/// Fits every k of `min..=max` and keeps the one of best silhouette (ties and undefined
+/// scores keep the smaller k), each scored on the points `sample` picks from its labels (all
+/// points when it returns `None`).
+pub fn sweep(
+    data: &Matrix,
+    params: &Params,
+    (min, max): (usize, usize),
+    sample: impl Fn(&[i32]) -> Option<Vec<usize>>,
+    exec: &mut Exec,
+) -> Result<Sweep, Error> {
+    let mut rows = Vec::new();
+    let mut best: Option<(f64, Clustering, crate::metrics::Quality)> = None;
+    for k in min..=max {
+        let fit = fit(data, &Params { n_clusters: k, ..params.clone() }, exec)?.into_clustering();
+        let picked = sample(&fit.labels);
+        let q = crate::metrics::quality(data, &fit.labels, picked.as_deref(), exec);
+        let inertia = fit.stats.iter().find(|(name, _)| *name == "inertia").map(|(_, s)| s.clone());
+        rows.push(SweepRow { n_clusters: k, inertia, quality: q });
+        let score = q.silhouette.unwrap_or(f64::NEG_INFINITY);
+        if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
+            best = Some((score, fit, q));
+        }
+    }
+    let (_, best, quality) = best.ok_or(Error::NoRows)?;
+    Ok(Sweep { best, quality, rows })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -662,6 +705,19 @@ mod tests {
 
     fn quiet() -> impl FnMut(Step) {
         |_| {}
+    }
+
+    #[test]
+    fn a_sweep_keeps_the_k_of_best_silhouette() {
+        let data = blobs(&[&[0.0, 0.0], &[10.0, 0.0], &[0.0, 10.0]], 100, 0.5, 3);
+        let x = Matrix::new(&data, 300, 2).unwrap();
+        let p = Params { seed: 1, ..Params::default() };
+        let s = sweep(&x, &p, (2, 5), |_| None, &mut Exec::new(1, &mut quiet())).unwrap();
+        assert_eq!(s.rows.iter().map(|r| r.n_clusters).collect::<Vec<_>>(), vec![2, 3, 4, 5]);
+        let best = s.rows.iter().max_by(|a, b| a.quality.silhouette.partial_cmp(&b.quality.silhouette).unwrap()).unwrap();
+        assert_eq!(best.n_clusters, 3);
+        assert_eq!(s.best.labels.iter().max(), Some(&2));
+        assert_eq!(s.quality.silhouette, best.quality.silhouette);
     }
 
     #[test]

@@ -350,8 +350,98 @@ fn weighted_lloyd(points: &[f32], weights: &[f64], d: usize, mut centres: Vec<f3
     (final_inertia, centres)
 }
 
+/// Moves `centres` (`k × d`) by one step over their rows: Lloyd's update, each centre to the
+/// mean of its rows; or, given how many rows each centre has seen so far (`seen`, updated
+/// here), a mini-batch step towards the batch's mean by count / seen (Sculley 2010, as
+/// scikit-learn). A centre that no row chose stays. Returns the squared shift of all centres.
+pub fn update_centres(centres: &mut [f32], step: &Step, mut seen: Option<&mut [f64]>) -> f64 {
+    let d = step.d;
+    let mut shift = 0.0f64;
+    for j in 0..step.k {
+        let cj = step.counts[j];
+        if cj == 0.0 {
+            continue;
+        }
+        let rate = match seen.as_deref_mut() {
+            Some(seen) => {
+                seen[j] += cj;
+                cj / seen[j]
+            }
+            None => 1.0,
+        };
+        for (t, c) in centres[j * d..(j + 1) * d].iter_mut().enumerate() {
+            let mean = step.sums[j * d + t] / cj;
+            let m = (f64::from(*c) + rate * (mean - f64::from(*c))) as f32;
+            shift += f64::from(*c - m).powi(2);
+            *c = m;
+        }
+    }
+    shift
+}
+
+/// Batches without improvement after which mini-batch K-Means stops (scikit-learn's
+/// `max_no_improvement`).
+pub const MAX_NO_IMPROVEMENT: usize = 10;
+
+/// scikit-learn's stopping rule for mini-batch K-Means: the batches' inertia per row, smoothed
+/// by an exponentially weighted average, has not improved for [`MAX_NO_IMPROVEMENT`] batches.
+#[derive(Debug, Clone)]
+pub struct MiniBatchStop {
+    ewa: f64,
+    best: f64,
+    no_improvement: usize,
+}
+
+impl Default for MiniBatchStop {
+    fn default() -> Self {
+        MiniBatchStop { ewa: f64::NAN, best: f64::INFINITY, no_improvement: 0 }
+    }
+}
+
+impl MiniBatchStop {
+    /// Takes a batch of `rows` rows with `inertia`, out of `total` rows; true when it is time
+    /// to stop.
+    pub fn stalled(&mut self, inertia: f64, rows: f64, total: f64) -> bool {
+        let per_row = inertia / rows.max(1.0);
+        let alpha = (rows * 2.0 / (total + 1.0)).min(1.0);
+        self.ewa = if self.ewa.is_nan() { per_row } else { self.ewa * (1.0 - alpha) + per_row * alpha };
+        if self.ewa < self.best {
+            (self.best, self.no_improvement) = (self.ewa, 0);
+        } else {
+            self.no_improvement += 1;
+        }
+        self.no_improvement >= MAX_NO_IMPROVEMENT
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn lloyd_moves_centres_to_means_and_mini_batch_by_count_over_seen() {
+        let step = Step { k: 2, d: 1, inertia: 0.0, counts: vec![2.0, 0.0], sums: vec![6.0, 0.0] };
+        let mut c = vec![0.0f32, 9.0];
+        assert_eq!(update_centres(&mut c, &step, None), 9.0);
+        assert_eq!(c, vec![3.0, 9.0]);
+        // Seen 2 before, 2 now: a step of 2 / 4 towards the batch mean 3.
+        let (mut c, mut seen) = (vec![1.0f32, 9.0], vec![2.0, 5.0]);
+        update_centres(&mut c, &step, Some(&mut seen));
+        assert_eq!((c, seen), (vec![2.0, 9.0], vec![4.0, 5.0]));
+    }
+
+    #[test]
+    fn mini_batch_stops_after_ten_batches_without_improvement() {
+        let mut s = MiniBatchStop::default();
+        assert!(!s.stalled(100.0, 10.0, 1000.0));
+        for i in 0..MAX_NO_IMPROVEMENT - 1 {
+            assert!(!s.stalled(200.0, 10.0, 1000.0), "stopped after {} batches", i + 1);
+        }
+        assert!(s.stalled(200.0, 10.0, 1000.0));
+        let mut s = MiniBatchStop::default();
+        for i in 0..30 {
+            assert!(!s.stalled(100.0 - i as f64, 10.0, 1000.0));
+        }
+    }
+
     use super::*;
 
     fn points(n: usize, d: usize, seed: u64) -> Vec<f32> {

@@ -134,7 +134,16 @@ pub fn choose(reference: &Sample, current: &Sample) -> Method {
             (true, 3..=5) | (false, _) => Method::ChiSquare,
             (true, _) => Method::Ks,
         }
-    } else if numerical && n_values > 5 {
+    } else {
+        choose_large(numerical, n_values)
+    }
+}
+
+/// Evidently's default test for a column whose reference has more than 1,000 rows (the only
+/// case the sketch engine meets): Wasserstein for numbers of more than 5 distinct values,
+/// Jensen–Shannon otherwise.
+pub fn choose_large(numerical: bool, n_values: usize) -> Method {
+    if numerical && n_values > 5 {
         Method::Wasserstein
     } else {
         Method::JensenShannon

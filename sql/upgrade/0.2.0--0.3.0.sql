@@ -1,0 +1,93 @@
+-- pg_mlkit 0.2.0 -> 0.3.0: what the upgrade does beyond the install. scripts/compose_upgrade.py
+-- makes sql/pg_mlkit--0.2.0--0.3.0.sql of it, pulling every function (and the blocks named by
+-- @include) from sql/schema/, where each is written once; tests/upgrade/ checks that the result
+-- is the schema a fresh 0.3.0 install creates, with every row kept.
+--
+-- What 0.3.0 changes: nothing the extension runs resolves a name through the caller's
+-- search_path (every function that runs SQL pins search_path = pg_catalog, pg_temp and names
+-- everything with its schema); the stage audit is written by a Rust trigger whose guard lets
+-- only that trigger's own row through; roles that do not own the tables cannot create triggers
+-- on them or foreign keys to them; tenants are bound to roles (ml.tenant_access,
+-- ml.grant_tenant, ml.revoke_tenant); ml.plot_run draws a run without coordinates from a
+-- relation its caller names.
+\echo Use "ALTER EXTENSION pg_mlkit UPDATE TO '0.3.0'" to load this file. \quit
+
+-- Every function as the install defines it (CREATE OR REPLACE).
+-- @functions
+
+-- Tenants bound to roles: the table of grants, the built-in grant of 'default' to PUBLIC, the view.
+-- @include tenant_access
+
+-- The finishing steps 99_finish.sql gives every table: kept by pg_dump, no TRUNCATE but the owner's.
+SELECT pg_catalog.pg_extension_config_dump('ml.tenant_access', '');
+CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON ml.tenant_access
+  FOR EACH STATEMENT EXECUTE FUNCTION ml.refuse_truncate();
+
+-- Roles bound to a tenant with ALTER ROLE ... SET app.tenant (what 0.2.0's documentation
+-- offered) keep working: each such binding, for this database or all, becomes a grant.
+-- Tenants that hold rows but that no role is granted are listed: their roles need a grant.
+-- WARNINGs, not NOTICEs: PostgreSQL hides an extension script's NOTICEs from the client.
+DO $bind$
+DECLARE
+  b       record;
+  tbl     pg_catalog.regclass;
+  orphans pg_catalog.text[] := '{}';
+  found   pg_catalog.text[];
+BEGIN
+  FOR b IN
+    SELECT DISTINCT r.rolname::pg_catalog.text AS role_name, pg_catalog.substr(c.cfg, 12) AS tenant
+      FROM pg_catalog.pg_db_role_setting s
+      JOIN pg_catalog.pg_roles r ON r.oid = s.setrole
+      CROSS JOIN LATERAL pg_catalog.unnest(s.setconfig) AS c(cfg)
+     WHERE s.setdatabase IN (0, (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()))
+       AND c.cfg LIKE 'app.tenant=_%'
+     ORDER BY 1, 2
+  LOOP
+    INSERT INTO ml.tenant_access (role_name, tenant, granted_by)
+    VALUES (b.role_name, b.tenant, 'pg_mlkit 0.3.0 upgrade (ALTER ROLE ... SET app.tenant)')
+    ON CONFLICT DO NOTHING;
+    RAISE WARNING 'pg_mlkit 0.3.0: role % was bound to tenant % with ALTER ROLE ... SET app.tenant; it is now granted it (ml.tenant_grants)',
+      pg_catalog.quote_ident(b.role_name), pg_catalog.quote_literal(b.tenant);
+  END LOOP;
+  FOR tbl IN
+    SELECT c.oid::pg_catalog.regclass FROM pg_catalog.pg_class c
+     WHERE c.relnamespace = 'ml'::pg_catalog.regnamespace AND c.relkind = 'r'
+       AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+     ORDER BY c.relname
+  LOOP
+    EXECUTE pg_catalog.format(
+      'SELECT pg_catalog.array_agg(DISTINCT t.tenant_id) FROM %s t
+        WHERE NOT EXISTS (SELECT 1 FROM ml.tenant_access g WHERE g.granted AND g.tenant = t.tenant_id)', tbl)
+      INTO found;
+    orphans := orphans || coalesce(found, '{}');
+  END LOOP;
+  SELECT pg_catalog.array_agg(DISTINCT o ORDER BY o) INTO orphans FROM pg_catalog.unnest(orphans) AS o;
+  IF orphans IS NOT NULL THEN
+    RAISE WARNING 'pg_mlkit 0.3.0: tenants % hold rows, but no role is granted them: sessions of ordinary roles can no longer work in them',
+      pg_catalog.array_to_string(orphans, ', ')
+      USING HINT = 'Grant each to the roles that use it: SELECT ml.grant_tenant(''app_role'', ''tenant'');';
+  END IF;
+END
+$bind$;
+
+-- Comments that said where a requirement came from now say what things are.
+COMMENT ON COLUMN ml.cluster_assignments.coordinates IS 'Left NULL, kept for applications that wrote it: reduced coordinates are in ml.embedding_coordinates (see the view ml.run_points).';
+COMMENT ON TABLE ml.duplicate_assignments IS
+  'The duplicate fields (exact and similar group, confidence, type) of each item of a duplicate-detection run that belongs to a group (ml.group_near_duplicates).';
+COMMENT ON FUNCTION ml.group_near_duplicates IS
+  'Groups exact duplicates (same SHA-256) and near-duplicates (perceptual hashes within a radius) of a table or view into ml.duplicate_assignments (burst, panorama and similar groups); returns the run id.';
+
+-- The functions in Rust that run SQL pin search_path too.
+ALTER FUNCTION ml.cluster_embeddings SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION ml.reduce_embeddings SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION ml.predict_cluster SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION ml.predict_clusters SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION ml.score_drift SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION ml.group_near_duplicates SET search_path = pg_catalog, pg_temp;
+
+-- ml.plot_run: a run without coordinates is drawn from a relation the caller names.
+DROP FUNCTION ml.plot_run(bigint, integer, integer);
+-- @rust plot_run
+
+-- Refusing triggers on, and foreign keys to, the tables by roles that do not own them.
+-- @include refuse_foreign_hooks
