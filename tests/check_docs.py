@@ -42,7 +42,7 @@ def public_functions():
     names, support = set(), set()
     for path in list((ROOT / "sql").rglob("*.sql")) + list((ROOT / "src").rglob("*.rs")):
         text = path.read_text()
-        for m in re.finditer(r"CREATE FUNCTION ml\.(\w+)\((.*?)\)\s*RETURNS (\w+)", text, re.S):
+        for m in re.finditer(r"CREATE (?:OR REPLACE )?FUNCTION ml\.(\w+)\((.*?)\)\s*RETURNS (\w+)", text, re.S):
             if m.group(3).lower() not in ("trigger", "event_trigger"):
                 names.add(m.group(1))
         names.update(re.findall(r"CREATE AGGREGATE ml\.(\w+)\(", text))
