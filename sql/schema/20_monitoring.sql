@@ -77,7 +77,7 @@ BEGIN
       USING ERRCODE = 'null_value_not_allowed', HINT = 'Name the model that made the prediction.';
   END IF;
   IF $2 IS NULL OR $2 = 'NaN'::float8 OR $2 IN ('Infinity'::float8, '-Infinity'::float8) THEN
-    RAISE EXCEPTION 'ml.log_prediction: prediction_value must be a finite number, not %', coalesce($2::text, 'NULL')
+    RAISE EXCEPTION 'ml.log_prediction: prediction_value must be a finite number, not %', coalesce($2::pg_catalog.text, 'NULL')
       USING ERRCODE = 'invalid_parameter_value', HINT = 'Log the predicted value (a class as its number, a score as itself).';
   END IF;
   IF $4 = 'NaN'::float8 THEN

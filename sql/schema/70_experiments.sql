@@ -9,7 +9,7 @@ CREATE TABLE ml.ab_experiments (
   description     text,
   status          text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'running', 'paused', 'completed')),
   variants        jsonb NOT NULL CHECK (jsonb_typeof(variants) = 'array' AND jsonb_array_length(variants) >= 2),
-  salt            text NOT NULL DEFAULT md5(random()::text || clock_timestamp()::text),
+  salt            text NOT NULL DEFAULT pg_catalog.md5(pg_catalog.random()::pg_catalog.text || pg_catalog.clock_timestamp()::pg_catalog.text),
   primary_metric  text,
   started_at      timestamptz,
   ended_at        timestamptz,

@@ -6,31 +6,31 @@
 --  * the TRUNCATE guard (ml.refuse_truncate): TRUNCATE would bypass the policies.
 DO $finish$
 DECLARE
-  t   regclass;
-  seq text;
+  t   pg_catalog.regclass;
+  seq pg_catalog.text;
 BEGIN
   FOR t IN
-    SELECT c.oid::regclass FROM pg_class c
-    WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind = 'r'
+    SELECT c.oid::pg_catalog.regclass FROM pg_catalog.pg_class c
+    WHERE c.relnamespace = 'ml'::pg_catalog.regnamespace AND c.relkind = 'r'
     ORDER BY c.relname
   LOOP
     -- ml.tenant_access is not tenant data: it says who may use which tenant (its own policy).
-    IF t <> 'ml.tenant_access'::regclass THEN
-      EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
-      EXECUTE format('CREATE POLICY tenant_isolation ON %s USING (tenant_id = ml.current_tenant()) '
+    IF t <> 'ml.tenant_access'::pg_catalog.regclass THEN
+      EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
+      EXECUTE pg_catalog.format('CREATE POLICY tenant_isolation ON %s USING (tenant_id = ml.current_tenant()) '
                      'WITH CHECK (tenant_id = ml.current_tenant())', t);
     END IF;
     PERFORM pg_catalog.pg_extension_config_dump(t, '');
     FOR seq IN
-      SELECT pg_get_serial_sequence(t::text, a.attname) FROM pg_attribute a
+      SELECT pg_catalog.pg_get_serial_sequence(t::pg_catalog.text, a.attname) FROM pg_catalog.pg_attribute a
       WHERE a.attrelid = t AND a.attidentity <> '' AND NOT a.attisdropped
     LOOP
-      PERFORM pg_catalog.pg_extension_config_dump(seq::regclass, '');
+      PERFORM pg_catalog.pg_extension_config_dump(seq::pg_catalog.regclass, '');
     END LOOP;
-    EXECUTE format('CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON %s '
+    EXECUTE pg_catalog.format('CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON %s '
                    'FOR EACH STATEMENT EXECUTE FUNCTION ml.refuse_truncate()', t);
-    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = t AND attname = 'updated_at' AND NOT attisdropped) THEN
-      EXECUTE format('CREATE TRIGGER touch_updated_at BEFORE UPDATE ON %s '
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = t AND attname = 'updated_at' AND NOT attisdropped) THEN
+      EXECUTE pg_catalog.format('CREATE TRIGGER touch_updated_at BEFORE UPDATE ON %s '
                      'FOR EACH ROW EXECUTE FUNCTION ml.touch_updated_at()', t);
     END IF;
   END LOOP;
@@ -51,38 +51,38 @@ $finish$;
 DO $seal$
 DECLARE
   fk   record;
-  fks  text[] := '{}';
+  fks  pg_catalog.text[] := '{}';
   key  record;
-  stmt text;
+  stmt pg_catalog.text;
 BEGIN
   FOR fk IN
-    SELECT con.conname, con.conrelid::regclass AS tbl, a.attname AS col, con.confrelid::regclass AS parent,
+    SELECT con.conname, con.conrelid::pg_catalog.regclass AS tbl, a.attname AS col, con.confrelid::pg_catalog.regclass AS parent,
            pa.attname AS parent_col, con.confdeltype
-      FROM pg_constraint con
-      JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1]
-      JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = con.confkey[1]
-     WHERE con.contype = 'f' AND con.connamespace = 'ml'::regnamespace AND cardinality(con.conkey) = 1
-     ORDER BY con.conrelid::regclass::text, con.conname
+      FROM pg_catalog.pg_constraint con
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = con.conkey[1]
+      JOIN pg_catalog.pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = con.confkey[1]
+     WHERE con.contype = 'f' AND con.connamespace = 'ml'::pg_catalog.regnamespace AND pg_catalog.cardinality(con.conkey) = 1
+     ORDER BY con.conrelid::pg_catalog.regclass::pg_catalog.text, con.conname
   LOOP
-    fks := fks || format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (tenant_id, %I) REFERENCES %s (tenant_id, %I) ON DELETE %s',
+    fks := fks || pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I FOREIGN KEY (tenant_id, %I) REFERENCES %s (tenant_id, %I) ON DELETE %s',
                          fk.tbl, fk.conname, fk.col, fk.parent, fk.parent_col,
-                         CASE fk.confdeltype WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN format('SET NULL (%I)', fk.col)
+                         CASE fk.confdeltype WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN pg_catalog.format('SET NULL (%I)', fk.col)
                                              WHEN 'r' THEN 'RESTRICT' ELSE 'NO ACTION' END);
-    EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', fk.tbl, fk.conname);
+    EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', fk.tbl, fk.conname);
   END LOOP;
   FOR key IN
-    SELECT con.conname, con.conrelid::regclass AS tbl, con.contype,
-           (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.i)
-              FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, i)
-              JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum) AS cols
-      FROM pg_constraint con
-     WHERE con.contype IN ('p', 'u') AND con.connamespace = 'ml'::regnamespace
-       AND con.conrelid <> 'ml.tenant_access'::regclass
-       AND NOT EXISTS (SELECT 1 FROM pg_attribute a
+    SELECT con.conname, con.conrelid::pg_catalog.regclass AS tbl, con.contype,
+           (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY k.i)
+              FROM pg_catalog.unnest(con.conkey) WITH ORDINALITY AS k(attnum, i)
+              JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum) AS cols
+      FROM pg_catalog.pg_constraint con
+     WHERE con.contype IN ('p', 'u') AND con.connamespace = 'ml'::pg_catalog.regnamespace
+       AND con.conrelid <> 'ml.tenant_access'::pg_catalog.regclass
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                         WHERE a.attrelid = con.conrelid AND a.attname = 'tenant_id' AND a.attnum = ANY (con.conkey))
-     ORDER BY con.conrelid::regclass::text, con.conname
+     ORDER BY con.conrelid::pg_catalog.regclass::pg_catalog.text, con.conname
   LOOP
-    EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s (%s, tenant_id)',
+    EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s (%s, tenant_id)',
                    key.tbl, key.conname, key.conname,
                    CASE key.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, key.cols);
   END LOOP;
@@ -96,16 +96,16 @@ $seal$;
 -- so their foreign keys' per-row insert checks are switched off.
 DO $$
 DECLARE
-  tbl regclass;
-  t   name;
+  tbl pg_catalog.regclass;
+  t   pg_catalog.name;
 BEGIN
-  FOREACH tbl IN ARRAY ARRAY['ml.cluster_assignments', 'ml.duplicate_assignments', 'ml.embedding_coordinates']::regclass[] LOOP
+  FOREACH tbl IN ARRAY ARRAY['ml.cluster_assignments', 'ml.duplicate_assignments', 'ml.embedding_coordinates']::pg_catalog.regclass[] LOOP
     SELECT tg.tgname INTO STRICT t
-      FROM pg_trigger tg
-      JOIN pg_constraint c ON c.oid = tg.tgconstraint
+      FROM pg_catalog.pg_trigger tg
+      JOIN pg_catalog.pg_constraint c ON c.oid = tg.tgconstraint
      WHERE tg.tgrelid = tbl AND c.conrelid = tbl AND c.contype = 'f'
-       AND tg.tgfoid = 'pg_catalog."RI_FKey_check_ins"'::regproc;
-    EXECUTE format('ALTER TABLE %s DISABLE TRIGGER %I', tbl, t);
+       AND tg.tgfoid = 'pg_catalog."RI_FKey_check_ins"'::pg_catalog.regproc;
+    EXECUTE pg_catalog.format('ALTER TABLE %s DISABLE TRIGGER %I', tbl, t);
   END LOOP;
 END
 $$;

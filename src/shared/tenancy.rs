@@ -25,9 +25,13 @@ use pgrx::prelude::*;
 use crate::shared::errors::{literal, raise, spi};
 use crate::shared::guc;
 
-/// The last answer: (role, tenant, local transaction, command, statement start) and whether
-/// the role may.
-type Checked = ((pg_sys::Oid, String, u32, u32, i64), bool);
+/// The last answer: for which role, transaction, command and statement start, for which
+/// tenant, and whether the role may work in it.
+struct Checked {
+    at: (pg_sys::Oid, u32, u32, i64),
+    tenant: String,
+    ok: bool,
+}
 
 thread_local! {
     static CHECKED: RefCell<Option<Checked>> = const { RefCell::new(None) };
@@ -84,17 +88,20 @@ pub fn current_role_name() -> String {
 
 /// Whether the current role may work in `tenant` (see the module's documentation).
 fn may_work_in(tenant: &str) -> bool {
+    // Every policy check of a statement asks again: answered from the cache, without a
+    // catalog lookup or an allocation.
     // SAFETY: plain reads of the backend's current role and transaction state.
-    let (user, lxid, cid, statement) = unsafe {
+    let at = unsafe {
         let user = pg_sys::GetUserId();
-        if pg_sys::superuser_arg(user) || pg_sys::has_bypassrls_privilege(user) {
-            return true;
-        }
         (user, (*pg_sys::MyProc).lxid, pg_sys::GetCurrentCommandId(false), pg_sys::GetCurrentStatementStartTimestamp())
     };
-    let key = (user, tenant.to_owned(), lxid, cid, statement);
-    if let Some(ok) = CHECKED.with(|c| c.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, ok)| *ok)) {
+    if let Some(ok) = CHECKED.with(|c| c.borrow().as_ref().filter(|k| k.at == at && k.tenant == tenant).map(|k| k.ok)) {
         return ok;
+    }
+    // SAFETY: plain catalog checks of the current role.
+    if unsafe { pg_sys::superuser_arg(at.0) || pg_sys::has_bypassrls_privilege(at.0) } {
+        CHECKED.with(|c| *c.borrow_mut() = Some(Checked { at, tenant: tenant.to_owned(), ok: true }));
+        return true;
     }
     // Read as the calling role, every name qualified: ml.tenant_access's own policy shows a
     // role only the grants that concern it, which is all this asks.
@@ -117,6 +124,6 @@ fn may_work_in(tenant: &str) -> bool {
         );
         spi(t.first().get_one::<bool>(), "check the session's tenant").unwrap_or(false)
     });
-    CHECKED.with(|c| *c.borrow_mut() = Some((key, ok)));
+    CHECKED.with(|c| *c.borrow_mut() = Some(Checked { at, tenant: tenant.to_owned(), ok }));
     ok
 }
