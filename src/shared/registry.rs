@@ -159,14 +159,8 @@ pub struct KMeansModel {
 impl KMeansModel {
     /// The nearest centroid to `x` and the Euclidean distance to it.
     pub fn nearest(&self, x: &[f64]) -> (usize, f64) {
-        let mut best = (0, f64::INFINITY);
-        for (c, centroid) in self.centroids.chunks_exact(self.dim).enumerate() {
-            let d: f64 = centroid.iter().zip(x).map(|(a, b)| (a - b) * (a - b)).sum();
-            if d < best.1 {
-                best = (c, d);
-            }
-        }
-        (best.0, best.1.sqrt())
+        let (c, sq) = mlkit::cluster::lloyd::nearest(x, &self.centroids);
+        (c, sq.sqrt())
     }
 }
 

@@ -41,6 +41,30 @@ pub fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
     portable::sq_dist(a, b)
 }
 
+/// A float type whose exact squared Euclidean distance the kernels can take: `f32` through
+/// [`sq_dist`]'s vector loop, `f64` (prediction, which scores in double precision) by a plain
+/// loop.
+pub trait SqDist: Copy + PartialOrd {
+    const INFINITY: Self;
+    fn sq_dist(a: &[Self], b: &[Self]) -> Self;
+}
+
+impl SqDist for f32 {
+    const INFINITY: f32 = f32::INFINITY;
+    #[inline]
+    fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
+        sq_dist(a, b)
+    }
+}
+
+impl SqDist for f64 {
+    const INFINITY: f64 = f64::INFINITY;
+    #[inline]
+    fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn avx2_fma() -> bool {

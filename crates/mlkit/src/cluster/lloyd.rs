@@ -56,13 +56,14 @@ impl std::fmt::Display for Error {
 }
 
 /// The nearest of the centres (`k × d` row-major) to `x` and the squared distance to it;
-/// ties go to the lower index. `centres` must be a non-empty whole number of rows.
+/// ties go to the lower index. `centres` must be a non-empty whole number of rows. In `f32`
+/// for the fit and the aggregates, in `f64` for prediction.
 #[inline]
-pub fn nearest(x: &[f32], centres: &[f32]) -> (usize, f32) {
+pub fn nearest<T: linalg::SqDist>(x: &[T], centres: &[T]) -> (usize, T) {
     let d = x.len();
-    let mut best = (0, f32::INFINITY);
+    let mut best = (0, T::INFINITY);
     for (j, c) in centres.chunks_exact(d).enumerate() {
-        let s = linalg::sq_dist(x, c);
+        let s = T::sq_dist(x, c);
         if s < best.1 {
             best = (j, s);
         }
@@ -416,6 +417,17 @@ impl MiniBatchStop {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nearest_is_the_same_in_single_and_double_precision() {
+        let centres = [0.0f32, 0.0, 3.0, 4.0, 3.0, 4.0];
+        assert_eq!(super::nearest(&[2.9f32, 4.2], &centres).0, 1, "ties go to the lower index");
+        let (j, s) = super::nearest(&[2.9f64, 4.2], &centres.map(f64::from));
+        assert_eq!(j, 1);
+        assert!((s - 0.05).abs() < 1e-12, "{s}");
+        let (j, s) = super::nearest(&[0.1f32, 0.0], &centres);
+        assert_eq!((j, s), (0, 0.1f32 * 0.1));
+    }
+
     #[test]
     fn lloyd_moves_centres_to_means_and_mini_batch_by_count_over_seen() {
         let step = Step { k: 2, d: 1, inertia: 0.0, counts: vec![2.0, 0.0], sums: vec![6.0, 0.0] };
