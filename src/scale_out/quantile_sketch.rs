@@ -2,22 +2,16 @@
 //! `mlkit::drift::sketch`) and its accessors.
 
 use crate::shared::errors::{raise, INVALID_BINARY_REPRESENTATION, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION};
-use mlkit::drift::sketch::{self, Sketch};
+use mlkit::drift::sketch::{self, flat, Sketch};
 use pgrx::fcinfo::{pg_arg_is_null, pg_getarg_datum_raw};
 use pgrx::pg_sys::{self, Datum, FunctionCallInfo};
 use pgrx::prelude::*;
 
 use super::fcinfo::*;
 
-// ---------------------------------------------------------------------------------------
-// ml.quantile_sketch_agg: a mergeable quantile sketch (mlkit::drift::sketch)
-//
-// Layout of ml.quantile_sketch after the 4-byte varlena header: 4 bytes of padding, then
-// little-endian 8-byte words: k, n, levels, min, max, sum, sum_sq, err; level 0's length,
-// its compaction count and room for k values (so a row is one store in place); then each
-// higher level's length, compaction count and values.
-
-const SKETCH_WORDS: usize = 10;
+// Layout of ml.quantile_sketch: the 4-byte varlena header, 4 bytes of padding, then the
+// sketch's flat form (`mlkit::drift::sketch::flat`), whose level 0 has room for k values so
+// that a row is added in place.
 
 extension_sql!(
     r#"
@@ -73,8 +67,7 @@ finfo_v1!(
 /// A sketch in the flat layout, in `context`.
 unsafe fn sketch_flat(s: &Sketch, context: pg_sys::MemoryContext) -> *mut pg_sys::varlena {
     let upper: usize = s.levels.iter().skip(1).map(|l| 2 + l.len()).sum();
-    let words = SKETCH_WORDS + s.k + upper;
-    let size = 8 + 8 * words;
+    let size = 8 + flat::byte_len(s.k, upper);
     if size > 1 << 30 {
         raise(
             crate::shared::errors::PROGRAM_LIMIT_EXCEEDED,
@@ -84,16 +77,7 @@ unsafe fn sketch_flat(s: &Sketch, context: pg_sys::MemoryContext) -> *mut pg_sys
     }
     // It grows by a level each time the values seen double past k.
     state_within_budget(size, || format!("ml.quantile_sketch_agg: a sketch of k = {} with {} levels", s.k, s.levels.len()));
-    let mut w: Vec<u64> = Vec::with_capacity(words);
-    w.extend([s.k as u64, s.n, s.levels.len() as u64]);
-    w.extend([s.min, s.max, s.sum, s.sum_sq, s.err].map(f64::to_bits));
-    w.extend([s.levels[0].len() as u64, s.compactions[0]]);
-    w.extend(s.levels[0].iter().map(|v| v.to_bits()));
-    w.resize(SKETCH_WORDS + s.k, 0);
-    for (l, c) in s.levels.iter().zip(&s.compactions).skip(1) {
-        w.extend([l.len() as u64, *c]);
-        w.extend(l.iter().map(|v| v.to_bits()));
-    }
+    let w = flat::words(s);
     // SAFETY: a fresh allocation of `size` bytes, the words written after the header and pad.
     unsafe {
         let p = pg_sys::MemoryContextAllocZero(context, size) as *mut u8;
@@ -108,27 +92,13 @@ unsafe fn sketch_flat(s: &Sketch, context: pg_sys::MemoryContext) -> *mut pg_sys
 /// The sketch of a flat value's bytes after the varlena header (the padding first; what
 /// pgrx hands a `&[u8]` argument), checked.
 fn sketch_of(data: &[u8]) -> Sketch {
-    let bad = |why: String| -> ! {
+    flat::read(data.get(4..).unwrap_or_default()).unwrap_or_else(|e| {
         raise(
             INVALID_BINARY_REPRESENTATION,
-            format!("an ml.quantile_sketch value is damaged: {why}"),
+            format!("an ml.quantile_sketch value is damaged: {}", e.0),
             "Build it again with ml.quantile_sketch_agg.",
         )
-    };
-    let word = |i: usize| data.get(4 + 8 * i..12 + 8 * i).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
-    let Some(k) = word(0).map(|k| k as usize) else { bad("too short".into()) };
-    if !(sketch::MIN_K..=sketch::MAX_K).contains(&k) {
-        bad(format!("k = {k}"));
-    }
-    // Rebuild the canonical form (level 0 without its spare room) and check it.
-    let len0 = word(8).unwrap_or(u64::MAX) as usize;
-    if len0 >= k || data.len() < 4 + 8 * (SKETCH_WORDS + k) {
-        bad("level 0 is longer than k".into());
-    }
-    let mut canon = Vec::with_capacity(data.len());
-    canon.extend_from_slice(&data[4..4 + 8 * (SKETCH_WORDS + len0)]);
-    canon.extend_from_slice(&data[4 + 8 * (SKETCH_WORDS + k)..]);
-    Sketch::from_bytes(&canon).unwrap_or_else(|e| bad(e.0))
+    })
 }
 
 /// Argument `i`'s bytes after the varlena header (detoasted).
@@ -218,24 +188,12 @@ pub unsafe extern "C-unwind" fn mlkit_quantile_sketch_transition(fcinfo: Functio
         }
         let Some(x) = x else { return pg_getarg_datum_raw(fcinfo, 0) };
         let state = own_arg(fcinfo, in_aggregate);
-        let base = (state as *mut u8).add(8);
         let size = pgrx::varsize_any(state);
-        let word = |i: usize| u64::from_le((base.add(8 * i) as *const u64).read_unaligned());
-        let (sk, len0) = (word(0) as usize, word(8) as usize);
-        if (sketch::MIN_K..=sketch::MAX_K).contains(&sk) && size >= 8 + 8 * (SKETCH_WORDS + sk) && len0 + 1 < sk {
-            // The common case: one more value on level 0, in place.
-            let put = |i: usize, v: u64| (base.add(8 * i) as *mut u64).write_unaligned(v.to_le());
-            let f = |i: usize| f64::from_bits(word(i));
-            put(1, word(1) + 1);
-            put(3, f(3).min(x).to_bits());
-            put(4, f(4).max(x).to_bits());
-            put(5, (f(5) + x).to_bits());
-            put(6, (f(6) + x * x).to_bits());
-            put(SKETCH_WORDS + len0, x.to_bits());
-            put(8, len0 as u64 + 1);
+        // The common case: one more value on level 0, in place.
+        if size >= 8 && flat::add_in_place(std::slice::from_raw_parts_mut((state as *mut u8).add(8), size - 8), x) {
             return Datum::from(state);
         }
-        let mut s = sketch_of(std::slice::from_raw_parts((state as *const u8).add(4), size - 4));
+        let mut s = sketch_of(std::slice::from_raw_parts((state as *const u8).add(4), size.saturating_sub(4)));
         s.add(x);
         Datum::from(sketch_flat(&s, context))
     }

@@ -310,6 +310,134 @@ impl Sketch {
     }
 }
 
+/// The flat form an aggregate keeps its state in: [`Sketch::to_bytes`]'s words with room for
+/// `k` values on level 0 after its length and compaction count, so that adding a value is a
+/// few stores in place ([`add_in_place`]) rather than a rebuild. Little-endian 8-byte words:
+/// `k, n, levels, min, max, sum, sum_sq, err`, level 0's length and compaction count, `k`
+/// slots for its values, then each higher level's length, compaction count and values.
+pub mod flat {
+    use super::{Invalid, Sketch, MAX_K, MIN_K};
+
+    /// Words before level 0's values.
+    pub const HEADER_WORDS: usize = 10;
+    const N: usize = 1;
+    const MIN: usize = 3;
+    const MAX: usize = 4;
+    const SUM: usize = 5;
+    const SUM_SQ: usize = 6;
+    const LEN0: usize = 8;
+
+    /// The words of `s`'s flat form.
+    pub fn words(s: &Sketch) -> Vec<u64> {
+        let upper: usize = s.levels.iter().skip(1).map(|l| 2 + l.len()).sum();
+        let mut w: Vec<u64> = Vec::with_capacity(HEADER_WORDS + s.k + upper);
+        w.extend([s.k as u64, s.n, s.levels.len() as u64]);
+        w.extend([s.min, s.max, s.sum, s.sum_sq, s.err].map(f64::to_bits));
+        w.extend([s.levels[0].len() as u64, s.compactions[0]]);
+        w.extend(s.levels[0].iter().map(|v| v.to_bits()));
+        w.resize(HEADER_WORDS + s.k, 0);
+        for (l, c) in s.levels.iter().zip(&s.compactions).skip(1) {
+            w.extend([l.len() as u64, *c]);
+            w.extend(l.iter().map(|v| v.to_bits()));
+        }
+        w
+    }
+
+    /// Bytes of the flat form of a sketch of capacity `k` whose higher levels hold `upper` words.
+    pub fn byte_len(k: usize, upper: usize) -> usize {
+        8 * (HEADER_WORDS + k + upper)
+    }
+
+    fn word(b: &[u8], i: usize) -> Option<u64> {
+        b.get(8 * i..8 * i + 8).map(|w| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]))
+    }
+
+    fn put(b: &mut [u8], i: usize, v: u64) {
+        b[8 * i..8 * i + 8].copy_from_slice(&v.to_le_bytes());
+    }
+
+    /// The sketch of flat bytes, every length and value checked (as [`Sketch::from_bytes`]).
+    pub fn read(b: &[u8]) -> Result<Sketch, Invalid> {
+        let Some(k) = word(b, 0).map(|k| k as usize) else { return Err(Invalid("too short".into())) };
+        if !(MIN_K..=MAX_K).contains(&k) {
+            return Err(Invalid(format!("k = {k}")));
+        }
+        let len0 = word(b, LEN0).unwrap_or(u64::MAX) as usize;
+        if len0 >= k || b.len() < 8 * (HEADER_WORDS + k) {
+            return Err(Invalid("level 0 is longer than k".into()));
+        }
+        // The canonical form is the flat one without level 0's spare room.
+        let mut canon = Vec::with_capacity(b.len());
+        canon.extend_from_slice(&b[..8 * (HEADER_WORDS + len0)]);
+        canon.extend_from_slice(&b[8 * (HEADER_WORDS + k)..]);
+        Sketch::from_bytes(&canon)
+    }
+
+    /// Adds finite `x` to the flat sketch `b` in place, exactly as [`Sketch::add`] would, when
+    /// level 0 has room for it without a compaction; `false` (and `b` untouched) when it has
+    /// not or `b` is not a well-formed flat sketch, and the caller rebuilds through [`read`].
+    pub fn add_in_place(b: &mut [u8], x: f64) -> bool {
+        let (Some(k), Some(len0)) = (word(b, 0).map(|k| k as usize), word(b, LEN0).map(|l| l as usize)) else { return false };
+        if !(MIN_K..=MAX_K).contains(&k) || b.len() < 8 * (HEADER_WORDS + k) || len0 + 1 >= k {
+            return false;
+        }
+        let f = |b: &[u8], i: usize| f64::from_bits(word(b, i).unwrap_or(0));
+        let n = word(b, N).unwrap_or(0);
+        let (min, max, sum, sum_sq) = (f(b, MIN).min(x), f(b, MAX).max(x), f(b, SUM) + x, f(b, SUM_SQ) + x * x);
+        put(b, N, n + 1);
+        put(b, MIN, min.to_bits());
+        put(b, MAX, max.to_bits());
+        put(b, SUM, sum.to_bits());
+        put(b, SUM_SQ, sum_sq.to_bits());
+        put(b, HEADER_WORDS + len0, x.to_bits());
+        put(b, LEN0, len0 as u64 + 1);
+        true
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::rng::Rng;
+
+        fn bytes(s: &Sketch) -> Vec<u8> {
+            words(s).iter().flat_map(|w| w.to_le_bytes()).collect()
+        }
+
+        #[test]
+        fn adding_in_place_is_adding_to_the_sketch() {
+            let mut rng = Rng::new(7);
+            let mut s = Sketch::new(16);
+            let mut b = bytes(&s);
+            for i in 0..200 {
+                let x = crate::rng::normal(&mut rng) * 3.0;
+                s.add(x);
+                if !add_in_place(&mut b, x) {
+                    // Level 0 was full: rebuilt from the sketch, as the aggregate does.
+                    let mut t = read(&b).unwrap();
+                    t.add(x);
+                    b = bytes(&t);
+                }
+                assert_eq!(read(&b).unwrap(), s, "after {} values", i + 1);
+            }
+            assert!(s.levels.len() > 2, "compactions happened");
+        }
+
+        #[test]
+        fn damaged_flat_forms_are_refused_and_never_written_to() {
+            let mut b = bytes(&Sketch::new(8));
+            assert!(read(&b[..40]).is_err());
+            let mut short = b[..8 * HEADER_WORDS].to_vec();
+            assert!(!add_in_place(&mut short, 1.0));
+            put(&mut b, LEN0, 8);
+            let before = b.clone();
+            assert!(!add_in_place(&mut b, 1.0) && b == before);
+            assert!(read(&b).is_err());
+            put(&mut b, 0, 4);
+            assert!(read(&b).is_err());
+        }
+    }
+}
+
 /// KS statistic between the sketches' CDFs (the sup is taken over every stored value, where
 /// the step functions change) and its error bound `ε₁ + ε₂`.
 pub fn ks(a: &Sketch, b: &Sketch) -> (f64, f64) {
