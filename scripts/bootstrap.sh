@@ -91,3 +91,28 @@ PY
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $missing_py
   fi
 fi
+
+# 5. pgvector, built from the vendored source when it is missing, so that the pgvector tests
+#    and the demo run against the real extension. pg_mlkit never requires it: without the
+#    source (PGVECTOR_TARBALL, or ../shared/vendor/ beside the checkout) the pgvector tests
+#    say they were skipped.
+PGVECTOR_VERSION=0.8.6
+if [ ! -f "$($PG_CONFIG --sharedir)/extension/vector--$PGVECTOR_VERSION.sql" ]; then
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  tarball=""
+  for t in "${PGVECTOR_TARBALL:-}" "$here/../shared/vendor/pgvector-$PGVECTOR_VERSION.tar.gz" \
+           "/work/shared/vendor/pgvector-$PGVECTOR_VERSION.tar.gz"; do
+    if [ -n "$t" ] && [ -f "$t" ]; then tarball=$t; break; fi
+  done
+  if [ -n "$tarball" ]; then
+    say "building pgvector $PGVECTOR_VERSION from $tarball"
+    build=$(mktemp -d)
+    tar xzf "$tarball" -C "$build"
+    # OPTFLAGS="": no -march=native, so the library does not depend on the build machine's CPU.
+    make -s -C "$build/pgvector-$PGVECTOR_VERSION" PG_CONFIG="$PG_CONFIG" OPTFLAGS="" >/dev/null 2>&1
+    $SUDO make -s -C "$build/pgvector-$PGVECTOR_VERSION" PG_CONFIG="$PG_CONFIG" OPTFLAGS="" install >/dev/null
+    rm -rf "$build"
+  else
+    say "pgvector's source (pgvector-$PGVECTOR_VERSION.tar.gz) is not here: the pgvector tests will be skipped"
+  fi
+fi

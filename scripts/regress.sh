@@ -18,11 +18,23 @@ CREATE TABLE digits (id int PRIMARY KEY, label int NOT NULL, embedding real[] NO
 \copy digits FROM PROGRAM 'gzip -dc data/digits.csv.gz' WITH (FORMAT csv, HEADER)
 SQL
 
-rm -rf tests/results tests/regression.diffs tests/regression.out
+rm -rf tests/results tests/results_pgvector tests/regression.diffs tests/regression.out
 status=0
 "$($PG_CONFIG --pkglibdir)/pgxs/src/test/regress/pg_regress" \
   --use-existing --dbname="$DB" --host="$PGHOST" --port="$PGPORT" --user=postgres \
   --inputdir=tests --outputdir=tests --schedule=tests/schedule || status=$?
+# The pgvector suite (tests/schedule_pgvector) where pgvector is installed (scripts/bootstrap.sh
+# builds it from its vendored source); pg_mlkit itself does not need it.
+if [ "$(psql -X -At -d "$DB" -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")" = 1 ]; then
+  "$($PG_CONFIG --pkglibdir)/pgxs/src/test/regress/pg_regress" \
+    --use-existing --dbname="$DB" --host="$PGHOST" --port="$PGPORT" --user=postgres \
+    --inputdir=tests --outputdir=tests/results_pgvector --schedule=tests/schedule_pgvector || status=$?
+  mkdir -p tests/results
+  cp tests/results_pgvector/results/*.out tests/results/ 2>/dev/null || true
+  [ -f tests/results_pgvector/regression.diffs ] && cat tests/results_pgvector/regression.diffs >> tests/regression.diffs
+else
+  echo "pgvector is not installed: the pgvector suite (tests/sql/pgvector.sql) was skipped"
+fi
 if [ "${1:-}" = "--accept" ]; then
   cp tests/results/*.out tests/expected/
   echo "expected output replaced by the results: review 'git diff tests/expected'"

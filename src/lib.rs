@@ -25,7 +25,7 @@
 //! | settings `pg_mlkit.*`        | [`shared::guc`]               |
 //!
 //! Shared by the SQL areas ([`shared`]): [`shared::sql`] (the one way SQL is built: quoted,
-//! qualified, typed), [`shared::source`] (reading a relation), [`shared::registry`] (model
+//! qualified, typed), [`shared::source`] (reading a relation, the one cursor loop), [`shared::pgvector`] (pgvector's types), [`shared::registry`] (model
 //! artifacts), [`shared::params`] (jsonb options), [`shared::errors`], [`shared::progress`]
 //! (interrupts and NOTICEs); and [`runs`] (the `ml.analysis_runs` row, [`runs::writer`]'s
 //! batched result writes). Dependencies run one way: an area uses `shared` and `runs`,

@@ -618,7 +618,8 @@ fn scan_reason(
         let t = crate::shared::errors::spi(c.select(&query, None, &[]), "size the source");
         let row = t.first();
         (
-            crate::shared::errors::spi(row.get::<i64>(1), "size the source").unwrap_or(0) as usize,
+            crate::shared::errors::spi_some(row.get::<i64>(1), "size the source") as usize,
+            // NULL when no row has an embedding: nothing to plan for.
             crate::shared::errors::spi(row.get::<i32>(2), "size the source").unwrap_or(0) as usize,
         )
     });

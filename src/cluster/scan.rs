@@ -17,7 +17,7 @@
 //! of the smoothed batch inertia for 10 batches). Each batch still reads the table (the
 //! sample is a `WHERE` on the id's hash) but computes distances for the batch only.
 
-use crate::shared::errors::{raise, spi, INVALID_PARAMETER_VALUE, PROGRAM_LIMIT_EXCEEDED};
+use crate::shared::errors::{raise, spi, spi_some, INVALID_PARAMETER_VALUE, PROGRAM_LIMIT_EXCEEDED};
 use crate::shared::progress::Reporter;
 use crate::shared::source::{self, ScanParts};
 use crate::shared::sql;
@@ -160,7 +160,7 @@ pub fn fit(parts: &ScanParts, p: &Params, name: &str, progress: &mut Reporter) -
         if let Some(id) = spi(row.get::<String>(1), "check the source") {
             source::refuse_null_embedding(&parts.embedding_column, name, &id);
         }
-        if spi(row.get::<i64>(2), "check the source").unwrap_or(0) > 0 {
+        if spi_some(row.get::<i64>(2), "check the source") > 0 {
             source::refuse_null_id(&parts.id_column, name);
         }
         if let Some(id) = spi(row.get::<String>(3), "check the source") {
@@ -327,7 +327,7 @@ pub fn distance_summaries(run_id: i64, k: usize) -> Vec<serde_json::Value> {
                 continue;
             }
             out[cluster as usize] = serde_json::json!({
-                "count": spi(row.get::<i64>(2), "summarise the distances").unwrap_or(0),
+                "count": spi_some(row.get::<i64>(2), "summarise the distances"),
                 "mean": spi(row.get::<f64>(3), "summarise the distances"),
                 "std": spi(row.get::<f64>(4), "summarise the distances"),
                 "quantiles": spi(row.get::<Vec<f64>>(5), "summarise the distances"),

@@ -242,17 +242,9 @@ fn read(
     let (mut ids, mut items) = (Vec::new(), Vec::new());
     let (limit, mut id_bytes, mut probed) = (guc::max_memory_bytes(), 0usize, 0usize);
     Spi::connect(|c| {
-        let mut cursor = spi(c.try_open_cursor(query, &[]), "open a cursor on the source");
-        loop {
+        crate::shared::source::for_each_batch(c, query, |batch| {
             progress.tick(|| format!("read {} rows of {name}", ids.len()));
-            let batch = spi(
-                cursor.fetch(crate::shared::source::next_batch(ids.len(), id_bytes + items.len() * BYTES_PER_ITEM)),
-                "fetch rows from the source",
-            );
-            if batch.is_empty() {
-                break;
-            }
-            for row in batch {
+            for row in batch.rows {
                 let id = spi(row.get::<&str>(1), "read an id")
                     .map(|t| owned_text(t, || format!("reading the ids of source {name}")))
                     .unwrap_or_else(|| {
@@ -349,7 +341,8 @@ fn read(
                 crate::shared::errors::ensure_allocatable(planned, || format!("reading source {name}"));
                 probed = planned;
             }
-        }
+            planned
+        });
     });
     (ids, items)
 }

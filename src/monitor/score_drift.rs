@@ -4,11 +4,12 @@
 //! per column. Documented in docs/functions/score_drift.md.
 
 use crate::runs;
-use crate::shared::errors::literal;
-use crate::shared::errors::{raise, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
-use crate::shared::errors::{spi, DATATYPE_MISMATCH, FEATURE_NOT_SUPPORTED, UNDEFINED_COLUMN};
+use crate::shared::errors::{
+    literal, raise, spi, spi_some, DATATYPE_MISMATCH, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED,
+    UNDEFINED_COLUMN,
+};
 use crate::shared::params::Options;
-use crate::shared::source::Relation;
+use crate::shared::source::{for_each_batch, Relation};
 use crate::shared::sql;
 use mlkit::drift::auto::{self, Sample};
 use mlkit::drift::embedding;
@@ -86,35 +87,27 @@ fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, kind:
     let (mut numbers, mut categories, mut bytes) = (Vec::new(), Vec::new(), 0usize);
     if kind == Kind::Numerical {
         // Numbers by the million: straight from the fetched tuples, without a per-value lookup.
-        let mut cursor = spi(c.try_open_cursor(&q, &[]), "open a cursor");
-        loop {
-            pgrx::check_for_interrupts!();
-            let fetched = spi(cursor.fetch(65536), "read a column").len();
-            if fetched == 0 {
-                break;
-            }
-            crate::shared::errors::try_grow(&mut numbers, fetched, || {
+        for_each_batch(c, &q, |batch| {
+            crate::shared::errors::try_grow(&mut numbers, batch.len(), || {
                 format!("ml.score_drift: reading column {} of {}", literal(column), rel.name)
             });
-            // SAFETY: the fetch above just set SPI_tuptable to `fetched` rows of one column,
-            // checked to be float8 before any is decoded; it is freed here, before the next fetch.
+            // SAFETY: the batch's one column is checked to be float8 before any is decoded.
             unsafe {
-                let table = pg_sys::SPI_tuptable;
-                sql::expect_type((*table).tupdesc, 1, pg_sys::FLOAT8OID, "read a column");
-                for &tuple in std::slice::from_raw_parts((*table).vals, fetched) {
+                let (desc, tuples) = batch.raw();
+                sql::expect_type(desc, 1, pg_sys::FLOAT8OID, "read a column");
+                for &tuple in tuples {
                     let mut null = false;
-                    let d = pg_sys::SPI_getbinval(tuple, (*table).tupdesc, 1, &mut null);
+                    let d = pg_sys::SPI_getbinval(tuple, desc, 1, &mut null);
                     if let Some(v) = f64::from_datum(d, null) {
                         numbers.push(v);
                     }
                 }
-                pg_sys::SPI_freetuptable(table);
-                pg_sys::SPI_tuptable = std::ptr::null_mut();
             }
             if numbers.len() * 8 > limit_bytes {
                 memory_exceeded(column, rel);
             }
-        }
+            numbers.len() * 8
+        });
         if let Some(v) = numbers.iter().find(|x| x.is_infinite()) {
             raise(
                 INVALID_PARAMETER_VALUE,
@@ -130,9 +123,9 @@ fn read_sample(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, kind:
         return Sample::Numbers(numbers);
     }
     for_each_row(c, &q, column, rel, limit_bytes, |row| {
-        let v = spi(row.get::<&str>(1), "read a value")
-            .map(|t| crate::shared::source::owned_text(t, || format!("ml.score_drift: reading column {} of {}", literal(column), rel.name)))
-            .unwrap_or_default();
+        // The query leaves NULLs out.
+        let t = spi_some(row.get::<&str>(1), "read a value");
+        let v = crate::shared::source::owned_text(t, || format!("ml.score_drift: reading column {} of {}", literal(column), rel.name));
         bytes += v.len() + 24;
         categories.push(v);
         bytes
@@ -153,9 +146,8 @@ fn memory_exceeded(column: &str, rel: &Relation) -> ! {
     )
 }
 
-/// Rows fetched from a cursor over `query`, a batch at a time (the batch's SPI memory is
-/// released before the next), each handed to `row`, which returns the bytes kept so far;
-/// more than `limit_bytes` is an error.
+/// Each row of `query` handed to `row`, which returns the bytes kept so far; more than
+/// `limit_bytes` is an error.
 fn for_each_row(
     c: &pgrx::spi::SpiClient<'_>,
     query: &str,
@@ -164,23 +156,16 @@ fn for_each_row(
     limit_bytes: usize,
     mut row: impl FnMut(pgrx::spi::SpiHeapTupleData<'_>) -> usize,
 ) {
-    let mut cursor = spi(c.try_open_cursor(query, &[]), "open a cursor");
-    let (mut rows, mut kept) = (0usize, 0usize);
-    loop {
-        pgrx::check_for_interrupts!();
-        // Sized by the bytes kept so far, so that long values are read a few at a time.
-        let batch = spi(cursor.fetch(crate::shared::source::next_batch(rows, kept)), "read a column");
-        if batch.is_empty() {
-            break;
-        }
-        for r in batch {
+    let mut kept = 0usize;
+    for_each_batch(c, query, |batch| {
+        for r in batch.rows {
             kept = row(r);
-            rows += 1;
         }
         if kept > limit_bytes {
             memory_exceeded(column, rel);
         }
-    }
+        kept
+    });
 }
 
 /// An embedding column's non-NULL rows, as one row-major matrix.

@@ -78,7 +78,7 @@ fn side(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str) -> Side {
         DISTINCT_CAP
     } else {
         let q = format!("SELECT pg_catalog.count(*) FROM (SELECT {x} FROM {from} WHERE {finite} GROUP BY 1 LIMIT {DISTINCT_CAP}) AS _ml_d");
-        spi(spi(c.select(&q, None, &[]), "count distinct values").first().get_one::<i64>(), "count distinct values").unwrap_or(0)
+        spi_some(spi(c.select(&q, None, &[]), "count distinct values").first().get_one::<i64>(), "count distinct values")
     };
     Side { sketch, distinct }
 }
@@ -239,7 +239,7 @@ pub fn score(r: &Relation, cur: &Relation, column: &str, named: Option<Method>) 
 pub fn rows(rel: &Relation) -> i64 {
     Spi::connect(|c| {
         let q = format!("SELECT pg_catalog.count(*) FROM {}", sql::relation(c, rel.oid));
-        spi(spi(c.select(&q, None, &[]), "count rows").first().get_one::<i64>(), "count rows").unwrap_or(0)
+        spi_some(spi(c.select(&q, None, &[]), "count rows").first().get_one::<i64>(), "count rows")
     })
 }
 

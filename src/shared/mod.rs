@@ -5,6 +5,7 @@
 pub mod errors;
 pub mod guc;
 pub mod params;
+pub mod pgvector;
 pub mod progress;
 pub mod registry;
 pub mod source;

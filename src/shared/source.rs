@@ -28,12 +28,73 @@ const FIRST_BATCH_ROWS: usize = 64;
 const BATCH_BYTES: usize = 32 << 20;
 
 /// Rows for the next fetch, given `rows` rows of `bytes` bytes read so far.
-pub fn next_batch(rows: usize, bytes: usize) -> i64 {
+fn next_batch(rows: usize, bytes: usize) -> i64 {
     if rows == 0 {
         return FIRST_BATCH_ROWS as i64;
     }
     let per_row = (bytes / rows).max(1);
     (BATCH_BYTES / per_row).clamp(16, BATCH_ROWS) as i64
+}
+
+/// One fetch of [`for_each_batch`]: the rows, through pgrx's accessors (which check each
+/// column's type), or raw for a loop that decodes millions of values.
+pub struct Batch<'a> {
+    pub rows: pgrx::spi::SpiTupleTable<'a>,
+    raw: *mut pg_sys::SPITupleTable,
+}
+
+impl Batch<'_> {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Never true: [`for_each_batch`] stops at the first empty fetch.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The batch's tuple descriptor and tuples, for `SPI_getbinval` after
+    /// [`sql::expect_type`] has checked the column.
+    ///
+    /// # Safety
+    /// The slice lives as long as the batch; a datum read from it must not outlive it.
+    pub unsafe fn raw(&self) -> (pg_sys::TupleDesc, &[*mut pg_sys::HeapTupleData]) {
+        // SAFETY: the table the fetch made, of `len()` rows, not yet freed.
+        unsafe { ((*self.raw).tupdesc, std::slice::from_raw_parts((*self.raw).vals, self.len())) }
+    }
+}
+
+/// The one loop that reads a query's rows: through a cursor, a batch at a time. Before each
+/// fetch it checks for interrupts and sizes the fetch from the rows and bytes kept so far
+/// (64 rows first, then what fits in 32 MB, at most 8,192), so that long ids or wide
+/// embeddings are read a few at a time; `batch` copies what it keeps out of the rows (and
+/// checks the caller's memory plan) and returns the bytes it keeps in all; the batch's SPI
+/// memory is freed before the next fetch, so the footprint is what the caller keeps.
+pub fn for_each_batch(c: &pgrx::spi::SpiClient<'_>, query: &str, mut batch: impl FnMut(Batch<'_>) -> usize) {
+    let mut cursor = spi(c.try_open_cursor(query, &[]), "open a cursor");
+    let (mut rows, mut bytes) = (0usize, 0usize);
+    loop {
+        pgrx::check_for_interrupts!();
+        let table = spi(cursor.fetch(next_batch(rows, bytes)), "fetch rows");
+        // SAFETY: the fetch just set SPI_tuptable to the table `table` reads.
+        let raw = unsafe { pg_sys::SPI_tuptable };
+        let fetched = table.len();
+        if fetched > 0 {
+            bytes = batch(Batch { rows: table, raw });
+            rows += fetched;
+        }
+        // SAFETY: the batch is gone (it borrowed the cursor, which is used again only below);
+        // nothing read from it is kept.
+        unsafe {
+            if !raw.is_null() {
+                pg_sys::SPI_freetuptable(raw);
+            }
+            pg_sys::SPI_tuptable = std::ptr::null_mut();
+        }
+        if fetched == 0 {
+            break;
+        }
+    }
 }
 
 /// `text` copied into a `String` with a fallible allocation: an id or category of any length
@@ -63,7 +124,7 @@ pub struct Embeddings {
 pub struct ScanParts {
     /// The relation, qualified, with its alias: `"public"."items" AS _ml_src`.
     pub from: String,
-    /// The embedding column cast to `real[]`.
+    /// The embedding column cast to `real[]` (a `sparsevec` through `vector`).
     pub embedding: String,
     /// The id column cast to `text`.
     pub id: String,
@@ -118,8 +179,8 @@ impl Source<'_> {
     /// Checks the relation and columns, then reads every row; `name` is
     /// [`Source::display_name`], for messages.
     pub fn read(&self, name: &str, progress: &mut Reporter) -> Embeddings {
-        let query = Spi::connect(|c| self.check_and_build_query(c, name));
-        Spi::connect(|c| self.fetch_all(c, &query, name, progress))
+        let (query, encoding) = Spi::connect(|c| self.check_and_build_query(c, name));
+        Spi::connect(|c| self.fetch_all(c, &query, encoding, name, progress))
     }
 
     /// The source's parts for queries that scan it without reading it here (checked as
@@ -127,10 +188,18 @@ impl Source<'_> {
     /// embedding as `real[]`, the id as `text`, each quoted and qualified by [`crate::shared::sql`].
     pub fn scan_parts(&self, name: &str) -> ScanParts {
         Spi::connect(|c| {
-            self.check(c, name);
+            let (_, _, encoding) = self.check(c, name);
+            let column = sql::column(self.embedding_column);
+            // The aggregates take real[]: a sparsevec gets there through pgvector's vector.
+            let embedding = match (encoding, crate::shared::pgvector::vector_type_name(c)) {
+                (Encoding::Pgvector(mlkit::vector_formats::VectorType::SparseVec, _), Some(vector)) => {
+                    format!("{column}::{vector}::real[]")
+                }
+                _ => format!("{column}::real[]"),
+            };
             ScanParts {
                 from: format!("{} AS {}", sql::relation(c, self.relation), sql::ALIAS),
-                embedding: format!("{}::real[]", sql::column(self.embedding_column)),
+                embedding,
                 id: format!("{}::pg_catalog.text", sql::column(self.id_column)),
                 embedding_column: self.embedding_column.to_string(),
                 id_column: self.id_column.to_string(),
@@ -138,20 +207,32 @@ impl Source<'_> {
         })
     }
 
-    fn check_and_build_query(&self, c: &pgrx::spi::SpiClient<'_>, name: &str) -> String {
-        let (rel, id) = self.check(c, name);
+    /// The read query, and how its first column is decoded: a pgvector column as it is
+    /// stored, anything else through its cast to `real[]`.
+    fn check_and_build_query(&self, c: &pgrx::spi::SpiClient<'_>, name: &str) -> (String, Encoding) {
+        let (rel, id, encoding) = self.check(c, name);
         let (idc, emb) = (sql::column(self.id_column), sql::column(self.embedding_column));
         let order = rel.order_by(c, &id, &idc);
-        format!("SELECT {emb}::real[], {idc}::pg_catalog.text FROM {} AS {} {order}", sql::relation(c, self.relation), sql::ALIAS)
+        let emb = match encoding {
+            Encoding::RealArray => format!("{emb}::real[]"),
+            Encoding::Pgvector(..) => emb,
+        };
+        (format!("SELECT {emb}, {idc}::pg_catalog.text FROM {} AS {} {order}", sql::relation(c, self.relation), sql::ALIAS), encoding)
     }
 
-    /// Checks the relation and its two columns (the embedding's type must cast to `real[]`);
-    /// returns the relation and the id column.
-    fn check(&self, c: &pgrx::spi::SpiClient<'_>, name: &str) -> (Relation, Column) {
+    /// Checks the relation and its two columns (the embedding's type must be one of
+    /// pgvector's or cast to `real[]`); returns the relation, the id column and how the
+    /// embedding is read.
+    fn check(&self, c: &pgrx::spi::SpiClient<'_>, name: &str) -> (Relation, Column, Encoding) {
         let rel = Relation::open(c, self.relation, name, "Pass the table or view that holds the embeddings, e.g. source => 'items'.");
         let id = rel.column("id_column", self.id_column);
         let emb = rel.column("embedding_column", self.embedding_column);
         let (emb_type, emb_base) = (emb.type_name.clone(), emb.base);
+        if let Some(t) = crate::shared::pgvector::vector_type(c, emb_base) {
+            let encoding = Encoding::Pgvector(t, emb.declared);
+            let id = id.clone();
+            return (rel, id, encoding);
+        }
         let castable = spi(
             c.select(
                 "SELECT $1 OPERATOR(pg_catalog.=) ANY (ARRAY['real[]', 'double precision[]', 'numeric[]', 'smallint[]',
@@ -175,33 +256,25 @@ impl Source<'_> {
             );
         }
         let id = id.clone();
-        (rel, id)
+        (rel, id, Encoding::RealArray)
     }
 
-    fn fetch_all(&self, c: &pgrx::spi::SpiClient<'_>, query: &str, name: &str, progress: &mut Reporter) -> Embeddings {
+    fn fetch_all(&self, c: &pgrx::spi::SpiClient<'_>, query: &str, encoding: Encoding, name: &str, progress: &mut Reporter) -> Embeddings {
         let mut out = Embeddings { ids: Vec::new(), id_bytes: 0, data: Vec::new(), dim: 0 };
         let mut probed = 0usize;
-        let mut cursor = spi(c.try_open_cursor(query, &[]), "open a cursor on the source");
-        loop {
+        for_each_batch(c, query, |batch| {
             progress.tick(|| format!("read {} rows of {name}", out.ids.len()));
-            let rows = next_batch(out.ids.len(), out.id_bytes + out.data.len() * 4);
-            let fetched = spi(cursor.fetch(rows), "fetch rows from the source").len();
-            if fetched == 0 {
-                break;
-            }
+            let fetched = batch.len();
             // Room for the batch, taken so that a failure is an error rather than an abort.
             crate::shared::errors::try_grow(&mut out.data, fetched * out.dim.max(1), || format!("reading source {name}"));
             crate::shared::errors::try_grow(&mut out.ids, fetched, || format!("reading source {name}"));
-            // SAFETY: the fetch above just set SPI_tuptable to a table of `fetched` rows with
-            // the two columns of `query` (real[], id as text); it is freed before the next fetch.
+            // SAFETY: the batch's rows have the two columns of `query` (real[], id as text),
+            // checked by copy_row before a datum is decoded; nothing borrowed outlives it.
             unsafe {
-                let table = pg_sys::SPI_tuptable;
-                let rows = std::slice::from_raw_parts((*table).vals, fetched);
-                for &tuple in rows {
-                    self.copy_row(tuple, (*table).tupdesc, name, &mut out);
+                let (desc, tuples) = batch.raw();
+                for &tuple in tuples {
+                    self.copy_row(tuple, desc, encoding, name, &mut out);
                 }
-                pg_sys::SPI_freetuptable(table);
-                pg_sys::SPI_tuptable = std::ptr::null_mut();
             }
             let planned = (self.plan_bytes)(out.ids.len(), out.dim) + out.id_bytes;
             if planned > self.limit_bytes {
@@ -222,7 +295,8 @@ impl Source<'_> {
                 crate::shared::errors::ensure_allocatable(planned, || format!("reading source {name}"));
                 probed = planned;
             }
-        }
+            out.id_bytes + out.data.len() * 4
+        });
         if out.ids.is_empty() {
             raise(
                 INVALID_PARAMETER_VALUE,
@@ -234,13 +308,69 @@ impl Source<'_> {
         out
     }
 
+    /// Appends a pgvector value's dense values to `out.data` and returns its dimensions. A
+    /// `sparsevec` is densified: its `dim` floats are room the memory plan counts, checked
+    /// before they are taken.
+    ///
+    /// # Safety
+    /// `datum` must be a non-null datum of type `t`.
+    unsafe fn append_vector(
+        &self,
+        t: mlkit::vector_formats::VectorType,
+        datum: pg_sys::Datum,
+        name: &str,
+        id: &str,
+        out: &mut Embeddings,
+    ) -> Result<usize, ArrayProblem> {
+        let (rows, id_bytes) = (out.ids.len() + 1, out.id_bytes);
+        let reserve = |data: &mut Vec<f32>, dim: usize| {
+            let planned = (self.plan_bytes)(rows, dim) + id_bytes;
+            if planned > self.limit_bytes {
+                raise(
+                    PROGRAM_LIMIT_EXCEEDED,
+                    format!(
+                        "source {name} needs more than {} MB of working memory ({rows} rows of {dim} dimensions, the {} of id {} densified), over pg_mlkit.max_memory_mb ({} MB)",
+                        planned >> 20,
+                        t.name(),
+                        literal(id),
+                        self.limit_bytes >> 20
+                    ),
+                    "Raise the limit (SET pg_mlkit.max_memory_mb = ...) if the server has the memory, or reduce the dimensions first.",
+                );
+            }
+            crate::shared::errors::try_grow(data, dim, || format!("reading an embedding of {dim} values"));
+        };
+        // SAFETY: a non-null varlena of type `t`.
+        let got = unsafe {
+            crate::shared::pgvector::with_datum_bytes(datum, |b| mlkit::vector_formats::append_dense(t, b, &mut out.data, reserve))
+        };
+        Ok(got.unwrap_or_else(|e| {
+            raise(
+                pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+                format!("embedding of id {} in source {name} is a damaged {}: {e}", literal(id), t.name()),
+                "Check the row with SELECT embedding FROM ...; a value pgvector wrote always reads back.",
+            )
+        }))
+    }
+
     /// Copies one `(id, embedding)` row into `out`, checking it.
-    unsafe fn copy_row(&self, tuple: *mut pg_sys::HeapTupleData, desc: pg_sys::TupleDesc, name: &str, out: &mut Embeddings) {
+    unsafe fn copy_row(
+        &self,
+        tuple: *mut pg_sys::HeapTupleData,
+        desc: pg_sys::TupleDesc,
+        encoding: Encoding,
+        name: &str,
+        out: &mut Embeddings,
+    ) {
         let mut null = false;
         // SAFETY: the query has two columns, checked to be real[] and text before any datum of
         // them is decoded.
         unsafe {
-            sql::expect_type(desc, 1, pg_sys::FLOAT4ARRAYOID, "read the source's embeddings");
+            let oid = match encoding {
+                Encoding::RealArray => pg_sys::FLOAT4ARRAYOID,
+                Encoding::Pgvector(_, declared) => declared,
+            };
+            sql::expect_type(desc, 1, oid, "read the source's embeddings");
             sql::expect_type(desc, 2, pg_sys::TEXTOID, "read the source's ids");
         }
         // SAFETY: column 2 of the tuple is text (checked above); the str borrows the tuple's
@@ -257,8 +387,13 @@ impl Source<'_> {
             refuse_null_embedding(self.embedding_column, name, &id);
         }
         let start = out.data.len();
-        // SAFETY: a non-null real[] datum.
-        let len = unsafe { append_real_array(datum, &mut out.data) }.unwrap_or_else(|problem| {
+        let len = match encoding {
+            // SAFETY: a non-null datum of pgvector type `t` (checked above).
+            Encoding::Pgvector(t, _) => unsafe { self.append_vector(t, datum, name, &id, out) },
+            // SAFETY: a non-null real[] datum.
+            Encoding::RealArray => unsafe { append_real_array(datum, &mut out.data) },
+        };
+        let len = len.unwrap_or_else(|problem| {
             let what = match problem {
                 ArrayProblem::Empty => "is empty".to_string(),
                 ArrayProblem::MultiDimensional(n) => format!("has {n} dimensions, not 1"),
@@ -328,6 +463,8 @@ pub struct Column {
     pub type_name: String,
     /// The column's type, or the base type when it is a domain.
     pub base: pg_sys::Oid,
+    /// The column's declared type (a domain's own OID), as a query's result describes it.
+    pub declared: pg_sys::Oid,
 }
 
 impl Relation {
@@ -350,7 +487,8 @@ impl Relation {
             c.select(
                 "SELECT a.attname::pg_catalog.text, pg_catalog.format_type(a.atttypid, a.atttypmod),
                         (SELECT CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'd' THEN t.typbasetype ELSE t.oid END
-                           FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) a.atttypid) AS base
+                           FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) a.atttypid) AS base,
+                        a.atttypid
                    FROM pg_catalog.pg_attribute a
                   WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
                   ORDER BY a.attnum",
@@ -365,6 +503,7 @@ impl Relation {
                 name: spi_some(row.get::<String>(1), "read a column name"),
                 type_name: spi_some(row.get::<String>(2), "read a column type"),
                 base: spi(row.get::<pg_sys::Oid>(3), "read a column type").unwrap_or(pg_sys::InvalidOid),
+                declared: spi_some(row.get::<pg_sys::Oid>(4), "read a column type"),
             });
         }
         Relation { oid, name: name.to_string(), columns }
@@ -427,6 +566,15 @@ enum ArrayProblem {
     Empty,
     MultiDimensional(usize),
     NullElement,
+}
+
+/// How a read query's embedding column is decoded.
+#[derive(Clone, Copy)]
+enum Encoding {
+    /// Cast to `real[]` by the query.
+    RealArray,
+    /// A pgvector type, read as stored; the column's declared type (a domain's own).
+    Pgvector(mlkit::vector_formats::VectorType, pg_sys::Oid),
 }
 
 /// Appends the elements of a `real[]` datum to `out`, returning how many there were.

@@ -37,6 +37,7 @@ pub mod plot;
 pub mod reduce;
 pub mod rng;
 pub mod textform;
+pub mod vector_formats;
 
 pub use cluster::{dbscan, hdbscan, kmeans, metrics, Clustering};
 pub use exec::Exec;

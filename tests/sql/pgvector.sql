@@ -1,0 +1,50 @@
+-- pgvector columns, read as stored (docs/pgvector.md). Runs only where pgvector is installed
+-- (scripts/regress.sh); pg_mlkit does not need it.
+CREATE EXTENSION IF NOT EXISTS vector;
+SET client_min_messages = warning;
+
+-- The digits as a vector(64) column, as embeddings are usually kept.
+CREATE TABLE digit_vectors AS SELECT id, label, embedding::vector(64) AS embedding FROM digits;
+ALTER TABLE digit_vectors ADD PRIMARY KEY (id);
+
+-- Cluster the vector column; name the model to keep its centroids.
+SELECT ml.cluster_embeddings('digit_vectors', params => '{"n_clusters": 10, "random_state": 0}',
+                             run => '{"model_name": "digit_topics"}') AS run_id \gset
+SELECT status, source, row_count FROM ml.analysis_runs WHERE id = :run_id;
+
+-- The same rows as the real[] column gives: the vector column is read from its bytes.
+SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": 10, "random_state": 0}') AS real_run \gset
+SELECT count(*) AS rows, count(*) FILTER (WHERE a.cluster IS DISTINCT FROM b.cluster OR a.distance IS DISTINCT FROM b.distance) AS differing
+  FROM ml.cluster_assignments a JOIN ml.cluster_assignments b USING (item_id)
+ WHERE a.run_id = :run_id AND b.run_id = :real_run;
+
+-- Each cluster's five documents nearest its centroid, by pgvector's <-> (the centroids are
+-- kept in the model; their JSON text is pgvector's input form).
+WITH centroid AS (
+  SELECT c.ordinality - 1 AS cluster, c.value::text::vector(64) AS centroid
+    FROM ml.model_registry m, jsonb_array_elements(m.artifact -> 'centroids') WITH ORDINALITY AS c
+   WHERE m.name = 'digit_topics')
+SELECT c.cluster, near.labels AS nearest_labels
+  FROM centroid c,
+       LATERAL (SELECT array_agg(d.label ORDER BY d.embedding <-> c.centroid, d.id) AS labels
+                  FROM (SELECT * FROM digit_vectors ORDER BY embedding <-> c.centroid, id LIMIT 5) d) near
+ ORDER BY c.cluster;
+
+-- Assign new rows with the model: the same cluster as in the run for the training rows.
+SELECT count(*) AS checked, count(*) FILTER (WHERE p.cluster <> a.cluster) AS differing
+  FROM digit_vectors d
+  JOIN ml.cluster_assignments a ON a.run_id = :run_id AND a.item_id = d.id::text,
+       LATERAL ml.predict_cluster('digit_topics', d.embedding::real[], log => false) p
+ WHERE d.id < 200;
+
+-- halfvec and sparsevec columns too (a sparsevec is densified: rows × dim × 4 bytes).
+CREATE TABLE sparse_docs AS
+SELECT i AS id, ('{' || (i % 7 + 1) || ':1,' || (i % 3 + 8) || ':' || (i % 5) + 1 || '}/12')::sparsevec AS terms
+  FROM generate_series(1, 60) i;
+SELECT ml.cluster_embeddings('sparse_docs', 'terms', params => '{"n_clusters": 3, "random_state": 1}') AS sparse_run \gset
+SELECT cluster, count(*) FROM ml.cluster_assignments WHERE run_id = :sparse_run GROUP BY 1 ORDER BY 1;
+SELECT ml.reduce_embeddings('sparse_docs', 'terms', method => 'pca', params => '{"n_components": 2}') > 0 AS reduced;
+
+-- The errors are those of real[] columns.
+INSERT INTO sparse_docs VALUES (61, '{1:1}/13');
+SELECT ml.cluster_embeddings('sparse_docs', 'terms', params => '{"n_clusters": 3}');
