@@ -12,51 +12,38 @@ use crate::shared::errors::spi;
 use mlkit::vector_formats::VectorType;
 use pgrx::prelude::*;
 
-/// The pgvector type that `oid` is (the base type of a domain should be passed), if any.
-pub fn vector_type(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> Option<VectorType> {
-    let t = spi(
-        c.select(
-            "SELECT p.prosrc::pg_catalog.text
-               FROM pg_catalog.pg_type t
-               JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) t.typinput
-               JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
-              WHERE t.oid OPERATOR(pg_catalog.=) $1 AND t.typlen OPERATOR(pg_catalog.=) -1
-                AND l.lanname OPERATOR(pg_catalog.=) 'c'
-                AND pg_catalog.regexp_replace(p.probin, '^.*/', '') OPERATOR(pg_catalog.=) ANY (ARRAY['vector', 'vector.so'])",
-            None,
-            &[oid.into()],
-        ),
-        "look up the embedding type",
-    );
+/// pgvector's types in this database: each one's OID, input function and quoted, qualified
+/// name, for the types whose input function is a C function of the `vector` library. Callers
+/// add their own condition after it (`AND ...`).
+const PGVECTOR_TYPES: &str = "SELECT p.prosrc::pg_catalog.text,
+        pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(t.typname)
+   FROM pg_catalog.pg_type t
+   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
+   JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) t.typinput
+   JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
+  WHERE t.typlen OPERATOR(pg_catalog.=) -1 AND l.lanname OPERATOR(pg_catalog.=) 'c'
+    AND pg_catalog.regexp_replace(p.probin, '^.*/', '') OPERATOR(pg_catalog.=) ANY (ARRAY['vector', 'vector.so'])";
+
+/// The first of pgvector's types that `condition` picks: its input function and qualified name.
+fn find(c: &pgrx::spi::SpiClient<'_>, condition: &str, args: &[pgrx::datum::DatumWithOid<'_>]) -> Option<(String, String)> {
+    let t = spi(c.select(&format!("{PGVECTOR_TYPES} AND {condition} LIMIT 1"), None, args), "look up pgvector's types");
     if t.is_empty() {
         return None;
     }
-    let input = spi(t.first().get_one::<String>(), "look up the embedding type")?;
+    let row = t.first();
+    Some((spi(row.get::<String>(1), "look up pgvector's types")?, spi(row.get::<String>(2), "look up pgvector's types")?))
+}
+
+/// The pgvector type that `oid` is (the base type of a domain should be passed), if any.
+pub fn vector_type(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> Option<VectorType> {
+    let (input, _) = find(c, "t.oid OPERATOR(pg_catalog.=) $1", &[oid.into()])?;
     VectorType::from_input_function(&input)
 }
 
 /// pgvector's `vector` type, schema-qualified and quoted, for a cast (`sparsevec` casts to
 /// `real[]` only through it).
 pub fn vector_type_name(c: &pgrx::spi::SpiClient<'_>) -> Option<String> {
-    let t = spi(
-        c.select(
-            "SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(t.typname)
-               FROM pg_catalog.pg_type t
-               JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
-               JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) t.typinput
-               JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
-              WHERE p.prosrc OPERATOR(pg_catalog.=) 'vector_in' AND l.lanname OPERATOR(pg_catalog.=) 'c'
-                AND pg_catalog.regexp_replace(p.probin, '^.*/', '') OPERATOR(pg_catalog.=) ANY (ARRAY['vector', 'vector.so'])
-              LIMIT 1",
-            None,
-            &[],
-        ),
-        "look up pgvector's vector type",
-    );
-    if t.is_empty() {
-        return None;
-    }
-    spi(t.first().get_one::<String>(), "look up pgvector's vector type")
+    find(c, "p.prosrc OPERATOR(pg_catalog.=) 'vector_in'", &[]).map(|(_, name)| name)
 }
 
 /// `read` of the bytes after the length word of a non-null pgvector datum, detoasted; a copy

@@ -191,11 +191,10 @@ impl Source<'_> {
             let (_, _, encoding) = self.check(c, name);
             let column = sql::column(self.embedding_column);
             // The aggregates take real[]: a sparsevec gets there through pgvector's vector.
-            let embedding = match (encoding, crate::shared::pgvector::vector_type_name(c)) {
-                (Encoding::Pgvector(mlkit::vector_formats::VectorType::SparseVec, _), Some(vector)) => {
-                    format!("{column}::{vector}::real[]")
-                }
-                _ => format!("{column}::real[]"),
+            let sparse = matches!(encoding, Encoding::Pgvector(mlkit::vector_formats::VectorType::SparseVec, _));
+            let embedding = match sparse.then(|| crate::shared::pgvector::vector_type_name(c)).flatten() {
+                Some(vector) => format!("{column}::{vector}::real[]"),
+                None => format!("{column}::real[]"),
             };
             ScanParts {
                 from: format!("{} AS {}", sql::relation(c, self.relation), sql::ALIAS),
@@ -321,7 +320,7 @@ impl Source<'_> {
         name: &str,
         id: &str,
         out: &mut Embeddings,
-    ) -> Result<usize, ArrayProblem> {
+    ) -> usize {
         let (rows, id_bytes) = (out.ids.len() + 1, out.id_bytes);
         let reserve = |data: &mut Vec<f32>, dim: usize| {
             let planned = (self.plan_bytes)(rows, dim) + id_bytes;
@@ -344,13 +343,13 @@ impl Source<'_> {
         let got = unsafe {
             crate::shared::pgvector::with_datum_bytes(datum, |b| mlkit::vector_formats::append_dense(t, b, &mut out.data, reserve))
         };
-        Ok(got.unwrap_or_else(|e| {
+        got.unwrap_or_else(|e| {
             raise(
                 pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
                 format!("embedding of id {} in source {name} is a damaged {}: {e}", literal(id), t.name()),
                 "Check the row with SELECT embedding FROM ...; a value pgvector wrote always reads back.",
             )
-        }))
+        })
     }
 
     /// Copies one `(id, embedding)` row into `out`, checking it.
@@ -389,7 +388,7 @@ impl Source<'_> {
         let start = out.data.len();
         let len = match encoding {
             // SAFETY: a non-null datum of pgvector type `t` (checked above).
-            Encoding::Pgvector(t, _) => unsafe { self.append_vector(t, datum, name, &id, out) },
+            Encoding::Pgvector(t, _) => Ok(unsafe { self.append_vector(t, datum, name, &id, out) }),
             // SAFETY: a non-null real[] datum.
             Encoding::RealArray => unsafe { append_real_array(datum, &mut out.data) },
         };
