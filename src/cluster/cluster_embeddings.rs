@@ -379,6 +379,8 @@ impl Choice {
                         max_iter: o.integer("max_iter", 300, 1, 1_000_000) as usize,
                         tol: o.number("tol", 1e-4, 0.0, 1e12),
                         seed,
+                        // Spherical K-Means is in the crate; its SQL option is still to come.
+                        metric: mlkit::neighbors::Metric::Euclidean,
                     },
                     sweep,
                 }

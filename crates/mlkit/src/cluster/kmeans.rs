@@ -34,6 +34,13 @@
 //! [`Exec`] by rows. Memory: a centred copy of the data, plus `O(n + threads·k·d)`; see
 //! [`memory_bytes`].
 //!
+//! **Spherical K-Means** (`metric: Cosine`, Dhillon & Modha 2001): the rows are scaled to unit
+//! length and the same iterations run, each new centre (the mean of its unit rows) scaled back
+//! to unit length, so that the nearest centre by Euclidean distance is the nearest by cosine
+//! (`‖x̂ − ĉ‖² = 2 (1 − cos(x, c))`). Distances are reported as cosine distances
+//! `1 − cos(x, c)` (pgvector's `<=>` to the stored centroid) and the inertia as their sum, the
+//! spherical objective. A zero row has no direction and is refused.
+//!
 //! Given the same data, parameters and `seed`, the result is bit-for-bit the same whatever
 //! the number of threads (see [`crate::exec`]). Across machines it is the same only on CPUs
 //! with the same vector units (AVX2 and FMA or not): the kernels add in a different order,
@@ -41,6 +48,7 @@
 
 use crate::cluster::{Clustering, Stat};
 use crate::linalg::{self, BLOCK_ROWS};
+use crate::neighbors::Metric;
 use crate::rng::Rng;
 use crate::{Exec, Matrix, Step};
 
@@ -63,11 +71,13 @@ pub struct Params {
     pub tol: f64,
     /// Seed of the random stream; same seed, same result.
     pub seed: u64,
+    /// Euclidean (K-Means) or cosine (spherical K-Means).
+    pub metric: Metric,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Self { n_clusters: 8, n_init: 1, max_iter: 300, tol: 1e-4, seed: 0 }
+        Self { n_clusters: 8, n_init: 1, max_iter: 300, tol: 1e-4, seed: 0, metric: Metric::Euclidean }
     }
 }
 
@@ -84,6 +94,8 @@ pub enum Error {
     Tolerance(f64),
     /// A coordinate is NaN or infinite.
     NotFinite { row: usize, col: usize },
+    /// Under the cosine metric, a row is all zeros.
+    ZeroVector { row: usize },
 }
 
 impl std::fmt::Display for Error {
@@ -96,6 +108,7 @@ impl std::fmt::Display for Error {
             Error::ZeroIterations { name } => write!(f, "{name} must be at least 1"),
             Error::Tolerance(t) => write!(f, "tol must be a finite number ≥ 0, not {t}"),
             Error::NotFinite { row, col } => write!(f, "point {row} has a NaN or infinite value at position {col}"),
+            Error::ZeroVector { row } => write!(f, "point {row} is a zero vector, which has no cosine distance"),
         }
     }
 }
@@ -162,6 +175,14 @@ pub fn fit(data: &Matrix, params: &Params, exec: &mut Exec) -> Result<Fit, Error
         return Err(Error::NotFinite { row: pos / data.cols(), col: pos % data.cols() });
     }
     let (n, d, k) = (data.rows(), data.cols(), params.n_clusters);
+    let cosine = params.metric == Metric::Cosine;
+    let unit;
+    let data = if cosine {
+        unit = unit_rows(data)?;
+        &Matrix::new(&unit, n, d).expect("the input's shape")
+    } else {
+        data
+    };
 
     // Centre the data: distances do not change, the expansion in the hot loop gets precise.
     let (centred, mean) = centre(data);
@@ -174,7 +195,7 @@ pub fn fit(data: &Matrix, params: &Params, exec: &mut Exec) -> Result<Fit, Error
     for init in 0..params.n_init {
         let mut rng = Rng::new(master.next_u64());
         let seeds = kmeans_plusplus(&x, k, &mut rng, init, exec);
-        let run = lloyd(&x, &x_norms, seeds, params.max_iter, tol, init, exec);
+        let run = lloyd(&x, &x_norms, seeds, params.max_iter, tol, init, cosine.then_some(&mean[..]), exec);
         if best.as_ref().is_none_or(|(b, _)| run.inertia < b.inertia) {
             best = Some((run, init));
         }
@@ -191,16 +212,13 @@ pub fn fit(data: &Matrix, params: &Params, exec: &mut Exec) -> Result<Fit, Error
     for &l in &run.labels {
         sizes[l as usize] += 1;
     }
-    Ok(Fit {
-        centroids,
-        distances: run.sq_dist.iter().map(|v| v.sqrt()).collect(),
-        labels: run.labels,
-        inertia: run.inertia,
-        sizes,
-        n_iter: run.n_iter,
-        converged: run.converged,
-        best_init,
-    })
+    // Under cosine, ‖x̂ − ĉ‖² = 2 (1 − cos): half of it is the cosine distance.
+    let (distances, inertia) = if cosine {
+        (run.sq_dist.iter().map(|v| v / 2.0).collect(), run.inertia / 2.0)
+    } else {
+        (run.sq_dist.iter().map(|v| v.sqrt()).collect(), run.inertia)
+    };
+    Ok(Fit { centroids, distances, labels: run.labels, inertia, sizes, n_iter: run.n_iter, converged: run.converged, best_init })
 }
 
 impl Fit {
@@ -240,6 +258,30 @@ pub fn predict(data: &Matrix, centroids: &[f32], exec: &mut Exec) -> Option<(Vec
 /// `2 + ⌊ln k⌋`, scikit-learn's number of greedy candidates per seeding step.
 fn local_trials(k: usize) -> usize {
     2 + (k.max(1) as f64).ln().floor() as usize
+}
+
+/// The rows of `data` scaled to unit Euclidean length; a zero row is an error.
+fn unit_rows(data: &Matrix) -> Result<Vec<f32>, Error> {
+    let mut out = data.as_slice().to_vec();
+    for (row, r) in out.chunks_exact_mut(data.cols().max(1)).enumerate() {
+        let norm = r.iter().map(|v| f64::from(*v) * f64::from(*v)).sum::<f64>().sqrt();
+        if norm == 0.0 {
+            return Err(Error::ZeroVector { row });
+        }
+        r.iter_mut().for_each(|v| *v = (f64::from(*v) / norm) as f32);
+    }
+    Ok(out)
+}
+
+/// Scales a centre (in the centred coordinates, `mean` away from the original ones) to unit
+/// length in the original ones: spherical K-Means' step after each mean.
+fn to_unit_sphere(c: &mut [f32], mean: &[f64]) {
+    let norm = c.iter().zip(mean).map(|(v, m)| (f64::from(*v) + m).powi(2)).sum::<f64>().sqrt();
+    if norm > 0.0 {
+        for (v, m) in c.iter_mut().zip(mean) {
+            *v = ((f64::from(*v) + m) / norm - m) as f32;
+        }
+    }
 }
 
 fn centre(data: &Matrix) -> (Vec<f32>, Vec<f64>) {
@@ -398,7 +440,16 @@ fn labels_of(points: &[Point]) -> Vec<u32> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn lloyd(x: &Matrix, x_norms: &[f32], mut centers: Vec<f32>, max_iter: usize, tol: f64, init: usize, exec: &mut Exec) -> Lloyd {
+fn lloyd(
+    x: &Matrix,
+    x_norms: &[f32],
+    mut centers: Vec<f32>,
+    max_iter: usize,
+    tol: f64,
+    init: usize,
+    spherical: Option<&[f64]>,
+    exec: &mut Exec,
+) -> Lloyd {
     let (n, d) = (x.rows(), x.cols());
     let k = centers.len() / d;
     let mut points = vec![Point::default(); n];
@@ -447,6 +498,9 @@ fn lloyd(x: &Matrix, x_norms: &[f32], mut centers: Vec<f32>, max_iter: usize, to
             }
             for t in 0..d {
                 new[t] = (sums[j * d + t] / counts[j] as f64) as f32;
+            }
+            if let Some(mean) = spherical {
+                to_unit_sphere(new, mean);
             }
             let sq = linalg::sq_dist(old, new);
             moved[j] = sq.sqrt();
@@ -692,6 +746,66 @@ mod tests {
     use super::*;
 
     /// `per` points around each of `centres` (each `d` wide), with uniform noise of ±`spread`.
+    #[test]
+    fn spherical_k_means_is_a_fixed_point_of_the_cosine_objective() {
+        // Directions, not positions: rows at very different lengths along 4 directions in 6-D.
+        let dirs: [&[f32]; 4] = [
+            &[1.0, 0.0, 0.0, 0.2, 0.0, 0.0],
+            &[0.0, 1.0, 0.0, 0.0, 0.3, 0.0],
+            &[0.0, 0.0, 1.0, 0.0, 0.0, 0.1],
+            &[-1.0, -1.0, 0.0, 0.0, 0.0, 1.0],
+        ];
+        let mut data = blobs(&dirs, 150, 0.25, 5);
+        let mut rng = Rng::new(9);
+        for r in data.chunks_exact_mut(6) {
+            let scale = 0.1 + 50.0 * rng.next_f64() as f32;
+            r.iter_mut().for_each(|v| *v *= scale);
+        }
+        let (n, d, k) = (600, 6, 4);
+        let x = Matrix::new(&data, n, d).unwrap();
+        let params = Params { n_clusters: k, seed: 2, tol: 0.0, metric: Metric::Cosine, ..Params::default() };
+        let fit = fit(&x, &params, &mut Exec::new(2, &mut quiet())).unwrap();
+        assert!(fit.converged);
+        let cos = |a: &[f32], b: &[f32]| {
+            let dot: f64 = a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+            let na: f64 = a.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt();
+            let nb: f64 = b.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt();
+            dot / (na * nb)
+        };
+        let centroids: Vec<&[f32]> = fit.centroids.chunks_exact(d).collect();
+        let mut objective = 0.0;
+        for (i, row) in data.chunks_exact(d).enumerate() {
+            // Every row is labelled with its most similar centroid, at the cosine distance reported.
+            let best = (0..k).max_by(|&a, &b| cos(row, centroids[a]).total_cmp(&cos(row, centroids[b]))).unwrap();
+            assert_eq!(fit.labels[i] as usize, best, "row {i}");
+            let dist = 1.0 - cos(row, centroids[best]);
+            assert!((f64::from(fit.distances[i]) - dist).abs() < 1e-5, "row {i}: {} vs {dist}", fit.distances[i]);
+            objective += dist;
+            // The rows of one direction share a cluster.
+            assert_eq!(fit.labels[i], fit.labels[i % 4]);
+        }
+        assert!((fit.inertia - objective).abs() < 1e-4 * objective.max(1.0), "{} vs {objective}", fit.inertia);
+        // Each centroid is the unit-length mean of its rows' unit vectors.
+        for (j, c) in centroids.iter().enumerate() {
+            let norm: f64 = c.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-5, "centroid {j} has length {norm}");
+            let mut mean = vec![0.0f64; d];
+            for (_, row) in data.chunks_exact(d).enumerate().filter(|(i, _)| fit.labels[*i] as usize == j) {
+                let nr: f64 = row.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt();
+                mean.iter_mut().zip(row).for_each(|(m, v)| *m += f64::from(*v) / nr);
+            }
+            let nm = mean.iter().map(|v| v * v).sum::<f64>().sqrt();
+            for t in 0..d {
+                assert!((mean[t] / nm - f64::from(c[t])).abs() < 1e-5, "centroid {j}");
+            }
+        }
+        // A zero row has no direction and is refused.
+        let mut zero = data.clone();
+        zero[6..12].fill(0.0);
+        let err = super::fit(&Matrix::new(&zero, n, d).unwrap(), &params, &mut Exec::new(1, &mut quiet())).unwrap_err();
+        assert_eq!(err, Error::ZeroVector { row: 1 });
+    }
+
     pub(crate) fn blobs(centres: &[&[f32]], per: usize, spread: f32, seed: u64) -> Vec<f32> {
         let mut rng = Rng::new(seed);
         let mut out = Vec::new();
@@ -860,7 +974,7 @@ mod tests {
         let x = Matrix::new(&data, 6000, 3).unwrap();
         let norms = linalg::sq_norms(&x);
         let start: Vec<f32> = [0usize, 1, 2, 3, 4].iter().flat_map(|&i| x.row(i * 7).to_vec()).collect();
-        let ours = lloyd(&x, &norms, start.clone(), 300, 0.0, 0, &mut Exec::new(2, &mut quiet()));
+        let ours = lloyd(&x, &norms, start.clone(), 300, 0.0, 0, None, &mut Exec::new(2, &mut quiet()));
         let (reference, iterations) = naive_lloyd(&x, start, 300, 0.0);
         assert!(iterations > 5, "the test data should need several iterations, took {iterations}");
         let differing = ours.labels.iter().zip(&reference).filter(|(a, b)| a != b).count();
