@@ -21,7 +21,8 @@ use std::ffi::CStr;
 use std::time::Instant;
 
 /// Keys `params` may hold, per algorithm.
-const KMEANS_KEYS: &[&str] = &["n_clusters", "n_init", "max_iter", "tol", "random_state", "silhouette_sample_size", "engine", "batch_size"];
+const KMEANS_KEYS: &[&str] =
+    &["n_clusters", "n_init", "max_iter", "tol", "random_state", "silhouette_sample_size", "engine", "batch_size", "metric", "init"];
 const DBSCAN_KEYS: &[&str] = &["eps", "min_samples", "metric", "random_state", "silhouette_sample_size"];
 const HDBSCAN_KEYS: &[&str] = &[
     "min_cluster_size",
@@ -194,7 +195,7 @@ pub fn cluster_embeddings(
         writer::write_coordinates(run_id, &emb.ids, &r.coords, r.k, &mut progress);
     }
     if let Some(model_name) = run.model_name.as_deref() {
-        let artifact = registry::kmeans_artifact(&result, emb.dim);
+        let artifact = registry::kmeans_artifact(&result, emb.dim, choice.metric());
         let version = registry::register(
             model_name,
             run.model_version.as_deref(),
@@ -372,21 +373,40 @@ impl Choice {
                         "Add \"engine\": \"scan\", or leave batch_size out: in memory, full Lloyd steps are fast.",
                     );
                 }
+                let metric = metric();
+                if metric == mlkit::neighbors::Metric::Cosine && engine == Engine::Scan {
+                    raise(
+                        FEATURE_NOT_SUPPORTED,
+                        "params.engine 'scan' does not support params.metric 'cosine'",
+                        "Cluster in memory (leave engine out), or store unit-length embeddings (pgvector's l2_normalize()) and scan those with the Euclidean metric.",
+                    );
+                }
+                let n_init = o.integer("n_init", 1, 1, 1000) as usize;
+                let init = o.get("init").map(|v| initial_centres(v, n_clusters, sweep.is_some(), n_init, engine));
                 Algorithm::KMeans {
                     params: kmeans::Params {
                         n_clusters,
-                        n_init: o.integer("n_init", 1, 1, 1000) as usize,
+                        n_init,
                         max_iter: o.integer("max_iter", 300, 1, 1_000_000) as usize,
                         tol: o.number("tol", 1e-4, 0.0, 1e12),
                         seed,
-                        // Spherical K-Means is in the crate; its SQL option is still to come.
-                        metric: mlkit::neighbors::Metric::Euclidean,
+                        metric,
+                        init,
                     },
                     sweep,
                 }
             }
         };
         Self { algorithm, engine, batch_size, seed, silhouette_sample }
+    }
+
+    /// The distance the clusters are measured by.
+    fn metric(&self) -> mlkit::neighbors::Metric {
+        match &self.algorithm {
+            Algorithm::KMeans { params, .. } => params.metric,
+            Algorithm::Dbscan(p) => p.metric,
+            Algorithm::Hdbscan(p) => p.metric,
+        }
     }
 
     fn display_name(&self) -> &'static str {
@@ -419,7 +439,7 @@ impl Choice {
             Algorithm::KMeans { params, sweep } => {
                 let k = sweep.map_or(params.n_clusters, |(_, max)| max).min(rows);
                 // A sweep keeps the best fit so far beside the current one.
-                kmeans::memory_bytes(rows, dim, k, threads) + sweep.map_or(0, |_| rows * 12 + k * dim * 4)
+                kmeans::memory_bytes(rows, dim, k, threads, params.metric) + sweep.map_or(0, |_| rows * 12 + k * dim * 4)
             }
             Algorithm::Dbscan(_) => dbscan::base_memory_bytes(rows, dim),
             Algorithm::Hdbscan(_) => hdbscan::memory_bytes(rows, dim),
@@ -435,7 +455,7 @@ impl Choice {
             Algorithm::KMeans { params, sweep } => {
                 let k = sweep.map_or(params.n_clusters, |(_, max)| max);
                 if let Err(e) = kmeans::validate(&kmeans::Params { n_clusters: k, ..params.clone() }, rows) {
-                    report_kmeans_error(e, name, sweep.is_some());
+                    report_kmeans_error(e, &[], name, sweep.is_some());
                 }
             }
             Algorithm::Dbscan(p) => {
@@ -459,12 +479,12 @@ impl Choice {
     fn fit(&self, x: &Matrix, exec: &mut Exec, ids: &[String], name: &str) -> (Clustering, Option<(Value, Quality)>) {
         match &self.algorithm {
             Algorithm::KMeans { params, sweep: None } => {
-                let fit = kmeans::fit(x, params, exec).unwrap_or_else(|e| report_kmeans_error(e, name, false));
+                let fit = kmeans::fit(x, params, exec).unwrap_or_else(|e| report_kmeans_error(e, ids, name, false));
                 (fit.into_clustering(), None)
             }
             Algorithm::KMeans { params, sweep: Some(range) } => {
                 let swept = kmeans::sweep(x, params, *range, |labels| self.silhouette_sample(labels), exec)
-                    .unwrap_or_else(|e| report_kmeans_error(e, name, true));
+                    .unwrap_or_else(|e| report_kmeans_error(e, ids, name, true));
                 let table = swept
                     .rows
                     .iter()
@@ -529,8 +549,9 @@ impl Choice {
                     "tol": params.tol,
                     "random_state": self.seed,
                     "silhouette_sample_size": self.silhouette_sample,
-                    "init": "k-means++",
-                    "algorithm": "lloyd",
+                    "init": if params.init.is_some() { "given" } else { "k-means++" },
+                    "algorithm": if params.metric == mlkit::neighbors::Metric::Cosine { "spherical lloyd" } else { "lloyd" },
+                    "metric": params.metric.name(),
                 });
                 if let Some((min, max)) = sweep {
                     used["n_clusters_range"] = json!({"min": min, "max": max});
@@ -559,12 +580,57 @@ impl Choice {
     }
 }
 
+/// `params.init`: `k` initial centres as a JSON array of arrays of numbers, for one fit of
+/// one k in memory.
+fn initial_centres(v: &Value, k: usize, sweep: bool, n_init: usize, engine: Engine) -> Vec<f32> {
+    let refuse = |what: &str, hint: &str| -> ! { raise(FEATURE_NOT_SUPPORTED, format!("params.init does not go with {what}"), hint) };
+    if sweep {
+        refuse("a range of n_clusters", "Give one n_clusters with its initial centres.");
+    }
+    if n_init > 1 {
+        refuse("n_init above 1", "Every restart would start from the same centres: leave n_init out.");
+    }
+    if engine == Engine::Scan {
+        refuse("params.engine 'scan'", "The scan engine seeds with k-means||: leave init out, or cluster in memory.");
+    }
+    let bad = |why: String| -> ! {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("params.init {why}"),
+            "Pass an array of n_clusters arrays of numbers, e.g. [[0, 1], [1, 0]].",
+        )
+    };
+    let rows = v.as_array().unwrap_or_else(|| bad("must be a JSON array of centres".into()));
+    if rows.len() != k {
+        bad(format!("has {} centre{}, but params.n_clusters is {k}", rows.len(), if rows.len() == 1 { "" } else { "s" }));
+    }
+    let mut out = Vec::new();
+    let mut width = None;
+    for (j, r) in rows.iter().enumerate() {
+        let r = r.as_array().unwrap_or_else(|| bad(format!("centre {j} is not an array of numbers")));
+        if *width.get_or_insert(r.len()) != r.len() || r.is_empty() {
+            bad(format!("centre {j} has {} numbers, centre 0 has {}", r.len(), width.unwrap_or(0)));
+        }
+        for x in r {
+            let f = x.as_f64().filter(|f| f.is_finite() && f.abs() <= f32::MAX as f64);
+            out.push(f.unwrap_or_else(|| bad(format!("centre {j} holds {x}, which is not a finite real"))) as f32);
+        }
+    }
+    out
+}
+
 fn zero_vector(ids: &[String], row: usize, name: &str) -> ! {
     zero_vector_in(ids, row, name, "params.metric")
 }
 
-fn report_kmeans_error(e: kmeans::Error, name: &str, sweep: bool) -> ! {
+fn report_kmeans_error(e: kmeans::Error, ids: &[String], name: &str, sweep: bool) -> ! {
     match e {
+        kmeans::Error::ZeroVector { row } => zero_vector(ids, row, name),
+        kmeans::Error::Init { reason } => raise(
+            INVALID_PARAMETER_VALUE,
+            format!("params.init of K-Means on source {name}: the initial centres {reason}"),
+            "Pass params.n_clusters centres, each as wide as the embeddings, of finite numbers (and none all zeros under cosine).",
+        ),
         kmeans::Error::ClusterCount { n_clusters, n_rows } if sweep => raise(
             INVALID_PARAMETER_VALUE,
             format!("params.n_clusters range goes up to {n_clusters}, more than the number of rows of source {name} ({n_rows})"),
@@ -605,7 +671,8 @@ fn scan_reason(
         }
         return Some("requested".into());
     }
-    if reduction || sweep.is_some() || params.n_init > 1 {
+    // What only the memory engine does: 'auto' keeps it in memory.
+    if reduction || sweep.is_some() || params.n_init > 1 || params.init.is_some() || params.metric == mlkit::neighbors::Metric::Cosine {
         return None;
     }
     let src = Source { relation: source, embedding_column, id_column, plan_bytes: &|_, _| 0, limit_bytes: usize::MAX };
@@ -712,7 +779,8 @@ fn cluster_by_scan(
     let t_write = Instant::now();
     writer::write_assignments_by_scan(&parts, run_id, &fit.centroids, fit.dim);
     if let Some(model_name) = run.model_name.as_deref() {
-        let artifact = registry::kmeans_artifact_of(&fit.centroids, fit.dim, scan::distance_summaries(run_id, k));
+        let artifact =
+            registry::kmeans_artifact_of(&fit.centroids, fit.dim, scan::distance_summaries(run_id, k), mlkit::neighbors::Metric::Euclidean);
         let version = registry::register(
             model_name,
             run.model_version.as_deref(),

@@ -17,9 +17,24 @@ struct Prediction {
     score: f64,
 }
 
-fn predict_one(model: &KMeansModel, x: &[f64]) -> Prediction {
-    let (cluster, distance) = model.nearest(x);
-    Prediction { cluster, distance, score: model.profiles[cluster].score(distance) }
+/// `None` for a zero embedding under a cosine model.
+fn predict_one(model: &KMeansModel, x: &[f64]) -> Option<Prediction> {
+    let (cluster, distance) = model.nearest(x)?;
+    Some(Prediction { cluster, distance, score: model.profiles[cluster].score(distance) })
+}
+
+/// The error for a zero embedding under a cosine model.
+fn zero_embedding(func: &str, model: &KMeansModel, item: Option<&str>) -> ! {
+    raise(
+        INVALID_PARAMETER_VALUE,
+        format!(
+            "{func}: embedding{} is a zero vector, which has no cosine distance to the centroids of model {} version {}",
+            item.map(|i| format!(" of id {}", literal(i))).unwrap_or_default(),
+            literal(&model.name),
+            literal(&model.version)
+        ),
+        "A cosine model compares directions: leave zero vectors out of what you predict.",
+    )
 }
 
 /// Checks an embedding against the model's dimension: no NULLs, finite values.
@@ -115,7 +130,7 @@ fn predict_cluster(
         .unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: embedding must not be NULL"), "Pass the embedding to assign."));
     let m = registry::load_kmeans(f, name, version);
     let x = embedding_values(f, &m, embedding);
-    let p = predict_one(&m, &x);
+    let p = predict_one(&m, &x).unwrap_or_else(|| zero_embedding(f, &m, None));
     let t = m.thresholds;
     let anomaly = t.is_anomaly(p.score);
     if log.unwrap_or(true) {
@@ -225,6 +240,11 @@ fn predict_clusters(
         );
     }
     let n = emb.ids.len();
+    if m.metric == mlkit::neighbors::Metric::Cosine {
+        if let Some(i) = (0..n).find(|&i| emb.data[i * emb.dim..(i + 1) * emb.dim].iter().all(|&v| v == 0.0)) {
+            zero_embedding(f, &m, Some(&emb.ids[i]));
+        }
+    }
     let mut exec = mlkit::Exec::new(guc::threads(), &mut progress);
     let (mut labels, mut distances, mut scores) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     let model_ref: &KMeansModel = &m;
@@ -235,7 +255,7 @@ fn predict_clusters(
         |r| {
             r.map(|i| {
                 let x: Vec<f64> = emb.data[i * emb.dim..(i + 1) * emb.dim].iter().map(|&v| f64::from(v)).collect();
-                predict_one(model_ref, &x)
+                predict_one(model_ref, &x).expect("zero rows were refused above")
             })
             .collect::<Vec<_>>()
         },

@@ -7,6 +7,7 @@
 //! an anomaly score of a new point is measured against.
 
 use crate::shared::errors::{raise, spi, spi_some, UNIQUE_VIOLATION};
+use mlkit::neighbors::Metric;
 use mlkit::Clustering;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -32,7 +33,7 @@ pub fn pca_artifact(p: &mlkit::reduce::pca::Pca) -> Value {
     })
 }
 
-pub fn kmeans_artifact(result: &Clustering, dim: usize) -> Value {
+pub fn kmeans_artifact(result: &Clustering, dim: usize, metric: Metric) -> Value {
     let centroids = result.centroids.as_deref().unwrap_or_default();
     let distances = result.distances.as_deref().unwrap_or_default();
     let k = centroids.len() / dim.max(1);
@@ -43,7 +44,7 @@ pub fn kmeans_artifact(result: &Clustering, dim: usize) -> Value {
         }
     }
     let summary: Vec<Value> = per_cluster.iter_mut().map(|v| distance_summary(v)).collect();
-    kmeans_artifact_of(centroids, dim, summary)
+    kmeans_artifact_of(centroids, dim, summary, metric)
 }
 
 /// The quantile levels a K-Means artifact keeps of each cluster's training distances.
@@ -60,12 +61,13 @@ fn distance_summary(v: &mut [f64]) -> Value {
 }
 
 /// A K-Means artifact (`pg_mlkit.kmeans.v1`) from centroids (`k × dim`) and one distance
-/// summary per cluster (as [`distance_summary`] writes them).
-pub fn kmeans_artifact_of(centroids: &[f32], dim: usize, summary: Vec<Value>) -> Value {
+/// summary per cluster (as [`distance_summary`] writes them). Under `metric` cosine the
+/// centroids are unit vectors and the distances cosine distances (`1 − cos`, pgvector's `<=>`).
+pub fn kmeans_artifact_of(centroids: &[f32], dim: usize, summary: Vec<Value>, metric: Metric) -> Value {
     let k = centroids.len() / dim.max(1);
     json!({
         "format": "pg_mlkit.kmeans.v1",
-        "metric": "euclidean",
+        "metric": metric.name(),
         "n_clusters": k,
         "n_features": dim,
         "centroids": centroids.chunks(dim.max(1)).map(|c| c.to_vec()).collect::<Vec<_>>(),
@@ -154,13 +156,28 @@ pub struct KMeansModel {
     pub centroids: Vec<f64>,
     pub profiles: Vec<Profile>,
     pub thresholds: Thresholds,
+    /// Euclidean, or cosine (spherical K-Means: unit centroids, cosine distances).
+    pub metric: Metric,
 }
 
 impl KMeansModel {
-    /// The nearest centroid to `x` and the Euclidean distance to it.
-    pub fn nearest(&self, x: &[f64]) -> (usize, f64) {
-        let (c, sq) = mlkit::cluster::lloyd::nearest(x, &self.centroids);
-        (c, sq.sqrt())
+    /// The nearest centroid to `x` and the distance to it: Euclidean, or under cosine
+    /// `1 − cos(x, c)` (what pgvector's `<=>` returns). `None` for a zero `x` under cosine,
+    /// which has no direction.
+    pub fn nearest(&self, x: &[f64]) -> Option<(usize, f64)> {
+        if self.metric != Metric::Cosine {
+            let (c, sq) = mlkit::cluster::lloyd::nearest(x, &self.centroids);
+            return Some((c, sq.sqrt()));
+        }
+        let norm = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm == 0.0 {
+            return None;
+        }
+        let unit: Vec<f64> = x.iter().map(|v| v / norm).collect();
+        let (c, _) = mlkit::cluster::lloyd::nearest(&unit, &self.centroids);
+        let centroid = &self.centroids[c * self.dim..(c + 1) * self.dim];
+        let (dot, cc) = centroid.iter().zip(&unit).fold((0.0, 0.0), |(d, n), (a, b)| (d + a * b, n + a * a));
+        Some((c, 1.0 - dot / cc.sqrt()))
     }
 }
 
@@ -384,5 +401,10 @@ fn parse_kmeans(func: &str, name: &str, version: &str, artifact: Option<Value>, 
             }
         }
     }
-    KMeansModel { name: name.to_string(), version: version.to_string(), dim, centroids, profiles, thresholds }
+    let metric = match a.get("metric").and_then(Value::as_str) {
+        None | Some("euclidean") => Metric::Euclidean,
+        Some("cosine") => Metric::Cosine,
+        Some(_) => broken("its metric is neither 'euclidean' nor 'cosine'"),
+    };
+    KMeansModel { name: name.to_string(), version: version.to_string(), dim, centroids, profiles, thresholds, metric }
 }

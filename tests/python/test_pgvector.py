@@ -150,3 +150,91 @@ def test_a_look_alike_vector_type_is_not_decoded_as_pgvectors(vconn):
     c.execute("INSERT INTO fake.t VALUES (1, ROW('{1,2}')), (2, ROW('{3,4}'))")
     state, msg = error(c, "SELECT ml.cluster_embeddings('fake.t', 'v', 'id', params => '{\"n_clusters\": 1}')")
     assert state == "42804" and "does not cast to real[]" in msg
+
+
+# --- Cosine: spherical K-Means, HDBSCAN, and distances as pgvector's <=> gives them ------
+
+def spherical_kmeans_numpy(X, init, max_iter=300):
+    """Spherical k-means (Dhillon & Modha) in float64: Lloyd on unit rows, each new centre the
+    unit mean of its rows, until no label changes; returns labels, centres, objective
+    (sum of 1 - cos to the own centre)."""
+    U = X / np.linalg.norm(X, axis=1, keepdims=True)
+    C = init / np.linalg.norm(init, axis=1, keepdims=True)
+    labels = None
+    for _ in range(max_iter):
+        new = np.argmax(U @ C.T, axis=1)
+        if labels is not None and np.array_equal(new, labels):
+            break
+        labels = new
+        for j in range(len(C)):
+            if (labels == j).any():
+                m = U[labels == j].sum(axis=0)
+                C[j] = m / np.linalg.norm(m)
+    objective = float((1.0 - np.sum(U * C[labels], axis=1)).sum())
+    return labels, C, objective
+
+
+def cosine_blobs(seed, n=1500, d=24, k=6):
+    """Directions with noise, at lengths spread over two orders of magnitude."""
+    rng = np.random.default_rng(seed)
+    dirs = rng.normal(size=(k, d))
+    X = np.vstack([dirs[i % k] + rng.normal(scale=0.6, size=d) for i in range(n)])
+    return (X * rng.uniform(0.05, 5.0, size=(n, 1))).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", ["generated", "digits"])
+def test_cosine_kmeans_equals_numpy_spherical_kmeans_from_the_same_start(vconn, name):
+    if name == "digits":
+        X, k = load_digits().data.astype(np.float32), 10
+    else:
+        X, k = cosine_blobs(11), 6
+    load(vconn, "pv_cos", X)
+    init = X[np.random.default_rng(5).choice(len(X), size=k, replace=False)].astype(np.float64)
+    ref_labels, ref_centres, ref_objective = spherical_kmeans_numpy(X.astype(np.float64), init.copy())
+    run = vconn.execute(
+        "SELECT ml.cluster_embeddings('pv_cos', 'v', 'id', params => %s, run => %s)",
+        (json.dumps({"n_clusters": k, "metric": "cosine", "tol": 0, "init": init.tolist()}),
+         json.dumps({"model_name": f"pv_cos_{name}"}))).fetchone()[0]
+    metrics, params = vconn.execute(
+        "SELECT metrics, clustering_params FROM ml.analysis_runs WHERE id = %s", (run,)).fetchone()
+    assert params["metric"] == "cosine" and params["init"] == "given"
+    rows = vconn.execute("SELECT item_id::int, cluster, distance FROM ml.cluster_assignments "
+                         "WHERE run_id = %s ORDER BY item_id::int", (run,)).fetchall()
+    labels = np.array([r[1] for r in rows])
+    np.testing.assert_array_equal(labels, ref_labels)
+    assert abs(metrics["inertia"] - ref_objective) <= 1e-6 * max(1.0, ref_objective), (metrics["inertia"], ref_objective)
+    # The stored distances are pgvector's <=> to the stored (unit) centroids.
+    art = vconn.execute("SELECT artifact FROM ml.model_registry WHERE name = %s", (f"pv_cos_{name}",)).fetchone()[0]
+    assert art["metric"] == "cosine"
+    np.testing.assert_allclose(np.array(art["centroids"]), ref_centres, atol=1e-5)
+    pg = vconn.execute(
+        "SELECT a.item_id::int, t.v <=> (%s::jsonb -> a.cluster)::text::vector FROM ml.cluster_assignments a "
+        "JOIN pv_cos t ON t.id = a.item_id::int WHERE a.run_id = %s ORDER BY 1",
+        (json.dumps(art["centroids"]), run)).fetchall()
+    np.testing.assert_allclose([r[2] for r in rows], [p[1] for p in pg], atol=1e-6)
+    # And a prediction of a training row is its own cluster at the same distance.
+    for i in (0, 7, 100):
+        cl, dist = vconn.execute("SELECT cluster, distance FROM ml.predict_cluster(%s, (SELECT v FROM pv_cos WHERE id = %s), log => false)",
+                                 (f"pv_cos_{name}", i)).fetchone()
+        assert cl == labels[i] and abs(dist - pg[i][1]) < 1e-6
+
+
+def test_cosine_hdbscan_equals_sklearn_on_a_vector_column(vconn):
+    from test_clustering_reference import stable_sklearn_hdbscan
+    X = cosine_blobs(3, n=900, d=16, k=5)
+    load(vconn, "pv_hcos", X)
+    run = cluster(vconn, "pv_hcos", "v", "hdbscan", {"min_cluster_size": 15, "metric": "cosine"})
+    labels = [r[1] for r in sorted(assignments(vconn, run), key=lambda r: int(r[0]))]
+    ref = stable_sklearn_hdbscan(X, min_cluster_size=15, metric="cosine")
+    assert len(set(ref.labels_) - {-1}) >= 3
+    np.testing.assert_array_equal(labels, ref.labels_)
+
+
+def test_cosine_kmeans_refusals(vconn):
+    load(vconn, "pv_zero", np.array([[1, 0], [0, 1], [0, 0], [1, 1]], dtype=np.float32))
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="id '2'.*all zeros"):
+        cluster(vconn, "pv_zero", "v", "kmeans", {"n_clusters": 2, "metric": "cosine"})
+    with pytest.raises(psycopg.errors.FeatureNotSupported, match="scan.*cosine"):
+        cluster(vconn, "pv_zero", "v", "kmeans", {"n_clusters": 2, "metric": "cosine", "engine": "scan"})
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="params.init has 1 centre"):
+        cluster(vconn, "pv_zero", "v", "kmeans", {"n_clusters": 2, "init": [[1, 0]]})

@@ -73,11 +73,15 @@ pub struct Params {
     pub seed: u64,
     /// Euclidean (K-Means) or cosine (spherical K-Means).
     pub metric: Metric,
+    /// Initial centres (`n_clusters × d`, row-major, in the input's coordinates) instead of
+    /// k-means++ seeding, as scikit-learn's `init=ndarray`; every restart then starts from
+    /// them. Under cosine they are scaled to unit length first.
+    pub init: Option<Vec<f32>>,
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Self { n_clusters: 8, n_init: 1, max_iter: 300, tol: 1e-4, seed: 0, metric: Metric::Euclidean }
+        Self { n_clusters: 8, n_init: 1, max_iter: 300, tol: 1e-4, seed: 0, metric: Metric::Euclidean, init: None }
     }
 }
 
@@ -96,6 +100,9 @@ pub enum Error {
     NotFinite { row: usize, col: usize },
     /// Under the cosine metric, a row is all zeros.
     ZeroVector { row: usize },
+    /// The initial centres are not `n_clusters` rows of the data's width of finite numbers
+    /// (or, under cosine, one of them is all zeros).
+    Init { reason: String },
 }
 
 impl std::fmt::Display for Error {
@@ -109,6 +116,7 @@ impl std::fmt::Display for Error {
             Error::Tolerance(t) => write!(f, "tol must be a finite number ≥ 0, not {t}"),
             Error::NotFinite { row, col } => write!(f, "point {row} has a NaN or infinite value at position {col}"),
             Error::ZeroVector { row } => write!(f, "point {row} is a zero vector, which has no cosine distance"),
+            Error::Init { reason } => write!(f, "the initial centres {reason}"),
         }
     }
 }
@@ -138,10 +146,12 @@ pub struct Fit {
 
 /// Bytes of working memory [`fit`] allocates for `rows × cols` input (the input itself not
 /// counted): the centred copy, norms, labels and distances, one candidate buffer for
-/// seeding, per-thread sums and the dot-product blocks.
-pub fn memory_bytes(rows: usize, cols: usize, n_clusters: usize, threads: usize) -> usize {
+/// seeding, per-thread sums and the dot-product blocks; under cosine also the unit-length
+/// copy of the rows.
+pub fn memory_bytes(rows: usize, cols: usize, n_clusters: usize, threads: usize, metric: Metric) -> usize {
     let trials = local_trials(n_clusters);
-    rows * cols * 4
+    let unit = if metric == Metric::Cosine { rows * cols * 4 } else { 0 };
+    unit + rows * cols * 4
         + rows * (4 + 4 + 4 + 4 + 12 + 8)
         + rows * trials * 4
         + threads * crate::exec::WAVE_CHUNKS * (n_clusters * cols * 8 + BLOCK_ROWS * n_clusters.max(trials) * 4)
@@ -165,6 +175,14 @@ pub fn validate(params: &Params, n_rows: usize) -> Result<(), Error> {
     if !(params.tol.is_finite() && params.tol >= 0.0) {
         return Err(Error::Tolerance(params.tol));
     }
+    if let Some(init) = &params.init {
+        if init.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Init { reason: "hold a NaN or infinite value".into() });
+        }
+        if init.is_empty() || !init.len().is_multiple_of(params.n_clusters) {
+            return Err(Error::Init { reason: format!("are {} numbers, not {} rows of equal width", init.len(), params.n_clusters) });
+        }
+    }
     Ok(())
 }
 
@@ -183,6 +201,20 @@ pub fn fit(data: &Matrix, params: &Params, exec: &mut Exec) -> Result<Fit, Error
     } else {
         data
     };
+    let given = match &params.init {
+        None => None,
+        Some(init) if init.len() != k * d => {
+            return Err(Error::Init { reason: format!("are {} wide, but the data is {d} wide", init.len() / k) })
+        }
+        Some(init) if cosine => {
+            let m = Matrix::new(init, k, d).expect("k × d centres");
+            Some(unit_rows(&m).map_err(|e| match e {
+                Error::ZeroVector { row } => Error::Init { reason: format!("have a zero vector as centre {row}") },
+                other => other,
+            })?)
+        }
+        Some(init) => Some(init.clone()),
+    };
 
     // Centre the data: distances do not change, the expansion in the hot loop gets precise.
     let (centred, mean) = centre(data);
@@ -194,7 +226,11 @@ pub fn fit(data: &Matrix, params: &Params, exec: &mut Exec) -> Result<Fit, Error
     let mut best: Option<(Lloyd, usize)> = None;
     for init in 0..params.n_init {
         let mut rng = Rng::new(master.next_u64());
-        let seeds = kmeans_plusplus(&x, k, &mut rng, init, exec);
+        let seeds = match &given {
+            // In the centred coordinates, as the data.
+            Some(c) => c.chunks_exact(d).flat_map(|r| r.iter().zip(&mean).map(|(v, m)| (f64::from(*v) - m) as f32)).collect(),
+            None => kmeans_plusplus(&x, k, &mut rng, init, exec),
+        };
         let run = lloyd(&x, &x_norms, seeds, params.max_iter, tol, init, cosine.then_some(&mean[..]), exec);
         if best.as_ref().is_none_or(|(b, _)| run.inertia < b.inertia) {
             best = Some((run, init));
@@ -804,6 +840,33 @@ mod tests {
         zero[6..12].fill(0.0);
         let err = super::fit(&Matrix::new(&zero, n, d).unwrap(), &params, &mut Exec::new(1, &mut quiet())).unwrap_err();
         assert_eq!(err, Error::ZeroVector { row: 1 });
+    }
+
+    #[test]
+    fn given_initial_centres_replace_seeding() {
+        // Two blobs; start from two points of the first blob: Lloyd must still split them,
+        // and from the same start every seed gives the same fit.
+        let data = blobs(&[&[0.0, 0.0], &[10.0, 10.0]], 100, 1.0, 3);
+        let x = Matrix::new(&data, 200, 2).unwrap();
+        let init = vec![data[0], data[1], data[4], data[5]];
+        let params = Params { n_clusters: 2, tol: 0.0, init: Some(init.clone()), ..Params::default() };
+        let a = fit(&x, &params, &mut Exec::new(1, &mut quiet())).unwrap();
+        let b = fit(&x, &Params { seed: 99, ..params.clone() }, &mut Exec::new(2, &mut quiet())).unwrap();
+        assert_eq!(a.labels, b.labels);
+        assert_eq!(a.centroids, b.centroids);
+        for i in 0..200 {
+            assert_eq!(a.labels[i], a.labels[i % 2], "row {i}");
+        }
+        assert_ne!(a.labels[0], a.labels[1]);
+        // Centres of the wrong width, a non-finite centre, and a zero centre under cosine.
+        let wide = Params { init: Some(vec![0.0; 6]), ..params.clone() };
+        assert!(matches!(fit(&x, &wide, &mut Exec::new(1, &mut quiet())), Err(Error::Init { .. })));
+        let nan = Params { init: Some(vec![f32::NAN, 0.0, 1.0, 1.0]), ..params.clone() };
+        assert!(matches!(validate(&nan, 200), Err(Error::Init { .. })));
+        let zero = Params { init: Some(vec![0.0, 0.0, 1.0, 1.0]), metric: Metric::Cosine, ..params };
+        let shifted: Vec<f32> = data.iter().map(|v| v + 20.0).collect();
+        let err = fit(&Matrix::new(&shifted, 200, 2).unwrap(), &zero, &mut Exec::new(1, &mut quiet())).unwrap_err();
+        assert!(matches!(err, Error::Init { .. }), "{err:?}");
     }
 
     pub(crate) fn blobs(centres: &[&[f32]], per: usize, spread: f32, seed: u64) -> Vec<f32> {
