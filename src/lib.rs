@@ -6,6 +6,7 @@
 //! | SQL                          | Rust                          |
 //! |------------------------------|-------------------------------|
 //! | `ml.cluster_embeddings(...)` | [`cluster::cluster_embeddings`] (its scan engine: [`cluster::scan`]) |
+//! | `ml.centroids(...)` | [`cluster::centroids`] |
 //! | `ml.reduce_embeddings(...)`  | [`reduce::reduce_embeddings`] (also the reduction stage of `ml.cluster_embeddings`) |
 //! | `ml.plot_run(...)`           | [`runs::plot_run`] |
 //! | `ml.load_analysis_run(...)`  | `sql/schema/90_load_analysis_run.sql` (plain SQL) |
@@ -25,7 +26,7 @@
 //! | settings `pg_mlkit.*`        | [`shared::guc`]               |
 //!
 //! Shared by the SQL areas ([`shared`]): [`shared::sql`] (the one way SQL is built: quoted,
-//! qualified, typed), [`shared::source`] (reading a relation, the one cursor loop), [`shared::pgvector`] (pgvector's types), [`shared::registry`] (model
+//! qualified, typed), [`shared::source`] (reading a relation, the one cursor loop), [`shared::pgvector`] (pgvector's types), [`shared::embedding_arg`] (one embedding argument of any type), [`shared::registry`] (model
 //! artifacts), [`shared::params`] (jsonb options), [`shared::errors`], [`shared::progress`]
 //! (interrupts and NOTICEs); and [`runs`] (the `ml.analysis_runs` row, [`runs::writer`]'s
 //! batched result writes). Dependencies run one way: an area uses `shared` and `runs`,

@@ -9,7 +9,8 @@
 -- only that trigger's own row through; roles that do not own the tables cannot create triggers
 -- on them or foreign keys to them; tenants are bound to roles (ml.tenant_access,
 -- ml.grant_tenant, ml.revoke_tenant); ml.plot_run draws a run without coordinates from a
--- relation its caller names.
+-- relation its caller names; ml.predict_cluster takes any embedding type, pgvector's
+-- included.
 \echo Use "ALTER EXTENSION pg_mlkit UPDATE TO '0.3.0'" to load this file. \quit
 
 -- Every function as the install defines it (CREATE OR REPLACE).
@@ -80,10 +81,18 @@ COMMENT ON FUNCTION ml.group_near_duplicates IS
 -- The functions in Rust that run SQL pin search_path too.
 ALTER FUNCTION ml.cluster_embeddings SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION ml.reduce_embeddings SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION ml.predict_cluster SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION ml.predict_clusters SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION ml.score_drift SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION ml.group_near_duplicates SET search_path = pg_catalog, pg_temp;
+
+-- ml.predict_cluster takes any embedding (anycompatible, so that a quoted literal is text): double precision[], numeric[],
+-- pgvector's vector, halfvec and sparsevec read natively; real[] as before. A view that
+-- calls the old signature must be dropped first (the DROP says which).
+DROP FUNCTION ml.predict_cluster(text, real[], text, boolean, jsonb);
+-- @rust predict_cluster
+
+-- A stored K-Means model's centroids as rows, as real[] or in pgvector's types.
+-- @rust centroids
 
 -- ml.plot_run: a run without coordinates is drawn from a relation the caller names.
 DROP FUNCTION ml.plot_run(bigint, integer, integer);

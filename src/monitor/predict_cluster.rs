@@ -37,22 +37,24 @@ fn zero_embedding(func: &str, model: &KMeansModel, item: Option<&str>) -> ! {
     )
 }
 
-/// Checks an embedding against the model's dimension: no NULLs, finite values.
-fn embedding_values(func: &str, model: &KMeansModel, embedding: Vec<Option<f32>>) -> Vec<f64> {
-    if embedding.len() != model.dim {
-        raise(
-            ARRAY_SUBSCRIPT_ERROR,
-            format!(
-                "{func}: embedding has {} dimensions, but model {} version {} was fitted on {}",
-                embedding.len(),
-                literal(&model.name),
-                literal(&model.version),
-                model.dim
-            ),
-            "Embed with the same model the clusters were fitted on, or predict with a model of this dimension.",
-        );
-    }
-    embedding
+/// The embedding argument's values, checked against the model: its dimension (before a
+/// sparsevec is densified), no NULLs, finite values.
+fn embedding_values(func: &str, model: &KMeansModel, embedding: &pgrx::AnyElement) -> Vec<f64> {
+    let values = crate::shared::embedding_arg::values(func, "embedding", embedding, |dim| {
+        if dim != model.dim {
+            raise(
+                ARRAY_SUBSCRIPT_ERROR,
+                format!(
+                    "{func}: embedding has {dim} dimensions, but model {} version {} was fitted on {}",
+                    literal(&model.name),
+                    literal(&model.version),
+                    model.dim
+                ),
+                "Embed with the same model the clusters were fitted on, or predict with a model of this dimension.",
+            );
+        }
+    });
+    values
         .into_iter()
         .enumerate()
         .map(|(i, v)| match v {
@@ -66,7 +68,7 @@ fn embedding_values(func: &str, model: &KMeansModel, embedding: Vec<Option<f32>>
                 format!("{func}: embedding has {v} at position {}", i + 1),
                 "Embeddings must be finite numbers.",
             ),
-            Some(v) => f64::from(v),
+            Some(v) => v,
         })
         .collect()
 }
@@ -102,7 +104,7 @@ fn alert_data(model: &KMeansModel, p: &Prediction, t: &Thresholds, log_id: Optio
     sql = r#"
 CREATE FUNCTION ml.predict_cluster(
     model text,
-    embedding real[],
+    embedding anycompatible,
     version text DEFAULT NULL,
     log boolean DEFAULT true,
     features jsonb DEFAULT NULL
@@ -117,7 +119,7 @@ COMMENT ON FUNCTION ml.predict_cluster IS
 #[allow(clippy::type_complexity)]
 fn predict_cluster(
     model: Option<&str>,
-    embedding: Option<Vec<Option<f32>>>,
+    embedding: Option<pgrx::AnyElement>,
     version: Option<&str>,
     log: Option<bool>,
     features: Option<crate::shared::params::Jsonb>,
@@ -129,7 +131,7 @@ fn predict_cluster(
     let embedding = embedding
         .unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: embedding must not be NULL"), "Pass the embedding to assign."));
     let m = registry::load_kmeans(f, name, version);
-    let x = embedding_values(f, &m, embedding);
+    let x = embedding_values(f, &m, &embedding);
     let p = predict_one(&m, &x).unwrap_or_else(|| zero_embedding(f, &m, None));
     let t = m.thresholds;
     let anomaly = t.is_anomaly(p.score);

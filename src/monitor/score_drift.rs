@@ -48,6 +48,9 @@ struct ColumnResult {
 }
 
 fn kind_of(c: &pgrx::spi::SpiClient<'_>, oid: pg_sys::Oid) -> Kind {
+    if crate::shared::pgvector::vector_type(c, oid).is_some() {
+        return Kind::Embedding;
+    }
     let t = spi(
         c.select(
             "SELECT CASE WHEN t.typcategory OPERATOR(pg_catalog.=) 'N' THEN 'n'
@@ -168,11 +171,65 @@ fn for_each_row(
     });
 }
 
-/// An embedding column's non-NULL rows, as one row-major matrix.
+/// An embedding column's non-NULL rows, as one row-major matrix. A pgvector column is read
+/// from its bytes (`vector`, `halfvec`, `sparsevec` densified), any other through its cast to
+/// `real[]`.
 fn read_embeddings(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, limit_bytes: usize) -> (Vec<f32>, usize) {
     let x = sql::column(column);
-    let q = format!("SELECT {x}::real[] FROM {} AS {} WHERE {x} IS NOT NULL", sql::relation(c, rel.oid), sql::ALIAS);
+    let col = rel.column("params.columns", column).clone();
+    let vector = crate::shared::pgvector::vector_type(c, col.base);
+    let selected = if vector.is_some() { x.clone() } else { format!("{x}::real[]") };
+    let q = format!("SELECT {selected} FROM {} AS {} WHERE {x} IS NOT NULL", sql::relation(c, rel.oid), sql::ALIAS);
     let (mut data, mut dim) = (Vec::new(), 0usize);
+    let odd = |dim: usize| -> ! {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("ml.score_drift: column {} of {} has an embedding that is empty, of another length than the first ({dim}), or not all finite numbers", literal(column), rel.name),
+            "Embedding drift compares vectors of one length; filter the odd rows out through a view.",
+        )
+    };
+    if let Some(t) = vector {
+        crate::shared::source::for_each_batch(c, &q, |batch| {
+            // SAFETY: the batch's own tuples, decoded only after the column's type is checked.
+            unsafe {
+                let (desc, tuples) = batch.raw();
+                sql::expect_type(desc, 1, col.declared, "read an embedding");
+                for &tuple in tuples {
+                    let mut null = false;
+                    let datum = pg_sys::SPI_getbinval(tuple, desc, 1, &mut null);
+                    if null {
+                        odd(dim);
+                    }
+                    let start = data.len();
+                    let n = crate::shared::pgvector::with_datum_bytes(datum, |b| {
+                        mlkit::vector_formats::append_dense(t, b, &mut data, |v, n| {
+                            if (v.len() + n) * 4 > limit_bytes {
+                                memory_exceeded(column, rel);
+                            }
+                            crate::shared::errors::try_grow(v, n, || {
+                                format!("ml.score_drift: reading column {} of {}", literal(column), rel.name)
+                            })
+                        })
+                    })
+                    .unwrap_or_else(|e| {
+                        raise(
+                            pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+                            format!("ml.score_drift: column {} of {} holds a damaged {}: {e}", literal(column), rel.name, t.name()),
+                            "A value pgvector wrote always reads back: check the rows with SELECT.",
+                        )
+                    });
+                    if dim == 0 {
+                        dim = n;
+                    }
+                    if n == 0 || n != dim || data[start..].iter().any(|v| !v.is_finite()) {
+                        odd(dim);
+                    }
+                }
+            }
+            data.len() * 4
+        });
+        return (data, dim);
+    }
     for_each_row(c, &q, column, rel, limit_bytes, |row| {
         // Borrowed from the tuple: a long array is checked before anything of it is copied.
         let v: Option<pgrx::Array<'_, f32>> = spi(row.get::<pgrx::Array<'_, f32>>(1), "read an embedding");
@@ -181,11 +238,7 @@ fn read_embeddings(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, l
             dim = n;
         }
         if n == 0 || n != dim || v.as_ref().is_some_and(|a| a.iter().any(|x| !x.is_some_and(f32::is_finite))) {
-            raise(
-                INVALID_PARAMETER_VALUE,
-                format!("ml.score_drift: column {} of {} has an embedding that is empty, of another length than the first ({dim}), or not all finite numbers", literal(column), rel.name),
-                "Embedding drift compares vectors of one length; filter the odd rows out through a view.",
-            );
+            odd(dim);
         }
         crate::shared::errors::try_grow(&mut data, dim, || format!("ml.score_drift: reading column {} of {}", literal(column), rel.name));
         if let Some(a) = v {

@@ -1,7 +1,8 @@
 //! What every SQL area shares: errors and their SQLSTATEs, the settings, progress and
-//! interrupts, jsonb options, the one way SQL is built, reading a source relation, the model
+//! interrupts, jsonb options, the one way SQL is built, reading a source relation or one embedding argument, the model
 //! registry and its stage audit, and the session's tenant.
 
+pub mod embedding_arg;
 pub mod errors;
 pub mod guc;
 pub mod params;

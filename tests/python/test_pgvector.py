@@ -238,3 +238,53 @@ def test_cosine_kmeans_refusals(vconn):
         cluster(vconn, "pv_zero", "v", "kmeans", {"n_clusters": 2, "metric": "cosine", "engine": "scan"})
     with pytest.raises(psycopg.errors.InvalidParameterValue, match="params.init has 1 centre"):
         cluster(vconn, "pv_zero", "v", "kmeans", {"n_clusters": 2, "init": [[1, 0]]})
+
+
+def test_predict_cluster_takes_pgvector_and_double_arrays(vconn):
+    """ml.predict_cluster reads vector and sparsevec arguments natively, bit for bit as real[];
+    halfvec as the real[] of its half values; double precision[] and numeric[] in double
+    precision; a sparsevec of the wrong dimension is refused before it is densified."""
+    X = sparse_data(4, n=300, d=20)
+    load(vconn, "pv_pred", X)
+    vconn.execute("SELECT ml.cluster_embeddings('pv_pred', 'r', 'id', params => '{\"n_clusters\": 4, \"random_state\": 1}', "
+                  "run => '{\"model_name\": \"pv_pred\"}')")
+    same = vconn.execute("""
+        SELECT count(*) FILTER (WHERE (a.*)::text = (b.*)::text AND (a.*)::text = (s.*)::text),
+               count(*) FILTER (WHERE (h.*)::text = (hr.*)::text),
+               count(*) FILTER (WHERE (n.*)::text = (nd.*)::text AND d.cluster = a.cluster
+                                  AND abs(d.distance - a.distance) < 1e-5 * greatest(1, a.distance)),
+               count(*)
+          FROM pv_pred t,
+               ml.predict_cluster('pv_pred', t.r, log => false) a,
+               ml.predict_cluster('pv_pred', t.v, log => false) b,
+               ml.predict_cluster('pv_pred', t.s, log => false) s,
+               ml.predict_cluster('pv_pred', t.h, log => false) h,
+               ml.predict_cluster('pv_pred', t.hr, log => false) hr,
+               ml.predict_cluster('pv_pred', t.r::float8[], log => false) d,
+               ml.predict_cluster('pv_pred', t.r::numeric[], log => false) n,
+               ml.predict_cluster('pv_pred', t.r::numeric[]::float8[], log => false) nd""").fetchone()
+    assert same == (300, 300, 300, 300)
+    with pytest.raises(psycopg.errors.ArraySubscriptError, match="1000000000 dimensions"):
+        vconn.execute("SELECT * FROM ml.predict_cluster('pv_pred', '{1:1}/1000000000'::sparsevec, log => false)")
+    with pytest.raises(psycopg.errors.DatatypeMismatch, match="type point"):
+        vconn.execute("SELECT * FROM ml.predict_cluster('pv_pred', point(1, 2), log => false)")
+
+
+def test_embedding_drift_reads_pgvector_columns_as_real_arrays(vconn):
+    """ml.score_drift on vector, halfvec and sparsevec columns (read from their bytes) gives
+    the verdicts of the real[] columns with the same values."""
+    ref = sparse_data(21, n=400, d=16)
+    cur = sparse_data(22, n=400, d=16) + 0.3
+    load(vconn, "pv_drift_ref", ref)
+    load(vconn, "pv_drift_cur", cur.astype(np.float32))
+
+    def verdicts(cols):
+        run = vconn.execute("SELECT ml.score_drift('pv_drift_ref', 'pv_drift_cur', columns => %s, "
+                            "params => '{\"random_state\": 3}')", (cols,)).fetchone()[0]
+        return vconn.execute("SELECT feature_name, method, statistic, p_value, is_drifted FROM ml.data_drift "
+                             "WHERE run_id = %s ORDER BY feature_name", (run,)).fetchall()
+
+    real = {r[0]: r[1:] for r in verdicts(["r", "hr"])}
+    vec = {r[0]: r[1:] for r in verdicts(["v", "h", "s"])}
+    assert real["r"][0] != "" and vec["v"] == real["r"] and vec["s"] == real["r"], (real, vec)
+    assert vec["h"] == real["hr"]

@@ -18,24 +18,52 @@ SELECT count(*) AS rows, count(*) FILTER (WHERE a.cluster IS DISTINCT FROM b.clu
   FROM ml.cluster_assignments a JOIN ml.cluster_assignments b USING (item_id)
  WHERE a.run_id = :run_id AND b.run_id = :real_run;
 
--- Each cluster's five documents nearest its centroid, by pgvector's <-> (the centroids are
--- kept in the model; their JSON text is pgvector's input form).
-WITH centroid AS (
-  SELECT c.ordinality - 1 AS cluster, c.value::text::vector(64) AS centroid
-    FROM ml.model_registry m, jsonb_array_elements(m.artifact -> 'centroids') WITH ORDINALITY AS c
-   WHERE m.name = 'digit_topics')
+-- Each cluster's five documents nearest its centroid, by pgvector's <->: ml.centroids returns
+-- the model's centroids in the type of its second argument.
 SELECT c.cluster, near.labels AS nearest_labels
-  FROM centroid c,
+  FROM ml.centroids('digit_topics', NULL::vector) c,
        LATERAL (SELECT array_agg(d.label ORDER BY d.embedding <-> c.centroid, d.id) AS labels
                   FROM (SELECT * FROM digit_vectors ORDER BY embedding <-> c.centroid, id LIMIT 5) d) near
  ORDER BY c.cluster;
 
--- Assign new rows with the model: the same cluster as in the run for the training rows.
+-- Assign new rows with the model, passing the vector as it is: the same cluster as in the
+-- run for the training rows.
 SELECT count(*) AS checked, count(*) FILTER (WHERE p.cluster <> a.cluster) AS differing
   FROM digit_vectors d
   JOIN ml.cluster_assignments a ON a.run_id = :run_id AND a.item_id = d.id::text,
-       LATERAL ml.predict_cluster('digit_topics', d.embedding::real[], log => false) p
+       LATERAL ml.predict_cluster('digit_topics', d.embedding, log => false) p
  WHERE d.id < 200;
+
+-- Cosine: spherical K-Means. The centroids are unit vectors and each stored distance is
+-- what pgvector's <=> gives from the row to its centroid.
+SELECT ml.cluster_embeddings('digit_vectors', params => '{"n_clusters": 10, "metric": "cosine", "random_state": 0}',
+                             run => '{"model_name": "digit_directions"}') AS cos_run \gset
+SELECT count(*) AS rows,
+       max(abs(a.distance - (d.embedding <=> c.centroid))) < 1e-6 AS distances_are_cosine,
+       (SELECT max(abs(vector_norm(centroid) - 1)) < 1e-6 FROM ml.centroids('digit_directions', NULL::vector)) AS unit_centroids
+  FROM ml.cluster_assignments a
+  JOIN digit_vectors d ON d.id::text = a.item_id
+  JOIN ml.centroids(:cos_run, NULL::vector) c ON c.cluster = a.cluster
+ WHERE a.run_id = :cos_run;
+
+-- The centroids as a coarse index: search only the cluster nearest the query (as IVF
+-- indexes do with one probe), and compare with the exact ten nearest by <=>.
+CREATE TABLE digit_cells AS
+SELECT d.id, d.embedding, a.cluster FROM digit_vectors d
+  JOIN ml.cluster_assignments a ON a.run_id = :cos_run AND a.item_id = d.id::text;
+CREATE INDEX ON digit_cells (cluster);
+WITH q AS (SELECT id, embedding FROM digit_vectors WHERE id % 100 = 7),
+probe AS (
+  SELECT q.id, (SELECT c.cluster FROM ml.centroids('digit_directions', NULL::vector) c
+                 ORDER BY q.embedding <=> c.centroid LIMIT 1) AS cell FROM q),
+exact AS (
+  SELECT q.id, n.id AS hit FROM q, LATERAL (SELECT id FROM digit_vectors ORDER BY embedding <=> q.embedding, id LIMIT 10) n),
+coarse AS (
+  SELECT p.id, n.id AS hit FROM probe p JOIN q USING (id),
+         LATERAL (SELECT id FROM digit_cells WHERE cluster = p.cell ORDER BY embedding <=> q.embedding, id LIMIT 10) n)
+SELECT count(DISTINCT e.id) AS queries,
+       round(count(c.hit)::numeric / count(*), 2) AS recall_at_10
+  FROM exact e LEFT JOIN coarse c ON c.id = e.id AND c.hit = e.hit;
 
 -- halfvec and sparsevec columns too (a sparsevec is densified: rows × dim × 4 bytes).
 CREATE TABLE sparse_docs AS

@@ -80,3 +80,21 @@ SELECT ml.log_prediction('m', 1, response_time_ms => -3);
 \set ON_ERROR_STOP 1
 SELECT count(*) - :logged_before AS logged FROM ml.ml_prediction_log;
 DROP TABLE narrow;
+
+-- A model's centroids as rows (ml.centroids): by model (and version) or by the run that
+-- stored it; each K-Means centroid is the mean of its cluster's training rows.
+SELECT c.cluster, cardinality(c.centroid) AS dims, s.rows,
+       (SELECT max(abs(c.centroid[i] - s.mean[i])) < 1e-3 FROM generate_subscripts(c.centroid, 1) i) AS is_the_mean
+  FROM ml.centroids('digits_km', version => '1') c
+  JOIN (SELECT a.cluster, count(*) AS rows,
+               (SELECT array_agg(avg ORDER BY i) FROM (SELECT i, avg(d.embedding[i]) FROM digits d
+                  JOIN ml.cluster_assignments b ON b.run_id = :fit_run AND b.item_id = d.id::text AND b.cluster = a.cluster,
+                  generate_series(1, 64) i GROUP BY i) m) AS mean
+          FROM ml.cluster_assignments a WHERE a.run_id = :fit_run GROUP BY a.cluster) s USING (cluster)
+ ORDER BY c.cluster;
+SELECT cluster, pg_typeof(centroid) AS type, (SELECT array_agg(round(v::numeric, 4)) FROM unnest(centroid[1:3]) v) AS first_three
+  FROM ml.centroids(:fit_run, NULL::double precision[]) WHERE cluster < 3;
+\set ON_ERROR_STOP 0
+SELECT * FROM ml.centroids('digits_km', NULL::point);
+SELECT * FROM ml.centroids(0);
+\set ON_ERROR_STOP 1
