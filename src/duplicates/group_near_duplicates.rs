@@ -13,6 +13,7 @@ use crate::shared::source::{check_unique_ids, display_name, owned_text, qualifie
 use crate::shared::sql;
 use crate::{runs::writer, shared::guc};
 use mlkit::hash::groups::{self, Grouping, Item, Kind};
+use mlkit::hash::radius::{Bits, WideIndex};
 use mlkit::hash::hex;
 use mlkit::Exec;
 use pgrx::prelude::*;
@@ -35,9 +36,12 @@ pub const DEFAULT_PANORAMA_MIN_SHOTS: i64 = 3;
 
 fn parse_params(value: Option<&serde_json::Value>) -> groups::Params {
     let o = Options::new("params", value, PARAM_KEYS, "ml.group_near_duplicates");
-    let radius = o.integer("radius", DEFAULT_RADIUS, 0, 32) as u32;
-    let high = o.integer("high_distance", DEFAULT_HIGH.min(radius as i64), 0, 64) as u32;
-    let medium = o.integer("medium_distance", DEFAULT_MEDIUM.max(high as i64).min(radius.max(high) as i64), 0, 64) as u32;
+    // Up to the longest bit string; a 64-bit hash's radius is checked against 32 once the
+    // hashes are read (check_radius).
+    let radius = o.integer("radius", DEFAULT_RADIUS, 0, MAX_BITS as i64) as u32;
+    let high = o.integer("high_distance", DEFAULT_HIGH.min(radius as i64), 0, MAX_BITS as i64) as u32;
+    let medium =
+        o.integer("medium_distance", DEFAULT_MEDIUM.max(high as i64).min(radius.max(high) as i64), 0, MAX_BITS as i64) as u32;
     if medium < high {
         raise(
             INVALID_PARAMETER_VALUE,
@@ -55,12 +59,38 @@ fn parse_params(value: Option<&serde_json::Value>) -> groups::Params {
     }
 }
 
+/// The longest bit string a hash column may hold (`bit(n)`, `bit varying`).
+const MAX_BITS: usize = 16_384;
+/// The largest radius for 64-bit hashes.
+const MAX_RADIUS_64: u32 = 32;
+
 /// How a column's values are read.
 #[derive(Clone, Copy, PartialEq)]
 enum HashType {
     Integer,
     Hex,
     Bytes,
+    /// `bit(n)` or `bit varying`: 64 bits are a 64-bit hash, other lengths a [`Bits`] code.
+    Bits,
+}
+
+/// The hashes read: 64-bit, or bit strings of another length (one length for all).
+enum Codes {
+    Short(Vec<Item>),
+    Wide(Vec<Item<Bits>>),
+}
+
+/// `params.radius` against the hashes' width: at most 32 for 64-bit hashes, at most the
+/// length of longer bit strings.
+fn check_radius(radius: u32, bits: usize) {
+    let max = if bits == 64 { MAX_RADIUS_64 } else { bits as u32 };
+    if radius > max {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("params.radius must be between 0 and {max}, not {radius}"),
+            format!("Leave radius out to use its default ({DEFAULT_RADIUS})."),
+        );
+    }
 }
 
 /// Finds exact and near-duplicate groups among the hashes of `source` and records them:
@@ -122,10 +152,19 @@ pub fn group_near_duplicates(
     let read_ms = ms(t_read);
 
     let t_group = Instant::now();
-    let grouping = groups::group(&items, &used, &mut Exec::new(guc::threads(), &mut progress));
+    let (bits, n_items) = match &items {
+        Codes::Short(v) => (64, v.len()),
+        Codes::Wide(v) => (v[0].hash.len(), v.len()),
+    };
+    check_radius(used.radius, bits);
+    let mut exec = Exec::new(guc::threads(), &mut progress);
+    let grouping = match &items {
+        Codes::Short(v) => groups::group(v, &used, &mut exec),
+        Codes::Wide(v) => groups::group(v, &used, &mut exec),
+    };
     let group_ms = ms(t_group);
 
-    let metrics = metrics(&grouping, items.len(), read_ms, group_ms);
+    let metrics = metrics(&grouping, n_items, read_ms, group_ms);
     let stage_params = json!({
         "radius": used.radius,
         "high_distance": used.high_distance,
@@ -136,12 +175,17 @@ pub fn group_near_duplicates(
         "hash_column": hash_column,
         "sha256_column": sha_column,
         "taken_at_column": time_column,
+        "hash_bits": bits,
         "grouping": "star",
     });
     let stage = runs::Stage { name: "near_duplicates", module: "hash::groups", params: stage_params };
-    let run_id = runs::insert("duplicate_detection", &run, &qualified, items.len(), Some(&stage), None, metrics);
+    let run_id = runs::insert("duplicate_detection", &run, &qualified, n_items, Some(&stage), None, metrics);
     let t_write = Instant::now();
-    write(run_id, &ids, &items, &grouping, &mut progress);
+    let digests: Vec<Option<&[u8]>> = match &items {
+        Codes::Short(v) => v.iter().map(|i| i.digest.as_deref()).collect(),
+        Codes::Wide(v) => v.iter().map(|i| i.digest.as_deref()).collect(),
+    };
+    write(run_id, &ids, &digests, &grouping, &mut progress);
     runs::finish(run_id, ms(started), ms(t_write));
     run_id
 }
@@ -153,6 +197,7 @@ fn type_category(oid: pg_sys::Oid) -> &'static str {
         INT2OID | INT4OID | INT8OID => "integer",
         TEXTOID | VARCHAROID | BPCHAROID => "text",
         BYTEAOID => "bytea",
+        BITOID | VARBITOID => "bits",
         TIMESTAMPTZOID | TIMESTAMPOID | DATEOID => "time",
         FLOAT4OID | FLOAT8OID | NUMERICOID => "number",
         _ => "other",
@@ -173,10 +218,11 @@ fn build_query(
         "integer" => HashType::Integer,
         "text" => HashType::Hex,
         "bytea" => HashType::Bytes,
+        "bits" => HashType::Bits,
         _ => raise(
             DATATYPE_MISMATCH,
             format!("hash_column {} of source {} has type {}", literal(hash_column), rel.name, hash.type_name),
-            "Hashes may be bigint (as ml.phash returns them), hex text (as imagehash prints them) or 8-byte bytea.",
+            "Hashes may be bigint (as ml.phash returns them), hex text (as imagehash prints them), 8-byte bytea, or bit strings of one length (bit(n), as pgvector's binary_quantize() returns them).",
         ),
     };
     let sha_expr = match sha_column {
@@ -216,6 +262,7 @@ fn build_query(
         HashType::Integer => format!("{hash_q}::bigint"),
         HashType::Hex => format!("{hash_q}::pg_catalog.text"),
         HashType::Bytes => format!("{hash_q}::pg_catalog.bytea"),
+        HashType::Bits => format!("{hash_q}::pg_catalog.varbit"),
     };
     let query = format!(
         "SELECT {id_q}::pg_catalog.text, {hash_expr}, {}, {time_expr} FROM {} AS {} {order}",
@@ -238,13 +285,23 @@ fn read(
     hash_column: &str,
     sha_column: Option<&str>,
     progress: &mut Reporter,
-) -> (Vec<String>, Vec<Item>) {
+) -> (Vec<String>, Codes) {
     let (mut ids, mut items) = (Vec::new(), Vec::new());
+    let mut wide: Vec<Bits> = Vec::new();
     let (limit, mut id_bytes, mut probed) = (guc::max_memory_bytes(), 0usize, 0usize);
     Spi::connect(|c| {
         crate::shared::source::for_each_batch(c, query, |batch| {
             progress.tick(|| format!("read {} rows of {name}", ids.len()));
-            for row in batch.rows {
+            // SAFETY: the batch's own tuple table; column 2 is checked to be varbit before a
+            // bit string is decoded from it.
+            let (desc, tuples) = unsafe {
+                let (desc, tuples) = batch.raw();
+                if hash_type == HashType::Bits {
+                    crate::shared::sql::expect_type(desc, 2, pg_sys::VARBITOID, "read a hash");
+                }
+                (desc, tuples.to_vec())
+            };
+            for (k, row) in batch.rows.enumerate() {
                 let id = spi(row.get::<&str>(1), "read an id")
                     .map(|t| owned_text(t, || format!("reading the ids of source {name}")))
                     .unwrap_or_else(|| {
@@ -293,6 +350,53 @@ fn read(
                             )
                         });
                         u64::from_be_bytes(arr)
+                    }
+                    HashType::Bits => {
+                        let mut null = false;
+                        // SAFETY: column 2 of this tuple is varbit (checked above): a length
+                        // word, the bit count (int32), then the bits, most significant first.
+                        let datum = unsafe { pg_sys::SPI_getbinval(tuples[k], desc, 2, &mut null) };
+                        if null {
+                            missing();
+                        }
+                        let bits = unsafe {
+                            crate::shared::pgvector::with_datum_bytes(datum, |b| {
+                                let len = b.get(..4).map_or(0, |l| i32::from_ne_bytes([l[0], l[1], l[2], l[3]]).max(0) as usize);
+                                if len == 0 || len > MAX_BITS {
+                                    raise(
+                                        STRING_DATA_LENGTH_MISMATCH,
+                                        format!("hash_column {} of source {name} holds {len} bits for id {}", literal(hash_column), literal(&id)),
+                                        format!("Bit-string hashes have 1 to {MAX_BITS} bits, all of one length."),
+                                    );
+                                }
+                                Bits::from_bytes(&b[4..], len)
+                            })
+                        }
+                        .unwrap_or_else(|| {
+                            raise(
+                                pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+                                format!("hash_column {} of source {name} holds a damaged bit string for id {}", literal(hash_column), literal(&id)),
+                                "Check the row with SELECT.",
+                            )
+                        });
+                        if let Some(first) = wide.first().filter(|f: &&Bits| f.len() != bits.len()) {
+                            raise(
+                                STRING_DATA_LENGTH_MISMATCH,
+                                format!(
+                                    "hash_column {} of source {name} holds {} bits for id {}, but {} for the first row",
+                                    literal(hash_column),
+                                    bits.len(),
+                                    literal(&id),
+                                    first.len()
+                                ),
+                                "Near-duplicates are found among hashes of one length: filter the others out through a view.",
+                            );
+                        }
+                        // The bits, the point the grouping keeps, the index's copy and band ids.
+                        id_bytes += 3 * (bits.len().div_ceil(64) * 8 + 24) + bits.len().div_ceil(16) * 4;
+                        let h = bits.as_u64().unwrap_or(0);
+                        wide.push(bits);
+                        h
                     }
                 };
                 let digest = match sha_type {
@@ -344,7 +448,26 @@ fn read(
             planned
         });
     });
-    (ids, items)
+    if hash_type != HashType::Bits || wide.first().is_some_and(|b| b.len() == 64) {
+        // 64-bit strings are 64-bit hashes (first bit most significant): as a bigint column.
+        return (ids, Codes::Short(items));
+    }
+    let index = WideIndex::memory_bytes(wide.len(), wide.first().map_or(0, Bits::len));
+    if items.len() * BYTES_PER_ITEM + id_bytes + index > limit {
+        raise(
+            PROGRAM_LIMIT_EXCEEDED,
+            format!(
+                "source {name} needs more than {} MB of working memory ({} bit strings of {} bits and their index), over pg_mlkit.max_memory_mb ({} MB)",
+                (items.len() * BYTES_PER_ITEM + id_bytes + index) >> 20,
+                items.len(),
+                wide[0].len(),
+                limit >> 20
+            ),
+            "Raise the limit (SET pg_mlkit.max_memory_mb = ...) if the server has the memory, or group a part of the table through a view.",
+        );
+    }
+    let items = items.into_iter().zip(wide).map(|(i, hash)| Item { hash, digest: i.digest, taken_at: i.taken_at }).collect();
+    (ids, Codes::Wide(items))
 }
 
 fn metrics(g: &Grouping, items: usize, read_ms: f64, group_ms: f64) -> serde_json::Value {
@@ -363,10 +486,10 @@ fn metrics(g: &Grouping, items: usize, read_ms: f64, group_ms: f64) -> serde_jso
     })
 }
 
-fn write(run_id: i64, ids: &[String], items: &[Item], g: &Grouping, progress: &mut Reporter) {
+fn write(run_id: i64, ids: &[String], digests: &[Option<&[u8]>], g: &Grouping, progress: &mut Reporter) {
     let mut rows = writer::DuplicateRows::default();
     for i in 0..ids.len() {
-        let exact = g.exact[i].map(|first| hex::encode(items[first].digest.as_deref().unwrap_or_default()));
+        let exact = g.exact[i].map(|first| hex::encode(digests[first].unwrap_or_default()));
         let similar = g.similar[i];
         if exact.is_none() && similar.is_none() {
             continue;

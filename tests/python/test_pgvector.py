@@ -288,3 +288,82 @@ def test_embedding_drift_reads_pgvector_columns_as_real_arrays(vconn):
     vec = {r[0]: r[1:] for r in verdicts(["v", "h", "s"])}
     assert real["r"][0] != "" and vec["v"] == real["r"] and vec["s"] == real["r"], (real, vec)
     assert vec["h"] == real["hr"]
+
+
+def star_groups_reference(codes, radius):
+    """The star grouping of mlkit::hash::groups, brute force in NumPy, for items without
+    digests or times: identical codes are one point; points by neighbour count (descending,
+    then first item), each ungrouped one leads every ungrouped point within the radius.
+    Returns {item: (leader item, distance)}."""
+    packed = np.packbits(codes, axis=1)
+    uniq, first, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    members = [sorted(np.nonzero(inverse == p)[0].tolist()) for p in range(len(uniq))]
+    sizes = np.array([len(m) for m in members])
+    bits = np.unpackbits(uniq, axis=1)
+    dist = np.array([(bits ^ bits[p]).sum(axis=1) for p in range(len(uniq))])
+    near = dist <= radius
+    degree = sizes - 1 + (near * sizes[None, :]).sum(axis=1) - sizes
+    order = sorted(range(len(uniq)), key=lambda p: (-degree[p], members[p][0]))
+    taken = np.zeros(len(uniq), bool)
+    out = {}
+    for p in order:
+        if taken[p]:
+            continue
+        m = [q for q in np.nonzero(near[p] & ~taken)[0]]
+        if sizes[m].sum() < 2:
+            taken[p] = True
+            continue
+        others = [dist[p, q] for q in m if q != p]
+        lead_d = 0 if sizes[p] > 1 else min(others)
+        for q in m:
+            taken[q] = True
+            for i in members[q]:
+                out[i] = (members[p][0], lead_d if q == p else int(dist[p, q]))
+    return out
+
+
+def test_binary_quantized_embeddings_group_as_the_reference_does(vconn):
+    """pgvector's binary_quantize() output (bit(768)) groups directly; the groups equal a
+    brute-force NumPy run of the same star grouping."""
+    rng = np.random.default_rng(8)
+    bases = rng.normal(size=(40, 768))
+    X = np.vstack([bases[i % 40] + rng.normal(scale=0.05, size=768) for i in range(1000)]).astype(np.float32)
+    X[999] = X[998]  # an identical pair
+    load(vconn, "pv_docs", X)
+    vconn.execute("ALTER TABLE pv_docs ADD COLUMN b bit(768)")
+    vconn.execute("UPDATE pv_docs SET b = binary_quantize(v)")
+    codes = np.array([[c == "1" for c in row[0]] for row in
+                      vconn.execute("SELECT b::text FROM pv_docs ORDER BY id").fetchall()])
+    assert (codes == (X > 0)).all()
+    for radius in (60, 120):
+        run = vconn.execute("SELECT ml.group_near_duplicates('pv_docs', hash_column => 'b', params => %s)",
+                            (json.dumps({"radius": radius}),)).fetchone()[0]
+        got = {int(i): (int(g), d) for i, g, d in vconn.execute(
+            "SELECT item_id, similar_group_id, hamming_distance FROM ml.duplicate_assignments WHERE run_id = %s "
+            "AND similar_group_id IS NOT NULL", (run,)).fetchall()}
+        ref = star_groups_reference(codes, radius)
+        assert len(set(g for g, _ in ref.values())) >= 20
+        assert got == ref, radius
+
+
+def test_bit_hashes_of_64_bits_group_as_bigint_hashes(vconn):
+    rng = np.random.default_rng(2)
+    centres = rng.integers(0, 2**63, 50, dtype=np.int64)
+    hashes = [int(centres[i % 50]) ^ (1 << int(rng.integers(63))) * int(rng.integers(0, 2)) for i in range(600)]
+    vconn.execute("DROP TABLE IF EXISTS pv_h64")
+    vconn.execute("CREATE TABLE pv_h64 (id int PRIMARY KEY, h bigint, b bit(64), vb bit varying)")
+    with vconn.cursor().copy("COPY pv_h64 (id, h) FROM STDIN") as cp:
+        for i, h in enumerate(hashes):
+            cp.write_row((i, h))
+    vconn.execute("UPDATE pv_h64 SET b = h::bit(64), vb = h::bit(64)::varbit")
+
+    def rows(col):
+        run = vconn.execute("SELECT ml.group_near_duplicates('pv_h64', hash_column => %s, params => '{\"radius\": 6}')",
+                            (col,)).fetchone()[0]
+        return vconn.execute("SELECT item_id, similar_group_id, similar_group_confidence, similar_group_type, hamming_distance "
+                             "FROM ml.duplicate_assignments WHERE run_id = %s ORDER BY item_id", (run,)).fetchall()
+    assert rows("h") == rows("b") == rows("vb") and len(rows("h")) > 100
+    vconn.execute("INSERT INTO pv_h64 (id, h, b, vb) VALUES (1000, 0, NULL, B'101')")
+    with pytest.raises(psycopg.errors.StringDataLengthMismatch, match="3 bits for id '1000', but 64"):
+        rows("vb")

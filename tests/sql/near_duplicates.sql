@@ -126,6 +126,27 @@ SELECT count(*) AS differing_rows FROM (
    EXCEPT SELECT item_id, similar_group_id, similar_group_confidence FROM ml.duplicate_assignments WHERE run_id = :run2)) d;
 DROP VIEW photos_hex;
 
+-- Bit strings: a bit(64) column groups exactly as the bigint column with the same bits;
+-- longer bit strings (a 256-bit hash, pgvector's binary_quantize() of an embedding) group
+-- by the same rules, all of one length.
+CREATE VIEW photos_bits AS SELECT id, phash::bit(64) AS phash FROM photos;
+SELECT ml.group_near_duplicates('photos_bits', params => '{"radius": 4}') AS run4 \gset
+SELECT count(*) AS differing_rows FROM (
+  (SELECT item_id, similar_group_id, similar_group_confidence FROM ml.duplicate_assignments WHERE run_id = :run2
+   EXCEPT SELECT item_id, similar_group_id, similar_group_confidence FROM ml.duplicate_assignments WHERE run_id = :run4)
+  UNION ALL
+  (SELECT item_id, similar_group_id, similar_group_confidence FROM ml.duplicate_assignments WHERE run_id = :run4
+   EXCEPT SELECT item_id, similar_group_id, similar_group_confidence FROM ml.duplicate_assignments WHERE run_id = :run2)) d;
+DROP VIEW photos_bits;
+CREATE TABLE codes AS
+SELECT i AS id, (repeat(CASE WHEN i <= 3 THEN '1100' ELSE '0011' END, 64)::bit(256)
+                 # ((B'1' || repeat('0', 255))::bit(256) >> (i * 7 % 256))) AS code
+  FROM generate_series(1, 6) i;
+SELECT ml.group_near_duplicates('codes', hash_column => 'code', params => '{"radius": 4}') AS run5 \gset
+SELECT item_id, similar_group_id, hamming_distance, similar_group_confidence
+  FROM ml.duplicate_assignments WHERE run_id = :run5 ORDER BY item_id::int;
+SELECT clustering_params -> 'hash_bits' AS hash_bits FROM ml.analysis_runs WHERE id = :run5;
+
 -- Deleting the run deletes its assignments.
 DELETE FROM ml.analysis_runs WHERE id = :run_id;
 SELECT count(*) AS left_over FROM ml.duplicate_assignments WHERE run_id = :run_id;
@@ -161,6 +182,9 @@ SELECT ml.group_near_duplicates('photos', params => '{"high_distance": 5, "mediu
 SELECT ml.group_near_duplicates('photos', params => '{"threshold": 3}');
 SELECT ml.group_near_duplicates('photos', hash_column => 'nope');
 SELECT ml.group_near_duplicates('photos', hash_column => 'taken_at');
+CREATE VIEW mixed_codes AS SELECT id, code::varbit AS code FROM codes UNION ALL SELECT 7, B'101';
+SELECT ml.group_near_duplicates('mixed_codes', hash_column => 'code');
+SELECT ml.group_near_duplicates('codes', hash_column => 'code', params => '{"radius": 300}');
 SELECT ml.group_near_duplicates('photos', taken_at_column => 'sha256');
 SELECT ml.group_near_duplicates('photos', sha256_column => 'taken_at');
 SELECT ml.group_near_duplicates(NULL);

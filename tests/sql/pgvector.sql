@@ -65,6 +65,17 @@ SELECT count(DISTINCT e.id) AS queries,
        round(count(c.hit)::numeric / count(*), 2) AS recall_at_10
   FROM exact e LEFT JOIN coarse c ON c.id = e.id AND c.hit = e.hit;
 
+-- Deduplicate binary-quantized embeddings: binary_quantize() gives a bit string (here 64
+-- bits, one per pixel that is lit), which ml.group_near_duplicates groups directly.
+CREATE VIEW digit_codes AS SELECT id, label, binary_quantize(embedding)::bit(64) AS code FROM digit_vectors;
+SELECT ml.group_near_duplicates('digit_codes', hash_column => 'code', params => '{"radius": 3}') AS dup_run \gset
+SELECT count(DISTINCT a.similar_group_id) AS groups, count(*) AS grouped_images,
+       round(avg((c.label = l.label)::int), 3) AS same_digit_as_leader
+  FROM ml.duplicate_assignments a
+  JOIN digit_codes c ON c.id::text = a.item_id
+  JOIN digit_codes l ON l.id::text = a.similar_group_id
+ WHERE a.run_id = :dup_run;
+
 -- halfvec and sparsevec columns too (a sparsevec is densified: rows × dim × 4 bytes).
 CREATE TABLE sparse_docs AS
 SELECT i AS id, ('{' || (i % 7 + 1) || ':1,' || (i % 3 + 8) || ':' || (i % 5) + 1 || '}/12')::sparsevec AS terms

@@ -24,8 +24,7 @@
 //!    next to it in time): `high` up to `high_distance`, `medium` up to `medium_distance`,
 //!    `low` beyond. The leader takes the confidence of its nearest member.
 
-use super::hamming::distance_u64;
-use super::radius::MultiIndex;
+use super::radius::Code;
 use crate::{Exec, Step};
 
 /// How groups are formed; see the module documentation.
@@ -39,10 +38,10 @@ pub struct Params {
     pub panorama_min_shots: usize,
 }
 
-/// One input item.
+/// One input item: its hash is a 64-bit `u64` or a longer [`super::radius::Bits`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct Item {
-    pub hash: u64,
+pub struct Item<H = u64> {
+    pub hash: H,
     /// A digest of the content (SHA-256), when known.
     pub digest: Option<Vec<u8>>,
     /// Capture time in seconds, when known.
@@ -126,7 +125,7 @@ impl Params {
 
 /// Groups `items`. The neighbour count runs on `exec`'s threads; the result does not depend
 /// on their number.
-pub fn group(items: &[Item], params: &Params, exec: &mut Exec) -> Grouping {
+pub fn group<H: Code>(items: &[Item<H>], params: &Params, exec: &mut Exec) -> Grouping {
     let n = items.len();
     // 1. Units: items with one digest; `unit_of[i]` is the unit's first item.
     let mut unit_of: Vec<usize> = (0..n).collect();
@@ -157,17 +156,17 @@ pub fn group(items: &[Item], params: &Params, exec: &mut Exec) -> Grouping {
         let mut end = start + 1;
         while end < timed.len() {
             let ((t_prev, prev), (t_next, next)) = (timed[end - 1], timed[end]);
-            if t_next - t_prev > params.panorama_gap_seconds || distance_u64(items[prev].hash, items[next].hash) > params.radius {
+            if t_next - t_prev > params.panorama_gap_seconds || items[prev].hash.distance(&items[next].hash) > params.radius {
                 break;
             }
             end += 1;
         }
         let run: Vec<usize> = timed[start..end].iter().map(|&(_, u)| u).collect();
         let run = &run[..];
-        if run.len() >= params.panorama_min_shots.max(2) && distance_u64(items[run[0]].hash, items[run[run.len() - 1]].hash) > params.radius
+        if run.len() >= params.panorama_min_shots.max(2) && items[run[0]].hash.distance(&items[run[run.len() - 1]].hash) > params.radius
         {
             let g = groups.len();
-            let step = |a: usize, b: usize| distance_u64(items[run[a]].hash, items[run[b]].hash);
+            let step = |a: usize, b: usize| items[run[a]].hash.distance(&items[run[b]].hash);
             for k in 0..run.len() {
                 let before = (k > 0).then(|| step(k - 1, k));
                 let after = (k + 1 < run.len()).then(|| step(k, k + 1));
@@ -183,19 +182,19 @@ pub fn group(items: &[Item], params: &Params, exec: &mut Exec) -> Grouping {
     // 3. Stars over the remaining units; units with one hash are one point.
     let rest: Vec<usize> = units.iter().copied().filter(|&u| unit_group[u].is_none()).collect();
     let mut order: Vec<usize> = (0..rest.len()).collect();
-    order.sort_by_key(|&k| (items[rest[k]].hash, rest[k]));
-    let mut point_hash: Vec<u64> = vec![];
+    order.sort_by(|&a, &b| items[rest[a]].hash.cmp(&items[rest[b]].hash).then(rest[a].cmp(&rest[b])));
+    let mut point_hash: Vec<H> = vec![];
     let mut point_units: Vec<Vec<usize>> = vec![];
     for &k in &order {
         let u = rest[k];
         if point_hash.last() != Some(&items[u].hash) {
-            point_hash.push(items[u].hash);
+            point_hash.push(items[u].hash.clone());
             point_units.push(vec![]);
         }
         point_units.last_mut().expect("pushed above").push(u);
     }
     let points = point_hash.len();
-    let index = MultiIndex::new(&point_hash, params.radius);
+    let index = H::index(&point_hash, params.radius);
     let sizes: Vec<usize> = point_units.iter().map(Vec::len).collect();
     let mut degree = vec![0usize; points];
     exec.for_chunks_mut(
@@ -207,7 +206,7 @@ pub fn group(items: &[Item], params: &Params, exec: &mut Exec) -> Grouping {
         |range, out| {
             for (p, o) in range.zip(out.iter_mut()) {
                 let mut d = sizes[p] - 1;
-                index.search(point_hash[p], |q, _| {
+                H::search(&index, &point_hash[p], |q, _| {
                     if q != p {
                         d += sizes[q];
                     }
@@ -230,7 +229,7 @@ pub fn group(items: &[Item], params: &Params, exec: &mut Exec) -> Grouping {
             continue;
         }
         members.clear();
-        index.search(point_hash[p], |q, d| {
+        H::search(&index, &point_hash[p], |q, d| {
             if !taken[q] {
                 members.push((q, d));
             }
@@ -270,6 +269,8 @@ pub fn group(items: &[Item], params: &Params, exec: &mut Exec) -> Grouping {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hash::hamming::distance_u64;
+    use crate::hash::radius::Bits;
 
     fn params() -> Params {
         Params { radius: 4, high_distance: 1, medium_distance: 3, burst_seconds: 5.0, panorama_gap_seconds: 10.0, panorama_min_shots: 3 }
@@ -302,6 +303,42 @@ mod tests {
             }
         }
         assert!(g.groups.len() >= 2, "{g:?}");
+    }
+
+    #[test]
+    fn bit_strings_group_as_their_64_bit_hashes_do_and_longer_ones_group_too() {
+        // The burst/panorama/similar case again, as 64-bit Bits: the same grouping.
+        let hashes = [1u64, 3, 0xff, 0xf0f0, 0xf0f1, 0xf0f3, u64::MAX, u64::MAX - 1, 0x5555, 0x5557];
+        let times = [Some(1.0), Some(2.0), None, Some(10.0), Some(14.0), Some(18.0), None, None, Some(0.0), Some(9e4)];
+        let as_u64: Vec<Item> = hashes.iter().zip(times).map(|(&h, t)| item(h, None, t)).collect();
+        let as_bits: Vec<Item<Bits>> = as_u64
+            .iter()
+            .map(|i| Item { hash: Bits::from_bytes(&i.hash.to_be_bytes(), 64).unwrap(), digest: None, taken_at: i.taken_at })
+            .collect();
+        let (mut quiet_a, mut quiet_b) = (|_| {}, |_| {});
+        assert_eq!(group(&as_bits, &params(), &mut Exec::new(2, &mut quiet_a)), group(&as_u64, &params(), &mut Exec::new(1, &mut quiet_b)));
+        // 256-bit codes: two families of near copies of two random codes, and a loner.
+        let mut state = 7u64;
+        let mut rnd = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as u8
+        };
+        let a: Vec<u8> = (0..32).map(|_| rnd()).collect();
+        let b: Vec<u8> = (0..32).map(|_| rnd()).collect();
+        let lone: Vec<u8> = (0..32).map(|_| rnd()).collect();
+        let flip = |v: &[u8], bits: &[usize]| {
+            let mut w = v.to_vec();
+            bits.iter().for_each(|&i| w[i / 8] ^= 0x80 >> (i % 8));
+            Bits::from_bytes(&w, 256).unwrap()
+        };
+        let codes = [flip(&a, &[]), flip(&a, &[3]), flip(&a, &[100, 200]), flip(&b, &[]), flip(&b, &[255]), flip(&lone, &[])];
+        let items: Vec<Item<Bits>> = codes.iter().map(|c| Item { hash: c.clone(), digest: None, taken_at: None }).collect();
+        let g = group(&items, &params(), &mut Exec::new(2, &mut |_| {}));
+        let grp = |i: usize| g.similar[i].map(|m| m.group);
+        assert!(grp(0).is_some() && grp(0) == grp(1) && grp(1) == grp(2), "{g:?}");
+        assert!(grp(3).is_some() && grp(3) == grp(4) && grp(3) != grp(0), "{g:?}");
+        assert_eq!(grp(5), None);
+        assert_eq!(g.similar[2].unwrap().confidence, Confidence::Medium);
     }
 
     #[test]

@@ -11,6 +11,11 @@
 //! `m` is chosen per index from the data size and radius: more bands mean shorter bands,
 //! fewer probes each but fuller buckets. The SQL index scheme (`ml.hash_bands`) is the
 //! same idea with `m = 5` fixed, so that `r ≤ 4` needs exact band matches only.
+//!
+//! Longer codes — a 256-bit PDQ hash, the 768 bits of pgvector's `binary_quantize()` of an
+//! embedding — are [`Bits`], indexed the same way by [`WideIndex`] with bands of at most 16
+//! bits (so `m ≥ L/16`). [`Code`] is what the grouping needs of either: a distance, an index,
+//! a search.
 
 /// The bits of `hash` that belong to band `band` of `bands` (at least 3, so that a band fits
 /// in 32 bits), packed, lowest bit first.
@@ -162,10 +167,231 @@ impl MultiIndex {
     }
 }
 
+/// A binary code a radius search can index: a 64-bit hash ([`MultiIndex`]) or a longer
+/// bit string ([`Bits`], [`WideIndex`]). Codes compare (for sorting and deduplication) by
+/// their bits, most significant first.
+pub trait Code: Ord + Clone + Send + Sync {
+    type Index: Sync;
+    /// Hamming distance (codes of one length).
+    fn distance(&self, other: &Self) -> u32;
+    /// A search structure over `codes` for searches of radius `radius`.
+    fn index(codes: &[Self], radius: u32) -> Self::Index;
+    /// Calls `f(i, distance)` once for every indexed code within the radius of `query`.
+    fn search(index: &Self::Index, query: &Self, f: impl FnMut(usize, u32));
+}
+
+impl Code for u64 {
+    type Index = MultiIndex;
+    fn distance(&self, other: &Self) -> u32 {
+        (self ^ other).count_ones()
+    }
+    fn index(codes: &[Self], radius: u32) -> MultiIndex {
+        MultiIndex::new(codes, radius)
+    }
+    fn search(index: &MultiIndex, query: &Self, f: impl FnMut(usize, u32)) {
+        index.search(*query, f)
+    }
+}
+
+/// A bit string of any length (`bit(n)`, `bit varying`) as 64-bit words: bit 0 is the most
+/// significant bit of the first word, as PostgreSQL stores bits; the last word is padded
+/// with zeros. Codes of one index have one length.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Bits {
+    words: Box<[u64]>,
+    len: u32,
+}
+
+impl Bits {
+    /// The first `len` bits of `bytes` (most significant bit of each byte first), or `None`
+    /// when `bytes` holds fewer.
+    pub fn from_bytes(bytes: &[u8], len: usize) -> Option<Bits> {
+        if bytes.len() * 8 < len || len > u32::MAX as usize {
+            return None;
+        }
+        let mut words = vec![0u64; len.div_ceil(64)].into_boxed_slice();
+        for i in 0..len {
+            if bytes[i / 8] >> (7 - i % 8) & 1 == 1 {
+                words[i / 64] |= 1 << (63 - i % 64);
+            }
+        }
+        Some(Bits { words, len: len as u32 })
+    }
+
+    /// Number of bits.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bit `i` (0 = first).
+    pub fn bit(&self, i: usize) -> bool {
+        self.words[i / 64] >> (63 - i % 64) & 1 == 1
+    }
+
+    /// As a 64-bit hash, when it has exactly 64 bits (the first bit the most significant).
+    pub fn as_u64(&self) -> Option<u64> {
+        (self.len == 64).then(|| self.words[0])
+    }
+
+    /// The bits of band `band` of `bands` (bits `band`, `band + bands`, …), packed, first
+    /// bit lowest.
+    fn band_value(&self, band: usize, bands: usize) -> u32 {
+        let mut v = 0u32;
+        for (k, i) in (band..self.len()).step_by(bands).enumerate() {
+            v |= (self.bit(i) as u32) << k;
+        }
+        v
+    }
+}
+
+impl Code for Bits {
+    type Index = WideIndex;
+    fn distance(&self, other: &Self) -> u32 {
+        self.words.iter().zip(other.words.iter()).map(|(a, b)| (a ^ b).count_ones()).sum()
+    }
+    fn index(codes: &[Self], radius: u32) -> WideIndex {
+        WideIndex::new(codes, radius)
+    }
+    fn search(index: &WideIndex, query: &Self, f: impl FnMut(usize, u32)) {
+        index.search(query, f)
+    }
+}
+
+/// Multi-index hashing over [`Bits`] of one length `L`: `m` bands of at most 16 bits (bit `i`
+/// to band `i mod m`), each a table of the codes by band value. A search probes every band
+/// value within `⌊r/m⌋` flips of the query's in every band, then checks each candidate (once)
+/// by its full distance.
+pub struct WideIndex {
+    codes: Vec<Bits>,
+    radius: u32,
+    flips: u32,
+    bands: Vec<(u32, Vec<u32>, Vec<u32>)>,
+}
+
+impl WideIndex {
+    /// Indexes `codes` (all of one length) for searches of radius `radius`.
+    pub fn new(codes: &[Bits], radius: u32) -> WideIndex {
+        assert!(codes.len() < u32::MAX as usize, "WideIndex: too many codes");
+        let len = codes.first().map_or(0, Bits::len).max(1);
+        assert!(codes.iter().all(|c| c.len() == codes[0].len()), "WideIndex: codes of one length");
+        let n = codes.len() as f64;
+        let bits = |j: usize, m: usize| (len - j.min(len)).div_ceil(m) as u32;
+        let cost = |m: usize| {
+            let s = radius / m as u32;
+            (0..m).map(|j| binomial_sum(bits(j, m), s) * (8.0 + n / f64::from(1u32 << bits(j, m)))).sum::<f64>()
+        };
+        let (lowest, highest) = Self::band_range(len);
+        let m = (lowest..=highest).min_by(|&a, &b| cost(a).total_cmp(&cost(b))).unwrap_or(lowest);
+        let bands = (0..m)
+            .map(|j| {
+                let b = bits(j, m);
+                let values: Vec<u32> = codes.iter().map(|c| c.band_value(j, m)).collect();
+                let mut offsets = vec![0u32; (1usize << b) + 1];
+                for &v in &values {
+                    offsets[v as usize + 1] += 1;
+                }
+                for v in 0..(1usize << b) {
+                    offsets[v + 1] += offsets[v];
+                }
+                let mut fill = offsets.clone();
+                let mut ids = vec![0u32; codes.len()];
+                for (i, &v) in values.iter().enumerate() {
+                    ids[fill[v as usize] as usize] = i as u32;
+                    fill[v as usize] += 1;
+                }
+                (b, offsets, ids)
+            })
+            .collect();
+        WideIndex { codes: codes.to_vec(), radius, flips: radius / m as u32, bands }
+    }
+
+    /// The numbers of bands tried for codes of `len` bits: enough that no band has more
+    /// than 16 bits, up to four times that (at least 64), at most one per bit.
+    fn band_range(len: usize) -> (usize, usize) {
+        let lowest = len.div_ceil(16).max(1);
+        (lowest, len.min((lowest * 4).max(64)).max(lowest))
+    }
+
+    /// Bytes an index of `n` codes of `len` bits takes at most: the codes, the band tables
+    /// (2¹⁶ + 1 offsets for each of the fewest bands, fewer for more) and one id per code
+    /// per band.
+    pub fn memory_bytes(n: usize, len: usize) -> usize {
+        let (lowest, highest) = Self::band_range(len.max(1));
+        n * (len.div_ceil(64) * 8 + 40) + lowest * ((1 << 16) + 1) * 4 + highest * n * 4
+    }
+
+    /// Calls `f(i, distance)` once for every indexed code within the radius of `query`, in
+    /// no particular order.
+    pub fn search(&self, query: &Bits, mut f: impl FnMut(usize, u32)) {
+        let m = self.bands.len();
+        let mut candidates = Vec::new();
+        let mut probes = Vec::new();
+        for (j, (bits, offsets, ids)) in self.bands.iter().enumerate() {
+            probes.clear();
+            for_each_within(query.band_value(j, m), *bits, self.flips, &mut |v| probes.push(v));
+            for &v in &probes {
+                candidates.extend_from_slice(&ids[offsets[v as usize] as usize..offsets[v as usize + 1] as usize]);
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        for i in candidates {
+            let d = self.codes[i as usize].distance(query);
+            if d <= self.radius {
+                f(i as usize, d);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::hash::hamming::distance_u64;
+
+    #[test]
+    fn wide_index_finds_exactly_what_a_full_scan_finds() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in [64usize, 100, 256, 768] {
+            let centres: Vec<Vec<u8>> = (0..40).map(|_| (0..len.div_ceil(8)).map(|_| rnd() as u8).collect()).collect();
+            let codes: Vec<Bits> = (0..1500)
+                .map(|i| {
+                    let mut b = centres[i % 40].clone();
+                    for _ in 0..(rnd() % 30) {
+                        let bit = (rnd() as usize) % len;
+                        b[bit / 8] ^= 0x80 >> (bit % 8);
+                    }
+                    Bits::from_bytes(&b, len).unwrap()
+                })
+                .collect();
+            for radius in [0, 5, 17, 40] {
+                let index = WideIndex::new(&codes, radius);
+                for q in codes.iter().step_by(113) {
+                    let mut found = vec![];
+                    index.search(q, |i, d| found.push((i, d)));
+                    found.sort();
+                    let scan: Vec<(usize, u32)> =
+                        codes.iter().enumerate().map(|(i, c)| (i, c.distance(q))).filter(|&(_, d)| d <= radius).collect();
+                    assert_eq!(found, scan, "len {len}, radius {radius}");
+                }
+            }
+        }
+        // 64 bits read as a bit string are the u64 of the same bits, first bit most significant.
+        let b = Bits::from_bytes(&0x8000_0000_0000_0001u64.to_be_bytes(), 64).unwrap();
+        assert_eq!(b.as_u64(), Some(0x8000_0000_0000_0001));
+        assert!(b.bit(0) && b.bit(63) && !b.bit(1));
+        assert_eq!(Bits::from_bytes(&[0xff], 9), None);
+    }
 
     #[test]
     fn bands_partition_the_bits() {
