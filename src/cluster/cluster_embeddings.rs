@@ -151,7 +151,7 @@ pub fn cluster_embeddings(
     // A sweep has scored the k it kept already.
     let quality = match &sweep {
         Some((_, kept)) => *kept,
-        None => metrics::quality(&x, &result.labels, sample.as_deref(), &mut exec),
+        None => metrics::quality(&x, &result.labels, sample.as_deref(), choice.metric(), &mut exec),
     };
     drop(exec);
     let quality_ms = ms(t_quality);
@@ -738,7 +738,7 @@ fn cluster_by_scan(
     let quality = match Matrix::new(&fit.sample, fit.sample_labels.len(), fit.dim) {
         Some(x) => {
             let mut exec = Exec::new(guc::threads(), &mut progress);
-            metrics::quality(&x, &fit.sample_labels, None, &mut exec)
+            metrics::quality(&x, &fit.sample_labels, None, mlkit::neighbors::Metric::Euclidean, &mut exec)
         }
         None => Quality { silhouette: None, davies_bouldin: None, calinski_harabasz: None },
     };

@@ -13,8 +13,8 @@ use crate::shared::source::{check_unique_ids, display_name, owned_text, qualifie
 use crate::shared::sql;
 use crate::{runs::writer, shared::guc};
 use mlkit::hash::groups::{self, Grouping, Item, Kind};
-use mlkit::hash::radius::{Bits, WideIndex};
 use mlkit::hash::hex;
+use mlkit::hash::radius::{Bits, WideIndex};
 use mlkit::Exec;
 use pgrx::prelude::*;
 use serde_json::json;
@@ -40,8 +40,7 @@ fn parse_params(value: Option<&serde_json::Value>) -> groups::Params {
     // hashes are read (check_radius).
     let radius = o.integer("radius", DEFAULT_RADIUS, 0, MAX_BITS as i64) as u32;
     let high = o.integer("high_distance", DEFAULT_HIGH.min(radius as i64), 0, MAX_BITS as i64) as u32;
-    let medium =
-        o.integer("medium_distance", DEFAULT_MEDIUM.max(high as i64).min(radius.max(high) as i64), 0, MAX_BITS as i64) as u32;
+    let medium = o.integer("medium_distance", DEFAULT_MEDIUM.max(high as i64).min(radius.max(high) as i64), 0, MAX_BITS as i64) as u32;
     if medium < high {
         raise(
             INVALID_PARAMETER_VALUE,
@@ -365,7 +364,11 @@ fn read(
                                 if len == 0 || len > MAX_BITS {
                                     raise(
                                         STRING_DATA_LENGTH_MISMATCH,
-                                        format!("hash_column {} of source {name} holds {len} bits for id {}", literal(hash_column), literal(&id)),
+                                        format!(
+                                            "hash_column {} of source {name} holds {len} bits for id {}",
+                                            literal(hash_column),
+                                            literal(&id)
+                                        ),
                                         format!("Bit-string hashes have 1 to {MAX_BITS} bits, all of one length."),
                                     );
                                 }
@@ -375,7 +378,11 @@ fn read(
                         .unwrap_or_else(|| {
                             raise(
                                 pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-                                format!("hash_column {} of source {name} holds a damaged bit string for id {}", literal(hash_column), literal(&id)),
+                                format!(
+                                    "hash_column {} of source {name} holds a damaged bit string for id {}",
+                                    literal(hash_column),
+                                    literal(&id)
+                                ),
                                 "Check the row with SELECT.",
                             )
                         });

@@ -233,6 +233,13 @@ pub fn random_state(o: &Options, recorded_in: &str) -> u64 {
 /// default) or 'cosine', in any case. One rule for every function that takes it.
 pub fn metric(o: &Options, arg: &str) -> mlkit::neighbors::Metric {
     let m = o.text("metric").unwrap_or_else(|| "euclidean".into());
+    if matches!(m.to_ascii_lowercase().as_str(), "inner_product" | "ip" | "dot" | "negative_inner_product") {
+        crate::shared::errors::raise(
+            crate::shared::errors::INVALID_PARAMETER_VALUE,
+            format!("{arg}.metric 'inner_product' is not a distance, so clusters and neighbourhoods by it are not defined"),
+            "Inner product is not a distance (a point is not its own nearest neighbour); on unit-length embeddings it orders as cosine does: use 'cosine'.",
+        );
+    }
     mlkit::neighbors::Metric::parse(&m.to_ascii_lowercase()).unwrap_or_else(|| {
         crate::shared::errors::raise(
             crate::shared::errors::INVALID_PARAMETER_VALUE,

@@ -193,7 +193,7 @@ def test_cosine_kmeans_equals_numpy_spherical_kmeans_from_the_same_start(vconn, 
     ref_labels, ref_centres, ref_objective = spherical_kmeans_numpy(X.astype(np.float64), init.copy())
     run = vconn.execute(
         "SELECT ml.cluster_embeddings('pv_cos', 'v', 'id', params => %s, run => %s)",
-        (json.dumps({"n_clusters": k, "metric": "cosine", "tol": 0, "init": init.tolist()}),
+        (json.dumps({"n_clusters": k, "metric": "cosine", "tol": 0, "init": init.tolist(), "silhouette_sample_size": 5000}),
          json.dumps({"model_name": f"pv_cos_{name}"}))).fetchone()[0]
     metrics, params = vconn.execute(
         "SELECT metrics, clustering_params FROM ml.analysis_runs WHERE id = %s", (run,)).fetchone()
@@ -203,6 +203,9 @@ def test_cosine_kmeans_equals_numpy_spherical_kmeans_from_the_same_start(vconn, 
     labels = np.array([r[1] for r in rows])
     np.testing.assert_array_equal(labels, ref_labels)
     assert abs(metrics["inertia"] - ref_objective) <= 1e-6 * max(1.0, ref_objective), (metrics["inertia"], ref_objective)
+    # The silhouette of a cosine run is scikit-learn's with metric='cosine'.
+    from sklearn.metrics import silhouette_score
+    assert abs(metrics["silhouette"] - silhouette_score(X.astype(np.float64), labels, metric="cosine")) < 1e-6
     # The stored distances are pgvector's <=> to the stored (unit) centroids.
     art = vconn.execute("SELECT artifact FROM ml.model_registry WHERE name = %s", (f"pv_cos_{name}",)).fetchone()[0]
     assert art["metric"] == "cosine"

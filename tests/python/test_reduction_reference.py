@@ -149,3 +149,14 @@ def test_pca_variance_share_on_wide_data(conn):
         ref = PCA(share).fit(X.astype(np.float64))
         assert ours.shape[1] == ref.n_components_, (share, ours.shape, ref.n_components_)
         assert same_up_to_sign(ours, ref.transform(X.astype(np.float64))) < 1e-4
+
+
+def test_umap_cosine_matches_umap_learn(conn, digits):
+    import umap
+
+    load_matrix(conn, "umap_cos", digits)
+    _, ours, _ = reduce(conn, "umap_cos", "umap", {"random_state": 3, "metric": "cosine"})
+    ref = umap.UMAP(random_state=3, metric="cosine").fit_transform(digits)
+    t_ours = trustworthiness(digits, ours, n_neighbors=10, metric="cosine")
+    t_ref = trustworthiness(digits, ref, n_neighbors=10, metric="cosine")
+    assert t_ours > t_ref - 0.01, (t_ours, t_ref)

@@ -69,6 +69,7 @@ SELECT case_name, (pg_temp.try(sql)).*
     ('dbscan eps not a number',   $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan', params => '{"eps": "big"}')$$),
     ('dbscan min_samples 0',      $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan', params => '{"min_samples": 0}')$$),
     ('dbscan unknown metric',     $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan', params => '{"metric": "manhattan"}')$$),
+    ('inner product metric',      $$SELECT ml.cluster_embeddings('good', params => '{"metric": "inner_product"}')$$),
     ('dbscan K-Means key',        $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan', params => '{"n_clusters": 3}')$$),
     ('dbscan model_name',         $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan', run => '{"model_name": "m"}')$$),
     ('cosine of a zero vector',   $$SELECT ml.cluster_embeddings('zero_vec', algorithm => 'dbscan', params => '{"metric": "cosine"}')$$),

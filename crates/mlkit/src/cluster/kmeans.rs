@@ -765,7 +765,7 @@ pub fn sweep(
     for k in min..=max {
         let fit = fit(data, &Params { n_clusters: k, ..params.clone() }, exec)?.into_clustering();
         let picked = sample(&fit.labels);
-        let q = crate::metrics::quality(data, &fit.labels, picked.as_deref(), exec);
+        let q = crate::metrics::quality(data, &fit.labels, picked.as_deref(), params.metric, exec);
         let inertia = fit.stats.iter().find(|(name, _)| *name == "inertia").map(|(_, s)| s.clone());
         rows.push(SweepRow { n_clusters: k, inertia, quality: q });
         let score = q.silhouette.unwrap_or(f64::NEG_INFINITY);

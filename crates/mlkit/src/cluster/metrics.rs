@@ -21,6 +21,7 @@
 //! origin lose no precision.
 
 use crate::linalg;
+use crate::neighbors::Metric;
 use crate::{Exec, Matrix};
 
 /// Rows of the silhouette's distance block per chunk.
@@ -36,10 +37,12 @@ pub struct Quality {
     pub calinski_harabasz: Option<f64>,
 }
 
-/// Every measure; the silhouette on the rows `sample` (every row when `None`).
-pub fn quality(data: &Matrix, labels: &[i32], sample: Option<&[usize]>, exec: &mut Exec) -> Quality {
+/// Every measure; the silhouette on the rows `sample` (every row when `None`) by `metric`
+/// (scikit-learn's `silhouette_score(X, labels, metric=...)`); Davies–Bouldin and
+/// Calinski–Harabasz are Euclidean by definition, as in scikit-learn.
+pub fn quality(data: &Matrix, labels: &[i32], sample: Option<&[usize]>, metric: Metric, exec: &mut Exec) -> Quality {
     let (db, ch) = davies_bouldin_and_calinski_harabasz(data, labels, exec);
-    Quality { silhouette: silhouette(data, labels, sample, exec), davies_bouldin: db, calinski_harabasz: ch }
+    Quality { silhouette: silhouette(data, labels, sample, metric, exec), davies_bouldin: db, calinski_harabasz: ch }
 }
 
 /// Distinct labels `≥ 0` and every label's index among them (`None` for noise).
@@ -51,8 +54,9 @@ fn renumber(labels: &[i32]) -> (usize, Vec<Option<usize>>) {
     (distinct.len(), index)
 }
 
-/// The mean silhouette of the non-noise rows among `sample` (all rows when `None`).
-pub fn silhouette(data: &Matrix, labels: &[i32], sample: Option<&[usize]>, exec: &mut Exec) -> Option<f64> {
+/// The mean silhouette of the non-noise rows among `sample` (all rows when `None`), with
+/// Euclidean distances or cosine distances `1 − cos`.
+pub fn silhouette(data: &Matrix, labels: &[i32], sample: Option<&[usize]>, metric: Metric, exec: &mut Exec) -> Option<f64> {
     let rows: Vec<usize> = match sample {
         Some(s) => s.iter().copied().filter(|&i| labels[i] >= 0).collect(),
         None => (0..data.rows()).filter(|&i| labels[i] >= 0).collect(),
@@ -67,16 +71,27 @@ pub fn silhouette(data: &Matrix, labels: &[i32], sample: Option<&[usize]>, exec:
     let mut sizes = vec![0usize; k];
     ids.iter().for_each(|&l| sizes[l] += 1);
 
-    // The sampled points in f64, centred on their mean.
+    // The sampled points in f64: centred on their mean (Euclidean), or scaled to unit length
+    // (cosine: then `1 − x̂·ŷ` is the distance).
     let d = data.cols();
+    let cosine = metric == Metric::Cosine;
     let mut mean = vec![0.0f64; d];
-    for &i in &rows {
-        mean.iter_mut().zip(data.row(i)).for_each(|(m, &v)| *m += v as f64);
+    if !cosine {
+        for &i in &rows {
+            mean.iter_mut().zip(data.row(i)).for_each(|(m, &v)| *m += v as f64);
+        }
+        mean.iter_mut().for_each(|v| *v /= m as f64);
     }
-    mean.iter_mut().for_each(|v| *v /= m as f64);
     let mut pts = Vec::with_capacity(m * d);
     for &i in &rows {
+        let start = pts.len();
         pts.extend(data.row(i).iter().zip(&mean).map(|(&v, c)| v as f64 - c));
+        if cosine {
+            let norm = pts[start..].iter().map(|v| v * v).sum::<f64>().sqrt();
+            if norm > 0.0 {
+                pts[start..].iter_mut().for_each(|v| *v /= norm);
+            }
+        }
     }
     let norms: Vec<f64> = pts.chunks_exact(d).map(|r| r.iter().map(|v| v * v).sum()).collect();
 
@@ -89,7 +104,7 @@ pub fn silhouette(data: &Matrix, labels: &[i32], sample: Option<&[usize]>, exec:
             per_cluster.iter_mut().for_each(|v| *v = 0.0);
             for (j, &dot) in row.iter().enumerate() {
                 if j != i {
-                    per_cluster[ids[j]] += (norms[i] + norms[j] - 2.0 * dot).max(0.0).sqrt();
+                    per_cluster[ids[j]] += if cosine { (1.0 - dot).max(0.0) } else { (norms[i] + norms[j] - 2.0 * dot).max(0.0).sqrt() };
                 }
             }
             let own = ids[i];
@@ -216,12 +231,12 @@ mod tests {
         // Two clusters on a line: {0, 1} and {4}. s(0) = (4 - 1) / 4, s(1) = (3 - 1) / 3, s(4) = 0.
         let data = [0.0f32, 1.0, 4.0];
         let x = Matrix::new(&data, 3, 1).unwrap();
-        let s = silhouette(&x, &[0, 0, 1], None, &mut exec()).unwrap();
+        let s = silhouette(&x, &[0, 0, 1], None, Metric::Euclidean, &mut exec()).unwrap();
         assert!((s - (0.75 + 2.0 / 3.0) / 3.0).abs() < 1e-12, "{s}");
         // Noise is left out: the same points plus a noise point give the same value.
         let data = [0.0f32, 1.0, 4.0, 100.0];
         let x = Matrix::new(&data, 4, 1).unwrap();
-        let t = silhouette(&x, &[0, 0, 1, -1], None, &mut exec()).unwrap();
+        let t = silhouette(&x, &[0, 0, 1, -1], None, Metric::Euclidean, &mut exec()).unwrap();
         assert!((s - t).abs() < 1e-12);
     }
 
@@ -231,19 +246,33 @@ mod tests {
         let base: Vec<f32> = (0..200).map(|i| ((i * 37) % 101) as f32 + if i % 2 == 0 { 0.0 } else { 60.0 }).collect();
         let labels: Vec<i32> = (0..100).map(|i| (i % 2) as i32).collect();
         let x = Matrix::new(&base, 100, 2).unwrap();
-        let near = silhouette(&x, &labels, None, &mut exec()).unwrap();
+        let near = silhouette(&x, &labels, None, Metric::Euclidean, &mut exec()).unwrap();
         let far_data: Vec<f32> = base.iter().map(|v| v + 100_000.0).collect();
-        let far = silhouette(&Matrix::new(&far_data, 100, 2).unwrap(), &labels, None, &mut exec()).unwrap();
+        let far = silhouette(&Matrix::new(&far_data, 100, 2).unwrap(), &labels, None, Metric::Euclidean, &mut exec()).unwrap();
         assert!((near - far).abs() < 1e-6 * near.abs(), "{near} vs {far}");
+    }
+
+    #[test]
+    fn cosine_silhouette_by_hand() {
+        // Directions 0°, 10° (cluster 0) and 90° (cluster 1), at different lengths.
+        let (c, s) = (10f64.to_radians().cos(), 10f64.to_radians().sin());
+        let data = [1.0, 0.0, 5.0 * c as f32, 5.0 * s as f32, 0.0, 3.0];
+        let x = Matrix::new(&data, 3, 2).unwrap();
+        let d01 = 1.0 - c;
+        let (d02, d12) = (1.0, 1.0 - s);
+        let s0 = (d02 - d01) / d02;
+        let s1 = (d12 - d01) / d12;
+        let got = silhouette(&x, &[0, 0, 1], None, Metric::Cosine, &mut exec()).unwrap();
+        assert!((got - (s0 + s1) / 3.0).abs() < 1e-6, "{got}");
     }
 
     #[test]
     fn undefined_cases_are_none() {
         let data = [0.0f32, 1.0, 4.0];
         let x = Matrix::new(&data, 3, 1).unwrap();
-        assert!(silhouette(&x, &[0, 0, 0], None, &mut exec()).is_none());
-        assert!(silhouette(&x, &[0, 1, 2], None, &mut exec()).is_none());
-        assert!(silhouette(&x, &[0, 1, 0], Some(&[0, 2]), &mut exec()).is_none());
+        assert!(silhouette(&x, &[0, 0, 0], None, Metric::Euclidean, &mut exec()).is_none());
+        assert!(silhouette(&x, &[0, 1, 2], None, Metric::Euclidean, &mut exec()).is_none());
+        assert!(silhouette(&x, &[0, 1, 0], Some(&[0, 2]), Metric::Euclidean, &mut exec()).is_none());
         assert_eq!(davies_bouldin_and_calinski_harabasz(&x, &[0, -1, 0], &mut exec()), (None, None));
     }
 
@@ -265,8 +294,8 @@ mod tests {
         let data: Vec<f32> = (0..n * 4).map(|_| rng.next_f64() as f32).collect();
         let labels: Vec<i32> = (0..n).map(|i| (i % 3) as i32 - (i % 7 == 0) as i32).collect();
         let x = Matrix::new(&data, n, 4).unwrap();
-        let a = quality(&x, &labels, None, &mut exec());
-        let b = quality(&x, &labels, None, &mut Exec::new(2, &mut |_| {}));
+        let a = quality(&x, &labels, None, Metric::Euclidean, &mut exec());
+        let b = quality(&x, &labels, None, Metric::Euclidean, &mut Exec::new(2, &mut |_| {}));
         assert_eq!(a, b);
     }
 }

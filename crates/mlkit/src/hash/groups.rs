@@ -163,8 +163,7 @@ pub fn group<H: Code>(items: &[Item<H>], params: &Params, exec: &mut Exec) -> Gr
         }
         let run: Vec<usize> = timed[start..end].iter().map(|&(_, u)| u).collect();
         let run = &run[..];
-        if run.len() >= params.panorama_min_shots.max(2) && items[run[0]].hash.distance(&items[run[run.len() - 1]].hash) > params.radius
-        {
+        if run.len() >= params.panorama_min_shots.max(2) && items[run[0]].hash.distance(&items[run[run.len() - 1]].hash) > params.radius {
             let g = groups.len();
             let step = |a: usize, b: usize| items[run[a]].hash.distance(&items[run[b]].hash);
             for k in 0..run.len() {
