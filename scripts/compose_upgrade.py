@@ -96,16 +96,19 @@ def block(name):
 def rust_function(name):
     """The CREATE FUNCTION text a #[pg_extern(sql = ...)] in src/ gives ml.NAME, as pgrx
     writes it into the install script (its @FUNCTION_NAME@ the wrapper of the Rust fn); for
-    an overloaded name, every overload, in the order of the source."""
+    an overloaded name, every overload, in the order of the source. `NAME(first args` picks
+    the overloads whose CREATE FUNCTION starts so (`hash_bands(hash bit varying`)."""
     found = []
+    if "(" not in name:
+        name += "("
     for path in sorted((ROOT / "src").rglob("*.rs")):
         text = path.read_text()
         for m in re.finditer(r'r#"(.*?)"#', text, re.S):
-            if f"CREATE FUNCTION ml.{name}(" in m.group(1):
+            if f"CREATE FUNCTION ml.{name}" in m.group(1):
                 fn = re.search(r"\bfn (\w+)\(", text[m.end():]).group(1)
                 found.append(f"-- {path.relative_to(ROOT)}\n" + m.group(1).strip("\n").replace("@FUNCTION_NAME@", f"{fn}_wrapper"))
     if not found:
-        sys.exit(f"no #[pg_extern] in src/ creates ml.{name}")
+        sys.exit(f"no #[pg_extern] in src/ creates ml.{name}...")
     return "\n\n".join(found)
 
 

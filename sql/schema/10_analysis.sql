@@ -65,7 +65,7 @@ CREATE TABLE ml.duplicate_assignments (
   similar_group_id          text,
   similar_group_confidence  text CHECK (similar_group_confidence IN ('high', 'medium', 'low')),
   similar_group_type        text CHECK (similar_group_type IN ('burst', 'panorama', 'similar')),
-  hamming_distance          integer CHECK (hamming_distance BETWEEN 0 AND 64),
+  hamming_distance          integer CHECK (hamming_distance BETWEEN 0 AND 16384),
   PRIMARY KEY (run_id, item_id),
   CHECK (exact_group_id IS NOT NULL OR similar_group_id IS NOT NULL),
   CHECK ((exact_group_id IS NULL) = (exact_group_confidence IS NULL)),

@@ -94,6 +94,14 @@ DROP FUNCTION ml.predict_cluster(text, real[], text, boolean, jsonb);
 -- A stored K-Means model's centroids as rows, as real[] or in pgvector's types.
 -- @rust centroids
 
+-- Bit strings of up to 16,384 bits are hashes for ml.group_near_duplicates: distances beyond 64.
+ALTER TABLE ml.duplicate_assignments DROP CONSTRAINT duplicate_assignments_hamming_distance_check,
+  ADD CONSTRAINT duplicate_assignments_hamming_distance_check CHECK (hamming_distance BETWEEN 0 AND 16384);
+
+-- The radius index for bit strings (pgvector's binary_quantize()).
+-- @rust hash_bands(hash bit varying
+-- @rust hash_probe(hash bit varying
+
 -- ml.plot_run: a run without coordinates is drawn from a relation the caller names.
 DROP FUNCTION ml.plot_run(bigint, integer, integer);
 -- @rust plot_run

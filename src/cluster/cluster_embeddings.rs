@@ -104,6 +104,15 @@ pub fn cluster_embeddings(
             "Only K-Means runs are stored as models (their centroids); leave model_name out.",
         );
     }
+    if let (Algorithm::KMeans { params, .. }, true) = (&choice.algorithm, reduction.is_some()) {
+        if params.init.is_some() {
+            raise(
+                FEATURE_NOT_SUPPORTED,
+                "params.init does not go with a reduction: the centres would be read in the reduced coordinates",
+                "Leave init out when clustering a reduction, or cluster the embeddings themselves.",
+            );
+        }
+    }
 
     let threads = guc::threads();
     if let (Algorithm::KMeans { params, .. }, true) = (&choice.algorithm, choice.engine != Engine::Memory) {
@@ -608,7 +617,10 @@ fn initial_centres(v: &Value, k: usize, sweep: bool, n_init: usize, engine: Engi
     let mut width = None;
     for (j, r) in rows.iter().enumerate() {
         let r = r.as_array().unwrap_or_else(|| bad(format!("centre {j} is not an array of numbers")));
-        if *width.get_or_insert(r.len()) != r.len() || r.is_empty() {
+        if r.is_empty() {
+            bad(format!("centre {j} is empty"));
+        }
+        if *width.get_or_insert(r.len()) != r.len() {
             bad(format!("centre {j} has {} numbers, centre 0 has {}", r.len(), width.unwrap_or(0)));
         }
         for x in r {

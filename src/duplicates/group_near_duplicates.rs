@@ -79,17 +79,25 @@ enum Codes {
     Wide(Vec<Item<Bits>>),
 }
 
-/// `params.radius` against the hashes' width: at most 32 for 64-bit hashes, at most the
-/// length of longer bit strings.
-fn check_radius(radius: u32, bits: usize) {
-    let max = if bits == 64 { MAX_RADIUS_64 } else { bits as u32 };
-    if radius > max {
-        raise(
-            INVALID_PARAMETER_VALUE,
-            format!("params.radius must be between 0 and {max}, not {radius}"),
-            format!("Leave radius out to use its default ({DEFAULT_RADIUS})."),
-        );
+/// `params.radius` against the hashes' width: at most 32 for 64-bit hashes; for other bit
+/// strings at most three bands' worth (`mlkit::hash::radius::bit_index::max_radius`, which
+/// bounds a search's probes) and the length. A default radius beyond that is lowered to it.
+fn check_radius(params: &mut groups::Params, given: bool, bits: usize) {
+    let max = if bits == 64 { MAX_RADIUS_64 } else { mlkit::hash::radius::bit_index::max_radius(bits).min(bits as u32) };
+    if params.radius <= max {
+        return;
     }
+    if !given {
+        params.radius = max;
+        params.high_distance = params.high_distance.min(max);
+        params.medium_distance = params.medium_distance.min(max);
+        return;
+    }
+    raise(
+        INVALID_PARAMETER_VALUE,
+        format!("params.radius must be between 0 and {max} for {bits}-bit hashes, not {}", params.radius),
+        format!("Pass a radius of at most {max}, or leave it out (the default is {DEFAULT_RADIUS}, or {max} if that is less)."),
+    );
 }
 
 /// Finds exact and near-duplicate groups among the hashes of `source` and records them:
@@ -133,7 +141,9 @@ pub fn group_near_duplicates(
     let sha_column = sha256_column.map(|c| required_name("sha256_column", Some(c)));
     let time_column = taken_at_column.map(|c| required_name("taken_at_column", Some(c)));
     let f = "ml.group_near_duplicates";
-    let used = parse_params(params.map(|j| j.value(f, "params")).as_ref());
+    let params = params.map(|j| j.value(f, "params"));
+    let radius_given = params.as_ref().and_then(|p| p.get("radius")).is_some();
+    let mut used = parse_params(params.as_ref());
     let run = runs::RunOptions::parse(run.map(|j| j.value(f, "run")).as_ref());
 
     let (name, qualified) = (display_name(source), qualified_name(source));
@@ -155,7 +165,7 @@ pub fn group_near_duplicates(
         Codes::Short(v) => (64, v.len()),
         Codes::Wide(v) => (v[0].hash.len(), v.len()),
     };
-    check_radius(used.radius, bits);
+    check_radius(&mut used, radius_given, bits);
     let mut exec = Exec::new(guc::threads(), &mut progress);
     let grouping = match &items {
         Codes::Short(v) => groups::group(v, &used, &mut exec),

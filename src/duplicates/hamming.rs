@@ -174,3 +174,63 @@ fn hash_probe(hash: i64, radius: i32) -> Vec<i32> {
     }
     keys
 }
+
+// Bit strings (bit(n), bit varying: pgvector's binary_quantize()) in the same scheme. 64 bits
+// are the 64-bit hash with the same bits (first bit most significant) and get its keys;
+// other lengths get mlkit::hash::radius::bit_index's.
+
+/// The bit string argument `n` as a code.
+///
+/// # Safety
+/// Argument `n` of `fcinfo` must be a non-null `bit varying`.
+unsafe fn bits_arg(fcinfo: pg_sys::FunctionCallInfo, n: usize, func: &str) -> radius::Bits {
+    // SAFETY: per the contract.
+    let (len, bytes) = unsafe { varbit_arg(fcinfo, n) };
+    usize::try_from(len).ok().filter(|&l| l > 0).and_then(|l| radius::Bits::from_bytes(bytes, l)).unwrap_or_else(|| {
+        raise(
+            STRING_DATA_LENGTH_MISMATCH,
+            format!("{func}: hash has {len} bits"),
+            "Index bit strings of at least one bit, all of one length (e.g. binary_quantize(embedding)).",
+        )
+    })
+}
+
+/// The band keys of a bit string, for `CREATE INDEX ... USING gin (ml.hash_bands(col))`.
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.hash_bands(hash bit varying) RETURNS integer[]
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.hash_bands(bit varying) IS
+  'Index keys of a bit string (64 bits: those of the 64-bit hash; longer: bands of at most 16 bits): index with USING gin (ml.hash_bands(col)).';
+"#)]
+fn hash_bands_bits(fcinfo: pg_sys::FunctionCallInfo) -> Vec<i32> {
+    // SAFETY: argument 0 is a non-null bit varying (STRICT).
+    let code = unsafe { bits_arg(fcinfo, 0, "ml.hash_bands") };
+    match code.as_u64() {
+        Some(h) => hash_bands(h as i64),
+        None => radius::bit_index::keys(&code),
+    }
+}
+
+/// Every band key a bit string within `radius` of `hash` shares at least one of.
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.hash_probe(hash bit varying, radius integer DEFAULT 4) RETURNS integer[]
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.hash_probe(bit varying, integer) IS
+  'Band keys to search for bit strings within radius: WHERE ml.hash_bands(col) && ml.hash_probe(q, r) AND ml.hamming_distance(col, q) <= r.';
+"#)]
+fn hash_probe_bits(fcinfo: pg_sys::FunctionCallInfo) -> Vec<i32> {
+    // SAFETY: argument 0 is a non-null bit varying, argument 1 a non-null integer (STRICT).
+    let (code, r) = unsafe { (bits_arg(fcinfo, 0, "ml.hash_probe"), pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1).value() as i32) };
+    if let Some(h) = code.as_u64() {
+        return hash_probe(h as i64, r);
+    }
+    let max = radius::bit_index::max_radius(code.len()).min(code.len() as u32);
+    if r < 0 || r as u32 > max {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("ml.hash_probe: radius must be between 0 and {max} for {}-bit strings, not {r}", code.len()),
+            "Probes enumerate up to two flips per 16-bit band; beyond that, scan with ml.hamming_distance alone (or pgvector's <~> with an HNSW bit_hamming_ops index).",
+        );
+    }
+    radius::bit_index::probe_keys(&code, r as u32)
+}

@@ -63,10 +63,15 @@ fn embedding_values(func: &str, model: &KMeansModel, embedding: &pgrx::AnyElemen
                 format!("{func}: embedding has a NULL at position {}", i + 1),
                 "Every coordinate is needed to find the nearest centroid.",
             ),
-            Some(v) if !v.is_finite() => raise(
+            Some(v) if v.is_nan() => raise(
                 INVALID_PARAMETER_VALUE,
                 format!("{func}: embedding has {v} at position {}", i + 1),
                 "Embeddings must be finite numbers.",
+            ),
+            Some(v) if v.abs() > f64::from(f32::MAX) => raise(
+                pgrx::PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                format!("{func}: embedding has {v:e} at position {}, beyond the range of real", i + 1),
+                "Embeddings are fitted and stored as real (single precision): scale the values into its range.",
             ),
             Some(v) => v,
         })

@@ -16,11 +16,26 @@ pub fn values(func: &str, arg: &str, value: &AnyElement, check_dim: impl FnOnce(
     // SAFETY: the catalog lookup of a type OID PostgreSQL passed us.
     let base = unsafe { pg_sys::getBaseType(value.oid()) };
     let datum = value.datum();
-    let decoded = match base {
-        pg_sys::FLOAT4ARRAYOID | pg_sys::FLOAT8ARRAYOID | pg_sys::NUMERICARRAYOID | pg_sys::INT4ARRAYOID | pg_sys::INT8ARRAYOID => {
-            decode_array(datum, base)
-        }
-        pg_sys::TEXTOID | pg_sys::UNKNOWNOID => {
+    let array = match base {
+        pg_sys::FLOAT4ARRAYOID
+        | pg_sys::FLOAT8ARRAYOID
+        | pg_sys::NUMERICARRAYOID
+        | pg_sys::INT2ARRAYOID
+        | pg_sys::INT4ARRAYOID
+        | pg_sys::INT8ARRAYOID => (datum, base),
+        pg_sys::TEXTOID => {
+            // SAFETY: a text datum.
+            let text = unsafe { <&str>::from_datum(datum, false) }.unwrap_or_default();
+            if text.trim_start().starts_with('[') {
+                raise(
+                    crate::shared::errors::INVALID_TEXT_REPRESENTATION,
+                    format!(
+                        "{func}: {arg} {} is pgvector's text form, but it was passed as text",
+                        literal(&text.chars().take(40).collect::<String>())
+                    ),
+                    "Cast it: '[1,2,3]'::vector, or write an array literal: '{1,2,3}'.",
+                );
+            }
             // A quoted literal: read as double precision[] by its input function (which raises
             // its own 22P02 for a malformed one).
             // SAFETY: a text datum; OidInputFunctionCall sets up the call array_in needs.
@@ -32,7 +47,7 @@ pub fn values(func: &str, arg: &str, value: &AnyElement, check_dim: impl FnOnce(
                 pg_sys::pfree(text.cast());
                 arr
             };
-            decode_array(parsed, pg_sys::FLOAT8ARRAYOID)
+            (parsed, pg_sys::FLOAT8ARRAYOID)
         }
         _ => {
             let t = Spi::connect(|c| crate::shared::pgvector::vector_type(c, base)).unwrap_or_else(|| refuse(func, arg, value.oid()));
@@ -51,8 +66,23 @@ pub fn values(func: &str, arg: &str, value: &AnyElement, check_dim: impl FnOnce(
             };
         }
     };
-    check_dim(decoded.len());
-    decoded
+    // The array's shape from its header, before any element is converted: one dimension,
+    // and as many elements as the caller accepts.
+    // SAFETY: a non-null array datum; the detoasted copy lives in the call's memory context.
+    let (flat, n, ndim) = unsafe {
+        let flat = pg_sys::pg_detoast_datum(array.0.cast_mut_ptr());
+        let raw = pgrx::array::RawArray::from_ptr(std::ptr::NonNull::new_unchecked(flat.cast()));
+        (pg_sys::Datum::from(flat), raw.len(), raw.dims().len())
+    };
+    if ndim > 1 {
+        raise(
+            crate::shared::errors::ARRAY_SUBSCRIPT_ERROR,
+            format!("{func}: {arg} has {ndim} dimensions, not 1"),
+            "An embedding is a one-dimensional array of numbers.",
+        );
+    }
+    check_dim(n);
+    decode_array(flat, array.1)
 }
 
 /// The elements of an array datum of type `array_type`, as doubles.
@@ -65,6 +95,9 @@ fn decode_array(datum: pg_sys::Datum, array_type: Oid) -> Vec<Option<f64>> {
                 Vec::<Option<f32>>::from_datum(datum, false).unwrap_or_default().into_iter().map(|v| v.map(f64::from)).collect()
             }
             pg_sys::FLOAT8ARRAYOID => Vec::<Option<f64>>::from_datum(datum, false).unwrap_or_default(),
+            pg_sys::INT2ARRAYOID => {
+                Vec::<Option<i16>>::from_datum(datum, false).unwrap_or_default().into_iter().map(|v| v.map(f64::from)).collect()
+            }
             pg_sys::INT4ARRAYOID => {
                 Vec::<Option<i32>>::from_datum(datum, false).unwrap_or_default().into_iter().map(|v| v.map(f64::from)).collect()
             }
@@ -74,7 +107,8 @@ fn decode_array(datum: pg_sys::Datum, array_type: Oid) -> Vec<Option<f64>> {
             _ => Vec::<Option<pgrx::AnyNumeric>>::from_datum(datum, false)
                 .unwrap_or_default()
                 .into_iter()
-                .map(|v| v.map(|n| f64::try_from(n).unwrap_or(f64::NAN)))
+                // Beyond a double: infinite, which the caller refuses as out of range.
+                .map(|v| v.map(|n| f64::try_from(n).unwrap_or(f64::INFINITY)))
                 .collect(),
         }
     }
@@ -86,7 +120,7 @@ fn refuse(func: &str, arg: &str, oid: Oid) -> ! {
     raise(
         DATATYPE_MISMATCH,
         format!("{func}: {arg} has type {name}, which is not an embedding"),
-        "Pass real[], double precision[], numeric[], integer[], bigint[], or pgvector's vector, halfvec or sparsevec.",
+        "Pass real[], double precision[], numeric[], smallint[], integer[], bigint[], or pgvector's vector, halfvec or sparsevec.",
     )
 }
 

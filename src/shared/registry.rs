@@ -169,15 +169,18 @@ impl KMeansModel {
             let (c, sq) = mlkit::cluster::lloyd::nearest(x, &self.centroids);
             return Some((c, sq.sqrt()));
         }
-        let norm = x.iter().map(|v| v * v).sum::<f64>().sqrt();
-        if norm == 0.0 {
+        // Scaled first, so that neither 1e-200 nor 1e200 under- or overflows the square.
+        let scale = x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        if scale == 0.0 {
             return None;
         }
+        let norm = scale * x.iter().map(|v| (v / scale).powi(2)).sum::<f64>().sqrt();
         let unit: Vec<f64> = x.iter().map(|v| v / norm).collect();
         let (c, _) = mlkit::cluster::lloyd::nearest(&unit, &self.centroids);
         let centroid = &self.centroids[c * self.dim..(c + 1) * self.dim];
         let (dot, cc) = centroid.iter().zip(&unit).fold((0.0, 0.0), |(d, n), (a, b)| (d + a * b, n + a * a));
-        Some((c, 1.0 - dot / cc.sqrt()))
+        // As pgvector's <=>, within [0, 2] whatever the rounding.
+        Some((c, (1.0 - dot / cc.sqrt()).clamp(0.0, 2.0)))
     }
 }
 
@@ -372,7 +375,11 @@ fn parse_kmeans(func: &str, name: &str, version: &str, artifact: Option<Value>, 
         if row.len() != dim {
             broken("a centroid has the wrong length");
         }
-        centroids.extend(row.iter().map(|v| v.as_f64().unwrap_or_else(|| broken("a centroid has a non-number"))));
+        centroids.extend(row.iter().map(|v| {
+            v.as_f64()
+                .filter(|f| f.abs() <= f64::from(f32::MAX))
+                .unwrap_or_else(|| broken("a centroid holds a non-number or a number beyond real's range"))
+        }));
     }
     let k = centroids.len() / dim.max(1);
     let dists = a.get("distances").and_then(Value::as_array).unwrap_or_else(|| broken("distances are missing"));
@@ -406,5 +413,8 @@ fn parse_kmeans(func: &str, name: &str, version: &str, artifact: Option<Value>, 
         Some("cosine") => Metric::Cosine,
         Some(_) => broken("its metric is neither 'euclidean' nor 'cosine'"),
     };
+    if metric == Metric::Cosine && centroids.chunks(dim).any(|c| (c.iter().map(|v| v * v).sum::<f64>().sqrt() - 1.0).abs() > 1e-3) {
+        broken("its metric is cosine but a centroid is not a unit vector");
+    }
     KMeansModel { name: name.to_string(), version: version.to_string(), dim, centroids, profiles, thresholds, metric }
 }

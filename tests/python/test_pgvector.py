@@ -370,3 +370,69 @@ def test_bit_hashes_of_64_bits_group_as_bigint_hashes(vconn):
     vconn.execute("INSERT INTO pv_h64 (id, h, b, vb) VALUES (1000, 0, NULL, B'101')")
     with pytest.raises(psycopg.errors.StringDataLengthMismatch, match="3 bits for id '1000', but 64"):
         rows("vb")
+
+
+def test_radius_index_on_binary_quantized_embeddings_equals_a_full_scan(vconn):
+    """ml.hash_bands / ml.hash_probe on bit(768) (binary_quantize): the GIN index finds exactly
+    the rows a full scan by Hamming distance finds, and the plan uses the index."""
+    rng = np.random.default_rng(12)
+    bases = rng.normal(size=(300, 768))
+    X = np.vstack([bases[i % 300] + rng.normal(scale=0.08, size=768) for i in range(6000)]).astype(np.float32)
+    vconn.execute("DROP TABLE IF EXISTS pv_bq")
+    vconn.execute("CREATE TABLE pv_bq (id int PRIMARY KEY, v vector(768))")
+    with vconn.cursor().copy("COPY pv_bq (id, v) FROM STDIN") as cp:
+        for i, row in enumerate(X):
+            cp.write_row((i, "[" + ",".join(f"{x:.6g}" for x in row) + "]"))
+    vconn.execute("ALTER TABLE pv_bq ADD COLUMN b bit(768)")
+    vconn.execute("UPDATE pv_bq SET b = binary_quantize(v)")
+    vconn.execute("CREATE INDEX ON pv_bq USING gin (ml.hash_bands(b))")
+    vconn.execute("ANALYZE pv_bq")
+    codes = np.packbits(X > 0, axis=1)
+    for r in (0, 20, 60, 140):
+        for q in (0, 17, 4242):
+            got = [row[0] for row in vconn.execute(
+                "SELECT id FROM pv_bq WHERE ml.hash_bands(b) && ml.hash_probe((SELECT b FROM pv_bq WHERE id = %(q)s), %(r)s) "
+                "AND ml.hamming_distance(b, (SELECT b FROM pv_bq WHERE id = %(q)s)) <= %(r)s ORDER BY id", {"q": q, "r": r})]
+            dist = np.unpackbits(codes ^ codes[q], axis=1).sum(axis=1)
+            assert got == list(np.nonzero(dist <= r)[0]), (q, r)
+    assert len(got) > 5
+    plan = "\n".join(row[0] for row in vconn.execute(
+        "EXPLAIN (COSTS OFF) SELECT id FROM pv_bq WHERE ml.hash_bands(b) && ml.hash_probe((SELECT b FROM pv_bq WHERE id = 1), 20)"))
+    assert "Bitmap Index Scan" in plan, plan
+
+
+def test_edge_cases_found_in_review(vconn):
+    """What an attacker's review of this work found, each now refused or right."""
+    # Two opposite rows in one cosine cluster: the centroid stays a unit vector.
+    vconn.execute("DROP TABLE IF EXISTS pv_anti")
+    vconn.execute("CREATE TABLE pv_anti (id int, e real[])")
+    vconn.execute("INSERT INTO pv_anti VALUES (1, '{1,0}'), (2, '{-1,0}')")
+    vconn.execute("SELECT ml.cluster_embeddings('pv_anti', 'e', 'id', params => '{\"n_clusters\": 1, \"metric\": \"cosine\"}', "
+                  "run => '{\"model_name\": \"pv_anti\"}')")
+    (c,) = vconn.execute("SELECT centroid FROM ml.centroids('pv_anti')").fetchone()
+    assert abs(np.linalg.norm(c) - 1) < 1e-6
+    d = vconn.execute("SELECT distance FROM ml.predict_cluster('pv_anti', '{0,1}', log => false)").fetchone()[0]
+    assert d == pytest.approx(1.0)
+    # Tiny values are a direction, not a zero vector; values beyond real are refused.
+    d = vconn.execute("SELECT distance FROM ml.predict_cluster('pv_anti', '{1e-200,0}'::float8[], log => false)").fetchone()[0]
+    assert d in (0.0, pytest.approx(0.0, abs=1e-12), pytest.approx(2.0))
+    with pytest.raises(psycopg.errors.NumericValueOutOfRange, match="position 1, beyond the range of real"):
+        vconn.execute("SELECT * FROM ml.predict_cluster('pv_anti', '{1e200,1}'::float8[], log => false)")
+    with pytest.raises(psycopg.errors.ArraySubscriptError, match="2 dimensions, not 1"):
+        vconn.execute("SELECT * FROM ml.predict_cluster('pv_anti', '{{1},{2}}'::real[], log => false)")
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation, match="pgvector's text form"):
+        vconn.execute("SELECT * FROM ml.predict_cluster('pv_anti', '[1,2]', log => false)")
+    assert vconn.execute("SELECT cluster FROM ml.predict_cluster('pv_anti', ARRAY[1,2]::int2[], log => false)").fetchone() == (0,)
+    # A huge array's length is checked before its elements are converted.
+    with pytest.raises(psycopg.errors.ArraySubscriptError, match="2000000 dimensions"):
+        vconn.execute("SELECT * FROM ml.predict_cluster('pv_anti', (SELECT array_agg(1::numeric) FROM generate_series(1, 2000000)), log => false)")
+    # Bit-string distances beyond 64 are stored; a default radius fits short strings.
+    vconn.execute("DROP TABLE IF EXISTS pv_far, pv_b3")
+    vconn.execute("CREATE TABLE pv_far (id int, phash bit(768))")
+    vconn.execute("INSERT INTO pv_far VALUES (1, repeat('0', 768)::bit(768)), (2, (repeat('1', 70) || repeat('0', 698))::bit(768))")
+    run = vconn.execute("SELECT ml.group_near_duplicates('pv_far', params => '{\"radius\": 100}')").fetchone()[0]
+    assert vconn.execute("SELECT max(hamming_distance) FROM ml.duplicate_assignments WHERE run_id = %s", (run,)).fetchone() == (70,)
+    vconn.execute("CREATE TABLE pv_b3 (id int, phash bit(3))")
+    vconn.execute("INSERT INTO pv_b3 VALUES (1, B'101'), (2, B'100')")
+    run = vconn.execute("SELECT ml.group_near_duplicates('pv_b3')").fetchone()[0]
+    assert vconn.execute("SELECT count(*) FROM ml.duplicate_assignments WHERE run_id = %s", (run,)).fetchone() == (2,)

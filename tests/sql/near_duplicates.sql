@@ -146,6 +146,16 @@ SELECT ml.group_near_duplicates('codes', hash_column => 'code', params => '{"rad
 SELECT item_id, similar_group_id, hamming_distance, similar_group_confidence
   FROM ml.duplicate_assignments WHERE run_id = :run5 ORDER BY item_id::int;
 SELECT clustering_params -> 'hash_bits' AS hash_bits FROM ml.analysis_runs WHERE id = :run5;
+-- The radius index takes bit strings too: 64 bits get the bigint's keys, longer strings
+-- bands of 16 bits (here 16 bands: a radius up to 47 is probed, exactly up to 15).
+CREATE INDEX ON codes USING gin (ml.hash_bands(code));
+SELECT cardinality(ml.hash_bands(code)) AS bands, cardinality(ml.hash_probe(code, 20)) AS probe_keys,
+       ml.hash_bands(phash::bit(64)) = ml.hash_bands(phash) AS same_keys_as_bigint
+  FROM codes, (SELECT phash FROM photos WHERE id = 1) p WHERE id = 1;
+SELECT c.id, ml.hamming_distance(c.code, q.code) AS distance
+  FROM codes c, (SELECT code FROM codes WHERE id = 1) q
+ WHERE ml.hash_bands(c.code) && ml.hash_probe(q.code, 4) AND ml.hamming_distance(c.code, q.code) <= 4
+ ORDER BY c.id;
 
 -- Deleting the run deletes its assignments.
 DELETE FROM ml.analysis_runs WHERE id = :run_id;
@@ -185,6 +195,7 @@ SELECT ml.group_near_duplicates('photos', hash_column => 'taken_at');
 CREATE VIEW mixed_codes AS SELECT id, code::varbit AS code FROM codes UNION ALL SELECT 7, B'101';
 SELECT ml.group_near_duplicates('mixed_codes', hash_column => 'code');
 SELECT ml.group_near_duplicates('codes', hash_column => 'code', params => '{"radius": 300}');
+SELECT ml.hash_probe(code, 48) FROM codes WHERE id = 1;
 SELECT ml.group_near_duplicates('photos', taken_at_column => 'sha256');
 SELECT ml.group_near_duplicates('photos', sha256_column => 'taken_at');
 SELECT ml.group_near_duplicates(NULL);

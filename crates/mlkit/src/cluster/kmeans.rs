@@ -310,14 +310,18 @@ fn unit_rows(data: &Matrix) -> Result<Vec<f32>, Error> {
 }
 
 /// Scales a centre (in the centred coordinates, `mean` away from the original ones) to unit
-/// length in the original ones: spherical K-Means' step after each mean.
-fn to_unit_sphere(c: &mut [f32], mean: &[f64]) {
+/// length in the original ones: spherical K-Means' step after each mean. False when the mean
+/// of the cluster's unit rows is zero (they cancel out, e.g. two opposite rows): it has no
+/// direction, and the caller keeps the previous centre.
+fn to_unit_sphere(c: &mut [f32], mean: &[f64]) -> bool {
     let norm = c.iter().zip(mean).map(|(v, m)| (f64::from(*v) + m).powi(2)).sum::<f64>().sqrt();
-    if norm > 0.0 {
-        for (v, m) in c.iter_mut().zip(mean) {
-            *v = ((f64::from(*v) + m) / norm - m) as f32;
-        }
+    if norm <= 1e-12 {
+        return false;
     }
+    for (v, m) in c.iter_mut().zip(mean) {
+        *v = ((f64::from(*v) + m) / norm - m) as f32;
+    }
+    true
 }
 
 fn centre(data: &Matrix) -> (Vec<f32>, Vec<f64>) {
@@ -536,7 +540,9 @@ fn lloyd(
                 new[t] = (sums[j * d + t] / counts[j] as f64) as f32;
             }
             if let Some(mean) = spherical {
-                to_unit_sphere(new, mean);
+                if !to_unit_sphere(new, mean) {
+                    new.copy_from_slice(old);
+                }
             }
             let sq = linalg::sq_dist(old, new);
             moved[j] = sq.sqrt();
@@ -835,6 +841,13 @@ mod tests {
                 assert!((mean[t] / nm - f64::from(c[t])).abs() < 1e-5, "centroid {j}");
             }
         }
+        // Two opposite rows in one cluster: their mean has no direction, the centre stays a
+        // unit vector (the previous one).
+        let opposite = [1.0f32, 0.0, -1.0, 0.0];
+        let one = Params { n_clusters: 1, ..params.clone() };
+        let f = super::fit(&Matrix::new(&opposite, 2, 2).unwrap(), &one, &mut Exec::new(1, &mut quiet())).unwrap();
+        let norm: f32 = f.centroids.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-6, "{:?}", f.centroids);
         // A zero row has no direction and is refused.
         let mut zero = data.clone();
         zero[6..12].fill(0.0);

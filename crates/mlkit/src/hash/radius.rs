@@ -248,6 +248,50 @@ impl Bits {
     }
 }
 
+/// The SQL index scheme for bit strings (`ml.hash_bands(bit varying)`): `m` bands of at most
+/// 16 bits (at least 5, at most one per bit), bit `i` to band `i mod m`; band `j`'s key is
+/// `(j + 1) · 2¹⁶ + value`, apart from the 64-bit scheme's keys. Hashes within `r` share a
+/// key among those `probe_keys` lists for `⌊r/m⌋` flips per band.
+pub mod bit_index {
+    use super::{for_each_within, Bits};
+
+    /// Largest flips per band a probe enumerates (1 + 16 + 120 keys per band).
+    pub const MAX_FLIPS: u32 = 2;
+
+    /// Bands for codes of `len` bits.
+    pub fn bands(len: usize) -> usize {
+        len.div_ceil(16).max(5).min(len).max(1)
+    }
+
+    /// The largest radius probes cover for codes of `len` bits.
+    pub fn max_radius(len: usize) -> u32 {
+        (MAX_FLIPS + 1) * bands(len) as u32 - 1
+    }
+
+    fn key(band: usize, value: u32) -> i32 {
+        ((band as i32 + 1) << 16) | value as i32
+    }
+
+    /// The index keys of `code`.
+    pub fn keys(code: &Bits) -> Vec<i32> {
+        let m = bands(code.len());
+        (0..m).map(|j| key(j, code.band_value(j, m))).collect()
+    }
+
+    /// The keys a code within `radius` of `code` has at least one of (`radius` at most
+    /// [`max_radius`]).
+    pub fn probe_keys(code: &Bits, radius: u32) -> Vec<i32> {
+        let m = bands(code.len());
+        let flips = radius / m as u32;
+        let mut out = Vec::new();
+        for j in 0..m {
+            let bits = (code.len() - j).div_ceil(m) as u32;
+            for_each_within(code.band_value(j, m), bits, flips, &mut |v| out.push(key(j, v)));
+        }
+        out
+    }
+}
+
 impl Code for Bits {
     type Index = WideIndex;
     fn distance(&self, other: &Self) -> u32 {
@@ -284,7 +328,9 @@ impl WideIndex {
             let s = radius / m as u32;
             (0..m).map(|j| binomial_sum(bits(j, m), s) * (8.0 + n / f64::from(1u32 << bits(j, m)))).sum::<f64>()
         };
+        // Enough bands that a search flips at most two bits per band (probes stay bounded).
         let (lowest, highest) = Self::band_range(len);
+        let lowest = lowest.max((radius as usize + 1).div_ceil(3)).min(highest);
         let m = (lowest..=highest).min_by(|&a, &b| cost(a).total_cmp(&cost(b))).unwrap_or(lowest);
         let bands = (0..m)
             .map(|j| {
@@ -352,6 +398,35 @@ impl WideIndex {
 mod tests {
     use super::*;
     use crate::hash::hamming::distance_u64;
+
+    #[test]
+    fn bit_index_keys_find_every_code_within_the_radius() {
+        let mut state = 0x1234_5678_9abc_def1u64;
+        let mut rnd = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in [7usize, 100, 256, 768] {
+            let base: Vec<u8> = (0..len.div_ceil(8)).map(|_| rnd() as u8).collect();
+            let q = Bits::from_bytes(&base, len).unwrap();
+            for radius in [0, 3, bit_index::max_radius(len).min(len as u32)] {
+                let probe = bit_index::probe_keys(&q, radius);
+                for _ in 0..200 {
+                    let mut b = base.clone();
+                    for _ in 0..(rnd() % (u64::from(radius) + 1)) {
+                        let bit = (rnd() as usize) % len;
+                        b[bit / 8] ^= 0x80 >> (bit % 8);
+                    }
+                    let c = Bits::from_bytes(&b, len).unwrap();
+                    if c.distance(&q) <= radius {
+                        assert!(bit_index::keys(&c).iter().any(|k| probe.contains(k)), "len {len} radius {radius}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn wide_index_finds_exactly_what_a_full_scan_finds() {
