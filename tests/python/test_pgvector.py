@@ -267,6 +267,12 @@ def test_predict_cluster_takes_pgvector_and_double_arrays(vconn):
                ml.predict_cluster('pv_pred', t.r::numeric[], log => false) n,
                ml.predict_cluster('pv_pred', t.r::numeric[]::float8[], log => false) nd""").fetchone()
     assert same == (300, 300, 300, 300)
+    # ml.predict_clusters over the vector and sparsevec columns: the rows of the real[] column.
+    runs = {col: vconn.execute("SELECT ml.predict_clusters('pv_pred', 'pv_pred', %s, log => false)", (col,)).fetchone()[0]
+            for col in ("r", "v", "s")}
+    rows = {col: vconn.execute("SELECT item_id, cluster, distance, outlier_score FROM ml.cluster_assignments "
+                               "WHERE run_id = %s ORDER BY item_id", (run,)).fetchall() for col, run in runs.items()}
+    assert rows["r"] == rows["v"] == rows["s"] and len(rows["r"]) == 300
     with pytest.raises(psycopg.errors.ArraySubscriptError, match="1000000000 dimensions"):
         vconn.execute("SELECT * FROM ml.predict_cluster('pv_pred', '{1:1}/1000000000'::sparsevec, log => false)")
     with pytest.raises(psycopg.errors.DatatypeMismatch, match="type point"):
