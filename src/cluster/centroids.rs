@@ -82,8 +82,7 @@ fn form_of(oid: Oid) -> Form {
         _ => match Spi::connect(|c| crate::shared::pgvector::vector_type(c, base)) {
             Some(t) => Form::Vector(t),
             None => {
-                // SAFETY: format_type_be of a valid type OID returns a palloc'd cstring.
-                let name = unsafe { std::ffi::CStr::from_ptr(pg_sys::format_type_be(oid)) }.to_string_lossy().into_owned();
+                let name = type_name(oid);
                 raise(
                     DATATYPE_MISMATCH,
                     format!("{F}: as_type has type {name}, which centroids cannot be returned as"),
@@ -92,6 +91,12 @@ fn form_of(oid: Oid) -> Form {
             }
         },
     }
+}
+
+/// `format_type` of a type.
+fn type_name(oid: Oid) -> String {
+    // SAFETY: format_type_be of a valid type OID returns a palloc'd cstring.
+    unsafe { std::ffi::CStr::from_ptr(pg_sys::format_type_be(oid)) }.to_string_lossy().into_owned()
 }
 
 /// Centroid `j` as the text its type reads. Single-precision values print in their shortest
@@ -136,9 +141,22 @@ fn as_type_rows(m: &KMeansModel, fcinfo: pg_sys::FunctionCallInfo, arg: usize) -
     let rows: Vec<_> = (0..m.profiles.len())
         .map(|j| {
             let text = std::ffi::CString::new(text_of(m, j, &form)).expect("numbers have no NUL");
-            // SAFETY: the type's input function on a cstring it reads; the result is a datum of
-            // type `oid` in the current memory context.
-            let datum = unsafe { pg_sys::OidInputFunctionCall(input, text.as_ptr().cast_mut(), ioparam, -1) };
+            // The type's own checks (a vector(n)'s dimension, halfvec's range, a domain's
+            // constraints) fail with their own SQLSTATE, given this function's context.
+            let datum = pgrx::PgTryBuilder::new(|| {
+                // SAFETY: the type's input function on a cstring it reads; the result is a
+                // datum of type `oid` in the current memory context.
+                unsafe { pg_sys::OidInputFunctionCall(input, text.as_ptr().cast_mut(), ioparam, -1) }
+            })
+            .catch_others(|e| match e {
+                pgrx::pg_sys::panic::CaughtError::PostgresError(r) | pgrx::pg_sys::panic::CaughtError::ErrorReport(r) => raise(
+                    r.sql_error_code(),
+                    format!("{F}: centroid {j} cannot be returned as as_type's type {}: {}", type_name(oid), r.message()),
+                    "Pass a type the centroids fit: NULL::vector (no dimension or the model's), NULL::real[], ...; halfvec holds values up to 65504.",
+                ),
+                other => other.rethrow(),
+            })
+            .execute();
             // SAFETY: a non-null datum of type `oid`.
             let value = unsafe { AnyElement::from_polymorphic_datum(datum, false, oid) }.expect("a non-null datum");
             (j as i32, value)

@@ -87,3 +87,6 @@ SELECT ml.reduce_embeddings('sparse_docs', 'terms', method => 'pca', params => '
 -- The errors are those of real[] columns.
 INSERT INTO sparse_docs VALUES (61, '{1:1}/13');
 SELECT ml.cluster_embeddings('sparse_docs', 'terms', params => '{"n_clusters": 3}');
+-- A type the centroids do not fit: the type's own error, in ml.centroids' words.
+CREATE DOMAIN vector3 AS vector(3);
+SELECT * FROM ml.centroids('digit_topics', NULL::vector3);
