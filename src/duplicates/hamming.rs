@@ -224,6 +224,8 @@ fn hash_probe_bits(fcinfo: pg_sys::FunctionCallInfo) -> Vec<i32> {
     if let Some(h) = code.as_u64() {
         return hash_probe(h as i64, r);
     }
+    // Every code of this length is within its length: a larger radius is that one.
+    let r = r.min(code.len() as i32);
     let max = radius::bit_index::max_radius(code.len()).min(code.len() as u32);
     if r < 0 || r as u32 > max {
         raise(

@@ -122,6 +122,24 @@ def test_near_duplicate_grouping_stops_on_statement_timeout(conn):
     assert runs(conn) == before
 
 
+def test_wide_bit_string_grouping_stops_on_statement_timeout(conn):
+    """1,000 bit strings of 16,384 bits at the largest radius (3,071): every search probes
+    about 140,000 keys, so interrupts are checked every few searches."""
+    conn.execute("DROP TABLE IF EXISTS wide_codes")
+    conn.execute("CREATE TABLE wide_codes AS SELECT g.i AS id, (SELECT string_agg(CASE WHEN random() < 0.02 * (g.i % 3) + 0 * s "
+                 "THEN '1' ELSE '0' END, '')::varbit FROM generate_series(1, 16384) s) AS phash FROM generate_series(1, 1000) g(i)")
+    before = runs(conn)
+    conn.execute("SET statement_timeout = '1500ms'")
+    start = time.monotonic()
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        conn.execute("""SELECT ml.group_near_duplicates('wide_codes', params => '{"radius": 3071}')""")
+    elapsed = time.monotonic() - start
+    conn.execute("RESET statement_timeout")
+    conn.execute("DROP TABLE wide_codes")
+    assert elapsed < 1.5 + 1.0, f"took {elapsed:.2f} s to stop after a 1.5 s timeout"
+    assert runs(conn) == before
+
+
 @pytest.mark.parametrize("method,params", [
     ("tsne", '{"random_state": 1}'),
     ("umap", '{"random_state": 1, "n_epochs": 5000}'),

@@ -199,7 +199,7 @@ pub fn group<H: Code>(items: &[Item<H>], params: &Params, exec: &mut Exec) -> Gr
     exec.for_chunks_mut(
         "counting neighbours",
         points,
-        1024,
+        H::SEARCHES_PER_CHUNK,
         &mut degree,
         1,
         |range, out| {
@@ -221,7 +221,7 @@ pub fn group<H: Code>(items: &[Item<H>], params: &Params, exec: &mut Exec) -> Gr
     let mut taken = vec![false; points];
     let mut members: Vec<(usize, u32)> = vec![];
     for (done, &p) in by_degree.iter().enumerate() {
-        if done % 4096 == 0 {
+        if done % (4 * H::SEARCHES_PER_CHUNK) == 0 {
             exec.step(Step::Pass { what: "forming groups", done, total: points });
         }
         if taken[p] {

@@ -172,6 +172,9 @@ impl MultiIndex {
 /// their bits, most significant first.
 pub trait Code: Ord + Clone + Send + Sync {
     type Index: Sync;
+    /// Searches per parallel chunk (and between progress steps, where interrupts are
+    /// checked): a search of a long code at a large radius probes many keys.
+    const SEARCHES_PER_CHUNK: usize;
     /// Hamming distance (codes of one length).
     fn distance(&self, other: &Self) -> u32;
     /// A search structure over `codes` for searches of radius `radius`.
@@ -182,6 +185,7 @@ pub trait Code: Ord + Clone + Send + Sync {
 
 impl Code for u64 {
     type Index = MultiIndex;
+    const SEARCHES_PER_CHUNK: usize = 1024;
     fn distance(&self, other: &Self) -> u32 {
         (self ^ other).count_ones()
     }
@@ -294,6 +298,7 @@ pub mod bit_index {
 
 impl Code for Bits {
     type Index = WideIndex;
+    const SEARCHES_PER_CHUNK: usize = 8;
     fn distance(&self, other: &Self) -> u32 {
         self.words.iter().zip(other.words.iter()).map(|(a, b)| (a ^ b).count_ones()).sum()
     }
