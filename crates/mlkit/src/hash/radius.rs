@@ -404,15 +404,19 @@ mod tests {
     use super::*;
     use crate::hash::hamming::distance_u64;
 
-    #[test]
-    fn bit_index_keys_find_every_code_within_the_radius() {
-        let mut state = 0x1234_5678_9abc_def1u64;
-        let mut rnd = move || {
+    /// Marsaglia's xorshift64: a cheap deterministic stream for test data.
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             state
-        };
+        }
+    }
+
+    #[test]
+    fn bit_index_keys_find_every_code_within_the_radius() {
+        let mut rnd = xorshift(0x1234_5678_9abc_def1u64);
         for len in [7usize, 100, 256, 768] {
             let base: Vec<u8> = (0..len.div_ceil(8)).map(|_| rnd() as u8).collect();
             let q = Bits::from_bytes(&base, len).unwrap();
@@ -435,13 +439,7 @@ mod tests {
 
     #[test]
     fn wide_index_finds_exactly_what_a_full_scan_finds() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rnd = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rnd = xorshift(0x9e37_79b9_7f4a_7c15u64);
         for len in [64usize, 100, 256, 768] {
             let centres: Vec<Vec<u8>> = (0..40).map(|_| (0..len.div_ceil(8)).map(|_| rnd() as u8).collect()).collect();
             let codes: Vec<Bits> = (0..1500)
@@ -488,13 +486,7 @@ mod tests {
     #[test]
     fn finds_exactly_what_a_full_scan_finds() {
         // Clustered hashes: 200 centres, members a few random bit flips away.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut rnd = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rnd = xorshift(0x2545_f491_4f6c_dd1du64);
         let centres: Vec<u64> = (0..200).map(|_| rnd()).collect();
         let hashes: Vec<u64> = (0..5000)
             .map(|i| {
