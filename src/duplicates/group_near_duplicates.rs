@@ -370,7 +370,8 @@ fn read(
                         }
                         let bits = unsafe {
                             crate::shared::pgvector::with_datum_bytes(datum, |b| {
-                                let len = b.get(..4).map_or(0, |l| i32::from_ne_bytes([l[0], l[1], l[2], l[3]]).max(0) as usize);
+                                let (len, b) = super::hamming::varbit_payload(b);
+                                let len = len.max(0) as usize;
                                 if len == 0 || len > MAX_BITS {
                                     raise(
                                         STRING_DATA_LENGTH_MISMATCH,
@@ -382,7 +383,7 @@ fn read(
                                         format!("Bit-string hashes have 1 to {MAX_BITS} bits, all of one length."),
                                     );
                                 }
-                                Bits::from_bytes(&b[4..], len)
+                                Bits::from_bytes(b, len)
                             })
                         }
                         .unwrap_or_else(|| {

@@ -76,10 +76,16 @@ unsafe fn varbit_arg<'a>(fcinfo: pg_sys::FunctionCallInfo, n: usize) -> (i32, &'
         // Detoasted into the function's memory context, which lives as long as the call.
         let flat = pg_sys::pg_detoast_datum(raw.cast_mut_ptr::<pg_sys::varlena>());
         let len = pgrx::varlena::varsize_any_exhdr(flat);
-        let data = pgrx::varlena::vardata_any(flat) as *const u8;
-        // A VarBit's payload: int32 bit_len, then the bytes.
-        let bits = i32::from_ne_bytes(std::slice::from_raw_parts(data, 4).try_into().expect("4 bytes"));
-        (bits, std::slice::from_raw_parts(data.add(4), len - 4))
+        varbit_payload(std::slice::from_raw_parts(pgrx::varlena::vardata_any(flat) as *const u8, len))
+    }
+}
+
+/// A `bit varying` value's payload (its bytes after the length word) as its length in bits
+/// and its bytes, most significant bit first; a payload too short for the bit count is 0 bits.
+pub(crate) fn varbit_payload(payload: &[u8]) -> (i32, &[u8]) {
+    match payload.split_first_chunk::<4>() {
+        Some((len, bits)) => (i32::from_ne_bytes(*len), bits),
+        None => (0, &[]),
     }
 }
 

@@ -201,23 +201,20 @@ fn read_embeddings(c: &pgrx::spi::SpiClient<'_>, rel: &Relation, column: &str, l
                         odd(dim);
                     }
                     let start = data.len();
-                    let n = crate::shared::pgvector::with_datum_bytes(datum, |b| {
-                        mlkit::vector_formats::append_dense(t, b, &mut data, |v, n| {
+                    let n = crate::shared::pgvector::append_datum(
+                        t,
+                        datum,
+                        &mut data,
+                        |v, n| {
                             if (v.len() + n) * 4 > limit_bytes {
                                 memory_exceeded(column, rel);
                             }
                             crate::shared::errors::try_grow(v, n, || {
                                 format!("ml.score_drift: reading column {} of {}", literal(column), rel.name)
                             })
-                        })
-                    })
-                    .unwrap_or_else(|e| {
-                        raise(
-                            pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-                            format!("ml.score_drift: column {} of {} holds a damaged {}: {e}", literal(column), rel.name, t.name()),
-                            "A value pgvector wrote always reads back: check the rows with SELECT.",
-                        )
-                    });
+                        },
+                        || format!("ml.score_drift: column {} of {}", literal(column), rel.name),
+                    );
                     if dim == 0 {
                         dim = n;
                     }

@@ -51,19 +51,22 @@ pub fn values(func: &str, arg: &str, value: &AnyElement, check_dim: impl FnOnce(
         }
         _ => {
             let t = Spi::connect(|c| crate::shared::pgvector::vector_type(c, base)).unwrap_or_else(|| refuse(func, arg, value.oid()));
-            // SAFETY: a non-null datum of pgvector type `t` (a varlena).
-            return unsafe {
-                crate::shared::pgvector::with_datum_bytes(datum, |b| {
-                    let dim = mlkit::vector_formats::dims(t, b).unwrap_or_else(|e| damaged(func, arg, t, e));
-                    check_dim(dim);
-                    let mut out = Vec::new();
-                    mlkit::vector_formats::append_dense(t, b, &mut out, |v, n| {
+            let mut out = Vec::new();
+            // SAFETY: a non-null datum of pgvector type `t`; its dimension is checked before it
+            // is densified.
+            unsafe {
+                crate::shared::pgvector::append_datum(
+                    t,
+                    datum,
+                    &mut out,
+                    |v, n| {
+                        check_dim(n);
                         crate::shared::errors::try_grow(v, n, || format!("{func}: reading {arg} of {n} values"))
-                    })
-                    .unwrap_or_else(|e| damaged(func, arg, t, e));
-                    out.into_iter().map(|v| Some(f64::from(v))).collect()
-                })
+                    },
+                    || format!("{func}: {arg}"),
+                )
             };
+            return out.into_iter().map(|v| Some(f64::from(v))).collect();
         }
     };
     // The array's shape from its header, before any element is converted: one dimension,
@@ -121,13 +124,5 @@ fn refuse(func: &str, arg: &str, oid: Oid) -> ! {
         DATATYPE_MISMATCH,
         format!("{func}: {arg} has type {name}, which is not an embedding"),
         "Pass real[], double precision[], numeric[], smallint[], integer[], bigint[], or pgvector's vector, halfvec or sparsevec.",
-    )
-}
-
-fn damaged(func: &str, arg: &str, t: mlkit::vector_formats::VectorType, e: impl std::fmt::Display) -> ! {
-    raise(
-        pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-        format!("{func}: {arg} is a damaged {}: {e}", t.name()),
-        format!("A value pgvector wrote always reads back: check where {} came from.", literal(arg)),
     )
 }

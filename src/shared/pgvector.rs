@@ -46,7 +46,8 @@ pub fn vector_type_name(c: &pgrx::spi::SpiClient<'_>) -> Option<String> {
     find(c, "p.prosrc OPERATOR(pg_catalog.=) 'vector_in'", &[]).map(|(_, name)| name)
 }
 
-/// `read` of the bytes after the length word of a non-null pgvector datum, detoasted; a copy
+/// `read` of the bytes after the length word of a non-null varlena datum (a pgvector value, a
+/// bit string), detoasted; a copy
 /// that detoasting made (of a compressed, out-of-line or short-headered value) is freed after.
 ///
 /// # Safety
@@ -64,4 +65,28 @@ pub unsafe fn with_datum_bytes<R>(datum: pg_sys::Datum, read: impl FnOnce(&[u8])
         }
         r
     }
+}
+
+/// Appends the dense values of a non-null pgvector datum of type `t` to `out` and returns its
+/// dimension. `reserve(out, dim)` runs before anything is densified (check a dimension or a
+/// memory plan there, and grow `out` fallibly); a damaged value is an error (XX001) naming
+/// `what()` — "embedding of id '7' in source public.docs", say.
+///
+/// # Safety
+/// `datum` must be a non-null datum of pgvector type `t`.
+pub unsafe fn append_datum(
+    t: VectorType,
+    datum: pg_sys::Datum,
+    out: &mut Vec<f32>,
+    reserve: impl FnOnce(&mut Vec<f32>, usize),
+    what: impl FnOnce() -> String,
+) -> usize {
+    // SAFETY: per the contract.
+    unsafe { with_datum_bytes(datum, |b| mlkit::vector_formats::append_dense(t, b, out, reserve)) }.unwrap_or_else(|e| {
+        crate::shared::errors::raise(
+            pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
+            format!("{} is a damaged {}: {e}", what(), t.name()),
+            "A value pgvector wrote always reads back: SELECT it to see where it came from.",
+        )
+    })
 }

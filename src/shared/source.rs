@@ -339,17 +339,12 @@ impl Source<'_> {
             }
             crate::shared::errors::try_grow(data, dim, || format!("reading an embedding of {dim} values"));
         };
-        // SAFETY: a non-null varlena of type `t`.
-        let got = unsafe {
-            crate::shared::pgvector::with_datum_bytes(datum, |b| mlkit::vector_formats::append_dense(t, b, &mut out.data, reserve))
-        };
-        got.unwrap_or_else(|e| {
-            raise(
-                pgrx::PgSqlErrorCode::ERRCODE_DATA_CORRUPTED,
-                format!("embedding of id {} in source {name} is a damaged {}: {e}", literal(id), t.name()),
-                "Check the row with SELECT embedding FROM ...; a value pgvector wrote always reads back.",
-            )
-        })
+        // SAFETY: a non-null datum of type `t`.
+        unsafe {
+            crate::shared::pgvector::append_datum(t, datum, &mut out.data, reserve, || {
+                format!("embedding of id {} in source {name}", literal(id))
+            })
+        }
     }
 
     /// Copies one `(id, embedding)` row into `out`, checking it.
