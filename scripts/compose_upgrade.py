@@ -13,7 +13,8 @@ migrations, drops, ALTERs. Two directives pull in what the install defines:
                          sql/schema/*.sql (a new table, a new trigger), its functions left
                          to -- @functions
     -- @rust NAME        the CREATE FUNCTION of ml.NAME as its #[pg_extern(sql = ...)] in src/
-                         writes it (a Rust function whose signature changed, after a DROP)
+                         writes it (a Rust function whose signature changed, after a DROP),
+                         or the CREATE FUNCTION / AGGREGATE and COMMENT of an extension_sql!
 
 The result is written next to it as sql/pg_mlkit--PREV--CUR.sql (ignored by git: it is built,
 by scripts/install.sh and scripts/package.sh, before cargo pgrx copies it). Released upgrade
@@ -97,19 +98,38 @@ def rust_function(name):
     """The CREATE FUNCTION text a #[pg_extern(sql = ...)] in src/ gives ml.NAME, as pgrx
     writes it into the install script (its @FUNCTION_NAME@ the wrapper of the Rust fn); for
     an overloaded name, every overload, in the order of the source. `NAME(first args` picks
-    the overloads whose CREATE FUNCTION starts so (`hash_bands(hash bit varying`)."""
+    the overloads whose CREATE FUNCTION starts so (`hash_bands(hash bit varying`). A function
+    or aggregate written in an extension_sql! block comes as its CREATE statement with the
+    COMMENT that follows it."""
     found = []
     if "(" not in name:
         name += "("
     for path in sorted((ROOT / "src").rglob("*.rs")):
         text = path.read_text()
         for m in re.finditer(r'r#"(.*?)"#', text, re.S):
-            if f"CREATE FUNCTION ml.{name}" in m.group(1):
+            if text[:m.start()].rstrip().endswith("extension_sql!("):
+                found += extension_sql_objects(path, m.group(1), name)
+            elif f"CREATE FUNCTION ml.{name}" in m.group(1):
                 fn = re.search(r"\bfn (\w+)\(", text[m.end():]).group(1)
                 found.append(f"-- {path.relative_to(ROOT)}\n" + m.group(1).strip("\n").replace("@FUNCTION_NAME@", f"{fn}_wrapper"))
     if not found:
-        sys.exit(f"no #[pg_extern] in src/ creates ml.{name}...")
+        sys.exit(f"no #[pg_extern] or extension_sql! in src/ creates ml.{name}...")
     return "\n\n".join(found)
+
+
+def extension_sql_objects(path, sql, name):
+    """The CREATE FUNCTION / CREATE AGGREGATE ml.NAME statements of an extension_sql! block,
+    each with the COMMENT ON it that follows."""
+    out, stmts = [], [code_of(s) for s in statements(sql)]
+    for i, code in enumerate(stmts):
+        kind = next((k for k in ("FUNCTION", "AGGREGATE") if code.startswith(f"CREATE {k} ml.{name}")), None)
+        if kind is None:
+            continue
+        text = code
+        if i + 1 < len(stmts) and stmts[i + 1].startswith(f"COMMENT ON {kind} ml.{name.split('(')[0]}("):
+            text += "\n" + stmts[i + 1]
+        out.append(f"-- {path.relative_to(ROOT)}\n{text}")
+    return out
 
 
 def compose(delta):

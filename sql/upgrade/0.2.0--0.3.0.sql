@@ -94,6 +94,20 @@ DROP FUNCTION ml.predict_cluster(text, real[], text, boolean, jsonb);
 -- A stored K-Means model's centroids as rows, as real[] or in pgvector's types.
 -- @rust centroids
 
+-- The scale-out functions take any embedding (anycompatible, classified once per call site):
+-- pgvector's vector, halfvec and sparsevec read from their bytes instead of through a cast per
+-- row; real[] as before. A view that calls the old signatures must be dropped first.
+DROP AGGREGATE ml.kmeans_step(real[], real[]);
+DROP FUNCTION ml.kmeans_step_transition(ml.kmeans_state, real[], real[]);
+DROP FUNCTION ml.nearest_centroid(real[], real[]);
+DROP FUNCTION ml.centroid_distance(real[], real[]);
+DROP FUNCTION ml.nearest_exemplar(real[], real[], integer[], double precision);
+-- @rust kmeans_step_transition
+-- @rust kmeans_step
+-- @rust nearest_centroid
+-- @rust centroid_distance
+-- @rust nearest_exemplar
+
 -- Bit strings of up to 16,384 bits are hashes for ml.group_near_duplicates: distances beyond 64.
 ALTER TABLE ml.duplicate_assignments DROP CONSTRAINT duplicate_assignments_hamming_distance_check,
   ADD CONSTRAINT duplicate_assignments_hamming_distance_check CHECK (hamming_distance BETWEEN 0 AND 16384);

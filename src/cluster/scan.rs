@@ -86,12 +86,12 @@ impl Queries {
     /// Every name qualified and every internal alias `_ml…` ([`crate::shared::sql`]): the source's
     /// columns are reached only through its alias, so no column name of it can collide.
     fn new(p: &ScanParts) -> Self {
-        let (e, id, from) = (&p.embedding, &p.id, &p.from);
+        let (e, n, id, from) = (&p.embedding, &p.native, &p.id, &p.from);
         let step = "SELECT ml.kmeans_counts(_ml_q._ml_s), ml.kmeans_sums(_ml_q._ml_s), ml.kmeans_inertia(_ml_q._ml_s)";
         Self {
-            step: format!("{step} FROM (SELECT ml.kmeans_step({e}, $1) AS _ml_s FROM {from}) AS _ml_q"),
+            step: format!("{step} FROM (SELECT ml.kmeans_step({n}, $1) AS _ml_s FROM {from}) AS _ml_q"),
             batch: format!(
-                "{step} FROM (SELECT ml.kmeans_step({e}, $1) AS _ml_s FROM {from}
+                "{step} FROM (SELECT ml.kmeans_step({n}, $1) AS _ml_s FROM {from}
                                WHERE ml.sample_hash({id}, $2) OPERATOR(pg_catalog.<) $3) AS _ml_q"
             ),
             first: format!("SELECT {e} FROM {from} WHERE {e} IS NOT NULL ORDER BY ml.sample_hash({id}, $1), {id} LIMIT $2"),
@@ -99,7 +99,7 @@ impl Queries {
                 "SELECT {e} FROM {from}
                   WHERE {e} IS NOT NULL
                     AND (ml.sample_hash({id}, $1) OPERATOR(pg_catalog.*) $3)
-                        OPERATOR(pg_catalog.<) ($4 OPERATOR(pg_catalog.*) pg_catalog.power(ml.centroid_distance({e}, $2), 2::double precision))
+                        OPERATOR(pg_catalog.<) ($4 OPERATOR(pg_catalog.*) pg_catalog.power(ml.centroid_distance({n}, $2), 2::double precision))
                   ORDER BY {id}"
             ),
             check: format!(

@@ -147,7 +147,7 @@ pub fn write_assignments_by_scan(parts: &crate::shared::source::ScanParts, run_i
          SELECT $1, {id}, ml.nearest_centroid({e}, _ml_centres._ml_c), ml.centroid_distance({e}, _ml_centres._ml_c)
            FROM {from}, (SELECT $2 AS _ml_c) AS _ml_centres",
         id = parts.id,
-        e = parts.embedding,
+        e = parts.native,
         from = parts.from
     );
     Spi::connect_mut(|c| {

@@ -34,16 +34,39 @@ pub(super) unsafe fn message_bytes<'a>(fcinfo: FunctionCallInfo) -> &'a [u8] {
     }
 }
 
-/// Argument `i`, a non-null array kept in `fn_extra`: the kept copy when the argument's bytes
-/// are those of last time, else the argument checked by `check` and copied into `fn_mcxt`
-/// (which lives as long as the call site). Returns the kept array.
-pub(super) unsafe fn kept_arg(fcinfo: FunctionCallInfo, i: usize, check: impl FnOnce(*mut pg_sys::varlena)) -> RawArray {
-    // SAFETY: argument `i` is a non-null varlena; fn_extra is ours (NULL or a copy made here).
+/// What a call site keeps in `fn_extra`, allocated in `fn_mcxt` (which lives as long as the
+/// call site): the last array argument checked (centroids, bin edges), and how the embedding
+/// argument is read, worked out on the first row ([`super::kmeans_step`]).
+pub(super) struct CallSite {
+    kept: *mut pg_sys::varlena,
+    pub(super) embedding: Option<crate::shared::embedding_arg::Reader>,
+}
+
+/// This call site's [`CallSite`], made (empty) on the first call.
+pub(super) unsafe fn call_site<'a>(fcinfo: FunctionCallInfo) -> &'a mut CallSite {
+    // SAFETY: fn_extra is ours: NULL, or a CallSite made here in fn_mcxt.
     unsafe {
         let flinfo = (*fcinfo).flinfo;
+        if (*flinfo).fn_extra.is_null() {
+            let site = pg_sys::MemoryContextAlloc((*flinfo).fn_mcxt, std::mem::size_of::<CallSite>()) as *mut CallSite;
+            site.write(CallSite { kept: std::ptr::null_mut(), embedding: None });
+            (*flinfo).fn_extra = site.cast();
+        }
+        &mut *((*flinfo).fn_extra as *mut CallSite)
+    }
+}
+
+/// Argument `i`, a non-null array kept in the [`CallSite`]: the kept copy when the argument's
+/// bytes are those of last time, else the argument checked by `check` and copied into
+/// `fn_mcxt`. Returns the kept array.
+pub(super) unsafe fn kept_arg(fcinfo: FunctionCallInfo, i: usize, check: impl FnOnce(*mut pg_sys::varlena)) -> RawArray {
+    // SAFETY: argument `i` is a non-null varlena; the kept copy is NULL or made here.
+    unsafe {
+        let flinfo = (*fcinfo).flinfo;
+        let site = call_site(fcinfo);
         let arg = pg_sys::pg_detoast_datum(pg_getarg_datum_raw(fcinfo, i).cast_mut_ptr());
         let size = pgrx::varsize_any(arg);
-        let kept = (*flinfo).fn_extra as *mut pg_sys::varlena;
+        let kept = site.kept;
         let same = !kept.is_null()
             && pgrx::varsize_any(kept) == size
             && std::slice::from_raw_parts(kept as *const u8, size) == std::slice::from_raw_parts(arg as *const u8, size);
@@ -52,11 +75,11 @@ pub(super) unsafe fn kept_arg(fcinfo: FunctionCallInfo, i: usize, check: impl Fn
             if !kept.is_null() {
                 pg_sys::pfree(kept.cast());
             }
-            let copy = pg_sys::MemoryContextAlloc((*flinfo).fn_mcxt, size);
+            let copy = pg_sys::MemoryContextAlloc((*flinfo).fn_mcxt, size) as *mut pg_sys::varlena;
             std::ptr::copy_nonoverlapping(arg as *const u8, copy as *mut u8, size);
-            (*flinfo).fn_extra = copy;
+            site.kept = copy;
         }
-        RawArray::from_ptr(NonNull::new_unchecked((*flinfo).fn_extra.cast()))
+        RawArray::from_ptr(NonNull::new_unchecked(site.kept.cast()))
     }
 }
 

@@ -2,6 +2,7 @@
 //! `ml.kmeans_state`), its accessors, and the scalar helpers `ml.nearest_centroid`,
 //! `ml.centroid_distance` and `ml.nearest_exemplar`. Documented in docs/functions/scale_out.md.
 
+use crate::shared::embedding_arg::{densify, Reader};
 use crate::shared::errors::{
     raise, ARRAY_SUBSCRIPT_ERROR, INVALID_BINARY_REPRESENTATION, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION,
     NULL_VALUE_NOT_ALLOWED,
@@ -11,6 +12,7 @@ use pgrx::array::RawArray;
 use pgrx::fcinfo::{pg_arg_is_null, pg_getarg_datum_raw, pg_return_null};
 use pgrx::pg_sys::{self, Datum, FunctionCallInfo};
 use pgrx::prelude::*;
+use std::borrow::Cow;
 use std::ptr::NonNull;
 
 use super::fcinfo::*;
@@ -41,16 +43,16 @@ CREATE OPERATOR ml.= (
   COMMUTATOR = OPERATOR(ml.=)
 );
 
-CREATE FUNCTION ml.kmeans_step_transition(ml.kmeans_state, real[], real[]) RETURNS ml.kmeans_state
+CREATE FUNCTION ml.kmeans_step_transition(ml.kmeans_state, anycompatible, real[]) RETURNS ml.kmeans_state
   IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_step_transition';
 CREATE FUNCTION ml.kmeans_step_combine(ml.kmeans_state, ml.kmeans_state) RETURNS ml.kmeans_state
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_step_combine';
-CREATE AGGREGATE ml.kmeans_step(embedding real[], centroids real[]) (
+CREATE AGGREGATE ml.kmeans_step(embedding anycompatible, centroids real[]) (
   SFUNC = ml.kmeans_step_transition, STYPE = ml.kmeans_state,
   COMBINEFUNC = ml.kmeans_step_combine, PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE ml.kmeans_step(real[], real[]) IS
-  'One Lloyd step of K-Means: assigns every embedding to the nearest of the centroids (a k × d array) and sums them per centroid; NULL embeddings are skipped. Parallel and combinable.';
+COMMENT ON AGGREGATE ml.kmeans_step(anycompatible, real[]) IS
+  'One Lloyd step of K-Means: assigns every embedding (real[], another numeric array, or pgvector''s vector, halfvec or sparsevec) to the nearest of the centroids (a k × d array) and sums them per centroid; NULL embeddings are skipped. Parallel and combinable.';
 
 CREATE FUNCTION ml.kmeans_centroids(state ml.kmeans_state) RETURNS real[]
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_centroids';
@@ -67,19 +69,19 @@ CREATE FUNCTION ml.kmeans_inertia(state ml.kmeans_state) RETURNS double precisio
 COMMENT ON FUNCTION ml.kmeans_inertia(ml.kmeans_state) IS
   'Sum of squared Euclidean distances of the rows of a K-Means step to their nearest centroids.';
 
-CREATE FUNCTION ml.nearest_centroid(embedding real[], centroids real[]) RETURNS integer
+CREATE FUNCTION ml.nearest_centroid(embedding anycompatible, centroids real[]) RETURNS integer
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_nearest_centroid';
-COMMENT ON FUNCTION ml.nearest_centroid(real[], real[]) IS
+COMMENT ON FUNCTION ml.nearest_centroid(anycompatible, real[]) IS
   'Index (from 0) of the centroid nearest to the embedding (Euclidean; ties go to the lower index); centroids is a k × d array.';
-CREATE FUNCTION ml.centroid_distance(embedding real[], centroids real[]) RETURNS double precision
+CREATE FUNCTION ml.centroid_distance(embedding anycompatible, centroids real[]) RETURNS double precision
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_centroid_distance';
-COMMENT ON FUNCTION ml.centroid_distance(real[], real[]) IS
+COMMENT ON FUNCTION ml.centroid_distance(anycompatible, real[]) IS
   'Euclidean distance from the embedding to the nearest of the centroids (a k × d array).';
 
-CREATE FUNCTION ml.nearest_exemplar(embedding real[], exemplars real[], labels integer[], max_distance double precision DEFAULT NULL)
+CREATE FUNCTION ml.nearest_exemplar(embedding anycompatible, exemplars real[], labels integer[], max_distance double precision DEFAULT NULL)
   RETURNS integer
   IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_nearest_exemplar';
-COMMENT ON FUNCTION ml.nearest_exemplar(real[], real[], integer[], double precision) IS
+COMMENT ON FUNCTION ml.nearest_exemplar(anycompatible, real[], integer[], double precision) IS
   'The cluster (labels) of the exemplar (a row of the m × d exemplars) nearest to the embedding, or -1 when it is farther than max_distance: assigns the rows outside a clustered sample.';
 "#,
     name = "kmeans_step",
@@ -299,24 +301,64 @@ unsafe fn check_centres(arg: *mut pg_sys::varlena, func: &str) {
     }
 }
 
-/// Argument `i`, a non-null `real[]` embedding of length `d`, as a slice valid during the call.
-unsafe fn embedding_arg<'a>(fcinfo: FunctionCallInfo, i: usize, d: usize, func: &str) -> &'a [f32] {
-    // SAFETY: argument `i` is a non-null real[]; a detoasted copy lives in the call's context.
+/// Argument `i`, a non-null embedding of length `d`: a `real[]` read in place; pgvector's
+/// `vector`, `halfvec` and `sparsevec` read from their bytes (no cast); another numeric array
+/// or a quoted literal through [`Reader::values`]. The argument's type (`anycompatible`, so
+/// from the call's expression) is classified once per call site.
+unsafe fn embedding_arg<'a>(fcinfo: FunctionCallInfo, i: usize, d: usize, func: &str) -> Cow<'a, [f32]> {
+    let wrong_length = |n: usize, ndim: usize| -> ! {
+        raise(
+            ARRAY_SUBSCRIPT_ERROR,
+            format!("{func}: an embedding has {n} values in {ndim} dimensions, the centroids have {d} columns"),
+            "Embeddings must be one-dimensional arrays as long as a centroid; filter odd rows out with a WHERE clause.",
+        )
+    };
+    // SAFETY: argument `i` is non-null, of the type its expression gives; a detoasted copy
+    // lives in the call's context.
     unsafe {
-        let arg = pg_sys::pg_detoast_datum(pg_getarg_datum_raw(fcinfo, i).cast_mut_ptr());
-        let mut array = RawArray::from_ptr(NonNull::new_unchecked(arg.cast()));
-        let n = array.len();
-        if array.dims().len() != 1 || n != d {
-            raise(
-                ARRAY_SUBSCRIPT_ERROR,
-                format!("{func}: an embedding has {n} values in {} dimensions, the centroids have {d} columns", array.dims().len()),
-                "Embeddings must be one-dimensional arrays as long as a centroid; filter odd rows out with a WHERE clause.",
-            );
-        }
-        if array.any_nulls() {
-            raise(NULL_VALUE_NOT_ALLOWED, format!("{func}: an embedding contains a NULL"), "Filter such rows out with a WHERE clause.");
-        }
-        let x = std::slice::from_raw_parts(array.data::<f32>().as_ptr() as *const f32, n);
+        let site = call_site(fcinfo);
+        let reader = *site.embedding.get_or_insert_with(|| {
+            let oid = pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, i as i32);
+            if oid == pg_sys::InvalidOid {
+                raise(
+                    INVALID_PARAMETER_VALUE,
+                    format!("{func}: the embedding's type is not known to this call"),
+                    "Call it from SQL, where the argument's type is known.",
+                );
+            }
+            Reader::of(func, "an embedding", oid)
+        });
+        let datum = pg_getarg_datum_raw(fcinfo, i);
+        let x: Cow<'a, [f32]> = match reader {
+            Reader::Float4Array => {
+                let arg = pg_sys::pg_detoast_datum(datum.cast_mut_ptr());
+                let mut array = RawArray::from_ptr(NonNull::new_unchecked(arg.cast()));
+                let n = array.len();
+                if array.dims().len() != 1 || n != d {
+                    wrong_length(n, array.dims().len());
+                }
+                if array.any_nulls() {
+                    null_element(func);
+                }
+                Cow::Borrowed(std::slice::from_raw_parts(array.data::<f32>().as_ptr() as *const f32, n))
+            }
+            Reader::Pgvector(t) => Cow::Owned(densify(func, "an embedding", t, datum, |n| {
+                if n != d {
+                    wrong_length(n, 1)
+                }
+            })),
+            other => Cow::Owned(
+                other
+                    .values(func, "an embedding", datum, |n| {
+                        if n != d {
+                            wrong_length(n, 1)
+                        }
+                    })
+                    .into_iter()
+                    .map(|v| v.map(|v| v as f32).unwrap_or_else(|| null_element(func)))
+                    .collect(),
+            ),
+        };
         if let Some(pos) = x.iter().position(|v| !v.is_finite()) {
             raise(
                 INVALID_PARAMETER_VALUE,
@@ -328,6 +370,10 @@ unsafe fn embedding_arg<'a>(fcinfo: FunctionCallInfo, i: usize, d: usize, func: 
     }
 }
 
+fn null_element(func: &str) -> ! {
+    raise(NULL_VALUE_NOT_ALLOWED, format!("{func}: an embedding contains a NULL"), "Filter such rows out with a WHERE clause.")
+}
+
 // ---------------------------------------------------------------------------------------
 // ml.kmeans_step
 
@@ -335,7 +381,7 @@ unsafe fn embedding_arg<'a>(fcinfo: FunctionCallInfo, i: usize, d: usize, func: 
 #[pg_guard]
 pub unsafe extern "C-unwind" fn mlkit_kmeans_step_transition(fcinfo: FunctionCallInfo) -> Datum {
     const F: &str = "ml.kmeans_step";
-    // SAFETY: arguments are (ml.kmeans_state, real[], real[]), any of them NULL; in an
+    // SAFETY: arguments are (ml.kmeans_state, an embedding, real[]), any of them NULL; in an
     // aggregate the state is ours to modify (AggCheckCallContext), otherwise it is copied.
     unsafe {
         let c = centres_arg(fcinfo, 2, F);
@@ -359,7 +405,7 @@ pub unsafe extern "C-unwind" fn mlkit_kmeans_step_transition(fcinfo: FunctionCal
             );
         }
         let (inertia, counts, sums) = f.parts();
-        lloyd::add_point(inertia, counts, sums, x, c.data);
+        lloyd::add_point(inertia, counts, sums, &x, c.data);
         Datum::from(state)
     }
 }
@@ -448,22 +494,22 @@ pub unsafe extern "C-unwind" fn mlkit_kmeans_inertia(fcinfo: FunctionCallInfo) -
 #[no_mangle]
 #[pg_guard]
 pub unsafe extern "C-unwind" fn mlkit_nearest_centroid(fcinfo: FunctionCallInfo) -> Datum {
-    // SAFETY: (real[], real[]), both non-null (strict).
+    // SAFETY: (an embedding, real[]), both non-null (strict).
     unsafe {
         let c = centres_arg(fcinfo, 1, "ml.nearest_centroid");
         let x = embedding_arg(fcinfo, 0, c.d, "ml.nearest_centroid");
-        Datum::from(lloyd::nearest(x, c.data).0 as i32)
+        Datum::from(lloyd::nearest(&x, c.data).0 as i32)
     }
 }
 
 #[no_mangle]
 #[pg_guard]
 pub unsafe extern "C-unwind" fn mlkit_centroid_distance(fcinfo: FunctionCallInfo) -> Datum {
-    // SAFETY: (real[], real[]), both non-null (strict).
+    // SAFETY: (an embedding, real[]), both non-null (strict).
     unsafe {
         let c = centres_arg(fcinfo, 1, "ml.centroid_distance");
         let x = embedding_arg(fcinfo, 0, c.d, "ml.centroid_distance");
-        f64::from(lloyd::nearest(x, c.data).1).sqrt().into_datum().unwrap_or(Datum::from(0))
+        f64::from(lloyd::nearest(&x, c.data).1).sqrt().into_datum().unwrap_or(Datum::from(0))
     }
 }
 
@@ -474,7 +520,7 @@ pub unsafe extern "C-unwind" fn mlkit_centroid_distance(fcinfo: FunctionCallInfo
 #[pg_guard]
 pub unsafe extern "C-unwind" fn mlkit_nearest_exemplar(fcinfo: FunctionCallInfo) -> Datum {
     const F: &str = "ml.nearest_exemplar";
-    // SAFETY: (real[], real[], int4[], float8), the first three non-null (checked), the
+    // SAFETY: (an embedding, real[], int4[], float8), the first three non-null (checked), the
     // exemplars kept in fn_extra as centroids are.
     unsafe {
         if pg_arg_is_null(fcinfo, 0) || pg_arg_is_null(fcinfo, 2) {
@@ -492,7 +538,7 @@ pub unsafe extern "C-unwind" fn mlkit_nearest_exemplar(fcinfo: FunctionCallInfo)
             );
         }
         let labels = std::slice::from_raw_parts(array.data::<i32>().as_ptr() as *const i32, ex.k);
-        let (j, s) = lloyd::nearest(x, ex.data);
+        let (j, s) = lloyd::nearest(&x, ex.data);
         let limit = (!pg_arg_is_null(fcinfo, 3)).then(|| f64::from_bits(pg_getarg_datum_raw(fcinfo, 3).value() as u64));
         let far = limit.is_some_and(|m| f64::from(s).sqrt() > m);
         Datum::from(if far { -1 } else { labels[j] })

@@ -17,6 +17,9 @@
 //!
 //! Centroids and edges given as arguments are checked once and kept in the call's
 //! `fn_extra`; later rows compare their bytes with the kept copy (a `memcmp`, no parsing).
+//! The embedding argument is `anycompatible`: its type is classified once per call site
+//! (`shared::embedding_arg::Reader`), so a `real[]` is read in place and pgvector's `vector`,
+//! `halfvec` and `sparsevec` from their bytes, without a cast per row.
 
 /// Declares the version-1 calling convention of raw C functions, as `#[pg_extern]` would.
 macro_rules! finfo_v1 {

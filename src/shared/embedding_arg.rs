@@ -5,24 +5,101 @@
 //! one embedding (`ml.predict_cluster`) use this; tables are read by `shared::source`.
 
 use crate::shared::errors::{literal, raise, DATATYPE_MISMATCH};
+use mlkit::vector_formats::VectorType;
 use pgrx::pg_sys::{self, Oid};
 use pgrx::prelude::*;
 use pgrx::AnyElement;
 
-/// The values of `value` (NULL elements kept as `None`, for the caller's own error), after
-/// `check_dim` has accepted its dimension. `check_dim` runs before anything is densified, so a
-/// `sparsevec` of a billion dimensions is refused without allocating it.
+/// How values of one argument type are read as an embedding: worked out once per call site
+/// ([`Reader::of`], which looks pgvector's types up by SPI) and then used for every row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    /// `real[]` (or a domain over it): its elements, in place.
+    Float4Array,
+    /// pgvector's `vector`, `halfvec` or `sparsevec`, from its bytes.
+    Pgvector(VectorType),
+    /// Another numeric array type (its OID), or `text` holding a quoted array literal.
+    Array(Oid),
+}
+
+impl Reader {
+    /// The reader of values of type `oid` (a domain's values are read as its base type's); a
+    /// type that is no embedding is refused (42804) naming `func` and `arg`.
+    pub fn of(func: &str, arg: &str, oid: Oid) -> Reader {
+        // SAFETY: the catalog lookup of a type OID PostgreSQL passed us.
+        let base = unsafe { pg_sys::getBaseType(oid) };
+        match base {
+            pg_sys::FLOAT4ARRAYOID => Reader::Float4Array,
+            pg_sys::FLOAT8ARRAYOID
+            | pg_sys::NUMERICARRAYOID
+            | pg_sys::INT2ARRAYOID
+            | pg_sys::INT4ARRAYOID
+            | pg_sys::INT8ARRAYOID
+            | pg_sys::TEXTOID => Reader::Array(base),
+            _ => {
+                Reader::Pgvector(Spi::connect(|c| crate::shared::pgvector::vector_type(c, base)).unwrap_or_else(|| refuse(func, arg, oid)))
+            }
+        }
+    }
+
+    /// The values of `datum` (NULL elements kept as `None`, for the caller's own error), after
+    /// `check_dim` has accepted its dimension. `check_dim` runs before anything is densified, so a
+    /// `sparsevec` of a billion dimensions is refused without allocating it.
+    ///
+    /// # Safety
+    /// `datum` must be a non-null value of the type this reader was made for.
+    pub unsafe fn values(self, func: &str, arg: &str, datum: pg_sys::Datum, check_dim: impl FnOnce(usize)) -> Vec<Option<f64>> {
+        match self {
+            Reader::Pgvector(t) => {
+                // SAFETY: per the contract (a pgvector value of type `t`).
+                let dense = unsafe { densify(func, arg, t, datum, check_dim) };
+                dense.into_iter().map(|v| Some(f64::from(v))).collect()
+            }
+            // SAFETY: per the contract (a numeric array, or text).
+            Reader::Float4Array => unsafe { array_values(func, arg, datum, pg_sys::FLOAT4ARRAYOID, check_dim) },
+            // SAFETY: as above.
+            Reader::Array(base) => unsafe { array_values(func, arg, datum, base, check_dim) },
+        }
+    }
+}
+
+/// The values of `value` (NULL elements kept as `None`), after `check_dim` has accepted its
+/// dimension: [`Reader::values`] with the reader of `value`'s type.
 pub fn values(func: &str, arg: &str, value: &AnyElement, check_dim: impl FnOnce(usize)) -> Vec<Option<f64>> {
-    // SAFETY: the catalog lookup of a type OID PostgreSQL passed us.
-    let base = unsafe { pg_sys::getBaseType(value.oid()) };
-    let datum = value.datum();
+    // SAFETY: a non-null value of its own type.
+    unsafe { Reader::of(func, arg, value.oid()).values(func, arg, value.datum(), check_dim) }
+}
+
+/// The dense values of a non-null pgvector datum of type `t`, its dimension checked by
+/// `check_dim` before anything is densified.
+///
+/// # Safety
+/// `datum` must be a non-null datum of pgvector type `t`.
+pub unsafe fn densify(func: &str, arg: &str, t: VectorType, datum: pg_sys::Datum, check_dim: impl FnOnce(usize)) -> Vec<f32> {
+    let mut out = Vec::new();
+    // SAFETY: per the contract.
+    unsafe {
+        crate::shared::pgvector::append_datum(
+            t,
+            datum,
+            &mut out,
+            |v, n| {
+                check_dim(n);
+                crate::shared::errors::try_grow(v, n, || format!("{func}: reading {arg} of {n} values"))
+            },
+            || format!("{func}: {arg}"),
+        )
+    };
+    out
+}
+
+/// The elements of a non-null numeric array of type `base` (or of `text` holding a quoted
+/// array literal), one-dimensional and accepted by `check_dim`.
+///
+/// # Safety
+/// `datum` must be a non-null value of type `base`.
+unsafe fn array_values(func: &str, arg: &str, datum: pg_sys::Datum, base: Oid, check_dim: impl FnOnce(usize)) -> Vec<Option<f64>> {
     let array = match base {
-        pg_sys::FLOAT4ARRAYOID
-        | pg_sys::FLOAT8ARRAYOID
-        | pg_sys::NUMERICARRAYOID
-        | pg_sys::INT2ARRAYOID
-        | pg_sys::INT4ARRAYOID
-        | pg_sys::INT8ARRAYOID => (datum, base),
         pg_sys::TEXTOID => {
             // SAFETY: a text datum.
             let text = unsafe { <&str>::from_datum(datum, false) }.unwrap_or_default();
@@ -49,25 +126,7 @@ pub fn values(func: &str, arg: &str, value: &AnyElement, check_dim: impl FnOnce(
             };
             (parsed, pg_sys::FLOAT8ARRAYOID)
         }
-        _ => {
-            let t = Spi::connect(|c| crate::shared::pgvector::vector_type(c, base)).unwrap_or_else(|| refuse(func, arg, value.oid()));
-            let mut out = Vec::new();
-            // SAFETY: a non-null datum of pgvector type `t`; its dimension is checked before it
-            // is densified.
-            unsafe {
-                crate::shared::pgvector::append_datum(
-                    t,
-                    datum,
-                    &mut out,
-                    |v, n| {
-                        check_dim(n);
-                        crate::shared::errors::try_grow(v, n, || format!("{func}: reading {arg} of {n} values"))
-                    },
-                    || format!("{func}: {arg}"),
-                )
-            };
-            return out.into_iter().map(|v| Some(f64::from(v))).collect();
-        }
+        _ => (datum, base),
     };
     // The array's shape from its header, before any element is converted: one dimension,
     // and as many elements as the caller accepts.

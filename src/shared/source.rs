@@ -124,8 +124,13 @@ pub struct Embeddings {
 pub struct ScanParts {
     /// The relation, qualified, with its alias: `"public"."items" AS _ml_src`.
     pub from: String,
-    /// The embedding column cast to `real[]` (a `sparsevec` through `vector`).
+    /// The embedding column cast to `real[]` (a `sparsevec` through `vector`), for the rows
+    /// read back (draws, samples).
     pub embedding: String,
+    /// The embedding column as the scale-out functions (`ml.kmeans_step`,
+    /// `ml.nearest_centroid`, `ml.centroid_distance`) take it: a pgvector column as it is
+    /// stored (read from its bytes), anything else as `embedding`.
+    pub native: String,
     /// The id column cast to `text`.
     pub id: String,
     /// The columns' names, for messages.
@@ -190,13 +195,18 @@ impl Source<'_> {
         Spi::connect(|c| {
             let (_, _, encoding) = self.check(c, name);
             let column = sql::column(self.embedding_column);
-            // The aggregates take real[]: a sparsevec gets there through pgvector's vector.
+            // Rows read back are real[]: a sparsevec gets there through pgvector's vector.
             let sparse = matches!(encoding, Encoding::Pgvector(mlkit::vector_formats::VectorType::SparseVec, _));
             let embedding = match sparse.then(|| crate::shared::pgvector::vector_type_name(c)).flatten() {
                 Some(vector) => format!("{column}::{vector}::real[]"),
                 None => format!("{column}::real[]"),
             };
+            let native = match encoding {
+                Encoding::Pgvector(..) => column.clone(),
+                Encoding::RealArray => embedding.clone(),
+            };
             ScanParts {
+                native,
                 from: format!("{} AS {}", sql::relation(c, self.relation), sql::ALIAS),
                 embedding,
                 id: format!("{}::pg_catalog.text", sql::column(self.id_column)),

@@ -442,3 +442,63 @@ def test_edge_cases_found_in_review(vconn):
     vconn.execute("INSERT INTO pv_b3 VALUES (1, B'101'), (2, B'100')")
     run = vconn.execute("SELECT ml.group_near_duplicates('pv_b3')").fetchone()[0]
     assert vconn.execute("SELECT count(*) FROM ml.duplicate_assignments WHERE run_id = %s", (run,)).fetchone() == (2,)
+
+
+def test_scale_out_functions_read_pgvector_values_as_real_arrays(vconn):
+    """ml.kmeans_step, ml.nearest_centroid, ml.centroid_distance and ml.nearest_exemplar take
+    vector, halfvec and sparsevec as they are (a sparsevec has no cast to real[]: only a native
+    read takes it), with the results of the real[] column holding the same values, serially
+    and in parallel workers; double precision[], numeric[] and quoted literals too."""
+    X = sparse_data(31, n=2000, d=16)
+    load(vconn, "pv_so", X)
+    C = "ARRAY[[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]," \
+        "[-1,2,-1,2,-1,2,-1,2,-1,2,-1,2,-1,2,-1,2],[3,0,3,0,3,0,3,0,3,0,3,0,3,0,3,0]]::real[]"
+
+    def per_column(col, parallel):
+        vconn.execute("SET max_parallel_workers_per_gather = %s" % (2 if parallel else 0))
+        vconn.execute("SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0")
+        state = vconn.execute(f"SELECT ml.kmeans_counts(s), ml.kmeans_sums(s), ml.kmeans_inertia(s) "
+                              f"FROM (SELECT ml.kmeans_step({col}, {C}) AS s FROM pv_so) q").fetchone()
+        rows = vconn.execute(f"SELECT id, ml.nearest_centroid({col}, {C}), ml.centroid_distance({col}, {C}), "
+                             f"ml.nearest_exemplar({col}, {C}, ARRAY[10, 11, 12, 13], 3.5) FROM pv_so ORDER BY id").fetchall()
+        return state, rows
+
+    try:
+        for parallel in (False, True):
+            base = per_column("r", parallel)
+            assert len(base[1]) == 2000 and sum(base[0][0]) == 2000
+            # real → numeric keeps 6 digits (PostgreSQL's cast): numeric[] is compared with
+            # the real[] its own cast gives.
+            for col, ref in (("v", "r"), ("s", "r"), ("r::float8[]", "r"), ("r::text", "r"),
+                             ("r::numeric[]", "r::numeric[]::real[]")):
+                real = base if ref == "r" else per_column(ref, parallel)
+                got = per_column(col, parallel)
+                # Sums are f64 additions in the rows' order, which parallel workers change.
+                if parallel:
+                    assert got[0][0] == real[0][0], col
+                    np.testing.assert_allclose(got[0][1], real[0][1], rtol=1e-12, atol=1e-9)
+                    assert got[1] == real[1], col
+                else:
+                    assert got == real, col
+            assert per_column("h", parallel)[1] == per_column("hr", parallel)[1]
+        plan = "\n".join(r[0] for r in vconn.execute(
+            f"EXPLAIN (VERBOSE, COSTS OFF) SELECT ml.kmeans_step(s, {C}) FROM pv_so"))
+        assert "Partial Aggregate" in plan and "s)::" not in plan, plan
+    finally:
+        vconn.execute("RESET max_parallel_workers_per_gather; RESET parallel_setup_cost; "
+                      "RESET parallel_tuple_cost; RESET min_parallel_table_scan_size")
+    # NULLs are skipped by the aggregate and give NULL from the scalar functions.
+    assert vconn.execute(f"SELECT ml.kmeans_counts(ml.kmeans_step(e, {C})) FROM "
+                         "(VALUES (NULL::vector), (array_fill(1, ARRAY[16])::vector)) t(e)").fetchone() == ([0, 1, 0, 0],)
+    assert vconn.execute(f"SELECT ml.nearest_centroid(NULL::halfvec, {C}), ml.centroid_distance(NULL, {C})").fetchone() == (None, None)
+    # The errors of real[]: a dimension mismatch, before a huge sparsevec is densified; a NaN;
+    # a type that is no embedding.
+    for value in ("'[1,2,3]'::vector", "'[1,2,3]'::halfvec", "'{1:1}/1000000000'::sparsevec", "'{1,2,3}'"):
+        with pytest.raises(psycopg.errors.ArraySubscriptError, match=r"ml.nearest_centroid: an embedding has \d+ values .* 16 columns"):
+            vconn.execute(f"SELECT ml.nearest_centroid({value}, {C})")
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="ml.kmeans_step: an embedding has NaN at position 2"):
+        vconn.execute(f"SELECT ml.kmeans_step(('{{1,NaN' || repeat(',0', 14) || '}}')::float8[], {C})")
+    with pytest.raises(psycopg.errors.DatatypeMismatch, match="ml.centroid_distance: an embedding has type point"):
+        vconn.execute(f"SELECT ml.centroid_distance(point(1, 2), {C})")
+    with pytest.raises(psycopg.errors.NullValueNotAllowed, match="an embedding contains a NULL"):
+        vconn.execute(f"SELECT ml.nearest_centroid(array_fill(NULL::float8, ARRAY[16]), {C})")

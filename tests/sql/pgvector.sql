@@ -84,6 +84,15 @@ SELECT ml.cluster_embeddings('sparse_docs', 'terms', params => '{"n_clusters": 3
 SELECT cluster, count(*) FROM ml.cluster_assignments WHERE run_id = :sparse_run GROUP BY 1 ORDER BY 1;
 SELECT ml.reduce_embeddings('sparse_docs', 'terms', method => 'pca', params => '{"n_components": 2}') > 0 AS reduced;
 
+-- The scale-out aggregates take a vector column as it is (docs/functions/scale_out.md): one
+-- Lloyd step from the model's centroids, and every row's nearest centroid, which is its
+-- cluster in the run (the model converged).
+SELECT array_agg(centroid ORDER BY cluster) AS centres FROM ml.centroids('digit_topics') \gset
+SELECT ml.kmeans_counts(ml.kmeans_step(embedding, :'centres')) AS rows_per_centroid FROM digit_vectors;
+SELECT count(*) AS rows, count(*) FILTER (WHERE ml.nearest_centroid(d.embedding, :'centres') <> a.cluster) AS moved,
+       max(abs(ml.centroid_distance(d.embedding, :'centres') - a.distance)) < 1e-4 AS same_distances
+  FROM digit_vectors d JOIN ml.cluster_assignments a ON a.run_id = :run_id AND a.item_id = d.id::text;
+
 -- The errors are those of real[] columns.
 INSERT INTO sparse_docs VALUES (61, '{1:1}/13');
 SELECT ml.cluster_embeddings('sparse_docs', 'terms', params => '{"n_clusters": 3}');
