@@ -94,18 +94,23 @@ COMMENT ON TABLE ml.embedding_coordinates IS
   'Reduced coordinates of every item of a run that reduced its embeddings (ml.reduce_embeddings, or ml.cluster_embeddings with a reduction).';
 COMMENT ON COLUMN ml.embedding_coordinates.coords IS 'The item''s coordinates, n_components of them (PCA, t-SNE or UMAP).';
 
-CREATE VIEW ml.run_points WITH (security_invoker = true) AS
-SELECT coalesce(a.run_id, c.run_id)   AS run_id,
-       coalesce(a.item_id, c.item_id) AS item_id,
-       a.cluster,
-       a.distance,
-       c.coords,
-       coalesce(a.tenant_id, c.tenant_id) AS tenant_id
+-- @begin run_points
+-- A run's clustered items, with their coordinates where the run has them, then the items it
+-- only reduced: two branches of plain columns, so that "WHERE run_id = 42" reaches both
+-- tables' primary-key indexes and one run is read without touching the others.
+CREATE OR REPLACE VIEW ml.run_points WITH (security_invoker = true) AS
+SELECT a.run_id, a.item_id, a.cluster, a.distance, c.coords, a.tenant_id
   FROM ml.cluster_assignments a
-  FULL JOIN ml.embedding_coordinates c ON c.run_id = a.run_id AND c.item_id = a.item_id AND c.tenant_id = a.tenant_id;
+  LEFT JOIN ml.embedding_coordinates c ON c.run_id = a.run_id AND c.item_id = a.item_id AND c.tenant_id = a.tenant_id
+UNION ALL
+SELECT c.run_id, c.item_id, NULL::integer, NULL::double precision, c.coords, c.tenant_id
+  FROM ml.embedding_coordinates c
+ WHERE NOT EXISTS (SELECT FROM ml.cluster_assignments a
+                    WHERE a.run_id = c.run_id AND a.item_id = c.item_id AND a.tenant_id = c.tenant_id);
 
 COMMENT ON VIEW ml.run_points IS
-  'Every item of a run in one place: its cluster and distance (clustering runs) and its reduced coordinates (runs with a reduction).';
+  'Every item of a run in one place: its cluster and distance (clustering runs) and its reduced coordinates (runs with a reduction). Filter on run_id: one run is read through the primary keys.';
+-- @end run_points
 
 -- Writing a million assignments row by row through the foreign key's per-row check costs
 -- about 10 µs a row, more than the clustering itself. So the per-row insert check of the

@@ -10,7 +10,8 @@
 -- on them or foreign keys to them; tenants are bound to roles (ml.tenant_access,
 -- ml.grant_tenant, ml.revoke_tenant); ml.plot_run draws a run without coordinates from a
 -- relation its caller names; ml.predict_cluster takes any embedding type, pgvector's
--- included.
+-- included, and gives NULLs for a NULL embedding; ml.compare_runs; ml.run_points reads one run
+-- through the primary keys; ml.z_test_proportions takes booleans.
 \echo Use "ALTER EXTENSION pg_mlkit UPDATE TO '0.3.0'" to load this file. \quit
 
 -- Every function as the install defines it (CREATE OR REPLACE).
@@ -119,6 +120,18 @@ ALTER TABLE ml.duplicate_assignments DROP CONSTRAINT duplicate_assignments_hammi
 -- ml.plot_run: a run without coordinates is drawn from a relation the caller names.
 DROP FUNCTION ml.plot_run(bigint, integer, integer);
 -- @rust plot_run
+
+-- ml.run_points reads only the run asked for (a UNION ALL of plain columns instead of a FULL
+-- JOIN of coalesced ones, which read every stored run).
+-- @include run_points
+
+-- How alike two runs' clusterings are.
+-- @rust compare_runs
+
+-- ml.z_test_proportions takes booleans as well as text: one polymorphic function
+-- (anycompatiblearray), so that untyped literals still resolve to text[].
+DROP FUNCTION ml.z_test_proportions(text[], text[]);
+-- @rust z_test_proportions
 
 -- Refusing triggers on, and foreign keys to, the tables by roles that do not own them.
 -- @include refuse_foreign_hooks

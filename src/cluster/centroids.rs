@@ -82,7 +82,7 @@ fn form_of(oid: Oid) -> Form {
         _ => match Spi::connect(|c| crate::shared::pgvector::vector_type(c, base)) {
             Some(t) => Form::Vector(t),
             None => {
-                let name = type_name(oid);
+                let name = crate::shared::sql::type_name(oid);
                 raise(
                     DATATYPE_MISMATCH,
                     format!("{F}: as_type has type {name}, which centroids cannot be returned as"),
@@ -91,12 +91,6 @@ fn form_of(oid: Oid) -> Form {
             }
         },
     }
-}
-
-/// `format_type` of a type.
-fn type_name(oid: Oid) -> String {
-    // SAFETY: format_type_be of a valid type OID returns a palloc'd cstring.
-    unsafe { std::ffi::CStr::from_ptr(pg_sys::format_type_be(oid)) }.to_string_lossy().into_owned()
 }
 
 /// Centroid `j` as the text its type reads. Single-precision values print in their shortest
@@ -151,7 +145,7 @@ fn as_type_rows(m: &KMeansModel, fcinfo: pg_sys::FunctionCallInfo, arg: usize) -
             .catch_others(|e| match e {
                 pgrx::pg_sys::panic::CaughtError::PostgresError(r) | pgrx::pg_sys::panic::CaughtError::ErrorReport(r) => raise(
                     r.sql_error_code(),
-                    format!("{F}: centroid {j} cannot be returned as as_type's type {}: {}", type_name(oid), r.message()),
+                    format!("{F}: centroid {j} cannot be returned as as_type's type {}: {}", crate::shared::sql::type_name(oid), r.message()),
                     "Pass a type the centroids fit: NULL::vector (no dimension or the model's), NULL::real[], ...; halfvec holds values up to 65504.",
                 ),
                 other => other.rethrow(),

@@ -362,6 +362,18 @@ impl Choice {
                         }
                         (min as usize, Some((min as usize, max as usize)))
                     }
+                    Some(v) if !v.is_number() => {
+                        // A list of two numbers is a range written another way: show it as one.
+                        let example = match v.as_array().map(|a| a.iter().filter_map(Value::as_i64).collect::<Vec<_>>()) {
+                            Some(a) if a.len() == 2 => format!("{{\"n_clusters\": {{\"min\": {}, \"max\": {}}}}}", a[0], a[1]),
+                            _ => "{\"n_clusters\": {\"min\": 2, \"max\": 15}}".to_string(),
+                        };
+                        raise(
+                            INVALID_PARAMETER_VALUE,
+                            format!("params.n_clusters must be a number of clusters or a range of them, not {}", literal(&v.to_string())),
+                            format!("Pass {{\"n_clusters\": 8}} for 8 clusters, or {example} to try every k in the range and keep the best silhouette."),
+                        )
+                    }
                     _ => (o.integer("n_clusters", 8, 1, i32::MAX as i64) as usize, None),
                 };
                 engine = match o.text("engine").as_deref() {

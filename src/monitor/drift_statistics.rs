@@ -3,7 +3,7 @@
 //! `ml.z_test_proportions`. Documented in docs/functions/drift_statistics.md.
 
 use crate::shared::errors::literal;
-use crate::shared::errors::{raise, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED};
+use crate::shared::errors::{raise, DATATYPE_MISMATCH, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED};
 use mlkit::drift::ks::{self, Alternative, Method};
 use mlkit::drift::{binning, categorical, divergence, wasserstein};
 use pgrx::prelude::*;
@@ -33,7 +33,7 @@ fn numbers(func: &str, arg: &str, values: Vec<Option<f64>>) -> Vec<f64> {
 }
 
 /// The categories of a sample argument, checked: not empty, no NULL.
-fn categories(func: &str, arg: &str, values: Vec<Option<String>>) -> Vec<String> {
+fn categories<T>(func: &str, arg: &str, values: Vec<Option<T>>) -> Vec<T> {
     if values.is_empty() {
         raise(INVALID_PARAMETER_VALUE, format!("{func}: {arg} is empty"), "Compare samples of at least one value each.");
     }
@@ -159,20 +159,41 @@ fn chi_square_test(
     TableIterator::once(categorical::chi_square(&categories(f, "reference", reference), &categories(f, "current", current)))
 }
 
-/// Evidently's two-proportion z-test of a categorical column.
+/// Evidently's two-proportion z-test of a categorical column: text (or varchar, char)
+/// categories, or booleans (where `false` is the first category, as `'false' < 'true'`, so
+/// the share of `true` is compared and the result is the text form's). One polymorphic
+/// function rather than overloads, so that untyped literals (`'{yes,no}'`) still resolve
+/// (to `text[]`).
 #[pg_extern(sql = r#"
-CREATE FUNCTION ml.z_test_proportions(reference text[], current text[])
+CREATE FUNCTION ml.z_test_proportions(reference anycompatiblearray, current anycompatiblearray)
 RETURNS TABLE (statistic double precision, pvalue double precision)
 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
-COMMENT ON FUNCTION ml.z_test_proportions(text[], text[]) IS
-  'Two-proportion z-test (first category against the rest), as Evidently''s z test; two-sided p-value.';
+COMMENT ON FUNCTION ml.z_test_proportions(anycompatiblearray, anycompatiblearray) IS
+  'Two-proportion z-test (first category against the rest; the share of true for booleans), as Evidently''s z test; two-sided p-value.';
 "#)]
 fn z_test_proportions(
-    reference: Vec<Option<String>>,
-    current: Vec<Option<String>>,
+    reference: pgrx::AnyArray,
+    current: pgrx::AnyArray,
 ) -> TableIterator<'static, (name!(statistic, f64), name!(pvalue, f64))> {
     let f = "ml.z_test_proportions";
-    TableIterator::once(categorical::z_test(&categories(f, "reference", reference), &categories(f, "current", current)))
+    // SAFETY: a valid array type's OID.
+    let element = unsafe { pg_sys::get_element_type(reference.oid()) };
+    let result = match element {
+        pg_sys::BOOLOID => {
+            let values = |arg: &str, a: &pgrx::AnyArray| categories(f, arg, a.into::<Vec<Option<bool>>>().unwrap_or_default());
+            categorical::z_test(&values("reference", &reference), &values("current", &current))
+        }
+        pg_sys::TEXTOID | pg_sys::VARCHAROID | pg_sys::BPCHAROID => {
+            let values = |arg: &str, a: &pgrx::AnyArray| categories(f, arg, a.into::<Vec<Option<String>>>().unwrap_or_default());
+            categorical::z_test(&values("reference", &reference), &values("current", &current))
+        }
+        _ => raise(
+            DATATYPE_MISMATCH,
+            format!("{f}: reference and current are {}, not categories (text) or booleans", crate::shared::sql::type_name(reference.oid())),
+            "Cast the categories to text: ml.z_test_proportions(reference::text[], current::text[]).",
+        ),
+    };
+    TableIterator::once(result)
 }
 
 /// SciPy's `ks_2samp(reference, current, alternative, method)`.

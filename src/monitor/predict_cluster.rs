@@ -128,14 +128,21 @@ fn predict_cluster(
     version: Option<&str>,
     log: Option<bool>,
     features: Option<crate::shared::params::Jsonb>,
-) -> TableIterator<'static, (name!(cluster, i32), name!(distance, f64), name!(anomaly_score, f64), name!(is_anomaly, bool))> {
+) -> TableIterator<
+    'static,
+    (name!(cluster, Option<i32>), name!(distance, Option<f64>), name!(anomaly_score, Option<f64>), name!(is_anomaly, Option<bool>)),
+> {
     let started = Instant::now();
     let f = "ml.predict_cluster";
     let name = model
         .unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: model must not be NULL"), "Name a model of ml.model_registry."));
-    let embedding = embedding
-        .unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: embedding must not be NULL"), "Pass the embedding to assign."));
     let m = registry::load_kmeans(f, name, version);
+    // NULL in, NULL out (and nothing logged), so that a NULL embedding leaves its row in a
+    // LATERAL join over a table instead of aborting it; the model is still looked up first,
+    // so a misspelt name is an error on every row.
+    let Some(embedding) = embedding else {
+        return TableIterator::once((None, None, None, None));
+    };
     let x = embedding_values(f, &m, &embedding);
     let p = predict_one(&m, &x).unwrap_or_else(|| zero_embedding(f, &m, None));
     let t = m.thresholds;
@@ -176,7 +183,7 @@ fn predict_cluster(
             }
         });
     }
-    TableIterator::once((p.cluster as i32, p.distance, p.score, anomaly))
+    TableIterator::once((Some(p.cluster as i32), Some(p.distance), Some(p.score), Some(anomaly)))
 }
 
 /// Predicts every row of a table or view with a stored K-Means model: one

@@ -177,8 +177,7 @@ fn decode_array(datum: pg_sys::Datum, array_type: Oid) -> Vec<Option<f64>> {
 }
 
 fn refuse(func: &str, arg: &str, oid: Oid) -> ! {
-    // SAFETY: format_type_be of a type OID PostgreSQL passed us returns a palloc'd cstring.
-    let name = unsafe { std::ffi::CStr::from_ptr(pg_sys::format_type_be(oid)) }.to_string_lossy().into_owned();
+    let name = crate::shared::sql::type_name(oid);
     raise(
         DATATYPE_MISMATCH,
         format!("{func}: {arg} has type {name}, which is not an embedding"),

@@ -517,11 +517,17 @@ impl Relation {
     pub fn column(&self, arg: &str, wanted: &str) -> &Column {
         self.columns.iter().find(|c| c.name == wanted).unwrap_or_else(|| {
             let all = self.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
-            raise(
-                UNDEFINED_COLUMN,
-                format!("{arg} {} does not exist in source {}", literal(wanted), self.name),
-                format!("The columns of {} are: {all}.", self.name),
-            )
+            // JSON where a column name goes: options passed by position (a name holds 63
+            // bytes, so a long object arrives cut short: its opening brace is the sign).
+            let hint = if wanted.trim_start().starts_with('{') {
+                format!(
+                    "This is JSON: options were passed by position, where {arg} goes. Pass them by name: params => '{{...}}' (and run => '{{...}}'). The columns of {} are: {all}.",
+                    self.name
+                )
+            } else {
+                format!("The columns of {} are: {all}.", self.name)
+            };
+            raise(UNDEFINED_COLUMN, format!("{arg} {} does not exist in source {}", literal(wanted), self.name), hint)
         })
     }
 

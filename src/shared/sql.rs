@@ -23,6 +23,13 @@ use pgrx::prelude::*;
 /// The alias of the user's relation in queries built here.
 pub const ALIAS: &str = "_ml_src";
 
+/// A type's name as SQL writes it (`format_type_be`): `double precision[]`, `vector(3)`.
+pub fn type_name(oid: pg_sys::Oid) -> String {
+    // SAFETY: format_type_be of a type OID returns a palloc'd cstring (an unknown OID prints
+    // as "???").
+    unsafe { std::ffi::CStr::from_ptr(pg_sys::format_type_be(oid)) }.to_string_lossy().into_owned()
+}
+
 /// `name` as a quoted identifier: `"name"`, with `"` doubled. Always quoted, so that no name
 /// is ever folded, taken as a keyword, or read as anything but itself.
 pub fn ident(name: &str) -> String {

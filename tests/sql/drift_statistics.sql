@@ -44,6 +44,9 @@ SELECT round(statistic::numeric, 6) AS statistic, round(pvalue::numeric, 6) AS p
   FROM ml.chi_square_test('{card,card,cash,cash,cash,voucher}', '{card,card,card,card,cash,voucher}');
 SELECT round(statistic::numeric, 6) AS z, round(pvalue::numeric, 6) AS pvalue
   FROM ml.z_test_proportions('{yes,no,no,no,no,no,no,no}', '{yes,yes,yes,no,no,no,no,no}');
+-- The same test of a boolean column: the share of true.
+SELECT round(statistic::numeric, 6) AS z, round(pvalue::numeric, 6) AS pvalue
+  FROM ml.z_test_proportions('{t,f,f,f,f,f,f,f}'::boolean[], '{t,t,t,f,f,f,f,f}'::boolean[]);
 -- A category the reference never had: infinitely unlikely under the reference's shares.
 SELECT statistic, pvalue FROM ml.chi_square_test('{a,a,b}', '{a,b,c}');
 
@@ -56,6 +59,7 @@ SELECT ml.psi('{1, 2}'::float8[], '{1, Infinity}'::float8[]);
 SELECT ml.wasserstein_distance('{1, NULL}', '{1}');
 SELECT * FROM ml.chi_square_test('{a}', '{}');
 SELECT * FROM ml.z_test_proportions('{a, NULL}', '{b}');
+SELECT * FROM ml.z_test_proportions('{1, 2}'::int[], '{2}'::int[]);
 SELECT ml.jensen_shannon_distance('{1}'::float8[], '{2}'::float8[], base => 1);
 SELECT * FROM ml.ks_2samp('{1, 2}', '{3}', alternative => 'two_sided');
 SELECT * FROM ml.ks_2samp('{1, 2}', '{3}', method => 'fast');

@@ -53,6 +53,20 @@ UPDATE ml.model_registry SET parameters = parameters || '{"anomaly": {"threshold
  WHERE name = 'digits_km' AND version = '1';
 SELECT is_anomaly FROM ml.predict_cluster('digits_km', (SELECT embedding FROM digits WHERE id = 5), version => '1', log => false);
 
+-- Any embedding type a client sends (double precision[] here, numeric[] too), and NULL in,
+-- NULL out, with nothing logged: a LATERAL join over rows with missing embeddings keeps them.
+SELECT count(*) AS logged_before FROM ml.ml_prediction_log \gset
+SELECT d.id, p.cluster IS NOT NULL AS predicted, p.cluster = q.cluster AS same_as_real
+  FROM (SELECT id, CASE WHEN id <> 3 THEN embedding::float8[] END AS e FROM digits WHERE id <= 4) d,
+       LATERAL ml.predict_cluster('digits_km', d.e, log => false) p,
+       LATERAL ml.predict_cluster('digits_km', (SELECT embedding FROM digits x WHERE x.id = d.id), log => false) q
+ ORDER BY d.id;
+SELECT p.cluster = q.cluster AS numeric_same_as_real
+  FROM ml.predict_cluster('digits_km', (SELECT embedding::numeric[] FROM digits WHERE id = 7), log => false) p,
+       ml.predict_cluster('digits_km', (SELECT embedding FROM digits WHERE id = 7), log => false) q;
+SELECT * FROM ml.predict_cluster('digits_km', NULL::real[]);
+SELECT count(*) - :logged_before AS logged_for_null FROM ml.ml_prediction_log;
+
 -- Any other model's predictions go to the same log.
 SELECT ml.log_prediction('fraud_v2', 1, input_features => '{"amount": 912.5}', anomaly_score => 0.97,
                          is_anomaly => true, severity => 'warning', response_time_ms => 4) > 0 AS logged;

@@ -47,6 +47,23 @@ SELECT clustering_name, dim_reduction_name, metrics->'reduction' ? 'trustworthin
 -- ml.run_points: item, cluster, distance and coordinates of a run in one place.
 SELECT count(*) AS points, count(DISTINCT cluster) AS clusters, count(coords) AS with_coordinates
   FROM ml.run_points WHERE run_id = :pipeline;
+-- One run is read through the two tables' primary keys: the run_id condition reaches both
+-- branches of the view (sequential scans are switched off here only so that the plan does not
+-- depend on how many rows these tables hold; tests/python/test_run_reads.py shows the planner
+-- choosing it with a million rows of other runs stored).
+CREATE FUNCTION pg_temp.plan(query text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE p jsonb;
+BEGIN
+  EXECUTE 'EXPLAIN (COSTS OFF, FORMAT JSON) ' || query INTO p;
+  RETURN p;
+END $$;
+SET enable_seqscan = off;
+SELECT n ->> 'Relation Name' AS scanned, count(*) AS scans,
+       bool_and(coalesce(n ->> 'Index Cond', n ->> 'Recheck Cond', '') LIKE '%run_id = 42%') AS each_by_run_id
+  FROM jsonb_path_query(pg_temp.plan('SELECT item_id, cluster, coords FROM ml.run_points WHERE run_id = 42'),
+                        'strict $.** ? (exists (@."Relation Name"))') n
+ GROUP BY 1 ORDER BY 1;
+RESET enable_seqscan;
 -- How well the clusters found on the UMAP coordinates match the digits' labels.
 SELECT sum(top)::numeric / 1797 > 0.85 AS most_clusters_are_one_digit FROM (
   SELECT max(n) AS top FROM (SELECT p.cluster, d.label, count(*) AS n

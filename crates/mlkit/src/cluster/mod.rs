@@ -3,6 +3,7 @@
 //! algorithm is a module here that ends in a [`Clustering`].
 
 pub mod anomaly;
+pub mod compare;
 pub mod dbscan;
 pub mod hdbscan;
 pub mod kmeans;
