@@ -7,6 +7,7 @@
 //! |------------------------------|-------------------------------|
 //! | `ml.cluster_embeddings(...)` | [`cluster::cluster_embeddings`] (its scan engine: [`cluster::scan`]) |
 //! | `ml.centroids(...)` | [`cluster::centroids`] |
+//! | `ml.suggest_eps(...)` | [`cluster::suggest_eps`] |
 //! | `ml.reduce_embeddings(...)`  | [`reduce::reduce_embeddings`] (also the reduction stage of `ml.cluster_embeddings`) |
 //! | `ml.plot_run(...)`           | [`runs::plot_run`] |
 //! | `ml.compare_runs(a, b)`      | [`runs::compare_runs`] |

@@ -128,6 +128,9 @@ DROP FUNCTION ml.plot_run(bigint, integer, integer);
 -- How alike two runs' clusterings are.
 -- @rust compare_runs
 
+-- An eps for DBSCAN from the source's k-distance curve.
+-- @rust suggest_eps
+
 -- ml.z_test_proportions takes booleans as well as text: one polymorphic function
 -- (anycompatiblearray), so that untyped literals still resolve to text[].
 DROP FUNCTION ml.z_test_proportions(text[], text[]);

@@ -7,6 +7,7 @@ use crate::shared::errors::{
     literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED,
 };
 use crate::shared::params::Options;
+use crate::shared::params::{take_nulls, Nulls};
 use crate::shared::progress::ms;
 use crate::shared::source::zero_vector_in;
 use crate::shared::source::{Read, Source};
@@ -130,6 +131,7 @@ pub fn cluster_embeddings(
         id_column: &id_column,
         plan_bytes: &plan,
         limit_bytes: guc::max_memory_bytes(),
+        nulls: choice.nulls,
     };
     let Read { name, qualified, emb, mut progress, read_ms } = src.read_for("ml.cluster_embeddings");
     let x = Matrix::new(&emb.data, emb.ids.len(), emb.dim)
@@ -154,6 +156,7 @@ pub fn cluster_embeddings(
     let t_fit = Instant::now();
     let (result, sweep) = choice.fit(&x, &mut exec, &emb.ids, &name);
     let fit_ms = ms(t_fit);
+    let suggested_eps = choice.explain_noise(&x, &result, &name, &mut exec);
 
     let t_quality = Instant::now();
     let sample = choice.silhouette_sample(&result.labels);
@@ -170,11 +173,14 @@ pub fn cluster_embeddings(
         m.insert((*key).into(), stat_json(stat));
     }
     m.insert("n_features".into(), json!(emb.dim));
-    m.insert("input".into(), json!({"embedding_column": embedding_column, "id_column": id_column}));
+    m.insert("input".into(), src.input_metrics());
     m.insert("n_clusters_found".into(), json!(result.n_clusters()));
     m.insert("cluster_sizes".into(), json!(result.sizes()));
     if choice.has_noise() {
         m.insert("noise_fraction".into(), json!(result.noise() as f64 / x.rows() as f64));
+    }
+    if let Some(eps) = suggested_eps {
+        m.insert("suggested_eps".into(), json!(eps));
     }
     m.insert("silhouette".into(), json!(quality.silhouette));
     m.insert("silhouette_sample_size".into(), json!(sample.as_ref().map_or(quality_rows(&result.labels), Vec::len)));
@@ -265,6 +271,8 @@ struct Choice {
     /// Seed of the silhouette's sample (and of K-Means).
     seed: u64,
     silhouette_sample: usize,
+    /// `params.nulls`: rows without an embedding refused or left out.
+    nulls: Nulls,
 }
 
 /// `params.engine` of K-Means: in this backend's memory, as passes over the source
@@ -288,6 +296,9 @@ enum Algorithm {
 
 impl Choice {
     fn parse(algorithm: &str, params: Option<&Value>) -> Self {
+        let mut params = params.cloned();
+        let nulls = take_nulls("params", &mut params);
+        let params = params.as_ref();
         let name = algorithm.to_ascii_lowercase();
         let (keys, owner) = match name.as_str() {
             "kmeans" | "k-means" => (KMEANS_KEYS, "K-Means"),
@@ -418,7 +429,7 @@ impl Choice {
                 }
             }
         };
-        Self { algorithm, engine, batch_size, seed, silhouette_sample }
+        Self { algorithm, engine, batch_size, seed, silhouette_sample, nulls }
     }
 
     /// The distance the clusters are measured by.
@@ -445,6 +456,42 @@ impl Choice {
             Algorithm::Dbscan(_) => "dbscan",
             Algorithm::Hdbscan(_) => "hdbscan",
         }
+    }
+
+    /// When DBSCAN or HDBSCAN found no cluster or left more than half the points as noise: a
+    /// NOTICE that says so, with the `eps` the k-distance curve suggests
+    /// ([`mlkit::cluster::eps`]), which is returned for the run's metrics.
+    fn explain_noise(&self, x: &Matrix, result: &mlkit::cluster::Clustering, name: &str, exec: &mut Exec) -> Option<f64> {
+        let (min_samples, metric, now) = match &self.algorithm {
+            Algorithm::Dbscan(p) => (p.min_samples, p.metric, format!("eps {} and min_samples {}", p.eps, p.min_samples)),
+            Algorithm::Hdbscan(p) => {
+                let m = p.min_samples.unwrap_or(p.min_cluster_size);
+                (m, p.metric, format!("min_cluster_size {}", p.min_cluster_size))
+            }
+            Algorithm::KMeans { .. } => return None,
+        };
+        let (n, noise, found) = (x.rows(), result.noise(), result.n_clusters());
+        if found > 0 && noise * 2 <= n {
+            return None;
+        }
+        let s = mlkit::cluster::eps::suggest(x, min_samples, metric, self.seed, exec)?;
+        let what = if found == 0 {
+            "found no cluster: every point is noise".to_string()
+        } else {
+            format!("left {noise} of {n} points ({:.0} %) as noise", 100.0 * noise as f64 / n as f64)
+        };
+        let hint = match &self.algorithm {
+            Algorithm::Dbscan(_) => format!(
+                "The k-distance curve of source {name} turns at eps = {:.6} (ml.suggest_eps): try params => '{{\"eps\": {:.6}, \"min_samples\": {min_samples}}}'.",
+                s.eps, s.eps
+            ),
+            _ => format!(
+                "Try a smaller min_cluster_size, or cluster_selection_epsilon near {:.6}, where the k-distance curve of source {name} turns (ml.suggest_eps).",
+                s.eps
+            ),
+        };
+        crate::shared::errors::notice(format!("{} with {now} {what}", self.display_name()), hint);
+        Some(s.eps)
     }
 
     fn has_noise(&self) -> bool {
@@ -699,7 +746,7 @@ fn scan_reason(
     if reduction || sweep.is_some() || params.n_init > 1 || params.init.is_some() || params.metric == mlkit::neighbors::Metric::Cosine {
         return None;
     }
-    let src = Source { relation: source, embedding_column, id_column, plan_bytes: &|_, _| 0, limit_bytes: usize::MAX };
+    let src = Source { relation: source, embedding_column, id_column, plan_bytes: &|_, _| 0, limit_bytes: usize::MAX, nulls: choice.nulls };
     let name = src.display_name();
     let parts = src.scan_parts(&name);
     let query = format!(
@@ -740,7 +787,7 @@ fn cluster_by_scan(
     reason: &str,
     started: Instant,
 ) -> i64 {
-    let src = Source { relation: source, embedding_column, id_column, plan_bytes: &|_, _| 0, limit_bytes: usize::MAX };
+    let src = Source { relation: source, embedding_column, id_column, plan_bytes: &|_, _| 0, limit_bytes: usize::MAX, nulls: choice.nulls };
     let (name, qualified) = (src.display_name(), src.qualified_name());
     let parts = src.scan_parts(&name);
     let sample = choice.silhouette_sample;
@@ -773,7 +820,7 @@ fn cluster_by_scan(
         "n_iter": fit.n_iter,
         "converged": fit.converged,
         "n_features": fit.dim,
-        "input": {"embedding_column": embedding_column, "id_column": id_column},
+        "input": src.input_metrics(),
         "n_clusters_found": fit.sizes.iter().filter(|&&s| s > 0).count(),
         "cluster_sizes": fit.sizes,
         "silhouette": quality.silhouette,

@@ -5,3 +5,4 @@
 pub mod centroids;
 pub mod cluster_embeddings;
 pub mod scan;
+pub mod suggest_eps;

@@ -238,6 +238,8 @@ fn predict_clusters(
         id_column: &id_column,
         plan_bytes: &plan,
         limit_bytes: guc::max_memory_bytes(),
+        // NULL in, NULL out: a row without an embedding gets no prediction (counted).
+        nulls: crate::shared::params::Nulls::Skip,
     };
     let Read { name: display, qualified, emb, mut progress, .. } = src.read_for(f);
     if emb.dim != m.dim {
@@ -287,6 +289,7 @@ fn predict_clusters(
     labels.iter().for_each(|&l| sizes[l as usize] += 1);
     let metrics = json!({
         "items": n,
+        "input": src.input_metrics(),
         "anomalies": anomalies,
         "anomaly_rate": anomalies as f64 / n as f64,
         "mean_anomaly_score": scores.iter().sum::<f64>() / n as f64,

@@ -90,7 +90,9 @@ pub fn reduce_embeddings(
     let id_column = required_name("id_column", id_column);
     let method = method.unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, "method must not be NULL", "Leave method out to use 'pca'."));
     let f = "ml.reduce_embeddings";
-    let reduction = Reduction::parse(method, params.map(|j| j.value(f, "params")).as_ref(), "method", "params");
+    let mut params = params.map(|j| j.value(f, "params"));
+    let nulls = crate::shared::params::take_nulls("params", &mut params);
+    let reduction = Reduction::parse(method, params.as_ref(), "method", "params");
     let run = runs::RunOptions::parse(run.map(|j| j.value(f, "run")).as_ref());
     if run.model_name.is_some() && !matches!(reduction.method, Method::Pca(_)) {
         raise(
@@ -107,6 +109,7 @@ pub fn reduce_embeddings(
         id_column: &id_column,
         plan_bytes: &plan,
         limit_bytes: guc::max_memory_bytes(),
+        nulls,
     };
     let Read { name, qualified, emb, mut progress, read_ms } = src.read_for("ml.reduce_embeddings");
     let x = Matrix::new(&emb.data, emb.ids.len(), emb.dim)
@@ -121,7 +124,7 @@ pub fn reduce_embeddings(
 
     let mut metrics = reduced.metrics.clone();
     metrics["n_features"] = json!(emb.dim);
-    metrics["input"] = json!({"embedding_column": embedding_column, "id_column": id_column});
+    metrics["input"] = src.input_metrics();
     metrics["timings_ms"] = json!({"read": read_ms, "reduce": fit_ms});
     let stage = reduction.stage(&reduced);
     let run_id = runs::insert("dim_reduction", &run, &qualified, x.rows(), None, Some(&stage), metrics.clone());

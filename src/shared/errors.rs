@@ -22,6 +22,13 @@ pub fn raise(code: PgSqlErrorCode, message: impl Into<String>, hint: impl Into<S
     unreachable!("an ERROR report does not return")
 }
 
+/// A NOTICE with a hint: what a call that succeeded wants its caller to look at.
+pub fn notice(message: impl Into<String>, hint: impl Into<String>) {
+    ErrorReport::new(PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION, message.into(), "pg_mlkit")
+        .set_hint(hint.into())
+        .report(PgLogLevel::NOTICE);
+}
+
 /// Refuses, with SQLSTATE 53200 (out_of_memory), a plan of `bytes` the server cannot allocate
 /// now, before any of it is used: Rust aborts the process when an allocation fails, so every
 /// large plan is first tried as one allocation that can fail (and is given back at once).

@@ -248,3 +248,37 @@ pub fn metric(o: &Options, arg: &str) -> mlkit::neighbors::Metric {
         )
     })
 }
+
+/// What an analysis function does with a source row whose embedding is NULL: `params =>
+/// '{"nulls": "skip"}'` leaves it out (and the run records how many were left out), the
+/// default `"error"` refuses the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nulls {
+    Error,
+    Skip,
+}
+
+impl Nulls {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Nulls::Error => "error",
+            Nulls::Skip => "skip",
+        }
+    }
+}
+
+/// Takes `"nulls"` out of the options `params` (named `arg` in errors), so that what is left
+/// is the algorithm's own options, checked by its own key list.
+pub fn take_nulls(arg: &str, params: &mut Option<Value>) -> Nulls {
+    let Some(Value::Object(map)) = params else { return Nulls::Error };
+    match map.remove("nulls") {
+        None | Some(Value::Null) => Nulls::Error,
+        Some(Value::String(s)) if s == "error" => Nulls::Error,
+        Some(Value::String(s)) if s == "skip" => Nulls::Skip,
+        Some(other) => raise(
+            INVALID_PARAMETER_VALUE,
+            format!("{arg}.nulls must be 'skip' or 'error', not {}", literal(&other.to_string())),
+            "Leave nulls out (or pass \"error\") to refuse rows without an embedding; \"skip\" leaves them out and records how many.",
+        ),
+    }
+}

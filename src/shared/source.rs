@@ -157,6 +157,8 @@ pub struct Source<'a> {
     /// Bytes the whole call will need for `rows × dim` input; checked against the limit.
     pub plan_bytes: &'a dyn Fn(usize, usize) -> usize,
     pub limit_bytes: usize,
+    /// Rows whose embedding is NULL: refused, or left out of every query (`params.nulls`).
+    pub nulls: crate::shared::params::Nulls,
 }
 
 impl Source<'_> {
@@ -207,7 +209,7 @@ impl Source<'_> {
             };
             ScanParts {
                 native,
-                from: format!("{} AS {}", sql::relation(c, self.relation), sql::ALIAS),
+                from: format!("{} AS {}", self.rows(c), sql::ALIAS),
                 embedding,
                 id: format!("{}::pg_catalog.text", sql::column(self.id_column)),
                 embedding_column: self.embedding_column.to_string(),
@@ -226,7 +228,48 @@ impl Source<'_> {
             Encoding::RealArray => format!("{emb}::real[]"),
             Encoding::Pgvector(..) => emb,
         };
-        (format!("SELECT {emb}, {idc}::pg_catalog.text FROM {} AS {} {order}", sql::relation(c, self.relation), sql::ALIAS), encoding)
+        (format!("SELECT {emb}, {idc}::pg_catalog.text FROM {} AS {} {order}", self.rows(c), sql::ALIAS), encoding)
+    }
+
+    /// The rows every query reads: the relation, or with `nulls` skip the subquery of its
+    /// rows that have an embedding.
+    fn rows(&self, c: &pgrx::spi::SpiClient<'_>) -> String {
+        let rel = sql::relation(c, self.relation);
+        match self.nulls {
+            crate::shared::params::Nulls::Error => rel,
+            crate::shared::params::Nulls::Skip => {
+                format!("(SELECT * FROM {rel} WHERE {} IS NOT NULL)", sql::ident(self.embedding_column))
+            }
+        }
+    }
+
+    /// `metrics.input` of a run: the columns read, and with `nulls` skip how many rows
+    /// without an embedding were left out.
+    pub fn input_metrics(&self) -> serde_json::Value {
+        let mut m = serde_json::json!({"embedding_column": self.embedding_column, "id_column": self.id_column});
+        if self.nulls == crate::shared::params::Nulls::Skip {
+            m["nulls"] = "skip".into();
+            m["skipped"] = self.skipped().into();
+        }
+        m
+    }
+
+    /// How many rows the relation holds without an embedding: what `nulls` skip left out
+    /// (0 without reading when nulls are refused, since a call that got this far read none).
+    pub fn skipped(&self) -> i64 {
+        if self.nulls == crate::shared::params::Nulls::Error {
+            return 0;
+        }
+        Spi::connect(|c| {
+            let q = format!(
+                "SELECT pg_catalog.count(*) FROM {} AS {} WHERE {} IS NULL",
+                sql::relation(c, self.relation),
+                sql::ALIAS,
+                sql::column(self.embedding_column)
+            );
+            let t = spi(c.select(&q, None, &[]), "count the rows without an embedding");
+            spi(t.first().get_one::<i64>(), "count the rows without an embedding").unwrap_or(0)
+        })
     }
 
     /// Checks the relation and its two columns (the embedding's type must be one of
@@ -642,7 +685,7 @@ pub fn refuse_null_embedding(embedding_column: &str, name: &str, id: &str) -> ! 
     raise(
         NULL_VALUE_NOT_ALLOWED,
         format!("embedding_column {} of source {name} is NULL for id {}", literal(embedding_column), literal(id)),
-        "Filter rows without embeddings out through a view, e.g. WHERE embedding IS NOT NULL.",
+        "Leave such rows out with params => '{\"nulls\": \"skip\"}' (the run counts them), or through a view: WHERE embedding IS NOT NULL.",
     )
 }
 

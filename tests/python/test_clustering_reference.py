@@ -192,3 +192,31 @@ def test_thread_count_does_not_change_the_result(conn, algorithm, params):
     np.testing.assert_array_equal(one[3], four[3])
     assert one[0]["silhouette"] == four[0]["silhouette"]
     assert len(set(one[1])) > 2
+
+
+# --- Choosing eps: the k-distance curve ------------------------------------------------------
+
+def kneedle(sorted_d):
+    """The knee as mlkit::cluster::eps defines it: the largest x - y with both scaled to [0, 1]."""
+    n = len(sorted_d)
+    x = np.arange(n) / (n - 1)
+    y = (sorted_d - sorted_d[0]) / (sorted_d[-1] - sorted_d[0])
+    gap = x - y
+    return int(np.argmax(gap)) if gap.max() > 0 else n - 1
+
+
+@pytest.mark.parametrize("data,min_samples", [("digits", 5), ("digits", 10), ("density", 4), ("density", 12)])
+def test_suggest_eps_reads_the_knee_of_sklearns_k_distances(conn, data, min_samples):
+    from sklearn.neighbors import NearestNeighbors
+    X = load_digits().data.astype(np.float32) if data == "digits" else varying_density(3, n=3000)
+    load_matrix(conn, "eps_src", X)
+    eps, ms, quantile, measured = conn.execute("SELECT * FROM ml.suggest_eps('eps_src', min_samples => %s)", (min_samples,)).fetchone()
+    kd = np.sort(NearestNeighbors(n_neighbors=min_samples).fit(X.astype(np.float64)).kneighbors(X.astype(np.float64))[0][:, -1])
+    at = kneedle(kd)
+    assert (ms, measured) == (min_samples, len(X))
+    assert eps == pytest.approx(kd[at], rel=1e-6)
+    assert quantile == pytest.approx(at / (len(X) - 1))
+    # With the suggested eps, DBSCAN makes about that share of the points core points.
+    core = (NearestNeighbors(radius=eps).fit(X).radius_neighbors(X, return_distance=False))
+    core_share = np.mean([len(c) >= min_samples for c in core])
+    assert abs(core_share - quantile) < 0.05

@@ -96,6 +96,26 @@ SELECT model_name, model_version, autoencoder_name, autoencoder_implementation, 
        autoencoder_params, dim_reduction_name, dim_reduction_params
   FROM ml.analysis_runs WHERE id = :described;
 
+-- Rows without an embedding: an error by default (errors.sql), left out with "nulls": "skip",
+-- which the run records with how many it left out. The same for the scan engine, DBSCAN and
+-- ml.reduce_embeddings.
+CREATE TABLE gappy (id int PRIMARY KEY, embedding real[]);
+INSERT INTO gappy SELECT i, CASE WHEN i % 4 = 0 THEN NULL ELSE ARRAY[i % 2 * 10, i % 3]::real[] END FROM generate_series(1, 20) i;
+SELECT ml.cluster_embeddings('gappy', params => '{"n_clusters": 2, "random_state": 0, "nulls": "skip"}') AS skipped_run \gset
+SELECT row_count, metrics -> 'input' AS input, clustering_params ? 'nulls' AS in_clustering_params,
+       (SELECT count(*) FROM ml.cluster_assignments WHERE run_id = :skipped_run) AS assigned
+  FROM ml.analysis_runs WHERE id = :skipped_run;
+SELECT ml.cluster_embeddings('gappy', params => '{"n_clusters": 2, "random_state": 0, "engine": "scan", "nulls": "skip"}') AS scan_run \gset
+SELECT ml.cluster_embeddings('gappy', algorithm => 'dbscan', params => '{"eps": 1.5, "min_samples": 2, "nulls": "skip"}') AS dbscan_run \gset
+SELECT ml.reduce_embeddings('gappy', params => '{"n_components": 1, "nulls": "skip"}') AS pca_run \gset
+SELECT a.run, r.row_count, r.metrics -> 'input' ->> 'skipped' AS skipped,
+       (SELECT count(*) FROM ml.run_points p WHERE p.run_id = r.id) AS points
+  FROM (VALUES ('scan', :scan_run), ('dbscan', :dbscan_run), ('pca', :pca_run)) a(run, id)
+  JOIN ml.analysis_runs r ON r.id = a.id ORDER BY 1;
+SELECT ml.cluster_embeddings('gappy', params => '{"n_clusters": 2, "nulls": "error"}');
+SELECT ml.cluster_embeddings('gappy', params => '{"n_clusters": 2, "nulls": "ignore"}');
+SELECT ml.cluster_embeddings('gappy', reduction => 'pca', reduction_params => '{"nulls": "skip"}');
+
 -- A run and its assignments are the caller's: they roll back with the transaction.
 BEGIN;
 SELECT ml.cluster_embeddings('points', params => '{"n_clusters": 2}') IS NOT NULL AS ran;

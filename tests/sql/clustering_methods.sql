@@ -15,6 +15,20 @@ SELECT clustering_name, clustering_params, metrics -> 'cluster_sizes' AS sizes,
   FROM ml.analysis_runs WHERE id = :dbscan_run;
 SELECT item_id, cluster FROM ml.cluster_assignments WHERE run_id = :dbscan_run ORDER BY item_id::int;
 
+-- A poor eps: every point is noise. The run completes, with a NOTICE that suggests an eps
+-- from the k-distance curve (also in metrics.suggested_eps); ml.suggest_eps gives it alone.
+SELECT ml.cluster_embeddings('blobs2', algorithm => 'dbscan', params => '{"eps": 0.01, "min_samples": 3}') AS poor_eps \gset
+SELECT metrics -> 'n_clusters_found' AS n_clusters_found, round((metrics ->> 'suggested_eps')::numeric, 4) AS suggested_eps
+  FROM ml.analysis_runs WHERE id = :poor_eps;
+SELECT round(eps::numeric, 4) AS eps, min_samples, round(knee_quantile::numeric, 4) AS knee_quantile, points_measured
+  FROM ml.suggest_eps('blobs2', min_samples => 3);
+SELECT ml.cluster_embeddings('blobs2', algorithm => 'dbscan', params => jsonb_build_object('eps', eps, 'min_samples', 3)) AS good_eps
+  FROM ml.suggest_eps('blobs2', min_samples => 3) \gset
+SELECT metrics -> 'n_clusters_found' AS n_clusters_found, metrics -> 'cluster_sizes' AS sizes, metrics ? 'suggested_eps' AS noticed
+  FROM ml.analysis_runs WHERE id = :good_eps;
+SELECT * FROM ml.suggest_eps('blobs2', min_samples => 0);
+SELECT * FROM ml.suggest_eps('blobs2', metric => 'manhattan');
+
 -- HDBSCAN on the same points: clusters, noise, and a membership probability per item.
 SELECT ml.cluster_embeddings('blobs2', algorithm => 'hdbscan',
                              params => '{"min_cluster_size": 3, "random_state": 0}') AS hdbscan_run \gset

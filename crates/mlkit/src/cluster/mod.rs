@@ -5,6 +5,7 @@
 pub mod anomaly;
 pub mod compare;
 pub mod dbscan;
+pub mod eps;
 pub mod hdbscan;
 pub mod kmeans;
 pub mod lloyd;
