@@ -11,6 +11,7 @@
 //! | `ml.reduce_embeddings(...)`  | [`reduce::reduce_embeddings`] (also the reduction stage of `ml.cluster_embeddings`) |
 //! | `ml.plot_run(...)`           | [`runs::plot_run`] |
 //! | `ml.compare_runs(a, b)`      | [`runs::compare_runs`] |
+//! | `ml.item_key(...)`, `ml.run_items(...)` | [`runs::item_key`] (`ml.run_items`: `sql/schema/10_analysis.sql`) |
 //! | `ml.load_analysis_run(...)`  | `sql/schema/90_load_analysis_run.sql` (plain SQL) |
 //! | `ml.predict_cluster`, `ml.predict_clusters` | [`monitor::predict_cluster`] (`ml.log_prediction`: `sql/schema/20_monitoring.sql`) |
 //! | `ml.ks_2samp`, `ml.wasserstein_distance`, `ml.psi`, `ml.jensen_shannon_distance`, `ml.chi_square_test`, `ml.z_test_proportions` | [`monitor::drift_statistics`] |

@@ -99,11 +99,11 @@ COMMENT ON COLUMN ml.embedding_coordinates.coords IS 'The item''s coordinates, n
 -- only reduced: two branches of plain columns, so that "WHERE run_id = 42" reaches both
 -- tables' primary-key indexes and one run is read without touching the others.
 CREATE OR REPLACE VIEW ml.run_points WITH (security_invoker = true) AS
-SELECT a.run_id, a.item_id, a.cluster, a.distance, c.coords, a.tenant_id
+SELECT a.run_id, a.item_id, a.cluster, a.distance, c.coords, a.tenant_id, a.probability, a.outlier_score
   FROM ml.cluster_assignments a
   LEFT JOIN ml.embedding_coordinates c ON c.run_id = a.run_id AND c.item_id = a.item_id AND c.tenant_id = a.tenant_id
 UNION ALL
-SELECT c.run_id, c.item_id, NULL::integer, NULL::double precision, c.coords, c.tenant_id
+SELECT c.run_id, c.item_id, NULL::integer, NULL::double precision, c.coords, c.tenant_id, NULL::double precision, NULL::double precision
   FROM ml.embedding_coordinates c
  WHERE NOT EXISTS (SELECT FROM ml.cluster_assignments a
                     WHERE a.run_id = c.run_id AND a.item_id = c.item_id AND a.tenant_id = c.tenant_id);
@@ -111,6 +111,27 @@ SELECT c.run_id, c.item_id, NULL::integer, NULL::double precision, c.coords, c.t
 COMMENT ON VIEW ml.run_points IS
   'Every item of a run in one place: its cluster and distance (clustering runs) and its reduced coordinates (runs with a reduction). Filter on run_id: one run is read through the primary keys.';
 -- @end run_points
+
+-- Typed joins back to the source. Item ids are stored as text (a run may read any key type);
+-- ml.item_key turns one back into the source key's type, so a join compares keys of the
+-- same type on the assignments' side and the source's primary-key index is used:
+--   SELECT s.*, r.cluster FROM ml.run_items(42, NULL::bigint) r JOIN items s ON s.id = r.item_id;
+-- ml.item_key is Rust: src/runs/item_key.rs.
+
+-- A plain SQL function with every name qualified and no SET clause, so that the planner
+-- inlines it: the run_id condition reaches ml.run_points' primary keys, and the typed item_id
+-- drives an index scan of the source.
+CREATE OR REPLACE FUNCTION ml.run_items(run_id bigint, id_type anyelement)
+RETURNS TABLE (item_id anyelement, cluster integer, distance double precision, probability double precision,
+               outlier_score double precision, coords real[])
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+  SELECT ml.item_key(p.item_id, $2), p.cluster, p.distance, p.probability, p.outlier_score, p.coords
+    FROM ml.run_points p
+   WHERE p.run_id OPERATOR(pg_catalog.=) $1
+$$;
+COMMENT ON FUNCTION ml.run_items(bigint, anyelement) IS
+  'The items of one run with item_id in the source key''s type (pass a typed NULL: NULL::bigint), cluster, distance, probability, outlier score and coordinates: join it to the source on its key.';
 
 -- Writing a million assignments row by row through the foreign key's per-row check costs
 -- about 10 µs a row, more than the clustering itself. So the per-row insert check of the

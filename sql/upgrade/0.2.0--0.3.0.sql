@@ -131,6 +131,9 @@ DROP FUNCTION ml.plot_run(bigint, integer, integer);
 -- An eps for DBSCAN from the source's k-distance curve.
 -- @rust suggest_eps
 
+-- Typed joins back to the source (ml.run_items comes with the functions above).
+-- @rust item_key
+
 -- ml.z_test_proportions takes booleans as well as text: one polymorphic function
 -- (anycompatiblearray), so that untyped literals still resolve to text[].
 DROP FUNCTION ml.z_test_proportions(text[], text[]);

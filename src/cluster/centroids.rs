@@ -129,28 +129,18 @@ fn as_type_rows(m: &KMeansModel, fcinfo: pg_sys::FunctionCallInfo, arg: usize) -
     // SAFETY: the call's own fcinfo; argument `arg` is the polymorphic as_type.
     let oid = unsafe { pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, arg as i32) };
     let form = form_of(oid);
-    let (mut input, mut ioparam) = (Oid::INVALID, Oid::INVALID);
-    // SAFETY: the input function of a valid type (a domain's checks its constraints).
-    unsafe { pg_sys::getTypeInputInfo(oid, &mut input, &mut ioparam) };
     let rows: Vec<_> = (0..m.profiles.len())
         .map(|j| {
             let text = std::ffi::CString::new(text_of(m, j, &form)).expect("numbers have no NUL");
             // The type's own checks (a vector(n)'s dimension, halfvec's range, a domain's
             // constraints) fail with their own SQLSTATE, given this function's context.
-            let datum = pgrx::PgTryBuilder::new(|| {
-                // SAFETY: the type's input function on a cstring it reads; the result is a
-                // datum of type `oid` in the current memory context.
-                unsafe { pg_sys::OidInputFunctionCall(input, text.as_ptr().cast_mut(), ioparam, -1) }
-            })
-            .catch_others(|e| match e {
-                pgrx::pg_sys::panic::CaughtError::PostgresError(r) | pgrx::pg_sys::panic::CaughtError::ErrorReport(r) => raise(
+            let datum = crate::shared::sql::input_value(oid, &text, |r| {
+                raise(
                     r.sql_error_code(),
                     format!("{F}: centroid {j} cannot be returned as as_type's type {}: {}", crate::shared::sql::type_name(oid), r.message()),
                     "Pass a type the centroids fit: NULL::vector (no dimension or the model's), NULL::real[], ...; halfvec holds values up to 65504.",
-                ),
-                other => other.rethrow(),
-            })
-            .execute();
+                )
+            });
             // SAFETY: a non-null datum of type `oid`.
             let value = unsafe { AnyElement::from_polymorphic_datum(datum, false, oid) }.expect("a non-null datum");
             (j as i32, value)

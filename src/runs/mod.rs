@@ -3,6 +3,7 @@
 //! metrics, and the timings added at the end.
 
 pub mod compare_runs;
+pub mod item_key;
 pub mod plot_run;
 pub mod writer;
 

@@ -30,6 +30,31 @@ pub fn type_name(oid: pg_sys::Oid) -> String {
     unsafe { std::ffi::CStr::from_ptr(pg_sys::format_type_be(oid)) }.to_string_lossy().into_owned()
 }
 
+/// `text` read by the input function of type `oid` (a domain's checks its constraints): a
+/// datum of that type in the current memory context. An input the type refuses raises what
+/// `refused` makes of the type's own error (its SQLSTATE and message), so the caller can say
+/// which argument was refused and what to do.
+pub fn input_value<F: Fn(&pgrx::pg_sys::panic::ErrorReportWithLevel) -> pg_sys::Datum + std::panic::RefUnwindSafe>(
+    oid: pg_sys::Oid,
+    text: &std::ffi::CStr,
+    refused: F,
+) -> pg_sys::Datum {
+    let (mut input, mut ioparam) = (pg_sys::Oid::INVALID, pg_sys::Oid::INVALID);
+    // SAFETY: the input function of a valid type OID.
+    unsafe { pg_sys::getTypeInputInfo(oid, &mut input, &mut ioparam) };
+    // The error is raised again, as the caller's: nothing the input function left half-done
+    // outlives the transaction it aborts.
+    pgrx::PgTryBuilder::new(|| {
+        // SAFETY: the type's input function on a cstring it only reads.
+        unsafe { pg_sys::OidInputFunctionCall(input, text.as_ptr().cast_mut(), ioparam, -1) }
+    })
+    .catch_others(|e| match e {
+        pgrx::pg_sys::panic::CaughtError::PostgresError(r) | pgrx::pg_sys::panic::CaughtError::ErrorReport(r) => refused(&r),
+        other => other.rethrow(),
+    })
+    .execute()
+}
+
 /// `name` as a quoted identifier: `"name"`, with `"` doubled. Always quoted, so that no name
 /// is ever folded, taken as a keyword, or read as anything but itself.
 pub fn ident(name: &str) -> String {

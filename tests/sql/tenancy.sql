@@ -48,6 +48,9 @@ END $$;
 SELECT pg_temp.outcome(format('INSERT INTO ml.cluster_assignments (run_id, item_id, cluster) VALUES (%s, %L, 0)', :acme_run, 'x')) AS acme_run,
        pg_temp.outcome(format('INSERT INTO ml.cluster_assignments (run_id, item_id, cluster) VALUES (%s, %L, 0)', :acme_run + 1000000, 'x')) AS no_such_run
 \gx
+-- Reading acme's run back gives him nothing: no items, and no run to compare.
+SELECT count(*) AS acme_items_bob_reads FROM ml.run_items(:acme_run, NULL::integer);
+SELECT pg_temp.outcome(format('SELECT * FROM ml.compare_runs(%s, %s)', :acme_run, :acme_run)) AS compare_acme_runs;
 -- ... and taking acme's run id for himself blocks nobody: ids are unique per tenant.
 SELECT pg_temp.outcome(format('INSERT INTO ml.analysis_runs (id, analysis_type) VALUES (%s, %L)', :acme_run, 'bob''s own')) AS bob_takes_acmes_id;
 -- A session that never set app.tenant works in the default tenant.
