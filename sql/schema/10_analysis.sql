@@ -112,6 +112,40 @@ COMMENT ON VIEW ml.run_points IS
   'Every item of a run in one place: its cluster and distance (clustering runs) and its reduced coordinates (runs with a reduction). Filter on run_id: one run is read through the primary keys.';
 -- @end run_points
 
+-- @begin run_views
+-- The runs as people read them: one line each, the figures they look for as columns.
+CREATE OR REPLACE VIEW ml.runs WITH (security_invoker = true) AS
+SELECT r.id, r.run_timestamp, r.analysis_type, r.status,
+       concat_ws(' on ', r.clustering_name, r.dim_reduction_name) AS method,
+       r.source, r.row_count,
+       (r.metrics ->> 'n_clusters_found')::integer AS clusters,
+       (r.metrics ->> 'noise_fraction')::double precision AS noise_fraction,
+       (r.metrics ->> 'silhouette')::double precision AS silhouette,
+       concat_ws(' ', r.model_name, r.model_version) AS model,
+       r.duration_ms, r.error
+  FROM ml.analysis_runs r;
+
+COMMENT ON VIEW ml.runs IS
+  'One line per run with the columns people read: type, status, method (clustering on reduction), source, rows, clusters found, noise share, silhouette, model, duration, error. The full row is in ml.analysis_runs.';
+COMMENT ON COLUMN ml.runs.method IS 'The clustering and the reduction it ran on, e.g. ''K-Means on umap''; empty for runs of neither.';
+COMMENT ON COLUMN ml.runs.clusters IS 'Clusters found (metrics.n_clusters_found), NULL for runs that do not cluster.';
+COMMENT ON COLUMN ml.runs.model IS 'The model name and version the run stored or used, if any.';
+
+-- Every k a K-Means run swept (params.n_clusters as a range), as rows; kept marks the k the run kept.
+CREATE OR REPLACE VIEW ml.run_sweep WITH (security_invoker = true) AS
+SELECT r.id AS run_id, (s.value ->> 'n_clusters')::integer AS k,
+       (s.value ->> 'inertia')::double precision AS inertia,
+       (s.value ->> 'silhouette')::double precision AS silhouette,
+       (s.value ->> 'davies_bouldin')::double precision AS davies_bouldin,
+       (s.value ->> 'calinski_harabasz')::double precision AS calinski_harabasz,
+       (s.value ->> 'n_clusters') = (r.clustering_params ->> 'n_clusters') AS kept
+  FROM ml.analysis_runs r, jsonb_array_elements(r.metrics -> 'sweep') s
+ WHERE jsonb_typeof(r.metrics -> 'sweep') = 'array';
+
+COMMENT ON VIEW ml.run_sweep IS
+  'Every k a K-Means run tried when params.n_clusters was a range: inertia and the quality measures per k, and which k the run kept (the best silhouette).';
+-- @end run_views
+
 -- Typed joins back to the source. Item ids are stored as text (a run may read any key type);
 -- ml.item_key turns one back into the source key's type, so a join compares keys of the
 -- same type on the assignments' side and the source's primary-key index is used:

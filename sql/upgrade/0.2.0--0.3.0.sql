@@ -125,6 +125,9 @@ DROP FUNCTION ml.plot_run(bigint, integer, integer);
 -- JOIN of coalesced ones, which read every stored run).
 -- @include run_points
 
+-- The runs one line each (ml.runs), and a K-Means sweep's values of k as rows (ml.run_sweep).
+-- @include run_views
+
 -- How alike two runs' clusterings are.
 -- @rust compare_runs
 

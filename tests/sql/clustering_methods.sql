@@ -50,6 +50,13 @@ SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": {"min": 8, "max
 SELECT s ->> 'n_clusters' AS k, (s ->> 'silhouette')::float > 0 AS scored,
        (s ->> 'davies_bouldin')::float > 0 AS db, (s ->> 'calinski_harabasz')::float > 0 AS ch
   FROM ml.analysis_runs, jsonb_array_elements(metrics -> 'sweep') s WHERE id = :sweep_run;
+-- The same sweep as rows of ml.run_sweep, with the k the run kept.
+SELECT k, round(silhouette::numeric, 4) AS silhouette, inertia > 0 AS has_inertia, kept
+  FROM ml.run_sweep WHERE run_id = :sweep_run ORDER BY k;
+-- ml.runs: one line per run, the figures people look for as columns.
+SELECT analysis_type, status, method, source, row_count, clusters, round(noise_fraction::numeric, 4) AS noise_fraction,
+       round(silhouette::numeric, 4) AS silhouette, model, duration_ms > 0 AS timed, error
+  FROM ml.runs WHERE id IN (:dbscan_run, :sweep_run) ORDER BY id;
 SELECT (clustering_params ->> 'n_clusters')::int = (
          SELECT (s ->> 'n_clusters')::int FROM ml.analysis_runs r, jsonb_array_elements(r.metrics -> 'sweep') s
           WHERE r.id = :sweep_run ORDER BY (s ->> 'silhouette')::float DESC LIMIT 1) AS best_silhouette_kept,

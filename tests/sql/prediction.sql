@@ -30,6 +30,13 @@ SELECT count(*) AS items, count(*) FILTER (WHERE p.cluster <> f.cluster) AS diff
        max(abs(p.distance - f.distance)) < 1e-4 AS same_distances
   FROM ml.cluster_assignments p JOIN ml.cluster_assignments f USING (item_id)
  WHERE p.run_id = :predict_run AND f.run_id = :fit_run;
+-- Rows without an embedding get no prediction (NULL in, NULL out), and the run counts them.
+CREATE VIEW digits_gappy AS SELECT id, CASE WHEN id % 100 <> 0 THEN embedding END AS embedding FROM digits;
+SELECT ml.predict_clusters('digits_km', 'digits_gappy', log => false) AS gappy_run \gset
+SELECT row_count, metrics -> 'input' ->> 'skipped' AS skipped,
+       (SELECT count(*) FROM ml.cluster_assignments WHERE run_id = :gappy_run) AS predicted
+  FROM ml.analysis_runs WHERE id = :gappy_run;
+DROP VIEW digits_gappy;
 
 -- Which version: the one aliased production, else the newest staged production, else the newest.
 SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": 3, "random_state": 0}',
