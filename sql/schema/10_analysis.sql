@@ -56,6 +56,35 @@ COMMENT ON COLUMN ml.cluster_assignments.probability IS 'Strength of the item''s
 COMMENT ON COLUMN ml.cluster_assignments.outlier_score IS 'How much of an outlier the item is, where the algorithm gives a score.';
 COMMENT ON COLUMN ml.cluster_assignments.coordinates IS 'Left NULL, kept for applications that wrote it: reduced coordinates are in ml.embedding_coordinates (see the view ml.run_points).';
 
+-- @begin cluster_summaries
+CREATE TABLE ml.cluster_summaries (
+  run_id         bigint NOT NULL,
+  cluster        integer NOT NULL CHECK (cluster >= -1),
+  tenant_id      text NOT NULL DEFAULT ml.current_tenant(),
+  size           bigint NOT NULL CHECK (size > 0),
+  centroid       real[],
+  mean_distance  double precision CHECK (mean_distance >= 0),
+  max_distance   double precision CHECK (max_distance >= 0),
+  silhouette     double precision CHECK (silhouette BETWEEN -1 AND 1),
+  exemplars      text[],
+  PRIMARY KEY (run_id, cluster)
+);
+
+COMMENT ON TABLE ml.cluster_summaries IS
+  'One row per cluster of every clustering run (and one for its noise): size, centre, spread, silhouette and exemplars, written with the run.';
+COMMENT ON COLUMN ml.cluster_summaries.cluster IS 'Cluster number from 0; -1 is the run''s noise, which has a size only.';
+COMMENT ON COLUMN ml.cluster_summaries.size IS 'Items in the cluster.';
+COMMENT ON COLUMN ml.cluster_summaries.centroid IS 'The cluster''s centre in the space that was clustered (the reduced coordinates after a reduction): K-Means''s centroid, else the mean of its items.';
+COMMENT ON COLUMN ml.cluster_summaries.mean_distance IS 'Mean Euclidean distance of the cluster''s items to its centroid.';
+COMMENT ON COLUMN ml.cluster_summaries.max_distance IS 'Largest Euclidean distance of an item of the cluster to its centroid.';
+COMMENT ON COLUMN ml.cluster_summaries.silhouette IS 'Mean silhouette of the cluster''s items in the run''s silhouette sample (NULL when the run has no silhouette, or none of its items was sampled).';
+COMMENT ON COLUMN ml.cluster_summaries.exemplars IS 'Ids of up to 5 items nearest the centroid, nearest first.';
+-- @end cluster_summaries
+-- Outside the block: the 0.3.0 upgrade adds it in its sealed form (run and tenant), which
+-- 99_finish.sql makes of this one on a fresh install.
+ALTER TABLE ml.cluster_summaries
+  ADD CONSTRAINT cluster_summaries_run_id_fkey FOREIGN KEY (run_id) REFERENCES ml.analysis_runs (id) ON DELETE CASCADE;
+
 CREATE TABLE ml.duplicate_assignments (
   run_id                    bigint NOT NULL REFERENCES ml.analysis_runs (id) ON DELETE CASCADE,
   item_id                   text NOT NULL,

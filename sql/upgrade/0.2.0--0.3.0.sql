@@ -125,6 +125,20 @@ DROP FUNCTION ml.plot_run(bigint, integer, integer);
 -- JOIN of coalesced ones, which read every stored run).
 -- @include run_points
 
+-- A summary of every cluster of every clustering run, sealed per tenant as 99_finish.sql
+-- seals every table (its key and foreign key carry tenant_id), with its policy and guards.
+-- @include cluster_summaries
+ALTER TABLE ml.cluster_summaries
+  DROP CONSTRAINT cluster_summaries_pkey,
+  ADD CONSTRAINT cluster_summaries_pkey PRIMARY KEY (run_id, cluster, tenant_id),
+  ADD CONSTRAINT cluster_summaries_run_id_fkey FOREIGN KEY (tenant_id, run_id) REFERENCES ml.analysis_runs (tenant_id, id) ON DELETE CASCADE;
+ALTER TABLE ml.cluster_summaries ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON ml.cluster_summaries USING (tenant_id = ml.current_tenant())
+  WITH CHECK (tenant_id = ml.current_tenant());
+SELECT pg_catalog.pg_extension_config_dump('ml.cluster_summaries', '');
+CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON ml.cluster_summaries
+  FOR EACH STATEMENT EXECUTE FUNCTION ml.refuse_truncate();
+
 -- The runs one line each (ml.runs), and a K-Means sweep's values of k as rows (ml.run_sweep).
 -- @include run_views
 

@@ -38,6 +38,9 @@ const HDBSCAN_KEYS: &[&str] = &[
 ];
 /// Points the silhouette is computed on when `silhouette_sample_size` is not given.
 const DEFAULT_SILHOUETTE_SAMPLE: i64 = 1000;
+/// Exemplars kept per cluster in `ml.cluster_summaries` (the items nearest its centre).
+const SUMMARY_EXEMPLARS: usize = 5;
+
 /// Most values of k one sweep may fit.
 const MAX_SWEEP: i64 = 200;
 
@@ -160,11 +163,18 @@ pub fn cluster_embeddings(
 
     let t_quality = Instant::now();
     let sample = choice.silhouette_sample(&result.labels);
-    // A sweep has scored the k it kept already.
+    // The silhouette by cluster, for the summaries; a sweep has scored the k it kept already.
+    let by_cluster = metrics::silhouette_by_cluster(&x, &result.labels, sample.as_deref(), choice.metric(), &mut exec);
     let quality = match &sweep {
         Some((_, kept)) => *kept,
-        None => metrics::quality(&x, &result.labels, sample.as_deref(), choice.metric(), &mut exec),
+        None => {
+            let (davies_bouldin, calinski_harabasz) = metrics::davies_bouldin_and_calinski_harabasz(&x, &result.labels, &mut exec);
+            Quality { silhouette: by_cluster.as_ref().map(|b| b.0), davies_bouldin, calinski_harabasz }
+        }
     };
+    // Centres for the summaries: K-Means's own where they are Euclidean, else the means.
+    let centres = result.centroids.as_deref().filter(|_| choice.metric() == mlkit::neighbors::Metric::Euclidean);
+    let summaries = mlkit::cluster::summary::summarize(&x, &result.labels, centres, SUMMARY_EXEMPLARS, &mut exec);
     drop(exec);
     let quality_ms = ms(t_quality);
 
@@ -206,6 +216,8 @@ pub fn cluster_embeddings(
     let run_id = runs::insert("clustering", &run, &qualified, x.rows(), Some(&stage), reduction_stage.as_ref(), metrics.clone());
     let t_write = Instant::now();
     writer::write_assignments(run_id, &emb.ids, &result, &mut progress);
+    let rows = writer::summary_rows(&summaries, &emb.ids, by_cluster.as_ref().map(|b| b.1.as_slice()));
+    writer::write_summaries(run_id, &rows, &mut progress);
     if let Some(r) = &reduced {
         writer::write_coordinates(run_id, &emb.ids, &r.coords, r.k, &mut progress);
     }
@@ -806,12 +818,14 @@ fn cluster_by_scan(
     let fit_ms = ms(t_fit);
 
     let t_quality = Instant::now();
-    let quality = match Matrix::new(&fit.sample, fit.sample_labels.len(), fit.dim) {
+    let (quality, by_cluster) = match Matrix::new(&fit.sample, fit.sample_labels.len(), fit.dim) {
         Some(x) => {
             let mut exec = Exec::new(guc::threads(), &mut progress);
-            metrics::quality(&x, &fit.sample_labels, None, mlkit::neighbors::Metric::Euclidean, &mut exec)
+            let by_cluster = metrics::silhouette_by_cluster(&x, &fit.sample_labels, None, mlkit::neighbors::Metric::Euclidean, &mut exec);
+            let (davies_bouldin, calinski_harabasz) = metrics::davies_bouldin_and_calinski_harabasz(&x, &fit.sample_labels, &mut exec);
+            (Quality { silhouette: by_cluster.as_ref().map(|b| b.0), davies_bouldin, calinski_harabasz }, by_cluster)
         }
-        None => Quality { silhouette: None, davies_bouldin: None, calinski_harabasz: None },
+        None => (Quality { silhouette: None, davies_bouldin: None, calinski_harabasz: None }, None),
     };
     let quality_ms = ms(t_quality);
     let k = fit.sizes.len();
@@ -849,6 +863,8 @@ fn cluster_by_scan(
     let run_id = runs::insert("clustering", run, &qualified, fit.rows, Some(&stage), None, metrics.clone());
     let t_write = Instant::now();
     writer::write_assignments_by_scan(&parts, run_id, &fit.centroids, fit.dim);
+    let rows = writer::summary_rows_from_assignments(run_id, &fit.centroids, fit.dim, by_cluster.as_ref().map(|b| b.1.as_slice()));
+    writer::write_summaries(run_id, &rows, &mut progress);
     if let Some(model_name) = run.model_name.as_deref() {
         let artifact =
             registry::kmeans_artifact_of(&fit.centroids, fit.dim, scan::distance_summaries(run_id, k), mlkit::neighbors::Metric::Euclidean);

@@ -154,3 +154,116 @@ pub fn write_assignments_by_scan(parts: &crate::shared::source::ScanParts, run_i
         spi(c.update(&query, None, &[run_id.into(), crate::shared::sql::array_2d(centroids, dim)]), "record the assignments");
     });
 }
+
+/// One `ml.cluster_summaries` row, as the writer takes it.
+pub struct SummaryRow {
+    pub cluster: i32,
+    pub size: i64,
+    pub centroid: Option<Vec<f32>>,
+    pub mean_distance: Option<f64>,
+    pub max_distance: Option<f64>,
+    pub silhouette: Option<f64>,
+    pub exemplars: Option<Vec<String>>,
+}
+
+/// The summary rows of a run computed here ([`mlkit::cluster::summary`]), with the item ids
+/// of its exemplars and the per-cluster silhouettes (`(label, mean, sampled)`) where the run
+/// has a silhouette.
+pub fn summary_rows(
+    summaries: &[mlkit::cluster::summary::Summary],
+    ids: &[String],
+    silhouettes: Option<&[(i32, f64, usize)]>,
+) -> Vec<SummaryRow> {
+    summaries
+        .iter()
+        .map(|s| SummaryRow {
+            cluster: s.cluster,
+            size: s.size as i64,
+            centroid: s.centroid.clone(),
+            mean_distance: s.mean_distance,
+            max_distance: s.max_distance,
+            silhouette: silhouettes.and_then(|v| v.iter().find(|x| x.0 == s.cluster)).map(|x| x.1),
+            exemplars: (s.cluster >= 0).then(|| s.exemplars.iter().map(|&i| ids[i].clone()).collect()),
+        })
+        .collect()
+}
+
+/// The summary rows of a scan-engine run: sizes, spread and exemplars read back from the
+/// assignments it wrote (one grouped pass), centroids from the fit.
+pub fn summary_rows_from_assignments(
+    run_id: i64,
+    centroids: &[f32],
+    dim: usize,
+    silhouettes: Option<&[(i32, f64, usize)]>,
+) -> Vec<SummaryRow> {
+    Spi::connect(|c| {
+        let t = spi(
+            c.select(
+                "SELECT s.cluster, s.size, s.mean, s.max, e.ids
+                   FROM (SELECT a.cluster, pg_catalog.count(*) AS size, pg_catalog.avg(a.distance) AS mean, pg_catalog.max(a.distance) AS max
+                           FROM ml.cluster_assignments a
+                          WHERE a.run_id OPERATOR(pg_catalog.=) $1 AND a.tenant_id OPERATOR(pg_catalog.=) ml.current_tenant()
+                          GROUP BY a.cluster) s
+                   LEFT JOIN (SELECT x.cluster, pg_catalog.array_agg(x.item_id ORDER BY x.distance, x.item_id) AS ids
+                                FROM (SELECT a.cluster, a.item_id, a.distance,
+                                             pg_catalog.row_number() OVER (PARTITION BY a.cluster ORDER BY a.distance, a.item_id) AS rn
+                                        FROM ml.cluster_assignments a
+                                       WHERE a.run_id OPERATOR(pg_catalog.=) $1 AND a.tenant_id OPERATOR(pg_catalog.=) ml.current_tenant()) x
+                               WHERE x.rn OPERATOR(pg_catalog.<=) 5
+                               GROUP BY x.cluster) e ON e.cluster OPERATOR(pg_catalog.=) s.cluster
+                  ORDER BY s.cluster",
+                None,
+                &[run_id.into()],
+            ),
+            "summarise the clusters",
+        );
+        t.map(|r| {
+            let cluster = crate::shared::errors::spi_some(r.get::<i32>(1), "summarise the clusters");
+            let j = cluster.max(0) as usize;
+            SummaryRow {
+                cluster,
+                size: crate::shared::errors::spi_some(r.get::<i64>(2), "summarise the clusters"),
+                centroid: centroids.get(j * dim..(j + 1) * dim).map(<[f32]>::to_vec),
+                mean_distance: spi(r.get::<f64>(3), "summarise the clusters"),
+                max_distance: spi(r.get::<f64>(4), "summarise the clusters"),
+                silhouette: silhouettes.and_then(|v| v.iter().find(|x| x.0 == cluster)).map(|x| x.1),
+                exemplars: spi(r.get::<Vec<String>>(5), "summarise the clusters"),
+            }
+        })
+        .collect()
+    })
+}
+
+/// Writes a run's `ml.cluster_summaries` rows (one a cluster: a few hundred at most in
+/// practice, each its own INSERT).
+pub fn write_summaries(run_id: i64, rows: &[SummaryRow], progress: &mut Reporter) {
+    Spi::connect_mut(|c| {
+        // A database still on 0.2.0's schema (this library installed, ALTER EXTENSION pg_mlkit
+        // UPDATE not yet run) has no summaries table: its runs go without.
+        let t = spi(c.select("SELECT pg_catalog.to_regclass('ml.cluster_summaries') IS NOT NULL", None, &[]), "find the cluster summaries");
+        if !spi(t.first().get_one::<bool>(), "find the cluster summaries").unwrap_or(false) {
+            return;
+        }
+        for (i, r) in rows.iter().enumerate() {
+            progress.tick(|| format!("wrote {i} of {} cluster summaries", rows.len()));
+            spi(
+                c.update(
+                    "INSERT INTO ml.cluster_summaries (run_id, cluster, size, centroid, mean_distance, max_distance, silhouette, exemplars)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    None,
+                    &[
+                        run_id.into(),
+                        r.cluster.into(),
+                        r.size.into(),
+                        r.centroid.clone().into(),
+                        r.mean_distance.into(),
+                        r.max_distance.into(),
+                        r.silhouette.into(),
+                        r.exemplars.clone().into(),
+                    ],
+                ),
+                "record the cluster summaries",
+            );
+        }
+    });
+}

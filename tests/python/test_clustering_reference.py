@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from sklearn.cluster import DBSCAN, HDBSCAN, KMeans
 from sklearn.datasets import load_digits, make_blobs
-from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.metrics import (adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score, silhouette_samples,
+                             silhouette_score)
 
 from conftest import load_matrix
 
@@ -150,6 +151,21 @@ def test_metrics_equal_sklearn_on_the_same_labels(conn, algorithm, params):
         assert ours == pytest.approx(ref, rel=1e-6)
     if algorithm != "kmeans":
         assert metrics["noise_fraction"] == pytest.approx((~keep).mean())
+    # ml.cluster_summaries: per cluster, the size, the mean of silhouette_samples, the centroid
+    # (the mean of the items, or K-Means's centroid) and the largest distance to it.
+    run_id = conn.execute("SELECT max(id) FROM ml.analysis_runs").fetchone()[0]
+    rows = conn.execute("SELECT cluster, size, silhouette, centroid, max_distance FROM ml.cluster_summaries "
+                        "WHERE run_id = %s AND cluster >= 0 ORDER BY cluster", (run_id,)).fetchall()
+    samples = silhouette_samples(Xk, lk)
+    assert [r[0] for r in rows] == sorted(set(lk.tolist()))
+    for label, size, sil, centroid, max_distance in rows:
+        members = X[labels == label].astype(np.float64)
+        assert size == len(members)
+        assert sil == pytest.approx(samples[lk == label].mean(), rel=1e-6, abs=1e-9)
+        assert np.allclose(centroid, members.mean(axis=0), rtol=1e-4, atol=1e-3)
+        far = np.sqrt(((members - np.array(centroid, dtype=np.float64)) ** 2).sum(axis=1)).max()
+        # (the stored centroid is single precision: about 6e-5 off at 1000 from the origin)
+        assert max_distance == pytest.approx(far, rel=1e-5, abs=3e-4)
 
 
 # --- K-Means: inertia recomputed from the labels -------------------------------------------

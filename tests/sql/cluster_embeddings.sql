@@ -112,6 +112,10 @@ SELECT a.run, r.row_count, r.metrics -> 'input' ->> 'skipped' AS skipped,
        (SELECT count(*) FROM ml.run_points p WHERE p.run_id = r.id) AS points
   FROM (VALUES ('scan', :scan_run), ('dbscan', :dbscan_run), ('pca', :pca_run)) a(run, id)
   JOIN ml.analysis_runs r ON r.id = a.id ORDER BY 1;
+-- The scan engine summarises its clusters too (read back from the assignments it wrote).
+SELECT cluster, size, centroid, round(max_distance::numeric, 4) AS max_distance, cardinality(exemplars) AS exemplars,
+       silhouette IS NOT NULL AS has_silhouette
+  FROM ml.cluster_summaries WHERE run_id = :scan_run ORDER BY cluster;
 SELECT ml.cluster_embeddings('gappy', params => '{"n_clusters": 2, "nulls": "error"}');
 SELECT ml.cluster_embeddings('gappy', params => '{"n_clusters": 2, "nulls": "ignore"}');
 SELECT ml.cluster_embeddings('gappy', reduction => 'pca', reduction_params => '{"nulls": "skip"}');

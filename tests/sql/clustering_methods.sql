@@ -15,6 +15,13 @@ SELECT clustering_name, clustering_params, metrics -> 'cluster_sizes' AS sizes,
   FROM ml.analysis_runs WHERE id = :dbscan_run;
 SELECT item_id, cluster FROM ml.cluster_assignments WHERE run_id = :dbscan_run ORDER BY item_id::int;
 
+-- Every clustering run describes its clusters in ml.cluster_summaries: size, centroid (the
+-- mean of its items for DBSCAN), mean and largest distance to it, silhouette, and exemplars
+-- (the items nearest the centroid); the noise has a row of its own with its size.
+SELECT cluster, size, centroid, round(mean_distance::numeric, 4) AS mean_distance, round(max_distance::numeric, 4) AS max_distance,
+       round(silhouette::numeric, 4) AS silhouette, exemplars
+  FROM ml.cluster_summaries WHERE run_id = :dbscan_run ORDER BY cluster;
+
 -- A poor eps: every point is noise. The run completes, with a NOTICE that suggests an eps
 -- from the k-distance curve (also in metrics.suggested_eps); ml.suggest_eps gives it alone.
 SELECT ml.cluster_embeddings('blobs2', algorithm => 'dbscan', params => '{"eps": 0.01, "min_samples": 3}') AS poor_eps \gset
@@ -53,6 +60,13 @@ SELECT s ->> 'n_clusters' AS k, (s ->> 'silhouette')::float > 0 AS scored,
 -- The same sweep as rows of ml.run_sweep, with the k the run kept.
 SELECT k, round(silhouette::numeric, 4) AS silhouette, inertia > 0 AS has_inertia, kept
   FROM ml.run_sweep WHERE run_id = :sweep_run ORDER BY k;
+-- The kept k's summaries agree with its assignments and its K-Means distances.
+SELECT count(*) AS clusters, sum(size) AS items,
+       bool_and(size = (SELECT count(*) FROM ml.cluster_assignments a WHERE a.run_id = :sweep_run AND a.cluster = s.cluster)) AS sizes_match,
+       bool_and(abs(max_distance - (SELECT max(distance) FROM ml.cluster_assignments a WHERE a.run_id = :sweep_run AND a.cluster = s.cluster)) < 1e-3) AS max_distances_match,
+       bool_and(exemplars[1] = (SELECT item_id FROM ml.cluster_assignments a WHERE a.run_id = :sweep_run AND a.cluster = s.cluster ORDER BY distance, item_id LIMIT 1)) AS nearest_first,
+       bool_and(cardinality(exemplars) = 5 AND cardinality(centroid) = 64 AND silhouette BETWEEN -1 AND 1) AS complete
+  FROM ml.cluster_summaries s WHERE run_id = :sweep_run;
 -- ml.runs: one line per run, the figures people look for as columns.
 SELECT analysis_type, status, method, source, row_count, clusters, round(noise_fraction::numeric, 4) AS noise_fraction,
        round(silhouette::numeric, 4) AS silhouette, model, duration_ms > 0 AS timed, error

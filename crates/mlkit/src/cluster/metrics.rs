@@ -57,6 +57,21 @@ fn renumber(labels: &[i32]) -> (usize, Vec<Option<usize>>) {
 /// The mean silhouette of the non-noise rows among `sample` (all rows when `None`), with
 /// Euclidean distances or cosine distances `1 − cos`.
 pub fn silhouette(data: &Matrix, labels: &[i32], sample: Option<&[usize]>, metric: Metric, exec: &mut Exec) -> Option<f64> {
+    silhouette_by_cluster(data, labels, sample, metric, exec).map(|(mean, _)| mean)
+}
+
+/// One cluster's silhouette: `(label, mean silhouette of its sampled points, sampled points)`.
+pub type ClusterSilhouette = (i32, f64, usize);
+
+/// [`silhouette`], and the mean silhouette of each cluster's sampled points (scikit-learn's
+/// `silhouette_samples` averaged per label), in label order.
+pub fn silhouette_by_cluster(
+    data: &Matrix,
+    labels: &[i32],
+    sample: Option<&[usize]>,
+    metric: Metric,
+    exec: &mut Exec,
+) -> Option<(f64, Vec<ClusterSilhouette>)> {
     let rows: Vec<usize> = match sample {
         Some(s) => s.iter().copied().filter(|&i| labels[i] >= 0).collect(),
         None => (0..data.rows()).filter(|&i| labels[i] >= 0).collect(),
@@ -67,6 +82,9 @@ pub fn silhouette(data: &Matrix, labels: &[i32], sample: Option<&[usize]>, metri
     if k < 2 || k >= m {
         return None;
     }
+    let mut distinct: Vec<i32> = sub.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
     let ids: Vec<usize> = ids.into_iter().map(|i| i.expect("noise was filtered out")).collect();
     let mut sizes = vec![0usize; k];
     ids.iter().for_each(|&l| sizes[l] += 1);
@@ -100,6 +118,7 @@ pub fn silhouette(data: &Matrix, labels: &[i32], sample: Option<&[usize]>, metri
         linalg::dot_block_f64(&pts[r.start * d..r.end * d], &pts, d, &mut dist);
         let mut per_cluster = vec![0.0f64; k];
         let mut sum = 0.0f64;
+        let mut by_cluster = vec![0.0f64; k];
         for (row, i) in dist.chunks_exact(m).zip(r) {
             per_cluster.iter_mut().for_each(|v| *v = 0.0);
             for (j, &dot) in row.iter().enumerate() {
@@ -116,13 +135,18 @@ pub fn silhouette(data: &Matrix, labels: &[i32], sample: Option<&[usize]>, metri
             let denom = a.max(b);
             if denom > 0.0 {
                 sum += (b - a) / denom;
+                by_cluster[own] += (b - a) / denom;
             }
         }
-        sum
+        (sum, by_cluster)
     };
-    let mut total = 0.0f64;
-    exec.for_chunks("silhouette", m, SIL_BLOCK, work, |part| total += part);
-    Some(total / m as f64)
+    let (mut total, mut cluster_sums) = (0.0f64, vec![0.0f64; k]);
+    exec.for_chunks("silhouette", m, SIL_BLOCK, work, |(part, parts)| {
+        total += part;
+        cluster_sums.iter_mut().zip(parts).for_each(|(t, p)| *t += p);
+    });
+    let per_cluster = (0..k).map(|c| (distinct[c], cluster_sums[c] / sizes[c] as f64, sizes[c])).collect();
+    Some((total / m as f64, per_cluster))
 }
 
 /// Davies–Bouldin and Calinski–Harabasz of the non-noise rows.

@@ -10,6 +10,7 @@ pub mod hdbscan;
 pub mod kmeans;
 pub mod lloyd;
 pub mod metrics;
+pub mod summary;
 
 /// Noise, in [`Clustering::labels`].
 pub const NOISE: i32 = -1;
