@@ -5,13 +5,14 @@ use pgrx::prelude::*;
 
 #[pg_test]
 fn schema_has_every_table_of_the_spec() {
-    // The spec's 34 tables of tenant data, and ml.tenant_access (which roles may use which tenant).
+    // The spec's 34 tables of tenant data, ml.cluster_summaries (0.3.0), and ml.tenant_access
+    // (which roles may use which tenant).
     let n = Spi::get_one::<i64>(
         "SELECT count(*) FROM pg_tables t WHERE t.schemaname = 'ml'
             AND EXISTS (SELECT 1 FROM information_schema.columns c
                          WHERE c.table_schema = 'ml' AND c.table_name = t.tablename AND c.column_name = 'tenant_id')",
     );
-    assert_eq!(n, Ok(Some(34)));
+    assert_eq!(n, Ok(Some(35)));
     let other = Spi::get_one::<String>("SELECT string_agg(tablename, ',') FROM pg_tables t WHERE t.schemaname = 'ml'
         AND NOT EXISTS (SELECT 1 FROM information_schema.columns c
                          WHERE c.table_schema = 'ml' AND c.table_name = t.tablename AND c.column_name = 'tenant_id')");

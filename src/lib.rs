@@ -59,6 +59,7 @@ extension_sql_file!("../sql/schema/70_experiments.sql", name = "experiments", re
 extension_sql_file!("../sql/schema/80_drift.sql", name = "drift", requires = ["experiments"]);
 extension_sql_file!("../sql/schema/85_monitoring_jobs.sql", name = "monitoring_jobs", requires = ["drift"]);
 extension_sql_file!("../sql/schema/90_load_analysis_run.sql", name = "load_analysis_run", requires = ["monitoring_jobs"]);
+extension_sql_file!("../sql/schema/95_comments.sql", name = "comments", requires = ["load_analysis_run"]);
 extension_sql_file!("../sql/schema/99_finish.sql", name = "finish", finalize);
 
 /// Registers the `pg_mlkit.*` settings when the library is loaded.

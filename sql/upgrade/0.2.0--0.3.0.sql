@@ -139,6 +139,9 @@ SELECT pg_catalog.pg_extension_config_dump('ml.cluster_summaries', '');
 CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON ml.cluster_summaries
   FOR EACH STATEMENT EXECUTE FUNCTION ml.refuse_truncate();
 
+-- What the monitoring and registry tables hold, in their comments.
+-- @include catalogue_comments
+
 -- The runs one line each (ml.runs), and a K-Means sweep's values of k as rows (ml.run_sweep).
 -- @include run_views
 

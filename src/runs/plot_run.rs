@@ -5,7 +5,7 @@ use crate::shared::errors::{raise, spi, spi_some, INVALID_PARAMETER_VALUE, NULL_
 use crate::shared::guc;
 use crate::shared::progress::Reporter;
 use crate::shared::source::Source;
-use mlkit::plot::{scatter, Point};
+use mlkit::plot::{scatter, Labels, Point};
 use mlkit::reduce::pca;
 use mlkit::{rng::Rng, Exec, Matrix};
 use pgrx::prelude::*;
@@ -52,7 +52,11 @@ pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>, so
     let run = Spi::connect(|c| {
         let t = spi(
             c.select(
-                "SELECT analysis_type, coalesce(source, ''), coalesce(clustering_name, ''), coalesce(dim_reduction_name, ''),
+                "SELECT analysis_type, coalesce(source, ''),
+                        CASE WHEN analysis_type = 'prediction' AND model_name IS NOT NULL
+                             THEN 'model ' || model_name || coalesce(' version ' || model_version, '')
+                             ELSE coalesce(clustering_name, '') END,
+                        coalesce(dim_reduction_name, ''),
                         pg_catalog.to_char(run_timestamp, 'YYYY-MM-DD HH24:MI'), metrics -> 'input' ->> 'embedding_column', metrics -> 'input' ->> 'id_column'
                    FROM ml.analysis_runs WHERE id = $1 AND tenant_id = ml.current_tenant()",
                 None,
@@ -116,14 +120,20 @@ pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>, so
             .iter()
             .filter_map(|&i| {
                 let c = rows[i].2.as_ref()?;
-                Some(Point { x: f64::from(*c.first()?), y: c.get(1).map_or(0.0, |&v| f64::from(v)), cluster: rows[i].1 })
+                Some(Point {
+                    x: f64::from(*c.first()?),
+                    y: c.get(1).map_or(0.0, |&v| f64::from(v)),
+                    cluster: rows[i].1,
+                    id: rows[i].0.clone(),
+                })
             })
             .collect();
-        (pts, format!("{} coordinates 1 and 2", if reduction.is_empty() { "reduced".into() } else { reduction.clone() }))
+        let method = if reduction.is_empty() { "reduced".to_string() } else { reduction.to_uppercase() };
+        (pts, (format!("{method} 1"), format!("{method} 2"), format!("{method} coordinates 1 and 2")))
     } else {
         (
             principal_points(run_id, named_source, emb_col, id_col, &rows, &keep),
-            "first two principal components of the embeddings".to_string(),
+            ("PC1".to_string(), "PC2".to_string(), "first two principal components of the embeddings".to_string()),
         )
     };
     let mut title = format!("Run {run_id}: {kind}");
@@ -139,13 +149,23 @@ pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>, so
     if !source.is_empty() {
         title.push_str(&format!(" of {source}"));
     }
-    let shown = if points.len() < rows.len() {
-        format!("{} of {} items shown (a sample)", points.len(), rows.len())
+    // What the picture leaves out, and why: a sample of a large run, and items the run has no
+    // coordinates for or that are no longer in the source.
+    let mut shown = if keep.len() < rows.len() {
+        format!("{} of {} items shown (a sample of {MAX_POINTS})", points.len(), rows.len())
     } else {
         format!("{} items", rows.len())
     };
+    let missing = keep.len() - points.len();
+    if missing > 0 {
+        shown.push_str(&format!(
+            ", {missing} not drawn ({})",
+            if has_coords { "no coordinates" } else { "no longer in the source, or without an embedding" }
+        ));
+    }
+    let (x_axis, y_axis, axes) = axes;
     let subtitle = format!("{when} · {shown} · {axes}");
-    scatter(&points, &sizes, &title, &subtitle, width, height)
+    scatter(&points, &sizes, &Labels { title: &title, subtitle: &subtitle, x_axis: &x_axis, y_axis: &y_axis, width, height })
 }
 
 /// A point of a run: its item, its cluster, its first two coordinates if it has any.
@@ -199,7 +219,7 @@ fn principal_points(
     keep.iter()
         .filter_map(|&i| {
             let r = at.get(rows[i].0.as_str())?;
-            Some(Point { x: coords[r * k], y: if k > 1 { coords[r * k + 1] } else { 0.0 }, cluster: rows[i].1 })
+            Some(Point { x: coords[r * k], y: if k > 1 { coords[r * k + 1] } else { 0.0 }, cluster: rows[i].1, id: rows[i].0.clone() })
         })
         .collect()
 }

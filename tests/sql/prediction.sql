@@ -30,6 +30,9 @@ SELECT count(*) AS items, count(*) FILTER (WHERE p.cluster <> f.cluster) AS diff
        max(abs(p.distance - f.distance)) < 1e-4 AS same_distances
   FROM ml.cluster_assignments p JOIN ml.cluster_assignments f USING (item_id)
  WHERE p.run_id = :predict_run AND f.run_id = :fit_run;
+-- A prediction run is plotted as any run: on the principal components of the source it read.
+SELECT (xpath('/svg:svg/svg:title/text()', ml.plot_run(:predict_run, source => 'digits')::xml,
+              ARRAY[ARRAY['svg', 'http://www.w3.org/2000/svg']]))[1]::text = 'Run ' || :predict_run || ': prediction (model digits_km version 1) of public.digits' AS titled;
 -- Rows without an embedding get no prediction (NULL in, NULL out), and the run counts them.
 CREATE VIEW digits_gappy AS SELECT id, CASE WHEN id % 100 <> 0 THEN embedding END AS embedding FROM digits;
 SELECT ml.predict_clusters('digits_km', 'digits_gappy', log => false) AS gappy_run \gset

@@ -74,10 +74,22 @@ SELECT ml.plot_run(:pipeline) AS svg \gset
 SELECT xml_is_well_formed_document(:'svg') AS well_formed,
        cardinality(xpath('//svg:g[@class="points"]/svg:circle', :'svg'::xml, ARRAY[ARRAY['svg', 'http://www.w3.org/2000/svg']])) AS marks,
        (xpath('/svg:svg/svg:title/text()', :'svg'::xml, ARRAY[ARRAY['svg', 'http://www.w3.org/2000/svg']]))[1]::text = 'Run ' || :pipeline || ': clustering (K-Means on umap) of public.digits' AS titled;
+-- Axes with round ticks and their names, each point's id as its <title> (shown on hover),
+-- and the subtitle saying what is drawn.
+SELECT (xpath('//svg:g[@class="axes"]/svg:text/text()', :'svg'::xml, ARRAY[ARRAY['svg', 'http://www.w3.org/2000/svg']]))[array_length(xpath('//svg:g[@class="axes"]/svg:text', :'svg'::xml, ARRAY[ARRAY['svg', 'http://www.w3.org/2000/svg']]), 1) - 1:]::text[] AS axis_names,
+       cardinality(xpath('//svg:g[@class="axes"]/svg:line', :'svg'::xml, ARRAY[ARRAY['svg', 'http://www.w3.org/2000/svg']])) >= 6 AS ticked,
+       cardinality(xpath('//svg:g[@class="points"]/svg:circle[svg:title="17"]', :'svg'::xml, ARRAY[ARRAY['svg', 'http://www.w3.org/2000/svg']])) AS item_17,
+       split_part((xpath('/svg:svg/svg:text[2]/text()', :'svg'::xml, ARRAY[ARRAY['svg', 'http://www.w3.org/2000/svg']]))[1]::text, ' · ', 2) AS shown;
 -- A run without coordinates is drawn on the first two principal components of its source.
 SELECT cardinality(xpath('//svg:g[@class="points"]/svg:circle',
          ml.plot_run(ml.cluster_embeddings('digits', params => '{"n_clusters": 3, "random_state": 0}'), 400, 300, source => 'digits')::xml,
          ARRAY[ARRAY['svg', 'http://www.w3.org/2000/svg']])) AS marks_from_pca;
+-- Items no longer in the source are not drawn, and the subtitle says so.
+CREATE VIEW digits_half AS SELECT * FROM digits WHERE id % 2 = 0;
+SELECT split_part((xpath('/svg:svg/svg:text[2]/text()',
+         ml.plot_run(ml.cluster_embeddings('digits', params => '{"n_clusters": 3, "random_state": 0}'), source => 'digits_half')::xml,
+         ARRAY[ARRAY['svg', 'http://www.w3.org/2000/svg']]))[1]::text, ' · ', 2) AS shown;
+DROP VIEW digits_half;
 
 -- Deleting a run deletes its coordinates.
 DELETE FROM ml.analysis_runs WHERE id = :tsne_b;

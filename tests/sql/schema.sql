@@ -54,3 +54,14 @@ DELETE FROM ml.model_registry;
 SELECT (SELECT count(*) FROM ml.model_aliases) AS aliases, (SELECT count(*) FROM ml.model_stage_transitions) AS transitions;
 SELECT model_id, model_name, model_version, to_stage FROM ml.model_stage_transitions ORDER BY id;
 DELETE FROM ml.ml_prediction_log;
+
+-- The catalogue describes itself: the tables and views of ml that still have no comment, and
+-- how many of their columns and of the extension's functions do.
+SELECT c.relname AS without_comment FROM pg_class c
+ WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind IN ('r', 'v') AND obj_description(c.oid, 'pg_class') IS NULL
+ ORDER BY 1;
+SELECT count(*) FILTER (WHERE col_description(a.attrelid, a.attnum) IS NOT NULL) AS columns_described, count(*) AS columns
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+ WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind IN ('r', 'v') AND a.attnum > 0 AND NOT a.attisdropped;
+SELECT count(*) FILTER (WHERE obj_description(p.oid, 'pg_proc') IS NOT NULL) AS functions_described, count(*) AS functions
+  FROM pg_proc p WHERE p.pronamespace = 'ml'::regnamespace AND p.prokind IN ('f', 'a');
