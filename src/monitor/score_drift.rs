@@ -329,9 +329,10 @@ fn score_drift(
             Some(list) => list
                 .iter()
                 .map(|n| {
-                    n.clone().unwrap_or_else(|| {
+                    let n = n.as_deref().unwrap_or_else(|| {
                         raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: columns has a NULL"), "Name each column to compare.")
-                    })
+                    });
+                    crate::runs::unquote(n)
                 })
                 .collect(),
             None => ref_rel

@@ -56,14 +56,29 @@ pub fn implementation(module: &str) -> String {
     format!("pg_mlkit {} mlkit::{module}", env!("CARGO_PKG_VERSION"))
 }
 
-/// A column-name argument that must not be NULL.
+/// A column-name argument that must not be NULL. The one quoting rule for names: a column is
+/// named by its exact name (`'Embedding'`), or as SQL writes it quoted (`'"Embedding"'`), so
+/// the text that names it in a query names it here too; a relation is a `regclass`, which
+/// reads its text as SQL does (folded to lower case unless quoted).
 pub fn required_name(arg: &str, v: Option<&CStr>) -> String {
     let v = v.unwrap_or_else(|| {
         raise(NULL_VALUE_NOT_ALLOWED, format!("{arg} must not be NULL"), format!("Name the column, or leave {arg} out for its default."))
     });
-    v.to_str().map(str::to_owned).unwrap_or_else(|_| {
+    let name = v.to_str().map(str::to_owned).unwrap_or_else(|_| {
         raise(INVALID_PARAMETER_VALUE, format!("{arg} is not valid UTF-8"), "Name the column in the database encoding.")
-    })
+    });
+    unquote(&name)
+}
+
+/// `"…"` with its doubled quotes undone, when `name` is one quoted identifier; else `name`
+/// (the column half of [`required_name`]'s quoting rule).
+pub fn unquote(name: &str) -> String {
+    let Some(inner) = name.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else { return name.to_string() };
+    // Every quote inside must be doubled for this to be one quoted identifier.
+    if inner.is_empty() || inner.replace("\"\"", "").contains('"') {
+        return name.to_string();
+    }
+    inner.replace("\"\"", "\"")
 }
 
 /// Inserts a completed run and returns its id: `stage` fills the `clustering_*` columns,

@@ -120,6 +120,17 @@ SELECT ml.cluster_embeddings('gappy', params => '{"n_clusters": 2, "nulls": "err
 SELECT ml.cluster_embeddings('gappy', params => '{"n_clusters": 2, "nulls": "ignore"}');
 SELECT ml.cluster_embeddings('gappy', reduction => 'pca', reduction_params => '{"nulls": "skip"}');
 
+-- One quoting rule: a relation is read as SQL reads it (quote it to keep its case), and a
+-- column may be named exactly or quoted as SQL quotes it.
+CREATE TABLE "Mixed Case" ("Item Id" int PRIMARY KEY, "Embedding" real[]);
+INSERT INTO "Mixed Case" SELECT i, ARRAY[i % 2 * 10, i % 3]::real[] FROM generate_series(1, 12) i;
+SELECT ml.cluster_embeddings('"Mixed Case"', 'Embedding', 'Item Id', params => '{"n_clusters": 2, "random_state": 0}') AS exact_run \gset
+SELECT ml.cluster_embeddings('"Mixed Case"', '"Embedding"', '"Item Id"', params => '{"n_clusters": 2, "random_state": 0}') AS quoted_run \gset
+SELECT id = :exact_run AS exact, source, row_count, metrics -> 'input' AS input
+  FROM ml.analysis_runs WHERE id IN (:exact_run, :quoted_run) ORDER BY id;
+SELECT ml.cluster_embeddings('"Mixed Case"', 'embedding', '"Item Id"');
+DROP TABLE "Mixed Case";
+
 -- A run and its assignments are the caller's: they roll back with the transaction.
 BEGIN;
 SELECT ml.cluster_embeddings('points', params => '{"n_clusters": 2}') IS NOT NULL AS ran;
