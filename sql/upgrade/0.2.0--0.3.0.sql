@@ -148,6 +148,9 @@ CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON ml.cluster_summaries
 -- How alike two runs' clusterings are.
 -- @rust compare_runs
 
+-- A stored PCA applied to new embeddings.
+-- @rust transform
+
 -- An eps for DBSCAN from the source's k-distance curve.
 -- @rust suggest_eps
 

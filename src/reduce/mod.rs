@@ -2,3 +2,4 @@
 //! stage of `ml.cluster_embeddings`.
 
 pub mod reduce_embeddings;
+pub mod transform;

@@ -241,6 +241,93 @@ unsafe fn jsonb_text(datum: pg_sys::Datum) -> String {
         .unwrap_or_default()
 }
 
+/// The registry row of model `$1`, version `$2` or, if NULL, the version aliased `production`,
+/// else the newest version staged `production`, else the newest: id, tenant, version, type,
+/// artifact, parameters. The one way every loader finds a model.
+const MODEL_LOOKUP: &str = "SELECT r.id, r.tenant_id, r.version, coalesce(r.model_type, ''), r.artifact, r.parameters
+   FROM ml.model_registry r
+  WHERE r.name OPERATOR(pg_catalog.=) $1 AND ($2::pg_catalog.text IS NULL OR r.version OPERATOR(pg_catalog.=) $2)
+    AND r.tenant_id OPERATOR(pg_catalog.=) ml.current_tenant()
+  ORDER BY ($2 IS NULL AND EXISTS (SELECT 1 FROM ml.model_aliases a
+                                    WHERE a.model_id OPERATOR(pg_catalog.=) r.id AND a.tenant_id OPERATOR(pg_catalog.=) r.tenant_id
+                                      AND a.alias OPERATOR(pg_catalog.=) 'production')) DESC,
+           ($2 IS NULL AND r.stage OPERATOR(pg_catalog.=) 'production') DESC,
+           r.id DESC
+  LIMIT 1";
+
+/// The error for a model name or version that is not there.
+fn missing_model(func: &str, name: &str, version: Option<&str>) -> ! {
+    match version {
+        Some(v) => raise(
+            INVALID_PARAMETER_VALUE,
+            format!("{func}: model {} has no version {}", literal(name), literal(v)),
+            "List the versions with SELECT version FROM ml.model_registry WHERE name = '...', or leave version out for the production one.",
+        ),
+        None => raise(
+            INVALID_PARAMETER_VALUE,
+            format!("{func}: model {} does not exist", literal(name)),
+            "Fit one with ml.cluster_embeddings or ml.reduce_embeddings(..., run => '{\"model_name\": \"...\"}'); names are case-sensitive.",
+        ),
+    }
+}
+
+/// A stored PCA (`ml.reduce_embeddings(..., run => '{"model_name": ...}')`), found as
+/// [`load_kmeans`] finds a model; its name and version too, for messages.
+pub fn load_pca(func: &str, name: &str, version: Option<&str>) -> (mlkit::reduce::pca::Pca, String) {
+    let found = Spi::connect(|c| {
+        let t = spi(c.select(MODEL_LOOKUP, None, &[name.into(), version.into()]), "look up the model");
+        if t.is_empty() {
+            return None;
+        }
+        let row = t.first();
+        let found_version = spi_some(row.get::<String>(3), "look up the model");
+        let model_type = spi_some(row.get::<String>(4), "look up the model");
+        let artifact = spi(row.get::<JsonB>(5), "read the model").map(|j| j.0);
+        Some((found_version, model_type, artifact))
+    });
+    let Some((found_version, model_type, artifact)) = found else { missing_model(func, name, version) };
+    if model_type != "pca" {
+        raise(
+            WRONG_OBJECT_TYPE,
+            format!(
+                "{func}: model {} version {} is a {} model, not a PCA",
+                literal(name),
+                literal(&found_version),
+                if model_type.is_empty() { "untyped" } else { &model_type }
+            ),
+            "Transform with a model that ml.reduce_embeddings(..., run => '{\"model_name\": ...}') stored from a PCA; predict clusters with ml.predict_cluster.",
+        );
+    }
+    let bad = |what: &str| -> ! {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("{func}: the artifact of model {} version {} has no valid {what}", literal(name), literal(&found_version)),
+            "Re-fit the model with ml.reduce_embeddings; the artifact's layout is in docs/models.md.",
+        )
+    };
+    let a = artifact.unwrap_or_else(|| bad("artifact"));
+    let numbers = |v: &Value| -> Option<Vec<f64>> { v.as_array()?.iter().map(Value::as_f64).collect() };
+    let dim = a["n_features"].as_u64().unwrap_or_else(|| bad("n_features")) as usize;
+    let mean = numbers(&a["mean"]).filter(|m| m.len() == dim).unwrap_or_else(|| bad("mean"));
+    let rows: Vec<Vec<f64>> = a["components"].as_array().and_then(|r| r.iter().map(numbers).collect()).unwrap_or_else(|| bad("components"));
+    if rows.is_empty() || rows.iter().any(|r| r.len() != dim) {
+        bad("components");
+    }
+    let explained_variance =
+        numbers(&a["explained_variance"]).filter(|v| v.len() == rows.len()).unwrap_or_else(|| bad("explained_variance"));
+    let explained_variance_ratio = numbers(&a["explained_variance_ratio"]).unwrap_or_default();
+    let pca = mlkit::reduce::pca::Pca {
+        mean,
+        components: rows.concat(),
+        explained_variance,
+        explained_variance_ratio,
+        whiten: a["whiten"].as_bool().unwrap_or(false),
+        dim,
+        solver: mlkit::reduce::pca::Solver::Covariance,
+    };
+    (pca, found_version)
+}
+
 /// The K-Means model `name`, version `version` or, if NULL, the version aliased `production`,
 /// else the newest version staged `production`, else the newest version.
 pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansModel> {
@@ -251,23 +338,7 @@ pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansMo
         Parse { key: CacheKey, stored: Stored, artifact: Option<String>, parameters: Option<String> },
     }
     let found = Spi::connect(|c| {
-        let t = spi(
-            c.select(
-                "SELECT r.id, r.tenant_id, r.version, coalesce(r.model_type, ''), r.artifact, r.parameters
-                   FROM ml.model_registry r
-                  WHERE r.name OPERATOR(pg_catalog.=) $1 AND ($2::pg_catalog.text IS NULL OR r.version OPERATOR(pg_catalog.=) $2)
-                    AND r.tenant_id OPERATOR(pg_catalog.=) ml.current_tenant()
-                  ORDER BY ($2 IS NULL AND EXISTS (SELECT 1 FROM ml.model_aliases a
-                                                    WHERE a.model_id OPERATOR(pg_catalog.=) r.id AND a.tenant_id OPERATOR(pg_catalog.=) r.tenant_id
-                                                      AND a.alias OPERATOR(pg_catalog.=) 'production')) DESC,
-                           ($2 IS NULL AND r.stage OPERATOR(pg_catalog.=) 'production') DESC,
-                           r.id DESC
-                  LIMIT 1",
-                None,
-                &[name.into(), version.into()],
-            ),
-            "look up the model",
-        );
+        let t = spi(c.select(MODEL_LOOKUP, None, &[name.into(), version.into()]), "look up the model");
         if t.is_empty() {
             return Found::Missing;
         }
@@ -312,21 +383,15 @@ pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansMo
         Found::Parse { key, stored, artifact, parameters } => (key, stored, artifact, parameters),
         Found::WrongType(found_version, model_type) => raise(
             WRONG_OBJECT_TYPE,
-            format!("{func}: model {} version {} is a {} model, not a K-Means clustering model", literal(name), literal(&found_version), if model_type.is_empty() { "untyped" } else { &model_type }),
+            format!(
+                "{func}: model {} version {} is a {} model, not a K-Means clustering model",
+                literal(name),
+                literal(&found_version),
+                if model_type.is_empty() { "untyped" } else { &model_type }
+            ),
             "Predict clusters with a model that ml.cluster_embeddings stored from a K-Means run.",
         ),
-        Found::Missing => match version {
-            Some(v) => raise(
-                INVALID_PARAMETER_VALUE,
-                format!("{func}: model {} has no version {}", literal(name), literal(v)),
-                "List the versions with SELECT version FROM ml.model_registry WHERE name = '...', or leave version out for the production one.",
-            ),
-            None => raise(
-                INVALID_PARAMETER_VALUE,
-                format!("{func}: model {} does not exist", literal(name)),
-                "Fit one with ml.cluster_embeddings(..., run => '{\"model_name\": \"...\"}'); names are case-sensitive.",
-            ),
-        },
+        Found::Missing => missing_model(func, name, version),
     };
     let parse = |what: &str, text: Option<String>| -> Option<Value> {
         text.map(|t| {

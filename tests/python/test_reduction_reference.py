@@ -51,6 +51,21 @@ def test_pca_equals_scikit_learn_on_digits(conn, digits, n_components, whiten):
     assert np.allclose(metrics["explained_variance_ratio"], ref.explained_variance_ratio_, rtol=1e-4)
 
 
+@pytest.mark.parametrize("n_components,whiten", [(3, False), (8, True)])
+def test_stored_pca_transforms_new_rows_as_scikit_learn(conn, digits, n_components, whiten):
+    # Fit on the first 1,200 digits, store the model, project the other 597 (never seen).
+    train, new = digits[:1200], digits[1200:]
+    load_matrix(conn, "pca_train", train)
+    name = f"pca_model_{n_components}_{whiten}"
+    _, ours_train, _ = reduce(conn, "pca_train", "pca", {"n_components": n_components, "whiten": whiten}, {"model_name": name})
+    ref = PCA(n_components, whiten=whiten).fit(train.astype(np.float64))
+    signs = np.sign(np.sum(ours_train * ref.transform(train), axis=0))  # the sign each component's fit chose
+    got = np.array([conn.execute("SELECT ml.transform(%s, %s::float8[])", (name, [float(v) for v in row])).fetchone()[0]
+                    for row in new], dtype=np.float64)
+    want = ref.transform(new.astype(np.float64)) * signs
+    assert np.max(np.abs(got - want)) / np.max(np.abs(want)) < 1e-4
+
+
 def test_pca_randomized_on_wide_data(conn):
     # 800 rows × 1,200 features with a decaying spectrum: scikit-learn picks 'randomized', as we do.
     rng = np.random.RandomState(0)

@@ -20,6 +20,19 @@ SELECT ml.reduce_embeddings('digits', params => '{"n_components": 2}', run => '{
 SELECT name, version, model_type, artifact->>'format' AS format, jsonb_array_length(artifact->'mean') AS n_features,
        jsonb_array_length(artifact->'components') AS n_components
   FROM ml.model_registry WHERE source_run_id = :pca_model_run;
+-- The stored PCA projects new embeddings (ml.transform): on the training rows it gives back the
+-- run's coordinates; any array type; NULL in, NULL out.
+SELECT count(*) AS rows, max(abs(t.v - c.coords[t.i])) < 1e-4 AS same_as_the_run
+  FROM ml.embedding_coordinates c JOIN digits d ON d.id::text = c.item_id,
+       LATERAL unnest(ml.transform('digits_pca', d.embedding)) WITH ORDINALITY AS t(v, i)
+ WHERE c.run_id = :pca_model_run;
+SELECT cardinality(ml.transform('digits_pca', embedding::float8[])) AS components,
+       ml.transform('digits_pca', embedding::numeric[]) = ml.transform('digits_pca', embedding) AS numeric_same,
+       ml.transform('digits_pca', NULL::real[]) IS NULL AS null_out
+  FROM digits WHERE id = 5;
+SELECT ml.transform('digits_pca', '{1,2,3}');
+SELECT ml.transform('digits_km', (SELECT embedding FROM digits WHERE id = 5));
+SELECT ml.transform('no_such_pca', '{1,2,3}');
 
 -- t-SNE with openTSNE's defaults: the same seed gives the same coordinates.
 SELECT ml.reduce_embeddings('digits', method => 'tsne', params => '{"random_state": 7}') AS tsne_a \gset
