@@ -1,5 +1,5 @@
--- What the monitoring and registry tables hold, for \d+ and any tool that reads the catalogue.
--- (Tables whose files describe them already keep their comments there.)
+-- What the tables hold, for \d+ and any tool that reads the catalogue. (Tables whose files
+-- describe them already keep their comments there.)
 
 -- @begin catalogue_comments (a block the 0.3.0 upgrade includes: scripts/compose_upgrade.py)
 COMMENT ON TABLE ml.ml_prediction_log IS
@@ -49,4 +49,52 @@ COMMENT ON COLUMN ml.monitoring_alerts.status IS 'open, acknowledged or resolved
 COMMENT ON COLUMN ml.monitoring_alerts.title IS 'One line saying what happened.';
 COMMENT ON COLUMN ml.monitoring_alerts.details IS 'The figures behind the alert, as JSON.';
 COMMENT ON COLUMN ml.monitoring_alerts.acknowledged_by IS 'The role that acknowledged the alert, stamped by the database (not the client).';
+COMMENT ON TABLE ml.ab_analysis_snapshots IS
+  'An experiment''s analysis at a point in time: per-variant statistics of a metric, the lift and its p-value.';
+COMMENT ON TABLE ml.ab_assignments IS
+  'Which variant each unit (user, session, item) of an experiment was assigned, once per unit.';
+COMMENT ON TABLE ml.ab_experiments IS
+  'A/B experiments: name, status, variants with their weights, the salt that (hashed with a unit id) assigns each unit deterministically, and the primary metric.';
+COMMENT ON TABLE ml.ab_exposures IS
+  'Each time a unit was exposed to its variant of an experiment, with the context.';
+COMMENT ON TABLE ml.ab_outcomes IS
+  'The values of an experiment''s metrics recorded per unit and variant.';
+COMMENT ON TABLE ml.ai_learning_memory IS
+  'Errors an assistant met (the failed query, the issue) with the fix it learnt and its confidence, for reuse.';
+COMMENT ON TABLE ml.batch_job_events IS
+  'What happened during a batch job (started, progress, failed, finished), with a message and payload.';
+COMMENT ON TABLE ml.batch_jobs IS
+  'Batch prediction jobs: the model, input and output, parameters, status, and how many items were processed or failed.';
+COMMENT ON TABLE ml.confusion_matrices IS
+  'A classifier''s confusion matrix on a dataset: its labels and the matrix of counts.';
+COMMENT ON TABLE ml.evaluation_metrics IS
+  'One metric of a model (or training run) on a dataset split: name, value and metadata.';
+COMMENT ON TABLE ml.feature_importance IS
+  'How much each feature matters to a model, by a method (permutation, gain, ...), with its rank.';
+COMMENT ON TABLE ml.hyperparameter_studies IS
+  'Hyperparameter searches: the objective metric and direction, the search space and sampler, the trial budget, and the best value and parameters found.';
+COMMENT ON TABLE ml.ml_anomaly_alerts IS
+  'An alert per anomalous prediction (ml.predict_cluster and ml.predict_clusters with log): severity and why, in alert_data, until acknowledged.';
+COMMENT ON TABLE ml.model_aliases IS
+  'Named pointers to model versions (such as production), which prediction follows when no version is given.';
+COMMENT ON TABLE ml.model_comparisons IS
+  'A baseline and a candidate model compared on a dataset''s metric: both values, the p-value and the winner.';
+COMMENT ON TABLE ml.model_tags IS
+  'Key-value tags on model versions.';
+COMMENT ON TABLE ml.monitoring_daily_rollups IS
+  'Per model and day, from the prediction log: counts of predictions, anomalies and errors, latency percentiles and the mean prediction (ml.rollup_monitoring writes them).';
+COMMENT ON TABLE ml.performance_drift IS
+  'A model metric compared between a baseline and a current window: both values, the relative change and whether it degraded.';
+COMMENT ON TABLE ml.prediction_cache IS
+  'Cached predictions by model and input hash, with hits and expiry.';
+COMMENT ON TABLE ml.predictions IS
+  'Predictions a model made for items (of a batch job or not): input, prediction, confidence and latency.';
+COMMENT ON TABLE ml.threshold_analysis IS
+  'A classifier''s precision, recall, F1 and rates at each decision threshold on a dataset.';
+COMMENT ON TABLE ml.training_artifacts IS
+  'Files a training run produced (weights, plots, logs): type, name, URI, size and checksum.';
+COMMENT ON TABLE ml.training_events IS
+  'What happened during a training run (epochs, steps, checkpoints, errors), with a message and payload.';
+COMMENT ON TABLE ml.training_runs IS
+  'Training runs of models: hyperparameters, dataset, metrics, progress in epochs, status, timings and error.';
 -- @end catalogue_comments
