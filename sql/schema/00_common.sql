@@ -67,6 +67,8 @@ BEGIN
   RETURN NEW;
 END
 $$;
+COMMENT ON FUNCTION ml.tenant_access_merge() IS
+  'Trigger support of ml.tenant_access: a restored row that is already there takes the incoming state.';
 CREATE TRIGGER tenant_access_merge BEFORE INSERT ON ml.tenant_access
   FOR EACH ROW EXECUTE FUNCTION ml.tenant_access_merge();
 
@@ -183,6 +185,8 @@ BEGIN
   RETURN NEW;
 END
 $$;
+COMMENT ON FUNCTION ml.touch_updated_at() IS
+  'Trigger support: sets updated_at on every update of the tables that have it.';
 
 -- Columns that name a role (created_by, acknowledged_by) cannot be forged: for every role but
 -- the owner, the trigger writes current_user. TG_ARGV[0] names the column; TG_ARGV[1] is
@@ -214,6 +218,8 @@ BEGIN
   RETURN NEW;
 END
 $$;
+COMMENT ON FUNCTION ml.stamp_actor() IS
+  'Trigger support: columns naming a role (created_by, acknowledged_by) get current_user for every role but the owner, so they cannot be forged.';
 
 -- TRUNCATE ignores row-level security: a role allowed to truncate a table would empty it for
 -- every tenant. So only the owner of the tables (and superusers) may; 99_finish.sql attaches
@@ -231,3 +237,5 @@ BEGIN
           HINT = 'DELETE the rows of your tenant instead; only the owner of the table may truncate it.';
 END
 $$;
+COMMENT ON FUNCTION ml.refuse_truncate() IS
+  'Trigger support: refuses TRUNCATE of a table of ml by a role that does not own it (it would bypass row-level security).';

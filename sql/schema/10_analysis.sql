@@ -226,6 +226,8 @@ BEGIN
   RETURN NULL;
 END
 $$;
+COMMENT ON FUNCTION ml.check_assignment_runs() IS
+  'Trigger support: checks once per statement that the runs inserted assignments refer to exist for the session''s tenant.';
 CREATE TRIGGER cluster_assignments_run_check
   AFTER INSERT ON ml.cluster_assignments
   REFERENCING NEW TABLE AS new_rows

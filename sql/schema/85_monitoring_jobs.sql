@@ -36,6 +36,8 @@ BEGIN
   RETURN NEW;
 END
 $$;
+COMMENT ON FUNCTION ml.check_alert_rule() IS
+  'Trigger support of ml.alert_rules: refuses a rule whose metric pg_mlkit does not evaluate, or whose comparison or threshold is not valid.';
 CREATE TRIGGER alert_rules_check BEFORE INSERT OR UPDATE ON ml.alert_rules
   FOR EACH ROW EXECUTE FUNCTION ml.check_alert_rule();
 
@@ -79,6 +81,8 @@ BEGIN
   RETURN NULL;
 END
 $$;
+COMMENT ON FUNCTION ml.fire_prediction_rules() IS
+  'Trigger support: evaluates the alert rules on the predictions a statement logged, opening ml.monitoring_alerts rows.';
 CREATE TRIGGER ml_prediction_log_rules AFTER INSERT ON ml.ml_prediction_log
   REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION ml.fire_prediction_rules();
@@ -161,5 +165,7 @@ BEGIN
   RETURN NULL;
 END
 $$;
+COMMENT ON FUNCTION ml.fire_drift_rules() IS
+  'Trigger support: evaluates the drift alert rules when a drift run is recorded.';
 CREATE TRIGGER analysis_runs_drift_rules AFTER INSERT ON ml.analysis_runs
   FOR EACH ROW WHEN (NEW.analysis_type = 'drift') EXECUTE FUNCTION ml.fire_drift_rules();

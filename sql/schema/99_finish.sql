@@ -151,6 +151,8 @@ BEGIN
   END IF;
 END
 $$;
+COMMENT ON FUNCTION ml.refuse_foreign_hooks() IS
+  'Event-trigger support: refuses triggers on, and foreign keys to, the tables of ml by roles that do not own them.';
 -- @begin refuse_foreign_hooks
 -- After every DDL command, not a list of tags: a CREATE TABLE inside CREATE SCHEMA runs under
 -- the tag CREATE SCHEMA, and whatever else may create a trigger or a foreign key is covered too.
