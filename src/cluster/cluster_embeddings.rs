@@ -128,14 +128,7 @@ pub fn cluster_embeddings(
         None => choice.memory_bytes(rows, dim, threads),
         Some(r) => r.memory_bytes(rows, dim) + choice.memory_bytes(rows, r.output_dim(dim), threads),
     };
-    let src = Source {
-        relation: source,
-        embedding_column: &embedding_column,
-        id_column: &id_column,
-        plan_bytes: &plan,
-        limit_bytes: guc::max_memory_bytes(),
-        nulls: choice.nulls,
-    };
+    let src = Source::within_memory_limit(source, &embedding_column, &id_column, &plan, choice.nulls);
     let Read { name, qualified, emb, mut progress, read_ms } = src.read_for("ml.cluster_embeddings");
     let x = Matrix::new(&emb.data, emb.ids.len(), emb.dim)
         .unwrap_or_else(|| raise(INVALID_PARAMETER_VALUE, format!("source {name} has no usable rows"), "Cluster a table with embeddings."));
@@ -758,7 +751,7 @@ fn scan_reason(
     if reduction || sweep.is_some() || params.n_init > 1 || params.init.is_some() || params.metric == mlkit::neighbors::Metric::Cosine {
         return None;
     }
-    let src = Source { relation: source, embedding_column, id_column, plan_bytes: &|_, _| 0, limit_bytes: usize::MAX, nulls: choice.nulls };
+    let src = Source::scanned(source, embedding_column, id_column, choice.nulls);
     let name = src.display_name();
     let parts = src.scan_parts(&name);
     let query = format!(
@@ -799,7 +792,7 @@ fn cluster_by_scan(
     reason: &str,
     started: Instant,
 ) -> i64 {
-    let src = Source { relation: source, embedding_column, id_column, plan_bytes: &|_, _| 0, limit_bytes: usize::MAX, nulls: choice.nulls };
+    let src = Source::scanned(source, embedding_column, id_column, choice.nulls);
     let (name, qualified) = (src.display_name(), src.qualified_name());
     let parts = src.scan_parts(&name);
     let sample = choice.silhouette_sample;

@@ -61,14 +61,7 @@ fn suggest_eps(
     let embedding_column = crate::runs::required_name("embedding_column", embedding_column);
     let id_column = crate::runs::required_name("id_column", id_column);
     let plan = |rows: usize, dim: usize| rows * dim * 12 + mlkit::neighbors::Index::memory_bytes(rows, dim);
-    let src = Source {
-        relation: source,
-        embedding_column: &embedding_column,
-        id_column: &id_column,
-        plan_bytes: &plan,
-        limit_bytes: guc::max_memory_bytes(),
-        nulls: Nulls::Skip,
-    };
+    let src = Source::within_memory_limit(source, &embedding_column, &id_column, &plan, Nulls::Skip);
     let Read { name, emb, mut progress, .. } = src.read_for(f);
     let x = Matrix::new(&emb.data, emb.ids.len(), emb.dim).unwrap_or_else(|| {
         raise(INVALID_PARAMETER_VALUE, format!("{f}: source {name} has no usable rows"), "Measure a table with embeddings.")

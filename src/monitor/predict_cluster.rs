@@ -232,15 +232,8 @@ fn predict_clusters(
     let id_column = required_name("id_column", id_column);
     let m = registry::load_kmeans(f, name, version);
     let plan = |rows: usize, dim: usize| rows * (dim * 4 + 64);
-    let src = Source {
-        relation: source,
-        embedding_column: &embedding_column,
-        id_column: &id_column,
-        plan_bytes: &plan,
-        limit_bytes: guc::max_memory_bytes(),
-        // NULL in, NULL out: a row without an embedding gets no prediction (counted).
-        nulls: crate::shared::params::Nulls::Skip,
-    };
+    // NULL in, NULL out: a row without an embedding gets no prediction (counted).
+    let src = Source::within_memory_limit(source, &embedding_column, &id_column, &plan, crate::shared::params::Nulls::Skip);
     let Read { name: display, qualified, emb, mut progress, .. } = src.read_for(f);
     if emb.dim != m.dim {
         raise(

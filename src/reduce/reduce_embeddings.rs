@@ -103,14 +103,7 @@ pub fn reduce_embeddings(
     }
     let threads = guc::threads();
     let plan = |rows: usize, dim: usize| reduction.memory_bytes(rows, dim);
-    let src = Source {
-        relation: source,
-        embedding_column: &embedding_column,
-        id_column: &id_column,
-        plan_bytes: &plan,
-        limit_bytes: guc::max_memory_bytes(),
-        nulls,
-    };
+    let src = Source::within_memory_limit(source, &embedding_column, &id_column, &plan, nulls);
     let Read { name, qualified, emb, mut progress, read_ms } = src.read_for("ml.reduce_embeddings");
     let x = Matrix::new(&emb.data, emb.ids.len(), emb.dim)
         .unwrap_or_else(|| raise(INVALID_PARAMETER_VALUE, format!("source {name} has no usable rows"), "Reduce a table with embeddings."));

@@ -196,14 +196,7 @@ fn principal_points(
         )
     };
     let plan = |rows: usize, dim: usize| rows * dim * 4 + dim * dim * 8;
-    let src = Source {
-        relation: oid,
-        embedding_column: &emb_col,
-        id_column: &id_col,
-        plan_bytes: &plan,
-        limit_bytes: guc::max_memory_bytes(),
-        nulls: crate::shared::params::Nulls::Skip,
-    };
+    let src = Source::within_memory_limit(oid, &emb_col, &id_col, &plan, crate::shared::params::Nulls::Skip);
     let name = src.display_name();
     let mut progress = Reporter::new(format!("ml.plot_run({run_id})"));
     let emb = src.read(&name, &mut progress);

@@ -161,7 +161,22 @@ pub struct Source<'a> {
     pub nulls: crate::shared::params::Nulls,
 }
 
-impl Source<'_> {
+impl<'a> Source<'a> {
+    /// A source read into memory under `pg_mlkit.max_memory_mb`, its plan `plan_bytes`.
+    pub fn within_memory_limit(
+        relation: pg_sys::Oid,
+        embedding_column: &'a str,
+        id_column: &'a str,
+        plan_bytes: &'a dyn Fn(usize, usize) -> usize,
+        nulls: crate::shared::params::Nulls,
+    ) -> Self {
+        Source { relation, embedding_column, id_column, plan_bytes, limit_bytes: crate::shared::guc::max_memory_bytes(), nulls }
+    }
+
+    /// A source only scanned by queries (never read here): no memory plan.
+    pub fn scanned(relation: pg_sys::Oid, embedding_column: &'a str, id_column: &'a str, nulls: crate::shared::params::Nulls) -> Self {
+        Source { relation, embedding_column, id_column, plan_bytes: &|_, _| 0, limit_bytes: usize::MAX, nulls }
+    }
     /// The relation's name as SQL should write it (see [`display_name`]).
     pub fn display_name(&self) -> String {
         display_name(self.relation)

@@ -4,7 +4,6 @@
 //! is described as a K-Means run is. Noise (-1) gets its size only.
 
 use crate::cluster::NOISE;
-use crate::neighbors::sq;
 use crate::{Exec, Matrix, Step};
 
 /// One cluster of a run.
@@ -52,8 +51,8 @@ pub fn summarize(data: &Matrix, labels: &[i32], centroids: Option<&[f32]>, exemp
                 if l < 0 {
                     return f64::NAN;
                 }
-                let row: Vec<f64> = data.row(i).iter().map(|&v| f64::from(v)).collect();
-                sq(&row, &centre[l as usize * d..(l as usize + 1) * d]).sqrt()
+                let c = &centre[l as usize * d..(l as usize + 1) * d];
+                data.row(i).iter().zip(c).map(|(&v, &m)| (f64::from(v) - m) * (f64::from(v) - m)).sum::<f64>().sqrt()
             })
             .collect::<Vec<f64>>()
         })
