@@ -144,6 +144,7 @@ CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON ml.cluster_summaries
 
 -- The runs one line each (ml.runs), and a K-Means sweep's values of k as rows (ml.run_sweep).
 -- @include run_views
+-- @include run_view_comments
 
 -- How alike two runs' clusterings are.
 -- @rust compare_runs
