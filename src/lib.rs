@@ -13,6 +13,7 @@
 //! | `ml.plot_run(...)`           | [`runs::plot_run`] |
 //! | `ml.compare_runs(a, b)`      | [`runs::compare_runs`] |
 //! | `ml.item_key(...)`, `ml.run_items(...)` | [`runs::item_key`] (`ml.run_items`: `sql/schema/10_analysis.sql`) |
+//! | `ml.options(function_name)` | [`help::options`] |
 //! | `ml.load_analysis_run(...)`  | `sql/schema/90_load_analysis_run.sql` (plain SQL) |
 //! | `ml.predict_cluster`, `ml.predict_clusters` | [`monitor::predict_cluster`] (`ml.log_prediction`: `sql/schema/20_monitoring.sql`) |
 //! | `ml.ks_2samp`, `ml.wasserstein_distance`, `ml.psi`, `ml.jensen_shannon_distance`, `ml.chi_square_test`, `ml.z_test_proportions` | [`monitor::drift_statistics`] |
@@ -34,12 +35,13 @@
 //! artifacts), [`shared::params`] (jsonb options), [`shared::errors`], [`shared::progress`]
 //! (interrupts and NOTICEs); and [`runs`] (the `ml.analysis_runs` row, [`runs::writer`]'s
 //! batched result writes). Dependencies run one way: an area uses `shared` and `runs`,
-//! `runs` uses `shared`, `shared` uses nothing above it.
+//! `runs` uses `shared`, `shared` uses nothing above it; [`help`] reads every area's option lists.
 
 use pgrx::prelude::*;
 
 pub mod cluster;
 pub mod duplicates;
+pub mod help;
 pub mod monitor;
 pub mod reduce;
 pub mod runs;

@@ -155,6 +155,9 @@ CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON ml.cluster_summaries
 -- An eps for DBSCAN from the source's k-distance curve.
 -- @rust suggest_eps
 
+-- Every option of every function, with its default and meaning.
+-- @rust options
+
 -- Typed joins back to the source (ml.run_items comes with the functions above).
 -- @rust item_key
 

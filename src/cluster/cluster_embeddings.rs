@@ -6,8 +6,7 @@ use crate::runs::{self, implementation, required_name};
 use crate::shared::errors::{
     literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED,
 };
-use crate::shared::params::Options;
-use crate::shared::params::{take_nulls, Nulls};
+use crate::shared::params::{opt, take_nulls, Nulls, Opt, Options, NULLS};
 use crate::shared::progress::ms;
 use crate::shared::source::zero_vector_in;
 use crate::shared::source::{Read, Source};
@@ -21,23 +20,53 @@ use serde_json::{json, Map, Value};
 use std::ffi::CStr;
 use std::time::Instant;
 
-/// Keys `params` may hold, per algorithm.
-const KMEANS_KEYS: &[&str] =
-    &["n_clusters", "n_init", "max_iter", "tol", "random_state", "silhouette_sample_size", "engine", "batch_size", "metric", "init"];
-const DBSCAN_KEYS: &[&str] = &["eps", "min_samples", "metric", "random_state", "silhouette_sample_size"];
-const HDBSCAN_KEYS: &[&str] = &[
-    "min_cluster_size",
-    "min_samples",
-    "cluster_selection_epsilon",
-    "cluster_selection_method",
-    "allow_single_cluster",
-    "alpha",
-    "metric",
+/// What `params` may hold, per algorithm: the parser's defaults and `ml.options`' rows.
+const RANDOM_STATE: Opt = opt(
     "random_state",
+    "null",
+    "seed, 0 to 2^63-1; the same seed gives the same result whatever pg_mlkit.threads is; drawn when left out and recorded in clustering_params",
+);
+const SILHOUETTE_SAMPLE_SIZE: Opt = opt(
     "silhouette_sample_size",
+    "1000",
+    "points the silhouette is computed on (a seeded sample of the points that are not noise, all of them when there are no more), 0 to 100000; 0 skips it",
+);
+pub const KMEANS_OPTS: &[Opt] = &[
+    opt("n_clusters", "8", "number of clusters, 1 to the number of rows; or a range {\"min\": 2, \"max\": 20}: every k in it is fitted and the best silhouette kept"),
+    opt("n_init", "1", "restarts from different seeds, 1 to 1000; the lowest inertia wins"),
+    opt("max_iter", "300", "Lloyd iterations per restart at most, 1 to 1000000"),
+    opt("tol", "0.0001", "stop when the centres' total squared shift is below tol times the mean per-feature variance"),
+    RANDOM_STATE,
+    SILHOUETTE_SAMPLE_SIZE,
+    opt("engine", "\"memory\"", "\"memory\" reads the rows into this backend; \"scan\" streams them and never holds the table; \"auto\" scans when memory would exceed pg_mlkit.max_memory_mb"),
+    opt("batch_size", "null", "with engine \"scan\": mini-batch K-Means (as scikit-learn's MiniBatchKMeans), each step on a seeded sample of about this many rows; left out: full Lloyd passes"),
+    opt("metric", "\"euclidean\"", "\"euclidean\", or \"cosine\" for spherical K-Means (memory engine)"),
+    opt("init", "null", "the initial centres, a JSON array of n_clusters arrays as wide as the embeddings (scikit-learn's init=ndarray; one k, n_init 1, memory engine); left out: k-means++"),
+    NULLS,
 ];
-/// Points the silhouette is computed on when `silhouette_sample_size` is not given.
-const DEFAULT_SILHOUETTE_SAMPLE: i64 = 1000;
+pub const DBSCAN_OPTS: &[Opt] = &[
+    opt("eps", "0.5", "neighbourhood radius; neighbours are at distance <= eps, as scikit-learn's (ml.suggest_eps proposes one)"),
+    opt("min_samples", "5", "points a neighbourhood needs, the point itself included, to make a core point"),
+    opt("metric", "\"euclidean\"", "\"euclidean\", or \"cosine\" (1 - cos; zero vectors are refused)"),
+    opt("random_state", "null", "seed of the silhouette's sample; drawn when left out and recorded in clustering_params"),
+    SILHOUETTE_SAMPLE_SIZE,
+    NULLS,
+];
+pub const HDBSCAN_OPTS: &[Opt] = &[
+    opt("min_cluster_size", "5", "smallest group that counts as a cluster, 2 or more"),
+    opt("min_samples", "null", "k of the core distance, the point itself counted; left out: min_cluster_size"),
+    opt("cluster_selection_epsilon", "0", "clusters that split below this distance are kept whole"),
+    opt("cluster_selection_method", "\"eom\"", "\"eom\" (excess of mass) or \"leaf\" (the leaves of the condensed tree)"),
+    opt("allow_single_cluster", "false", "whether the whole data set may be the one cluster"),
+    opt("alpha", "1.0", "distance scaling of the mutual reachability"),
+    opt("metric", "\"euclidean\"", "\"euclidean\" or \"cosine\""),
+    opt("random_state", "null", "seed of the silhouette's sample; drawn when left out and recorded in clustering_params"),
+    SILHOUETTE_SAMPLE_SIZE,
+    NULLS,
+];
+/// A range of k: `params.n_clusters => {"min": .., "max": ..}`.
+pub const K_RANGE_OPTS: &[Opt] =
+    &[opt("min", "2", "the smallest k tried, 2 or more"), opt("max", "10", "the largest k tried; at most 200 values of k in one sweep")];
 /// Exemplars kept per cluster in `ml.cluster_summaries` (the items nearest its centre).
 const SUMMARY_EXEMPLARS: usize = 5;
 
@@ -306,9 +335,9 @@ impl Choice {
         let params = params.as_ref();
         let name = algorithm.to_ascii_lowercase();
         let (keys, owner) = match name.as_str() {
-            "kmeans" | "k-means" => (KMEANS_KEYS, "K-Means"),
-            "dbscan" => (DBSCAN_KEYS, "DBSCAN"),
-            "hdbscan" => (HDBSCAN_KEYS, "HDBSCAN"),
+            "kmeans" | "k-means" => (KMEANS_OPTS, "K-Means"),
+            "dbscan" => (DBSCAN_OPTS, "DBSCAN"),
+            "hdbscan" => (HDBSCAN_OPTS, "HDBSCAN"),
             _ => raise(
                 INVALID_PARAMETER_VALUE,
                 format!("algorithm {} is not a clustering algorithm pg_mlkit knows", literal(algorithm)),
@@ -317,29 +346,28 @@ impl Choice {
         };
         let o = Options::new("params", params, keys, owner);
         let seed = crate::shared::params::random_state(&o, "clustering_params");
-        let silhouette_sample = o.integer("silhouette_sample_size", DEFAULT_SILHOUETTE_SAMPLE, 0, 100_000) as usize;
+        let silhouette_sample = o.integer("silhouette_sample_size", 0, 100_000) as usize;
         let metric = || crate::shared::params::metric(&o, "params");
         let mut engine = Engine::Memory;
         let mut batch_size = None;
         let algorithm = match name.as_str() {
             "dbscan" => Algorithm::Dbscan(dbscan::Params {
-                eps: o.positive("eps", 0.5),
-                min_samples: o.integer("min_samples", 5, 1, i32::MAX as i64) as usize,
+                eps: o.positive("eps"),
+                min_samples: o.integer("min_samples", 1, i32::MAX as i64) as usize,
                 metric: metric(),
             }),
             "hdbscan" => {
-                let method = o.text("cluster_selection_method").unwrap_or_else(|| "eom".into());
+                let method = o.text_or_default("cluster_selection_method");
                 let min_cluster_size = o.integer_or(
                     "min_cluster_size",
-                    5,
                     2,
                     i32::MAX as i64,
                     "A cluster needs at least 2 points: pass min_cluster_size of 2 or more (default 5).",
                 ) as usize;
                 Algorithm::Hdbscan(hdbscan::Params {
                     min_cluster_size,
-                    min_samples: o.get("min_samples").map(|_| o.integer("min_samples", 5, 1, i32::MAX as i64) as usize),
-                    cluster_selection_epsilon: o.non_negative("cluster_selection_epsilon", 0.0),
+                    min_samples: o.integer_opt("min_samples", 1, i32::MAX as i64).map(|n| n as usize),
+                    cluster_selection_epsilon: o.non_negative("cluster_selection_epsilon"),
                     cluster_selection_method: match method.as_str() {
                         "eom" => hdbscan::Selection::Eom,
                         "leaf" => hdbscan::Selection::Leaf,
@@ -349,16 +377,16 @@ impl Choice {
                             "Leave it out for 'eom' (excess of mass), or pass 'leaf' for the leaves of the condensed tree.",
                         ),
                     },
-                    allow_single_cluster: o.boolean("allow_single_cluster", false),
-                    alpha: o.positive("alpha", 1.0),
+                    allow_single_cluster: o.boolean("allow_single_cluster"),
+                    alpha: o.positive("alpha"),
                     metric: metric(),
                 })
             }
             _ => {
                 let (n_clusters, sweep) = match o.get("n_clusters") {
                     Some(Value::Object(range)) => {
-                        let r = Options::new("params.n_clusters", Some(&Value::Object(range.clone())), &["min", "max"], "k range");
-                        let (min, max) = (r.integer("min", 2, 2, i32::MAX as i64), r.integer("max", 10, 2, i32::MAX as i64));
+                        let r = Options::new("params.n_clusters", Some(&Value::Object(range.clone())), K_RANGE_OPTS, "k range");
+                        let (min, max) = (r.integer("min", 2, i32::MAX as i64), r.integer("max", 2, i32::MAX as i64));
                         if min > max {
                             raise(
                                 INVALID_PARAMETER_VALUE,
@@ -390,7 +418,7 @@ impl Choice {
                             format!("Pass {{\"n_clusters\": 8}} for 8 clusters, or {example} to try every k in the range and keep the best silhouette."),
                         )
                     }
-                    _ => (o.integer("n_clusters", 8, 1, i32::MAX as i64) as usize, None),
+                    _ => (o.integer("n_clusters", 1, i32::MAX as i64) as usize, None),
                 };
                 engine = match o.text("engine").as_deref() {
                     None | Some("memory") => Engine::Memory,
@@ -402,7 +430,7 @@ impl Choice {
                         "Leave engine out to cluster in memory; 'scan' never holds the table; 'auto' scans when memory would not do.",
                     ),
                 };
-                batch_size = o.get("batch_size").map(|_| o.integer("batch_size", 1024, 1, i32::MAX as i64) as usize);
+                batch_size = o.integer_opt("batch_size", 1, i32::MAX as i64).map(|n| n as usize);
                 if batch_size.is_some() && engine != Engine::Scan {
                     raise(
                         FEATURE_NOT_SUPPORTED,
@@ -418,14 +446,14 @@ impl Choice {
                         "Cluster in memory (leave engine out), or store unit-length embeddings (pgvector's l2_normalize()) and scan those with the Euclidean metric.",
                     );
                 }
-                let n_init = o.integer("n_init", 1, 1, 1000) as usize;
+                let n_init = o.integer("n_init", 1, 1000) as usize;
                 let init = o.get("init").map(|v| initial_centres(v, n_clusters, sweep.is_some(), n_init, engine));
                 Algorithm::KMeans {
                     params: kmeans::Params {
                         n_clusters,
                         n_init,
-                        max_iter: o.integer("max_iter", 300, 1, 1_000_000) as usize,
-                        tol: o.number("tol", 1e-4, 0.0, 1e12),
+                        max_iter: o.integer("max_iter", 1, 1_000_000) as usize,
+                        tol: o.number("tol", 0.0, 1e12),
                         seed,
                         metric,
                         init,

@@ -6,7 +6,7 @@ use crate::shared::errors::{
     literal, raise, spi, DATATYPE_MISMATCH, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION, NULL_VALUE_NOT_ALLOWED,
     PROGRAM_LIMIT_EXCEEDED, STRING_DATA_LENGTH_MISMATCH,
 };
-use crate::shared::params::Options;
+use crate::shared::params::{opt, Opt, Options};
 use crate::shared::progress::ms;
 use crate::shared::progress::Reporter;
 use crate::shared::source::{check_unique_ids, display_name, owned_text, qualified_name, Relation};
@@ -24,23 +24,27 @@ use std::time::Instant;
 // ---------------------------------------------------------------------------------------
 // ml.group_near_duplicates
 
-const PARAM_KEYS: &[&str] = &["radius", "high_distance", "medium_distance", "burst_seconds", "panorama_gap_seconds", "panorama_min_shots"];
-
-/// Defaults of `params`; docs/functions/near_duplicates.md explains each.
-pub const DEFAULT_RADIUS: i64 = 10;
-pub const DEFAULT_HIGH: i64 = 2;
-pub const DEFAULT_MEDIUM: i64 = 6;
-pub const DEFAULT_BURST_SECONDS: f64 = 10.0;
-pub const DEFAULT_PANORAMA_GAP_SECONDS: f64 = 30.0;
-pub const DEFAULT_PANORAMA_MIN_SHOTS: i64 = 3;
+/// What `params` may hold: the parser's defaults and `ml.options`' rows
+/// (docs/functions/near_duplicates.md explains each).
+pub const PARAM_OPTS: &[Opt] = &[
+    opt("radius", "10", "largest Hamming distance between a member and its group's leader (0 to 32 for 64-bit hashes; for other bit strings a default of 10 is lowered to their limit)"),
+    opt("high_distance", "2", "distances up to here are confidence 'high' (lowered to radius when that is less)"),
+    opt("medium_distance", "6", "distances up to here are 'medium', beyond up to the radius 'low' (kept between high_distance and radius)"),
+    opt("burst_seconds", "10", "a group shot within this many seconds is a burst"),
+    opt("panorama_gap_seconds", "30", "most seconds between consecutive shots of a panorama"),
+    opt("panorama_min_shots", "3", "fewest shots in a panorama, 2 or more"),
+];
 
 fn parse_params(value: Option<&serde_json::Value>) -> groups::Params {
-    let o = Options::new("params", value, PARAM_KEYS, "ml.group_near_duplicates");
+    let o = Options::new("params", value, PARAM_OPTS, "ml.group_near_duplicates");
     // Up to the longest bit string; a 64-bit hash's radius is checked against 32 once the
     // hashes are read (check_radius).
-    let radius = o.integer("radius", DEFAULT_RADIUS, 0, MAX_BITS as i64) as u32;
-    let high = o.integer("high_distance", DEFAULT_HIGH.min(radius as i64), 0, MAX_BITS as i64) as u32;
-    let medium = o.integer("medium_distance", DEFAULT_MEDIUM.max(high as i64).min(radius.max(high) as i64), 0, MAX_BITS as i64) as u32;
+    let radius = o.integer("radius", 0, MAX_BITS as i64) as u32;
+    let high =
+        o.integer_opt("high_distance", 0, MAX_BITS as i64).unwrap_or_else(|| o.default_integer("high_distance").min(radius as i64)) as u32;
+    let medium = o
+        .integer_opt("medium_distance", 0, MAX_BITS as i64)
+        .unwrap_or_else(|| o.default_integer("medium_distance").max(high as i64).min(radius.max(high) as i64)) as u32;
     if medium < high {
         raise(
             INVALID_PARAMETER_VALUE,
@@ -52,9 +56,9 @@ fn parse_params(value: Option<&serde_json::Value>) -> groups::Params {
         radius,
         high_distance: high,
         medium_distance: medium,
-        burst_seconds: o.non_negative("burst_seconds", DEFAULT_BURST_SECONDS),
-        panorama_gap_seconds: o.non_negative("panorama_gap_seconds", DEFAULT_PANORAMA_GAP_SECONDS),
-        panorama_min_shots: o.integer("panorama_min_shots", DEFAULT_PANORAMA_MIN_SHOTS, 2, 1_000_000) as usize,
+        burst_seconds: o.non_negative("burst_seconds"),
+        panorama_gap_seconds: o.non_negative("panorama_gap_seconds"),
+        panorama_min_shots: o.integer("panorama_min_shots", 2, 1_000_000) as usize,
     }
 }
 
@@ -96,7 +100,10 @@ fn check_radius(params: &mut groups::Params, given: bool, bits: usize) {
     raise(
         INVALID_PARAMETER_VALUE,
         format!("params.radius must be between 0 and {max} for {bits}-bit hashes, not {}", params.radius),
-        format!("Pass a radius of at most {max}, or leave it out (the default is {DEFAULT_RADIUS}, or {max} if that is less)."),
+        format!(
+            "Pass a radius of at most {max}, or leave it out (the default is {}, or {max} if that is less).",
+            crate::shared::params::declared(PARAM_OPTS, "radius")
+        ),
     );
 }
 

@@ -8,7 +8,7 @@ use crate::shared::errors::{
     literal, raise, spi, spi_some, DATATYPE_MISMATCH, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED,
     UNDEFINED_COLUMN,
 };
-use crate::shared::params::Options;
+use crate::shared::params::{opt, Opt, Options};
 use crate::shared::source::{for_each_batch, Relation};
 use crate::shared::sql;
 use mlkit::drift::auto::{self, Sample};
@@ -18,8 +18,19 @@ use pgrx::FromDatum;
 use pgrx::JsonB;
 use serde_json::{json, Map, Value};
 
-const SCORE_KEYS: &[&str] = &["threshold", "drift_share", "columns", "random_state", "engine"];
-const COLUMN_KEYS: &[&str] = &["method", "threshold"];
+/// What `params` may hold: the parser's defaults and `ml.options`' rows.
+pub const SCORE_OPTS: &[Opt] = &[
+    opt("threshold", "null", "the bound of every column's test (a p-value for tests, a distance for distances); left out: each method's own, as Evidently's"),
+    opt("drift_share", "0.5", "the share of drifted columns, 0 to 1, at which the data set counts as drifted"),
+    opt("columns", "null", "per-column settings, {\"<column>\": {\"method\": ..., \"threshold\": ...}}"),
+    opt("random_state", "42", "seed of the embedding drift's domain classifier split, as Evidently's"),
+    opt("engine", "\"exact\"", "\"exact\" reads each column whole; \"sketch\" computes numerical columns from parallel quantile sketches; \"auto\" sketches above 1000000 rows"),
+];
+/// What one column's entry in `params.columns` may hold.
+pub const COLUMN_OPTS: &[Opt] = &[
+    opt("method", "null", "the column's test: ks, wasserstein, psi, jensenshannon, chisquare or z; for embedding columns model, distance or ratio; left out: chosen as Evidently does"),
+    opt("threshold", "null", "the column's bound; left out: params.threshold, else the method's own"),
+];
 
 /// How a column is compared: as numbers or as categories.
 #[derive(Clone, Copy, PartialEq)]
@@ -296,11 +307,11 @@ fn score_drift(
         }))
     };
     let p = params.map(|j| j.value(f, "params"));
-    let opts = Options::new("params", p.as_ref(), SCORE_KEYS, f);
-    let global_threshold = opts.get("threshold").map(|_| opts.number("threshold", 0.0, f64::MIN, f64::MAX));
-    let drift_share = opts.number("drift_share", 0.5, 0.0, 1.0);
-    let seed = opts.integer("random_state", 42, 0, i64::MAX) as u64;
-    let engine = opts.text("engine").unwrap_or_else(|| "exact".into());
+    let opts = Options::new("params", p.as_ref(), SCORE_OPTS, f);
+    let global_threshold = opts.number_opt("threshold", f64::MIN, f64::MAX);
+    let drift_share = opts.number("drift_share", 0.0, 1.0);
+    let seed = opts.integer("random_state", 0, i64::MAX) as u64;
+    let engine = opts.text_or_default("engine");
     if !["exact", "sketch", "auto"].contains(&engine.as_str()) {
         raise(
             INVALID_PARAMETER_VALUE,
@@ -396,8 +407,8 @@ fn score_drift(
                 > crate::monitor::score_drift_sketch::AUTO_ROWS);
     let mut results: Vec<ColumnResult> = vec![];
     for (col, kind) in &plan {
-        let col_opts = Options::new("params.columns", per_column.get(col.as_str()), COLUMN_KEYS, "a column's drift");
-        let col_threshold = col_opts.get("threshold").map(|_| col_opts.number("threshold", 0.0, f64::MIN, f64::MAX)).or(global_threshold);
+        let col_opts = Options::new("params.columns", per_column.get(col.as_str()), COLUMN_OPTS, "a column's drift");
+        let col_threshold = col_opts.number_opt("threshold", f64::MIN, f64::MAX).or(global_threshold);
         if *kind == Kind::Embedding {
             let m = match col_opts.text("method").as_deref() {
                 None => embedding::Method::Model,

@@ -7,7 +7,7 @@ use crate::runs::{self, implementation, required_name};
 use crate::shared::errors::{
     literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED,
 };
-use crate::shared::params::Options;
+use crate::shared::params::{opt, Opt, Options, NULLS};
 use crate::shared::progress::ms;
 use crate::shared::source::zero_vector_in;
 use crate::shared::source::{Read, Source};
@@ -21,30 +21,42 @@ use serde_json::{json, Value};
 use std::ffi::CStr;
 use std::time::Instant;
 
-const PCA_KEYS: &[&str] = &["n_components", "whiten", "svd_solver", "random_state"];
-const TSNE_KEYS: &[&str] = &[
-    "n_components",
-    "perplexity",
-    "metric",
-    "learning_rate",
-    "early_exaggeration",
-    "early_exaggeration_iter",
-    "n_iter",
-    "theta",
-    "negative_gradient_method",
-    "random_state",
+/// What `params` (or `reduction_params`) may hold, per method: the parser's defaults and
+/// `ml.options`' rows.
+const RANDOM_STATE: Opt = opt("random_state", "null", "seed, 0 to 2^63-1; drawn when left out and recorded in dim_reduction_params");
+const METRIC: Opt = opt("metric", "\"euclidean\"", "\"euclidean\" or \"cosine\"");
+pub const PCA_OPTS: &[Opt] = &[
+    opt("n_components", "2", "a whole number of components, or the share of variance to keep (0 < n_components < 1), as scikit-learn's"),
+    opt("whiten", "false", "divide each coordinate by the square root of its variance"),
+    opt("svd_solver", "\"auto\"", "\"auto\" (chosen as scikit-learn 1.5 chooses), \"full\" or \"randomized\" (Halko et al.)"),
+    opt("random_state", "null", "seed of the randomized solver; drawn when left out and recorded in dim_reduction_params"),
+    NULLS,
 ];
-const UMAP_KEYS: &[&str] = &[
-    "n_neighbors",
-    "n_components",
-    "min_dist",
-    "spread",
-    "metric",
-    "n_epochs",
-    "learning_rate",
-    "negative_sample_rate",
-    "repulsion_strength",
-    "random_state",
+pub const TSNE_OPTS: &[Opt] = &[
+    opt("n_components", "2", "1 to 3 (2 with the FFT method)"),
+    opt("perplexity", "30", "below the number of rows; above (rows - 1) / 3 it is lowered to that, as openTSNE does"),
+    METRIC,
+    opt("learning_rate", "\"auto\"", "\"auto\" (n / exaggeration in each phase, as openTSNE) or a number above 0"),
+    opt("early_exaggeration", "12", "the exaggeration of the first phase, 1 to 1000"),
+    opt("early_exaggeration_iter", "250", "iterations of the first phase"),
+    opt("n_iter", "500", "iterations of the second phase"),
+    opt("theta", "0.5", "Barnes-Hut accuracy, 0 to 10"),
+    opt("negative_gradient_method", "\"auto\"", "\"bh\" (Barnes-Hut) or \"fft\" (interpolation); \"auto\" chooses as openTSNE by size"),
+    RANDOM_STATE,
+    NULLS,
+];
+pub const UMAP_OPTS: &[Opt] = &[
+    opt("n_neighbors", "15", "neighbours of the fuzzy graph, the point itself counted as umap-learn's: 2 to rows - 1"),
+    opt("n_components", "2", "dimensions of the map"),
+    opt("min_dist", "0.1", "how tightly points pack in the map; at most spread"),
+    opt("spread", "1.0", "the scale of the embedded points"),
+    METRIC,
+    opt("n_epochs", "null", "optimisation epochs; left out: 500 up to 10000 rows, else 200 (as umap-learn)"),
+    opt("learning_rate", "1.0", "the initial learning rate of the optimisation"),
+    opt("negative_sample_rate", "5", "negative samples per positive edge and epoch"),
+    opt("repulsion_strength", "1.0", "the weight of the negative samples"),
+    RANDOM_STATE,
+    NULLS,
 ];
 /// Neighbours trustworthiness is measured with (scikit-learn's `trustworthiness(n_neighbors=10)`).
 const TRUST_K: usize = 10;
@@ -189,7 +201,7 @@ impl Reduction {
         let m = method.to_ascii_lowercase();
         let (method, components) = match m.as_str() {
             "pca" => {
-                let o = Options::new(arg, params, PCA_KEYS, "PCA");
+                let o = Options::new(arg, params, PCA_OPTS, "PCA");
                 let components = components_of(&o, arg, true);
                 let solver = o.text("svd_solver").map_or(pca::Solver::Auto, |s| {
                     pca::Solver::parse(&s.to_ascii_lowercase()).unwrap_or_else(|| {
@@ -200,7 +212,7 @@ impl Reduction {
                         )
                     })
                 });
-                let c = components.unwrap_or(2.0);
+                let c = components.unwrap_or(o.default_integer("n_components") as f64);
                 if c < 1.0 && solver == pca::Solver::Randomized {
                     raise(
                         INVALID_PARAMETER_VALUE,
@@ -210,14 +222,14 @@ impl Reduction {
                 }
                 let p = pca::Params {
                     components: if c < 1.0 { pca::Components::Variance(c) } else { pca::Components::Count(c as usize) },
-                    whiten: o.boolean("whiten", false),
+                    whiten: o.boolean("whiten"),
                     solver,
                     seed: seed_of(&o),
                 };
                 (Method::Pca(p), components)
             }
             "tsne" | "t-sne" => {
-                let o = Options::new(arg, params, TSNE_KEYS, "t-SNE");
+                let o = Options::new(arg, params, TSNE_OPTS, "t-SNE");
                 let components = components_of(&o, arg, false);
                 let d = tsne::Params::default();
                 let method = o.text("negative_gradient_method").map_or(tsne::Method::Auto, |s| {
@@ -231,18 +243,18 @@ impl Reduction {
                 });
                 let learning_rate = match o.get("learning_rate") {
                     Some(Value::String(s)) if s == "auto" => None,
-                    Some(_) => Some(o.positive("learning_rate", 1.0)),
+                    Some(_) => o.positive_opt("learning_rate"),
                     None => None,
                 };
                 let p = tsne::Params {
-                    n_components: components.unwrap_or(2.0) as usize,
-                    perplexity: o.positive("perplexity", d.perplexity),
+                    n_components: components.unwrap_or(o.default_integer("n_components") as f64) as usize,
+                    perplexity: o.positive("perplexity"),
                     metric: metric_of(&o, arg),
                     learning_rate,
-                    early_exaggeration: o.number("early_exaggeration", d.early_exaggeration, 1.0, 1000.0),
-                    early_exaggeration_iter: o.integer("early_exaggeration_iter", 250, 0, 100_000) as usize,
-                    n_iter: o.integer("n_iter", 500, 0, 100_000) as usize,
-                    theta: o.number("theta", d.theta, 0.0, 10.0),
+                    early_exaggeration: o.number("early_exaggeration", 1.0, 1000.0),
+                    early_exaggeration_iter: o.integer("early_exaggeration_iter", 0, 100_000) as usize,
+                    n_iter: o.integer("n_iter", 0, 100_000) as usize,
+                    theta: o.number("theta", 0.0, 10.0),
                     method,
                     seed: seed_of(&o),
                     ..d
@@ -250,25 +262,19 @@ impl Reduction {
                 (Method::Tsne(p), components)
             }
             "umap" => {
-                let o = Options::new(arg, params, UMAP_KEYS, "UMAP");
+                let o = Options::new(arg, params, UMAP_OPTS, "UMAP");
                 let components = components_of(&o, arg, false);
-                let d = umap::Params::default();
                 let p = umap::Params {
-                    n_neighbors: o.integer_or(
-                        "n_neighbors",
-                        15,
-                        2,
-                        10_000,
-                        "n_neighbors counts the point itself, as umap-learn's: at least 2.",
-                    ) as usize,
-                    n_components: components.unwrap_or(2.0) as usize,
-                    min_dist: o.non_negative("min_dist", d.min_dist),
-                    spread: o.positive("spread", d.spread),
+                    n_neighbors: o.integer_or("n_neighbors", 2, 10_000, "n_neighbors counts the point itself, as umap-learn's: at least 2.")
+                        as usize,
+                    n_components: components.unwrap_or(o.default_integer("n_components") as f64) as usize,
+                    min_dist: o.non_negative("min_dist"),
+                    spread: o.positive("spread"),
                     metric: metric_of(&o, arg),
-                    n_epochs: o.get("n_epochs").map(|_| o.integer("n_epochs", 200, 1, 100_000) as usize),
-                    learning_rate: o.positive("learning_rate", d.learning_rate),
-                    negative_sample_rate: o.integer("negative_sample_rate", 5, 0, 1000) as usize,
-                    repulsion_strength: o.non_negative("repulsion_strength", d.repulsion_strength),
+                    n_epochs: o.integer_opt("n_epochs", 1, 100_000).map(|n| n as usize),
+                    learning_rate: o.positive("learning_rate"),
+                    negative_sample_rate: o.integer("negative_sample_rate", 0, 1000) as usize,
+                    repulsion_strength: o.non_negative("repulsion_strength"),
                     seed: seed_of(&o),
                 };
                 if p.min_dist > p.spread {

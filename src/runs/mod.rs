@@ -8,15 +8,21 @@ pub mod plot_run;
 pub mod writer;
 
 use crate::shared::errors::{raise, spi, spi_some, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
-use crate::shared::params::Options;
+use crate::shared::params::{opt, Opt, Options};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value;
 use std::ffi::CStr;
 
-/// Keys `run` may hold.
-const RUN_KEYS: &[&str] =
-    &["model_name", "model_version", "autoencoder_name", "autoencoder_implementation", "autoencoder_file", "autoencoder_params"];
+/// What `run` may hold: the parser's keys and `ml.options`' rows.
+pub const RUN_OPTS: &[Opt] = &[
+    opt("model_name", "null", "store the fitted model in ml.model_registry under this name (K-Means and PCA), and record it in the run"),
+    opt("model_version", "null", "the stored model's version; left out: the next number"),
+    opt("autoencoder_name", "null", "the autoencoder that made the embeddings, recorded in the run"),
+    opt("autoencoder_implementation", "null", "its implementation (library, version), recorded in the run"),
+    opt("autoencoder_file", "null", "its weights file, recorded in the run"),
+    opt("autoencoder_params", "null", "its parameters, a JSON object recorded in the run"),
+];
 
 /// The descriptive columns `run` fills.
 pub struct RunOptions {
@@ -30,7 +36,7 @@ pub struct RunOptions {
 
 impl RunOptions {
     pub fn parse(value: Option<&Value>) -> Self {
-        let o = Options::new("run", value, RUN_KEYS, "run");
+        let o = Options::new("run", value, RUN_OPTS, "run");
         Self {
             model_name: o.text("model_name"),
             model_version: o.text("model_version"),

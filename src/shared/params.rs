@@ -1,19 +1,49 @@
 //! Reading `jsonb` options (`params`, `run`, ...) strictly: an unknown key or a value of the
 //! wrong type is an error that names the argument, the key and the value, never ignored.
 
-use crate::shared::errors::{literal, raise, INVALID_PARAMETER_VALUE};
+use crate::shared::errors::{literal, raise, INTERNAL_ERROR, INVALID_PARAMETER_VALUE};
 use serde_json::{Map, Value};
+
+/// One key a `jsonb` argument may hold: its name, its default written as JSON (`null` when
+/// there is none, or when it is computed as `meaning` says) and what it does. The parser reads
+/// its defaults from here and `ml.options` lists these same definitions, so the two cannot
+/// disagree.
+#[derive(Debug, Clone, Copy)]
+pub struct Opt {
+    pub key: &'static str,
+    pub default: &'static str,
+    pub meaning: &'static str,
+}
+
+/// An [`Opt`], for the option lists of each function.
+pub const fn opt(key: &'static str, default: &'static str, meaning: &'static str) -> Opt {
+    Opt { key, default, meaning }
+}
+
+/// The declared default of `key` in `spec`, as written there (JSON).
+pub fn declared(spec: &[Opt], key: &str) -> &'static str {
+    spec.iter().find(|o| o.key == key).map_or("null", |o| o.default)
+}
+
+/// `"nulls"`, the key every analysis function's `params` takes ([`take_nulls`]).
+pub const NULLS: Opt = opt(
+    "nulls",
+    "\"error\"",
+    "what a row whose embedding is NULL does: \"error\" refuses the call, \"skip\" leaves it out (the run records how many in metrics.input.skipped)",
+);
 
 /// The keys of one `jsonb` argument, checked against what it may hold.
 pub struct Options {
     arg: &'static str,
     map: Map<String, Value>,
+    spec: &'static [Opt],
 }
 
 impl Options {
     /// `value` must be a JSON object (or SQL NULL / JSON null, read as `{}`) whose keys are
-    /// all in `allowed`; `owner` says in the hint whose keys they are ("K-Means", ...).
-    pub fn new(arg: &'static str, value: Option<&Value>, allowed: &[&str], owner: &str) -> Self {
+    /// all in `spec`; `owner` says in the hint whose keys they are ("K-Means", ...).
+    pub fn new(arg: &'static str, value: Option<&Value>, spec: &'static [Opt], owner: &str) -> Self {
+        let allowed: Vec<&str> = spec.iter().map(|o| o.key).filter(|k| *k != NULLS.key).collect();
         let map = match value {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(m)) => m.clone(),
@@ -32,7 +62,7 @@ impl Options {
                 format!("{owner} takes: {}.", allowed.join(", ")),
             );
         }
-        Self { arg, map }
+        Self { arg, map, spec }
     }
 
     /// The raw value of `key`, if given and not JSON null.
@@ -40,15 +70,61 @@ impl Options {
         self.map.get(key).filter(|v| !v.is_null())
     }
 
-    /// A whole number in `min..=max`, or `default` when absent.
-    pub fn integer(&self, key: &str, default: i64, min: i64, max: i64) -> i64 {
-        self.integer_or(key, default, min, max, &format!("Leave {key} out to use its default ({default})."))
+    /// The declared default of `key`, as JSON (`Value::Null` when it has none).
+    pub fn default_of(&self, key: &str) -> Value {
+        let Some(o) = self.spec.iter().find(|o| o.key == key) else {
+            raise(INTERNAL_ERROR, format!("pg_mlkit reads {}.{key}, which its option list does not declare", self.arg), BUG_HINT)
+        };
+        serde_json::from_str(o.default).unwrap_or_else(|_| {
+            raise(INTERNAL_ERROR, format!("the declared default of {}.{key} is not JSON: {}", self.arg, o.default), BUG_HINT)
+        })
+    }
+
+    /// The declared default of `key` when it is a number.
+    fn default_number(&self, key: &str) -> f64 {
+        self.default_of(key)
+            .as_f64()
+            .unwrap_or_else(|| raise(INTERNAL_ERROR, format!("{}.{key} has no numeric default", self.arg), BUG_HINT))
+    }
+
+    /// The declared default of `key` when it is a whole number.
+    pub fn default_integer(&self, key: &str) -> i64 {
+        self.default_of(key)
+            .as_i64()
+            .unwrap_or_else(|| raise(INTERNAL_ERROR, format!("{}.{key} has no whole-number default", self.arg), BUG_HINT))
+    }
+
+    /// "Leave it out" advice for a bad value of `key`, with its default where it has one.
+    fn leave_out(&self, key: &str) -> String {
+        match self.default_of(key) {
+            Value::Null => format!("Leave {key} out ({}).", self.spec.iter().find(|o| o.key == key).map_or("", |o| o.meaning)),
+            d => format!("Leave {key} out to use its default ({}).", display(&d)),
+        }
+    }
+
+    /// "Write it as ..." advice, with the default as the example where there is one.
+    fn write_as(&self, key: &str, what: &str) -> String {
+        match self.default_of(key) {
+            Value::Null => format!("Write it as a JSON {what}."),
+            d => format!("Write it as a JSON {what}, e.g. {{\"{key}\": {d}}}."),
+        }
+    }
+
+    /// A whole number in `min..=max`, or the declared default when absent.
+    pub fn integer(&self, key: &str, min: i64, max: i64) -> i64 {
+        self.integer_opt(key, min, max).unwrap_or_else(|| self.default_integer(key))
+    }
+
+    /// A whole number in `min..=max`, if given.
+    pub fn integer_opt(&self, key: &str, min: i64, max: i64) -> Option<i64> {
+        self.get(key)?;
+        Some(self.integer_or(key, min, max, &self.leave_out(key)))
     }
 
     /// Like [`Options::integer`], with the hint given when the value is out of range.
-    pub fn integer_or(&self, key: &str, default: i64, min: i64, max: i64, range_hint: &str) -> i64 {
+    pub fn integer_or(&self, key: &str, min: i64, max: i64, range_hint: &str) -> i64 {
         match self.get(key) {
-            None => default,
+            None => self.default_integer(key),
             Some(v) => match v.as_i64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9e15).map(|f| f as i64)) {
                 Some(n) if (min..=max).contains(&n) => n,
                 Some(n) => {
@@ -57,70 +133,77 @@ impl Options {
                 None => raise(
                     INVALID_PARAMETER_VALUE,
                     format!("{}.{key} must be a whole number, not {}", self.arg, literal(&v.to_string())),
-                    format!("Write it as a JSON number, e.g. {{\"{key}\": {default}}}."),
+                    self.write_as(key, "number"),
                 ),
             },
         }
     }
 
-    /// A finite number in `min..=max`, or `default` when absent.
-    pub fn number(&self, key: &str, default: f64, min: f64, max: f64) -> f64 {
+    /// A finite number in `min..=max`, or the declared default when absent.
+    pub fn number(&self, key: &str, min: f64, max: f64) -> f64 {
+        self.number_opt(key, min, max).unwrap_or_else(|| self.default_number(key))
+    }
+
+    /// A finite number in `min..=max`, if given.
+    pub fn number_opt(&self, key: &str, min: f64, max: f64) -> Option<f64> {
+        let v = self.get(key)?;
+        Some(match v.as_f64() {
+            Some(x) if x.is_finite() && (min..=max).contains(&x) => x,
+            Some(x) => {
+                raise(INVALID_PARAMETER_VALUE, format!("{}.{key} must be between {min} and {max}, not {x}", self.arg), self.leave_out(key))
+            }
+            None => raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{}.{key} must be a number, not {}", self.arg, literal(&v.to_string())),
+                self.write_as(key, "number"),
+            ),
+        })
+    }
+
+    /// A finite number above 0, or the declared default when absent.
+    pub fn positive(&self, key: &str) -> f64 {
+        self.bounded_below(key, false).unwrap_or_else(|| self.default_number(key))
+    }
+
+    /// A finite number above 0, if given.
+    pub fn positive_opt(&self, key: &str) -> Option<f64> {
+        self.bounded_below(key, false)
+    }
+
+    /// A finite number of 0 or more, or the declared default when absent.
+    pub fn non_negative(&self, key: &str) -> f64 {
+        self.bounded_below(key, true).unwrap_or_else(|| self.default_number(key))
+    }
+
+    fn bounded_below(&self, key: &str, zero_allowed: bool) -> Option<f64> {
+        let v = self.get(key)?;
+        Some(match v.as_f64() {
+            Some(x) if x.is_finite() && (x > 0.0 || (zero_allowed && x == 0.0)) => x,
+            Some(x) => raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{}.{key} must be a number {}, not {x}", self.arg, if zero_allowed { "of 0 or more" } else { "above 0" }),
+                self.leave_out(key),
+            ),
+            None => raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{}.{key} must be a number, not {}", self.arg, literal(&v.to_string())),
+                self.write_as(key, "number"),
+            ),
+        })
+    }
+
+    /// `true` or `false`, or the declared default when absent.
+    pub fn boolean(&self, key: &str) -> bool {
         match self.get(key) {
-            None => default,
-            Some(v) => match v.as_f64() {
-                Some(x) if x.is_finite() && (min..=max).contains(&x) => x,
-                Some(x) => raise(
-                    INVALID_PARAMETER_VALUE,
-                    format!("{}.{key} must be between {min} and {max}, not {x}", self.arg),
-                    format!("Leave {key} out to use its default ({default})."),
-                ),
-                None => raise(
-                    INVALID_PARAMETER_VALUE,
-                    format!("{}.{key} must be a number, not {}", self.arg, literal(&v.to_string())),
-                    format!("Write it as a JSON number, e.g. {{\"{key}\": {default}}}."),
-                ),
-            },
-        }
-    }
-
-    /// A finite number above 0, or `default` when absent.
-    pub fn positive(&self, key: &str, default: f64) -> f64 {
-        self.bounded_below(key, default, false)
-    }
-
-    /// A finite number of 0 or more, or `default` when absent.
-    pub fn non_negative(&self, key: &str, default: f64) -> f64 {
-        self.bounded_below(key, default, true)
-    }
-
-    fn bounded_below(&self, key: &str, default: f64, zero_allowed: bool) -> f64 {
-        match self.get(key) {
-            None => default,
-            Some(v) => match v.as_f64() {
-                Some(x) if x.is_finite() && (x > 0.0 || (zero_allowed && x == 0.0)) => x,
-                Some(x) => raise(
-                    INVALID_PARAMETER_VALUE,
-                    format!("{}.{key} must be a number {}, not {x}", self.arg, if zero_allowed { "of 0 or more" } else { "above 0" }),
-                    format!("Leave {key} out to use its default ({default})."),
-                ),
-                None => raise(
-                    INVALID_PARAMETER_VALUE,
-                    format!("{}.{key} must be a number, not {}", self.arg, literal(&v.to_string())),
-                    format!("Write it as a JSON number, e.g. {{\"{key}\": {default}}}."),
-                ),
-            },
-        }
-    }
-
-    /// `true` or `false`, or `default` when absent.
-    pub fn boolean(&self, key: &str, default: bool) -> bool {
-        match self.get(key) {
-            None => default,
+            None => self
+                .default_of(key)
+                .as_bool()
+                .unwrap_or_else(|| raise(INTERNAL_ERROR, format!("{}.{key} has no boolean default", self.arg), BUG_HINT)),
             Some(Value::Bool(b)) => *b,
             Some(other) => raise(
                 INVALID_PARAMETER_VALUE,
                 format!("{}.{key} must be true or false, not {}", self.arg, literal(&other.to_string())),
-                format!("Write it as a JSON boolean, e.g. {{\"{key}\": {default}}}."),
+                self.write_as(key, "boolean"),
             ),
         }
     }
@@ -137,6 +220,14 @@ impl Options {
         })
     }
 
+    /// A string, or the declared default when absent.
+    pub fn text_or_default(&self, key: &str) -> String {
+        self.text(key).unwrap_or_else(|| match self.default_of(key) {
+            Value::String(s) => s,
+            _ => raise(INTERNAL_ERROR, format!("{}.{key} has no text default", self.arg), BUG_HINT),
+        })
+    }
+
     /// A JSON object, if given.
     pub fn object(&self, key: &str) -> Option<Value> {
         self.get(key).map(|v| match v {
@@ -149,6 +240,17 @@ impl Options {
         })
     }
 }
+
+/// A default as a user would read it in a hint: strings without their JSON quotes.
+fn display(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The hint of an error that only a bug in pg_mlkit can cause.
+const BUG_HINT: &str = "This is a bug in pg_mlkit: please report it with the call that raised it.";
 
 /// A `jsonb` argument, read as [`pgrx::JsonB`] is, but parsed when the function asks for it
 /// ([`Jsonb::value`]) so that a value serde_json refuses (nested deeper than 128 levels) is an
@@ -222,7 +324,6 @@ pub fn random_state(o: &Options, recorded_in: &str) -> u64 {
         Some(_) => o.integer_or(
             "random_state",
             0,
-            0,
             i64::MAX,
             &format!("Pass a seed of 0 or more, or leave random_state out to draw one (it is recorded in {recorded_in})."),
         ) as u64,
@@ -232,7 +333,7 @@ pub fn random_state(o: &Options, recorded_in: &str) -> u64 {
 /// `metric` of an options object named `arg` (`params`, `reduction_params`): 'euclidean' (the
 /// default) or 'cosine', in any case. One rule for every function that takes it.
 pub fn metric(o: &Options, arg: &str) -> mlkit::neighbors::Metric {
-    let m = o.text("metric").unwrap_or_else(|| "euclidean".into());
+    let m = o.text_or_default("metric");
     if matches!(m.to_ascii_lowercase().as_str(), "inner_product" | "ip" | "dot" | "negative_inner_product") {
         crate::shared::errors::raise(
             crate::shared::errors::INVALID_PARAMETER_VALUE,

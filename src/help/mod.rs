@@ -1,0 +1,3 @@
+//! Help an analyst asks the database for: `ml.options` ([`options`]).
+
+pub mod options;
