@@ -123,12 +123,16 @@ pub fn cluster_embeddings(
     let reduction = parse_reduction(reduction, reduction_params.map(|j| j.value(f, "reduction_params")).as_ref());
     let choice = Choice::parse(algorithm, params.map(|j| j.value(f, "params")).as_ref());
     let run = runs::RunOptions::parse(run.map(|j| j.value(f, "run")).as_ref());
-    if run.model_name.is_some() && reduction.is_some() {
-        raise(
-            FEATURE_NOT_SUPPORTED,
-            "run.model_name was given with a reduction: the centroids would live in the reduced space, where new embeddings cannot be predicted",
-            "Store the model from a run without a reduction, or store a PCA with ml.reduce_embeddings(..., run => '{\"model_name\": ...}').",
-        );
+    // A model of a reduction is a pipeline (the PCA, then the centroids in its coordinates);
+    // t-SNE and UMAP maps cannot place new points yet.
+    if let (Some(_), Some(r)) = (&run.model_name, &reduction) {
+        if !r.is_pca() {
+            raise(
+                FEATURE_NOT_SUPPORTED,
+                format!("run.model_name was given with reduction {}, which cannot place new embeddings", literal(r.method_name())),
+                "Store a pipeline model with reduction => 'pca' (new embeddings are projected, then assigned), or cluster without a reduction.",
+            );
+        }
     }
     if run.model_name.is_some() && !matches!(choice.algorithm, Algorithm::KMeans { .. }) {
         raise(
@@ -244,7 +248,7 @@ pub fn cluster_embeddings(
         writer::write_coordinates(run_id, &emb.ids, &r.coords, r.k, &mut progress);
     }
     if let Some(model_name) = run.model_name.as_deref() {
-        let artifact = registry::kmeans_artifact(&result, emb.dim, choice.metric());
+        let artifact = registry::kmeans_artifact(&result, x.cols(), choice.metric(), reduced.as_ref().and_then(|r| r.pca.as_ref()));
         let version = registry::register(
             model_name,
             run.model_version.as_deref(),

@@ -23,6 +23,16 @@ fn predict_one(model: &KMeansModel, x: &[f64]) -> Option<Prediction> {
     Some(Prediction { cluster, distance, score: model.profiles[cluster].score(distance) })
 }
 
+/// `x` in the space of the model's centroids: projected by a pipeline model's reduction.
+fn in_model_space(model: &KMeansModel, x: &[f64]) -> Vec<f64> {
+    if model.reduction.is_none() {
+        return x.to_vec();
+    }
+    let data: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let mut quiet = |_| {};
+    model.project(&data, 1, &mlkit::Exec::new(1, &mut quiet))
+}
+
 /// The error for a zero embedding under a cosine model.
 fn zero_embedding(func: &str, model: &KMeansModel, item: Option<&str>) -> ! {
     raise(
@@ -41,14 +51,14 @@ fn zero_embedding(func: &str, model: &KMeansModel, item: Option<&str>) -> ! {
 /// sparsevec is densified), no NULLs, finite values.
 fn embedding_values(func: &str, model: &KMeansModel, embedding: &pgrx::AnyElement) -> Vec<f64> {
     let values = crate::shared::embedding_arg::values(func, "embedding", embedding, |dim| {
-        if dim != model.dim {
+        if dim != model.input_dim() {
             raise(
                 ARRAY_SUBSCRIPT_ERROR,
                 format!(
                     "{func}: embedding has {dim} dimensions, but model {} version {} was fitted on {}",
                     literal(&model.name),
                     literal(&model.version),
-                    model.dim
+                    model.input_dim()
                 ),
                 "Embed with the same model the clusters were fitted on, or predict with a model of this dimension.",
             );
@@ -144,12 +154,12 @@ fn predict_cluster(
         return TableIterator::once((None, None, None, None));
     };
     let x = embedding_values(f, &m, &embedding);
-    let p = predict_one(&m, &x).unwrap_or_else(|| zero_embedding(f, &m, None));
+    let p = predict_one(&m, &in_model_space(&m, &x)).unwrap_or_else(|| zero_embedding(f, &m, None));
     let t = m.thresholds;
     let anomaly = t.is_anomaly(p.score);
     if log.unwrap_or(true) {
         let features = features.map(|j| j.value(f, "features")).unwrap_or_else(
-            || json!({"model_version": m.version, "n_features": m.dim, "norm": x.iter().map(|v| v * v).sum::<f64>().sqrt()}),
+            || json!({"model_version": m.version, "n_features": m.input_dim(), "norm": x.iter().map(|v| v * v).sum::<f64>().sqrt()}),
         );
         let elapsed = started.elapsed().as_secs_f64() * 1000.0;
         Spi::connect_mut(|c| {
@@ -235,7 +245,7 @@ fn predict_clusters(
     // NULL in, NULL out: a row without an embedding gets no prediction (counted).
     let src = Source::within_memory_limit(source, &embedding_column, &id_column, &plan, crate::shared::params::Nulls::Skip);
     let Read { name: display, qualified, emb, mut progress, .. } = src.read_for(f);
-    if emb.dim != m.dim {
+    if emb.dim != m.input_dim() {
         raise(
             ARRAY_SUBSCRIPT_ERROR,
             format!(
@@ -243,33 +253,30 @@ fn predict_clusters(
                 emb.dim,
                 literal(name),
                 literal(&m.version),
-                m.dim
+                m.input_dim()
             ),
             "Predict with a model fitted on embeddings of this dimension.",
         );
     }
     let n = emb.ids.len();
+    let mut exec = mlkit::Exec::new(guc::threads(), &mut progress);
+    // A pipeline model's reduction first: the rows in the centroids' space (`m.dim` wide).
+    let projected = m.project(&emb.data, n, &exec);
     if m.metric == mlkit::neighbors::Metric::Cosine {
-        if let Some(i) = (0..n).find(|&i| emb.data[i * emb.dim..(i + 1) * emb.dim].iter().all(|&v| v == 0.0)) {
+        if let Some(i) = (0..n).find(|&i| projected[i * m.dim..(i + 1) * m.dim].iter().all(|&v| v == 0.0)) {
             zero_embedding(f, &m, Some(&emb.ids[i]));
         }
     }
-    let mut exec = mlkit::Exec::new(guc::threads(), &mut progress);
     let (mut labels, mut distances, mut scores) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     let model_ref: &KMeansModel = &m;
     exec.for_chunks(
         "predicting",
         n,
         2048,
-        |r| {
-            r.map(|i| {
-                let x: Vec<f64> = emb.data[i * emb.dim..(i + 1) * emb.dim].iter().map(|&v| f64::from(v)).collect();
-                predict_one(model_ref, &x).expect("zero rows were refused above")
-            })
-            .collect::<Vec<_>>()
-        },
+        |r| r.map(|i| predict_one(model_ref, &projected[i * model_ref.dim..(i + 1) * model_ref.dim])).collect::<Vec<_>>(),
         |chunk| {
-            for p in chunk {
+            // Zero rows were refused above, and only they have no nearest centroid.
+            for p in chunk.into_iter().flatten() {
                 labels.push(p.cluster as i32);
                 distances.push(p.distance);
                 scores.push(p.score);

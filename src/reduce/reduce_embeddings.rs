@@ -300,6 +300,16 @@ impl Reduction {
         runs::Stage { name: self.name(), module: self.module(), params: reduced.used.clone() }
     }
 
+    /// Whether this is a PCA, the one reduction a stored model can apply to new embeddings.
+    pub fn is_pca(&self) -> bool {
+        matches!(self.method, Method::Pca(_))
+    }
+
+    /// The method's name: pca, tsne or umap.
+    pub fn method_name(&self) -> &'static str {
+        self.name()
+    }
+
     fn name(&self) -> &'static str {
         match self.method {
             Method::Pca(_) => "pca",

@@ -16,8 +16,6 @@ use serde_json::{json, Value};
 /// Quantiles kept per cluster: 0 %, 1 %, …, 100 %.
 use mlkit::cluster::anomaly::QUANTILES;
 
-/// The K-Means artifact of `result` (which must have centroids and distances) for `dim`-wide
-/// data.
 /// A PCA's registry artifact: mean and components (rows), enough to project new embeddings
 /// as `(x − mean) · componentsᵀ` (divided by `sqrt(explained_variance)` when `whiten`).
 pub fn pca_artifact(p: &mlkit::reduce::pca::Pca) -> Value {
@@ -33,7 +31,10 @@ pub fn pca_artifact(p: &mlkit::reduce::pca::Pca) -> Value {
     })
 }
 
-pub fn kmeans_artifact(result: &Clustering, dim: usize, metric: Metric) -> Value {
+/// The K-Means artifact of `result` (which must have centroids and distances) for `dim`-wide
+/// data. With `reduction`, a pipeline model: K-Means fitted on that PCA's coordinates (`dim` is
+/// their width), predicting new embeddings by projecting them first.
+pub fn kmeans_artifact(result: &Clustering, dim: usize, metric: Metric, reduction: Option<&mlkit::reduce::pca::Pca>) -> Value {
     let centroids = result.centroids.as_deref().unwrap_or_default();
     let distances = result.distances.as_deref().unwrap_or_default();
     let k = centroids.len() / dim.max(1);
@@ -44,7 +45,12 @@ pub fn kmeans_artifact(result: &Clustering, dim: usize, metric: Metric) -> Value
         }
     }
     let summary: Vec<Value> = per_cluster.iter_mut().map(|v| distance_summary(v)).collect();
-    kmeans_artifact_of(centroids, dim, summary, metric)
+    let mut a = kmeans_artifact_of(centroids, dim, summary, metric);
+    if let Some(p) = reduction {
+        a["input_features"] = json!(p.dim);
+        a["reduction"] = pca_artifact(p);
+    }
+    a
 }
 
 /// The quantile levels a K-Means artifact keeps of each cluster's training distances.
@@ -158,10 +164,28 @@ pub struct KMeansModel {
     pub thresholds: Thresholds,
     /// Euclidean, or cosine (spherical K-Means: unit centroids, cosine distances).
     pub metric: Metric,
+    /// A pipeline model's reduction (K-Means fitted on PCA coordinates): new embeddings are
+    /// projected with it first, and `dim` is the reduced width.
+    pub reduction: Option<mlkit::reduce::pca::Pca>,
 }
 
 impl KMeansModel {
-    /// The nearest centroid to `x` and the distance to it: Euclidean, or under cosine
+    /// The width of the embeddings the model predicts: the reduction's input for a pipeline.
+    pub fn input_dim(&self) -> usize {
+        self.reduction.as_ref().map_or(self.dim, |p| p.dim)
+    }
+
+    /// `rows` embeddings (`rows × input_dim`, row-major) in the space the centroids live in:
+    /// projected by the reduction, as the training rows were, or as they are.
+    pub fn project(&self, data: &[f32], rows: usize, exec: &mlkit::Exec) -> Vec<f64> {
+        match (&self.reduction, mlkit::Matrix::new(data, rows, self.input_dim())) {
+            (Some(p), Some(x)) => p.transform(&x, exec),
+            _ => data.iter().map(|&v| f64::from(v)).collect(),
+        }
+    }
+
+    /// The nearest centroid to `x` (in the centroids' space: see [`KMeansModel::project`]) and
+    /// the distance to it: Euclidean, or under cosine
     /// `1 − cos(x, c)` (what pgvector's `<=>` returns). `None` for a zero `x` under cosine,
     /// which has no direction.
     pub fn nearest(&self, x: &[f64]) -> Option<(usize, f64)> {
@@ -306,17 +330,23 @@ pub fn load_pca(func: &str, name: &str, version: Option<&str>) -> (mlkit::reduce
         )
     };
     let a = artifact.unwrap_or_else(|| bad("artifact"));
+    let pca = pca_of_artifact(&a).unwrap_or_else(|what| bad(what));
+    (pca, found_version)
+}
+
+/// The PCA a `pg_mlkit.pca.v1` artifact holds (a stored PCA, or the reduction of a pipeline
+/// model), or the name of the part that is missing or malformed.
+fn pca_of_artifact(a: &Value) -> Result<mlkit::reduce::pca::Pca, &'static str> {
     let numbers = |v: &Value| -> Option<Vec<f64>> { v.as_array()?.iter().map(Value::as_f64).collect() };
-    let dim = a["n_features"].as_u64().unwrap_or_else(|| bad("n_features")) as usize;
-    let mean = numbers(&a["mean"]).filter(|m| m.len() == dim).unwrap_or_else(|| bad("mean"));
-    let rows: Vec<Vec<f64>> = a["components"].as_array().and_then(|r| r.iter().map(numbers).collect()).unwrap_or_else(|| bad("components"));
+    let dim = a["n_features"].as_u64().filter(|&d| d > 0).ok_or("n_features")? as usize;
+    let mean = numbers(&a["mean"]).filter(|m| m.len() == dim).ok_or("mean")?;
+    let rows: Vec<Vec<f64>> = a["components"].as_array().and_then(|r| r.iter().map(numbers).collect()).ok_or("components")?;
     if rows.is_empty() || rows.iter().any(|r| r.len() != dim) {
-        bad("components");
+        return Err("components");
     }
-    let explained_variance =
-        numbers(&a["explained_variance"]).filter(|v| v.len() == rows.len()).unwrap_or_else(|| bad("explained_variance"));
+    let explained_variance = numbers(&a["explained_variance"]).filter(|v| v.len() == rows.len()).ok_or("explained_variance")?;
     let explained_variance_ratio = numbers(&a["explained_variance_ratio"]).unwrap_or_default();
-    let pca = mlkit::reduce::pca::Pca {
+    Ok(mlkit::reduce::pca::Pca {
         mean,
         components: rows.concat(),
         explained_variance,
@@ -324,8 +354,7 @@ pub fn load_pca(func: &str, name: &str, version: Option<&str>) -> (mlkit::reduce
         whiten: a["whiten"].as_bool().unwrap_or(false),
         dim,
         solver: mlkit::reduce::pca::Solver::Covariance,
-    };
-    (pca, found_version)
+    })
 }
 
 /// The K-Means model `name`, version `version` or, if NULL, the version aliased `production`,
@@ -481,5 +510,15 @@ fn parse_kmeans(func: &str, name: &str, version: &str, artifact: Option<Value>, 
     if metric == Metric::Cosine && centroids.chunks(dim).any(|c| (c.iter().map(|v| v * v).sum::<f64>().sqrt() - 1.0).abs() > 1e-3) {
         broken("its metric is cosine but a centroid is not a unit vector");
     }
-    KMeansModel { name: name.to_string(), version: version.to_string(), dim, centroids, profiles, thresholds, metric }
+    let reduction = a.get("reduction").filter(|r| !r.is_null()).map(|r| {
+        if r.get("format").and_then(Value::as_str) != Some("pg_mlkit.pca.v1") {
+            broken("its reduction is not a pg_mlkit.pca.v1 artifact");
+        }
+        let p = pca_of_artifact(r).unwrap_or_else(|what| broken(&format!("its reduction has no valid {what}")));
+        if p.explained_variance.len() != dim {
+            broken("its reduction's components are not as many as the centroids' coordinates");
+        }
+        p
+    });
+    KMeansModel { name: name.to_string(), version: version.to_string(), dim, centroids, profiles, thresholds, metric, reduction }
 }

@@ -85,7 +85,7 @@ SELECT case_name, (pg_temp.try(sql)).*
     ('hdbscan single not a bool', $$SELECT ml.cluster_embeddings('good', algorithm => 'hdbscan', params => '{"allow_single_cluster": "yes"}')$$),
     ('hdbscan K-Means key',       $$SELECT ml.cluster_embeddings('good', algorithm => 'hdbscan', params => '{"n_init": 3}')$$),
     ('NULL algorithm',            $$SELECT ml.cluster_embeddings('good', algorithm => NULL)$$),
-    ('model with a reduction',    $$SELECT ml.cluster_embeddings('good', reduction => 'pca', run => '{"model_name": "m"}')$$),
+    ('model with a t-SNE',        $$SELECT ml.cluster_embeddings('good', reduction => 'tsne', run => '{"model_name": "m"}')$$),
     ('unknown reduction',         $$SELECT ml.cluster_embeddings('good', reduction => 'isomap')$$),
     ('reduction_params alone',    $$SELECT ml.cluster_embeddings('good', reduction_params => '{"n_components": 2}')$$),
     ('unknown run key',           $$SELECT ml.cluster_embeddings('good', run => '{"modelname": "x"}')$$),

@@ -122,3 +122,25 @@ SELECT cluster, pg_typeof(centroid) AS type, (SELECT array_agg(round(v::numeric,
 SELECT * FROM ml.centroids('digits_km', NULL::point);
 SELECT * FROM ml.centroids(0);
 \set ON_ERROR_STOP 1
+
+-- A pipeline model: a PCA to 16 components, then K-Means on them, stored as one model.
+-- Predicting projects each new embedding with the stored PCA, then assigns it: on the
+-- training rows it gives back the fit's clusters and distances.
+SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": 10, "random_state": 0}', reduction => 'pca',
+                             reduction_params => '{"n_components": 16}', run => '{"model_name": "digits_pca_km"}') AS pipe_run \gset
+SELECT model_type, artifact ->> 'input_features' AS input_features, artifact ->> 'n_features' AS n_features,
+       artifact -> 'reduction' ->> 'format' AS reduction
+  FROM ml.model_registry WHERE name = 'digits_pca_km';
+SELECT ml.predict_clusters('digits_pca_km', 'digits', log => false) AS pipe_predict \gset
+SELECT count(*) AS items, count(*) FILTER (WHERE p.cluster <> f.cluster) AS different_cluster,
+       max(abs(p.distance - f.distance)) < 1e-4 AS same_distances
+  FROM ml.cluster_assignments p JOIN ml.cluster_assignments f USING (item_id)
+ WHERE p.run_id = :pipe_predict AND f.run_id = :pipe_run;
+-- One embedding at a time gives the same answer.
+SELECT p.cluster = a.cluster AS same_cluster, abs(p.distance - a.distance) < 1e-6 AS same_distance
+  FROM ml.predict_cluster('digits_pca_km', (SELECT embedding FROM digits WHERE id = 7), log => false) p,
+       ml.cluster_assignments a WHERE a.run_id = :pipe_predict AND a.item_id = '7';
+-- The model takes what it was fitted on, the 64 pixels, not the 16 components.
+\set ON_ERROR_STOP 0
+SELECT * FROM ml.predict_cluster('digits_pca_km', array_fill(0::real, ARRAY[16]), log => false);
+\set ON_ERROR_STOP 1
