@@ -140,6 +140,13 @@ def ks_cases():
             cases.append((f"{n1}x{n2}+{shift}", a, b))
     data = load_breast_cancer().data
     cases.append(("real", data[:280, 0], data[280:, 0]))
+    # Signed zeros are one value: small integers with both zeros mixed in.
+    cases.append(("signed zeros", np.array([-1, -1, 1, 1, -1, -0.0]), np.array([-1, 2, -1, 0, 2, 1, 0, -0.0, 1.0])))
+    for n1, n2 in [(6, 9), (40, 25), (300, 500)]:
+        a, b = rng.integers(-2, 3, n1).astype(float), rng.integers(-1, 4, n2).astype(float)
+        a[a == 0] = np.where(rng.random((a == 0).sum()) < 0.5, -0.0, 0.0)
+        b[b == 0] = np.where(rng.random((b == 0).sum()) < 0.5, -0.0, 0.0)
+        cases.append((f"signed zeros {n1}x{n2}", a, b))
     return cases
 
 

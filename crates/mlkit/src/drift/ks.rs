@@ -69,8 +69,10 @@ pub fn ks_2samp(data1: &[f64], data2: &[f64], alternative: Alternative, method: 
 /// [`ks_2samp`], telling `progress` how far the exact p-value is (a cancel raised there
 /// unwinds out of it: nothing is held but plain buffers).
 pub fn ks_2samp_in(data1: &[f64], data2: &[f64], alternative: Alternative, method: Method, progress: &mut dyn Progress) -> KsResult {
-    let mut a = data1.to_vec();
-    let mut b = data2.to_vec();
+    // -0.0 and 0.0 are one value (`+ 0.0` makes every zero positive): the merge below compares
+    // with `total_cmp`, which orders -0.0 before 0.0 and would step the ECDFs between them.
+    let mut a: Vec<f64> = data1.iter().map(|&v| v + 0.0).collect();
+    let mut b: Vec<f64> = data2.iter().map(|&v| v + 0.0).collect();
     a.sort_unstable_by(f64::total_cmp);
     b.sort_unstable_by(f64::total_cmp);
     let (n1, n2) = (a.len(), b.len());
@@ -299,6 +301,21 @@ mod tests {
         assert_eq!(r.statistic, 1.0);
         // All 35 orderings but the two extreme ones stay inside: p = 2/35.
         assert!((r.pvalue - 2.0 / 35.0).abs() < 1e-15, "{r:?}");
+    }
+
+    #[test]
+    fn signed_zeros_are_one_value_as_in_scipy() {
+        // scipy.stats.ks_2samp 1.x on these arrays (and on the same with 0 for -0).
+        let r = ks_2samp(
+            &[-1.0, -1.0, 1.0, 1.0, -1.0, -0.0],
+            &[-1.0, 2.0, -1.0, 0.0, 2.0, 1.0, 0.0, -0.0, 1.0],
+            Alternative::TwoSided,
+            Method::Auto,
+        );
+        assert!((r.statistic - 0.2777777777777778).abs() < 1e-15, "{r:?}");
+        assert!((r.pvalue - 0.8977022977022977).abs() < 1e-12, "{r:?}");
+        let r = ks_2samp(&[0.0, -0.0, 1.0, 2.0], &[-0.0, 0.0, 0.0, 3.0], Alternative::TwoSided, Method::Auto);
+        assert_eq!((r.statistic, r.pvalue), (0.25, 1.0));
     }
 
     /// Two samples of `n1` and `n2` values, interleaved but shifted so that D is moderate.
