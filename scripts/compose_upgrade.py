@@ -80,8 +80,21 @@ def functions():
     return "\n\n".join(parts)
 
 
+def sql_function_names():
+    """The names of the functions sql/schema/ defines (C functions it only comments are not)."""
+    names = set()
+    for path in SCHEMA:
+        names.update(re.findall(r"^CREATE OR REPLACE FUNCTION ml\.(\w+)\(", path.read_text(), re.M))
+    return names
+
+
 def is_function(code):
-    return code.startswith("CREATE OR REPLACE FUNCTION ml.") or code.startswith("COMMENT ON FUNCTION ml.")
+    """A function sql/schema/ defines, or the COMMENT on one; the COMMENT on a C function
+    (a support function of a type or aggregate) belongs to its block instead."""
+    if code.startswith("CREATE OR REPLACE FUNCTION ml."):
+        return True
+    m = re.match(r"COMMENT ON FUNCTION ml\.(\w+)\b", code)
+    return bool(m) and m.group(1) in sql_function_names()
 
 
 def block(name):

@@ -73,6 +73,8 @@ CREATE OR REPLACE FUNCTION ml.record_stage_transition() RETURNS trigger
 LANGUAGE c
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'record_stage_transition_wrapper';
+COMMENT ON FUNCTION ml.record_stage_transition() IS
+  'Trigger support: after a stage change of ml.model_registry, records it in ml.model_stage_transitions.';
 CREATE TRIGGER model_registry_stage_audit
   AFTER UPDATE OF stage ON ml.model_registry
   FOR EACH ROW EXECUTE FUNCTION ml.record_stage_transition();
@@ -83,6 +85,8 @@ CREATE TRIGGER model_registry_stage_audit
 CREATE OR REPLACE FUNCTION ml.guard_stage_audit() RETURNS trigger
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'guard_stage_audit_wrapper';
+COMMENT ON FUNCTION ml.guard_stage_audit() IS
+  'Trigger support: keeps ml.model_stage_transitions append-only for every role but its owner; its rows come from ml.record_stage_transition.';
 CREATE TRIGGER model_stage_transitions_append_only
   BEFORE INSERT OR UPDATE OR DELETE ON ml.model_stage_transitions
   FOR EACH ROW EXECUTE FUNCTION ml.guard_stage_audit();

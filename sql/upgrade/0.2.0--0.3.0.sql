@@ -168,3 +168,6 @@ DROP FUNCTION ml.z_test_proportions(text[], text[]);
 
 -- Refusing triggers on, and foreign keys to, the tables by roles that do not own them.
 -- @include refuse_foreign_hooks
+
+-- The support functions of the types, aggregates and triggers say what they support.
+-- @include support_function_comments
