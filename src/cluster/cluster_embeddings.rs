@@ -134,11 +134,11 @@ pub fn cluster_embeddings(
             );
         }
     }
-    if run.model_name.is_some() && !matches!(choice.algorithm, Algorithm::KMeans { .. }) {
+    if run.model_name.is_some() && reduction.is_some() && !matches!(choice.algorithm, Algorithm::KMeans { .. }) {
         raise(
             FEATURE_NOT_SUPPORTED,
-            format!("run.model_name was given, but algorithm {} has no model to store", literal(algorithm)),
-            "Only K-Means runs are stored as models (their centroids); leave model_name out.",
+            format!("run.model_name was given for algorithm {} with a reduction: only K-Means is stored as a pipeline", literal(algorithm)),
+            "Store the DBSCAN or HDBSCAN model from a run without a reduction, or a K-Means pipeline.",
         );
     }
     if let (Algorithm::KMeans { params, .. }, true) = (&choice.algorithm, reduction.is_some()) {
@@ -169,6 +169,19 @@ pub fn cluster_embeddings(
         r.validate(x.rows(), x.cols(), &name);
     }
     choice.validate(x.rows(), &name);
+    if run.model_name.is_some() && choice.has_noise() && x.rows() * x.cols() > registry::MAX_DENSITY_MODEL_VALUES {
+        raise(
+            PROGRAM_LIMIT_EXCEEDED,
+            format!(
+                "run.model_name: a {} model of source {name} would keep its {} × {} training values, more than the {} a stored density model may hold",
+                choice.display_name(),
+                x.rows(),
+                x.cols(),
+                registry::MAX_DENSITY_MODEL_VALUES
+            ),
+            "Fit the stored model on a sample of the rows (a view with TABLESAMPLE), or reduce the embeddings first and store a K-Means pipeline.",
+        );
+    }
     // What the algorithm may still allocate beyond its plan (DBSCAN's neighbour lists).
     let budget = guc::max_memory_bytes().saturating_sub(plan(x.rows(), x.cols()));
 
@@ -183,7 +196,7 @@ pub fn cluster_embeddings(
         _ => x,
     };
     let t_fit = Instant::now();
-    let (result, sweep) = choice.fit(&x, &mut exec, &emb.ids, &name);
+    let (result, sweep, placer) = choice.fit(&x, &mut exec, &emb.ids, &name);
     let fit_ms = ms(t_fit);
     let suggested_eps = choice.explain_noise(&x, &result, &name, &mut exec);
 
@@ -248,11 +261,16 @@ pub fn cluster_embeddings(
         writer::write_coordinates(run_id, &emb.ids, &r.coords, r.k, &mut progress);
     }
     if let Some(model_name) = run.model_name.as_deref() {
-        let artifact = registry::kmeans_artifact(&result, x.cols(), choice.metric(), reduced.as_ref().and_then(|r| r.pca.as_ref()));
+        let (model_type, artifact) = match &placer {
+            Some(p) => (p.model_type(), p.artifact()),
+            None => {
+                ("kmeans", registry::kmeans_artifact(&result, x.cols(), choice.metric(), reduced.as_ref().and_then(|r| r.pca.as_ref())))
+            }
+        };
         let version = registry::register(
             model_name,
             run.model_version.as_deref(),
-            "kmeans",
+            model_type,
             &implementation(choice.module()),
             used,
             artifact,
@@ -581,11 +599,19 @@ impl Choice {
     }
 
     /// Runs the algorithm; for a k sweep, also the sweep's table and the kept k's quality.
-    fn fit(&self, x: &Matrix, exec: &mut Exec, ids: &[String], name: &str) -> (Clustering, Option<(Value, Quality)>) {
+    /// A density algorithm also returns the model that places new points.
+    #[allow(clippy::type_complexity)]
+    fn fit(
+        &self,
+        x: &Matrix,
+        exec: &mut Exec,
+        ids: &[String],
+        name: &str,
+    ) -> (Clustering, Option<(Value, Quality)>, Option<registry::Placer>) {
         match &self.algorithm {
             Algorithm::KMeans { params, sweep: None } => {
                 let fit = kmeans::fit(x, params, exec).unwrap_or_else(|e| report_kmeans_error(e, ids, name, false));
-                (fit.into_clustering(), None)
+                (fit.into_clustering(), None, None)
             }
             Algorithm::KMeans { params, sweep: Some(range) } => {
                 let swept = kmeans::sweep(x, params, *range, |labels| self.silhouette_sample(labels), exec)
@@ -603,10 +629,10 @@ impl Choice {
                         })
                     })
                     .collect();
-                (swept.best, Some((Value::Array(table), swept.quality)))
+                (swept.best, Some((Value::Array(table), swept.quality)), None)
             }
             Algorithm::Dbscan(p) => {
-                let fit = dbscan::fit(x, p, exec).unwrap_or_else(|e| match e {
+                let (fit, model) = dbscan::fit_model(x, p, exec).unwrap_or_else(|e| match e {
                     dbscan::Error::Memory(m) => raise(
                         PROGRAM_LIMIT_EXCEEDED,
                         format!(
@@ -619,14 +645,14 @@ impl Choice {
                     dbscan::Error::Neighbors(neighbors::Error::ZeroVector { row }) => zero_vector(ids, row, name),
                     other => raise(INVALID_PARAMETER_VALUE, format!("DBSCAN on source {name}: {other}"), "Check params."),
                 });
-                (fit, None)
+                (fit, None, Some(registry::Placer::Dbscan(model)))
             }
             Algorithm::Hdbscan(p) => {
-                let fit = hdbscan::fit(x, p, exec).unwrap_or_else(|e| match e {
+                let (fit, model) = hdbscan::fit_model(x, p, exec).unwrap_or_else(|e| match e {
                     hdbscan::Error::Neighbors(neighbors::Error::ZeroVector { row }) => zero_vector(ids, row, name),
                     other => raise(INVALID_PARAMETER_VALUE, format!("HDBSCAN on source {name}: {other}"), "Check params."),
                 });
-                (fit, None)
+                (fit, None, Some(registry::Placer::Hdbscan(model)))
             }
         }
     }

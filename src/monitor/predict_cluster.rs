@@ -5,6 +5,7 @@
 use crate::shared::errors::{literal, raise, spi, ARRAY_SUBSCRIPT_ERROR, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED};
 use crate::shared::registry::{self, KMeansModel};
 use mlkit::cluster::anomaly::Thresholds;
+use mlkit::cluster::placement::Placement;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -88,6 +89,63 @@ fn embedding_values(func: &str, model: &KMeansModel, embedding: &pgrx::AnyElemen
         .collect()
 }
 
+/// The embedding argument's values for a model of `dim` dimensions named `name` `version`:
+/// no NULLs, finite values within real's range.
+fn values_of(func: &str, name: &str, version: &str, dim: usize, embedding: &pgrx::AnyElement) -> Vec<f64> {
+    let values = crate::shared::embedding_arg::values(func, "embedding", embedding, |d| {
+        if d != dim {
+            raise(
+                ARRAY_SUBSCRIPT_ERROR,
+                format!(
+                    "{func}: embedding has {d} dimensions, but model {} version {} was fitted on {dim}",
+                    literal(name),
+                    literal(version)
+                ),
+                "Embed with the same model the clusters were fitted on, or predict with a model of this dimension.",
+            );
+        }
+    });
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Some(v) if v.is_finite() && v.abs() <= f64::from(f32::MAX) => v,
+            Some(v) => raise(
+                INVALID_PARAMETER_VALUE,
+                format!("{func}: embedding has {v} at position {}", i + 1),
+                "Embeddings must be finite numbers within the range of real.",
+            ),
+            None => raise(
+                NULL_VALUE_NOT_ALLOWED,
+                format!("{func}: embedding has a NULL at position {}", i + 1),
+                "Every coordinate is needed to place the embedding.",
+            ),
+        })
+        .collect()
+}
+
+/// Logs placements by a density model (DBSCAN, HDBSCAN): the cluster as the value, `1 −
+/// probability` as the anomaly score, noise as an anomaly of severity warning. (Alerts are
+/// K-Means' own: its thresholds are on distance profiles a density model does not keep.)
+fn log_placements(name: &str, placed: &[Placement], features: &[Value], response_ms: Option<i32>) {
+    let values: Vec<f64> = placed.iter().map(|p| f64::from(p.label)).collect();
+    let scores: Vec<f64> = placed.iter().map(|p| 1.0 - p.probability).collect();
+    let noise: Vec<bool> = placed.iter().map(|p| p.label < 0).collect();
+    let severity: Vec<String> = noise.iter().map(|&n| if n { "warning" } else { "normal" }.to_string()).collect();
+    let features: Vec<JsonB> = features.iter().map(|f| JsonB(f.clone())).collect();
+    Spi::connect_mut(|c| {
+        spi(
+            c.update(
+                "INSERT INTO ml.ml_prediction_log (model_name, prediction_value, input_features, anomaly_score, is_anomaly, severity, response_time_ms)
+                 SELECT $1, u.v, u.f, u.s, u.a, u.sev, $7 FROM unnest($2::double precision[], $3::pg_catalog.jsonb[], $4::double precision[], $5::boolean[], $6::pg_catalog.text[]) AS u(v, f, s, a, sev)",
+                None,
+                &[name.into(), values.into(), features.into(), scores.into(), noise.into(), severity.into(), response_ms.into()],
+            ),
+            "log the predictions",
+        );
+    });
+}
+
 /// Why a prediction is an anomaly, for `ml_anomaly_alerts.alert_data`.
 fn alert_data(model: &KMeansModel, p: &Prediction, t: &Thresholds, log_id: Option<i64>, item: Option<&str>) -> Value {
     let q = &model.profiles[p.cluster].quantiles;
@@ -123,12 +181,13 @@ CREATE FUNCTION ml.predict_cluster(
     version text DEFAULT NULL,
     log boolean DEFAULT true,
     features jsonb DEFAULT NULL
-) RETURNS TABLE (cluster integer, distance double precision, anomaly_score double precision, is_anomaly boolean)
+) RETURNS TABLE (cluster integer, distance double precision, anomaly_score double precision, is_anomaly boolean,
+                probability double precision)
 VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION ml.predict_cluster IS
-  'Assigns an embedding to the nearest centroid of a stored K-Means model, with an anomaly score; logs the prediction (and an alert for an anomaly) unless log is false.';
+  'Assigns an embedding to a cluster of a stored model: the nearest centroid of a K-Means model (with an anomaly score), the cluster of a DBSCAN core point within eps, or HDBSCAN''s approximate_predict (with a probability); logs the prediction unless log is false.';
 "#
 )]
 #[allow(clippy::type_complexity)]
@@ -140,18 +199,51 @@ fn predict_cluster(
     features: Option<crate::shared::params::Jsonb>,
 ) -> TableIterator<
     'static,
-    (name!(cluster, Option<i32>), name!(distance, Option<f64>), name!(anomaly_score, Option<f64>), name!(is_anomaly, Option<bool>)),
+    (
+        name!(cluster, Option<i32>),
+        name!(distance, Option<f64>),
+        name!(anomaly_score, Option<f64>),
+        name!(is_anomaly, Option<bool>),
+        name!(probability, Option<f64>),
+    ),
 > {
     let started = Instant::now();
     let f = "ml.predict_cluster";
     let name = model
         .unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: model must not be NULL"), "Name a model of ml.model_registry."));
-    let m = registry::load_kmeans(f, name, version);
+    let model = registry::load_clustering(f, name, version);
     // NULL in, NULL out (and nothing logged), so that a NULL embedding leaves its row in a
     // LATERAL join over a table instead of aborting it; the model is still looked up first,
     // so a misspelt name is an error on every row.
     let Some(embedding) = embedding else {
-        return TableIterator::once((None, None, None, None));
+        return TableIterator::once((None, None, None, None, None));
+    };
+    let m = match model {
+        registry::ClusterModel::KMeans(m) => m,
+        registry::ClusterModel::Density(d) => {
+            let x = values_of(f, &d.name, &d.version, d.placer.dim(), &embedding);
+            let p = d.placer.place(&x).unwrap_or_else(|| {
+                raise(
+                    INVALID_PARAMETER_VALUE,
+                    format!(
+                        "{f}: embedding is a zero vector, which has no cosine distance to the points of model {} version {}",
+                        literal(&d.name),
+                        literal(&d.version)
+                    ),
+                    "A cosine model compares directions: leave zero vectors out of what you predict.",
+                )
+            });
+            let noise = p.label < 0;
+            if log.unwrap_or(true) {
+                let features = features.map(|j| j.value(f, "features")).unwrap_or_else(
+                    || json!({"model_version": d.version, "n_features": d.placer.dim(), "norm": x.iter().map(|v| v * v).sum::<f64>().sqrt()}),
+                );
+                let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+                log_placements(name, &[p], &[features], Some(elapsed.round() as i32));
+            }
+            let distance = Some(p.distance).filter(|d| d.is_finite());
+            return TableIterator::once((Some(p.label), distance, Some(1.0 - p.probability), Some(noise), Some(p.probability)));
+        }
     };
     let x = embedding_values(f, &m, &embedding);
     let p = predict_one(&m, &in_model_space(&m, &x)).unwrap_or_else(|| zero_embedding(f, &m, None));
@@ -193,7 +285,7 @@ fn predict_cluster(
             }
         });
     }
-    TableIterator::once((Some(p.cluster as i32), Some(p.distance), Some(p.score), Some(anomaly)))
+    TableIterator::once((Some(p.cluster as i32), Some(p.distance), Some(p.score), Some(anomaly), None))
 }
 
 /// Predicts every row of a table or view with a stored K-Means model: one
@@ -240,7 +332,10 @@ fn predict_clusters(
         .unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: source must not be NULL"), "Pass the table or view to predict."));
     let embedding_column = required_name("embedding_column", embedding_column);
     let id_column = required_name("id_column", id_column);
-    let m = registry::load_kmeans(f, name, version);
+    let m = match registry::load_clustering(f, name, version) {
+        registry::ClusterModel::KMeans(m) => m,
+        registry::ClusterModel::Density(d) => return predict_clusters_density(&d, source, &embedding_column, &id_column, log, started),
+    };
     let plan = |rows: usize, dim: usize| rows * (dim * 4 + 64);
     // NULL in, NULL out: a row without an embedding gets no prediction (counted).
     let src = Source::within_memory_limit(source, &embedding_column, &id_column, &plan, crate::shared::params::Nulls::Skip);
@@ -368,4 +463,109 @@ fn log_batch(
             );
         }
     });
+}
+
+/// [`predict_clusters`] with a DBSCAN or HDBSCAN model: each row placed
+/// ([`mlkit::cluster::placement`]), its probability kept in `ml.cluster_assignments`.
+fn predict_clusters_density(
+    d: &registry::DensityModel,
+    source: pg_sys::Oid,
+    embedding_column: &str,
+    id_column: &str,
+    log: Option<bool>,
+    started: Instant,
+) -> i64 {
+    use crate::runs::{self, writer};
+    use crate::shared::progress::ms;
+    use crate::shared::source::{Read, Source};
+    let f = "ml.predict_clusters";
+    let dim = d.placer.dim();
+    let plan = |rows: usize, dim: usize| rows * (dim * 4 + 64);
+    let src = Source::within_memory_limit(source, embedding_column, id_column, &plan, crate::shared::params::Nulls::Skip);
+    let Read { name: display, qualified, emb, mut progress, .. } = src.read_for(f);
+    if emb.dim != dim {
+        raise(
+            ARRAY_SUBSCRIPT_ERROR,
+            format!(
+                "{f}: embeddings of source {display} have {} dimensions, but model {} version {} was fitted on {dim}",
+                emb.dim,
+                literal(&d.name),
+                literal(&d.version)
+            ),
+            "Predict with a model fitted on embeddings of this dimension.",
+        );
+    }
+    let n = emb.ids.len();
+    let mut placed: Vec<Option<Placement>> = Vec::with_capacity(n);
+    let mut exec = mlkit::Exec::new(crate::shared::guc::threads(), &mut progress);
+    exec.for_chunks(
+        "placing",
+        n,
+        256,
+        |r| {
+            r.map(|i| {
+                let x: Vec<f64> = emb.data[i * dim..(i + 1) * dim].iter().map(|&v| f64::from(v)).collect();
+                d.placer.place(&x)
+            })
+            .collect::<Vec<_>>()
+        },
+        |chunk| placed.extend(chunk),
+    );
+    drop(exec);
+    if let Some(i) = placed.iter().position(Option::is_none) {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!(
+                "{f}: embedding of id {} is a zero vector, which has no cosine distance to the points of model {} version {}",
+                literal(&emb.ids[i]),
+                literal(&d.name),
+                literal(&d.version)
+            ),
+            "A cosine model compares directions: leave zero vectors out of what you predict.",
+        );
+    }
+    let placed: Vec<Placement> = placed.into_iter().flatten().collect();
+    let labels: Vec<i32> = placed.iter().map(|p| p.label).collect();
+    let distances: Vec<f64> = placed.iter().map(|p| p.distance).collect();
+    let probabilities: Vec<f64> = placed.iter().map(|p| p.probability).collect();
+    let noise = labels.iter().filter(|&&l| l < 0).count();
+    let k = labels.iter().copied().max().map_or(0, |m| (m + 1).max(0) as usize);
+    let mut sizes = vec![0usize; k];
+    labels.iter().filter(|&&l| l >= 0).for_each(|&l| sizes[l as usize] += 1);
+    let metrics = json!({
+        "items": n,
+        "input": src.input_metrics(),
+        "noise": noise,
+        "noise_fraction": if n > 0 { noise as f64 / n as f64 } else { 0.0 },
+        "mean_probability": if n > 0 { probabilities.iter().sum::<f64>() / n as f64 } else { 0.0 },
+        "cluster_sizes": sizes,
+    });
+    let run_opts = runs::RunOptions {
+        model_name: Some(d.name.clone()),
+        model_version: Some(d.version.clone()),
+        autoencoder_name: None,
+        autoencoder_implementation: None,
+        autoencoder_file: None,
+        autoencoder_params: None,
+    };
+    let model_type = d.placer.model_type();
+    let stage = runs::Stage {
+        name: if model_type == "dbscan" { "dbscan_predict" } else { "hdbscan_approximate_predict" },
+        module: "cluster::placement",
+        params: json!({"model": d.name, "version": d.version}),
+    };
+    let run_id = runs::insert("prediction", &run_opts, &qualified, n, Some(&stage), None, metrics);
+    let t_write = Instant::now();
+    let rows =
+        writer::AssignmentRows { labels: &labels, distances: Some(&distances), probabilities: Some(&probabilities), outlier_scores: None };
+    writer::write_assignment_rows(run_id, &emb.ids, &rows, &mut progress);
+    if log.unwrap_or(true) {
+        let features: Vec<Value> = emb.ids.iter().map(|id| json!({"item_id": id, "run_id": run_id, "model_version": d.version})).collect();
+        for (chunk, feats) in placed.chunks(5000).zip(features.chunks(5000)) {
+            pgrx::check_for_interrupts!();
+            log_placements(&d.name, chunk, feats, None);
+        }
+    }
+    runs::finish(run_id, ms(started), ms(t_write));
+    run_id
 }

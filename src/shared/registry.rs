@@ -7,6 +7,7 @@
 //! an anomaly score of a new point is measured against.
 
 use crate::shared::errors::{raise, spi, spi_some, UNIQUE_VIOLATION};
+use mlkit::cluster::placement::{DbscanModel, HdbscanModel, Placement};
 use mlkit::neighbors::Metric;
 use mlkit::Clustering;
 use pgrx::prelude::*;
@@ -79,6 +80,160 @@ pub fn kmeans_artifact_of(centroids: &[f32], dim: usize, summary: Vec<Value>, me
         "centroids": centroids.chunks(dim.max(1)).map(|c| c.to_vec()).collect::<Vec<_>>(),
         "distances": summary,
     })
+}
+
+/// Most training values (rows × dimensions) a stored DBSCAN or HDBSCAN model keeps: its
+/// artifact holds the points new ones are placed among (about 10 bytes each as JSON).
+pub const MAX_DENSITY_MODEL_VALUES: usize = 2_000_000;
+
+/// A density clustering's model: what places new points ([`mlkit::cluster::placement`]).
+pub enum Placer {
+    Dbscan(DbscanModel),
+    Hdbscan(HdbscanModel),
+}
+
+/// A `λ` as JSON: a number, or `null` for infinity (points at distance 0).
+fn lambda_json(l: f64) -> Value {
+    if l.is_finite() {
+        json!(l)
+    } else {
+        Value::Null
+    }
+}
+
+impl Placer {
+    pub fn model_type(&self) -> &'static str {
+        match self {
+            Placer::Dbscan(_) => "dbscan",
+            Placer::Hdbscan(_) => "hdbscan",
+        }
+    }
+
+    /// The registry artifact (`pg_mlkit.dbscan.v1`, `pg_mlkit.hdbscan.v1`; docs/models.md).
+    pub fn artifact(&self) -> Value {
+        match self {
+            Placer::Dbscan(m) => json!({
+                "format": "pg_mlkit.dbscan.v1",
+                "metric": m.metric.name(),
+                "n_features": m.dim,
+                "eps": m.eps,
+                "core_points": m.core_points.chunks(m.dim.max(1)).map(|c| c.to_vec()).collect::<Vec<_>>(),
+                "core_labels": m.core_labels,
+            }),
+            Placer::Hdbscan(m) => json!({
+                "format": "pg_mlkit.hdbscan.v1",
+                "metric": m.metric.name(),
+                "n_features": m.dim,
+                "min_samples": m.min_samples,
+                "points": m.points.chunks(m.dim.max(1)).map(|c| c.to_vec()).collect::<Vec<_>>(),
+                "core_distances": m.core_distances,
+                "point_parent": m.point_parent,
+                "point_lambda": m.point_lambda.iter().map(|&l| lambda_json(l)).collect::<Vec<_>>(),
+                "clusters": m.cluster_parent.iter().map(|(c, (p, l))| json!([c, p, lambda_json(*l)])).collect::<Vec<_>>(),
+                "selected": m.cluster_label.iter().map(|(c, l)| json!([c, l, lambda_json(m.max_lambda[c])])).collect::<Vec<_>>(),
+            }),
+        }
+    }
+
+    /// The dimension of the points it places.
+    pub fn dim(&self) -> usize {
+        match self {
+            Placer::Dbscan(m) => m.dim,
+            Placer::Hdbscan(m) => m.dim,
+        }
+    }
+
+    /// Places one point; `None` for a zero vector under cosine.
+    pub fn place(&self, x: &[f64]) -> Option<Placement> {
+        match self {
+            Placer::Dbscan(m) => m.place(x),
+            Placer::Hdbscan(m) => m.place(x),
+        }
+    }
+}
+
+/// The [`Placer`] a `pg_mlkit.dbscan.v1` or `pg_mlkit.hdbscan.v1` artifact holds, or what is wrong with it.
+fn placer_of_artifact(model_type: &str, a: &Value) -> Result<Placer, &'static str> {
+    let numbers = |v: &Value| -> Option<Vec<f64>> { v.as_array()?.iter().map(Value::as_f64).collect() };
+    let lambdas = |v: &Value| -> Option<Vec<f64>> {
+        v.as_array()?.iter().map(|x| if x.is_null() { Some(f64::INFINITY) } else { x.as_f64() }).collect()
+    };
+    let dim = a["n_features"].as_u64().filter(|&d| d > 0).ok_or("n_features")? as usize;
+    let metric = match a["metric"].as_str() {
+        Some("euclidean") => Metric::Euclidean,
+        Some("cosine") => Metric::Cosine,
+        _ => return Err("metric"),
+    };
+    let rows = |v: &Value| -> Option<Vec<f32>> {
+        let mut out = vec![];
+        for r in v.as_array()? {
+            let r = numbers(r)?;
+            if r.len() != dim || r.iter().any(|x| x.abs() > f64::from(f32::MAX)) {
+                return None;
+            }
+            out.extend(r.iter().map(|&x| x as f32));
+        }
+        Some(out)
+    };
+    let index = |v: &Value| v.as_u64().map(|u| u as usize);
+    match (model_type, a["format"].as_str()) {
+        ("dbscan", Some("pg_mlkit.dbscan.v1")) => {
+            let core_points = rows(&a["core_points"]).ok_or("core_points")?;
+            let core_labels: Vec<i32> =
+                a["core_labels"].as_array().and_then(|l| l.iter().map(|v| v.as_i64().map(|x| x as i32)).collect()).ok_or("core_labels")?;
+            if core_labels.len() * dim != core_points.len() {
+                return Err("core_labels");
+            }
+            Ok(Placer::Dbscan(DbscanModel {
+                dim,
+                metric,
+                eps: a["eps"].as_f64().filter(|e| *e > 0.0).ok_or("eps")?,
+                core_points,
+                core_labels,
+            }))
+        }
+        ("hdbscan", Some("pg_mlkit.hdbscan.v1")) => {
+            let points = rows(&a["points"]).ok_or("points")?;
+            let n = points.len() / dim;
+            let core_distances = numbers(&a["core_distances"]).filter(|c| c.len() == n).ok_or("core_distances")?;
+            let point_parent: Vec<usize> = a["point_parent"]
+                .as_array()
+                .and_then(|p| p.iter().map(index).collect())
+                .filter(|p: &Vec<usize>| p.len() == n)
+                .ok_or("point_parent")?;
+            let point_lambda = lambdas(&a["point_lambda"]).filter(|l| l.len() == n).ok_or("point_lambda")?;
+            let mut cluster_parent = std::collections::BTreeMap::new();
+            for c in a["clusters"].as_array().ok_or("clusters")? {
+                let (child, parent) = (index(&c[0]).ok_or("clusters")?, index(&c[1]).ok_or("clusters")?);
+                let l = lambdas(&json!([c[2]])).ok_or("clusters")?[0];
+                cluster_parent.insert(child, (parent, l));
+            }
+            let (mut cluster_label, mut max_lambda) = (std::collections::BTreeMap::new(), std::collections::BTreeMap::new());
+            for c in a["selected"].as_array().ok_or("selected")? {
+                let node = index(&c[0]).ok_or("selected")?;
+                cluster_label.insert(node, c[1].as_i64().ok_or("selected")? as i32);
+                max_lambda.insert(node, lambdas(&json!([c[2]])).ok_or("selected")?[0]);
+            }
+            let min_samples = index(&a["min_samples"]).filter(|&m| m >= 1).ok_or("min_samples")?;
+            if point_parent.iter().any(|&p| p < n) {
+                return Err("point_parent");
+            }
+            Ok(Placer::Hdbscan(HdbscanModel {
+                dim,
+                metric,
+                min_samples,
+                points,
+                core_distances,
+                point_parent,
+                point_lambda,
+                cluster_parent,
+                cluster_label,
+                max_lambda,
+                root: n,
+            }))
+        }
+        _ => Err("format"),
+    }
 }
 
 /// Registers a new version of model `name` (the next whole number after the highest
@@ -218,7 +373,7 @@ thread_local! {
     /// same transaction keeps; `ctid`, which VACUUM reuses) is trusted to say the artifact is
     /// unchanged. Comparing the bytes is a `memcmp` of the compressed value, far cheaper than
     /// parsing it. At most [`CACHED_MODELS`] models are kept; when full, the cache is emptied.
-    static CACHE: RefCell<HashMap<CacheKey, (Stored, Rc<KMeansModel>)>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<HashMap<CacheKey, (Stored, ClusterModel)>> = RefCell::new(HashMap::new());
 }
 /// A cached model's tenant and registry id.
 type CacheKey = (String, i64);
@@ -357,14 +512,45 @@ fn pca_of_artifact(a: &Value) -> Result<mlkit::reduce::pca::Pca, &'static str> {
     })
 }
 
+/// A stored DBSCAN or HDBSCAN model ready to place points.
+pub struct DensityModel {
+    pub name: String,
+    pub version: String,
+    pub placer: Placer,
+}
+
+/// A stored clustering model of any algorithm.
+#[derive(Clone)]
+pub enum ClusterModel {
+    KMeans(Rc<KMeansModel>),
+    Density(Rc<DensityModel>),
+}
+
 /// The K-Means model `name`, version `version` or, if NULL, the version aliased `production`,
 /// else the newest version staged `production`, else the newest version.
 pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansModel> {
+    match load_clustering(func, name, version) {
+        ClusterModel::KMeans(m) => m,
+        ClusterModel::Density(d) => raise(
+            WRONG_OBJECT_TYPE,
+            format!(
+                "{func}: model {} version {} is a {} model, not a K-Means clustering model",
+                literal(name),
+                literal(&d.version),
+                d.placer.model_type()
+            ),
+            "Only K-Means models have centroids; predict with ml.predict_cluster, which takes every clustering model.",
+        ),
+    }
+}
+
+/// The clustering model (K-Means, DBSCAN or HDBSCAN) `name`, found as [`load_kmeans`] finds one.
+pub fn load_clustering(func: &str, name: &str, version: Option<&str>) -> ClusterModel {
     enum Found {
         Missing,
         WrongType(String, String),
-        Cached(Rc<KMeansModel>),
-        Parse { key: CacheKey, stored: Stored, artifact: Option<String>, parameters: Option<String> },
+        Cached(ClusterModel),
+        Parse { key: CacheKey, stored: Stored, model_type: String, artifact: Option<String>, parameters: Option<String> },
     }
     let found = Spi::connect(|c| {
         let t = spi(c.select(MODEL_LOOKUP, None, &[name.into(), version.into()]), "look up the model");
@@ -376,7 +562,7 @@ pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansMo
         let tenant = spi_some(row.get::<String>(2), "look up the model");
         let found_version = spi_some(row.get::<String>(3), "look up the model");
         let model_type = spi_some(row.get::<String>(4), "look up the model");
-        if model_type != "kmeans" {
+        if !["kmeans", "dbscan", "hdbscan"].contains(&model_type.as_str()) {
             return Found::WrongType(found_version, model_type);
         }
         // The two jsonb columns, read as stored bytes (and as text only to parse them).
@@ -405,20 +591,20 @@ pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansMo
         }
         // SAFETY: as above; jsonb datums.
         let (artifact, parameters) = unsafe { (artifact.map(|d| jsonb_text(d)), parameters.map(|d| jsonb_text(d))) };
-        Found::Parse { key, stored, artifact, parameters }
+        Found::Parse { key, stored, model_type, artifact, parameters }
     });
-    let (key, stored, artifact, parameters) = match found {
+    let (key, stored, model_type, artifact, parameters) = match found {
         Found::Cached(m) => return m,
-        Found::Parse { key, stored, artifact, parameters } => (key, stored, artifact, parameters),
+        Found::Parse { key, stored, model_type, artifact, parameters } => (key, stored, model_type, artifact, parameters),
         Found::WrongType(found_version, model_type) => raise(
             WRONG_OBJECT_TYPE,
             format!(
-                "{func}: model {} version {} is a {} model, not a K-Means clustering model",
+                "{func}: model {} version {} is a {} model, not a clustering model",
                 literal(name),
                 literal(&found_version),
                 if model_type.is_empty() { "untyped" } else { &model_type }
             ),
-            "Predict clusters with a model that ml.cluster_embeddings stored from a K-Means run.",
+            "Predict clusters with a model that ml.cluster_embeddings stored (K-Means, DBSCAN or HDBSCAN); project with ml.transform.",
         ),
         Found::Missing => missing_model(func, name, version),
     };
@@ -434,7 +620,23 @@ pub fn load_kmeans(func: &str, name: &str, version: Option<&str>) -> Rc<KMeansMo
         })
     };
     let (artifact, parameters) = (parse("artifact", artifact), parse("parameters", parameters));
-    let model = Rc::new(parse_kmeans(func, name, &stored.version, artifact, parameters));
+    let model = if model_type == "kmeans" {
+        ClusterModel::KMeans(Rc::new(parse_kmeans(func, name, &stored.version, artifact, parameters)))
+    } else {
+        let placer = artifact.as_ref().ok_or("artifact").and_then(|a| placer_of_artifact(&model_type, a)).unwrap_or_else(|what| {
+            raise(
+                crate::shared::errors::DATATYPE_MISMATCH,
+                format!(
+                    "{func}: the artifact of {} model {} version {} has no valid {what}",
+                    model_type,
+                    literal(name),
+                    literal(&stored.version)
+                ),
+                "Re-fit the model with ml.cluster_embeddings; docs/models.md describes the format.",
+            )
+        });
+        ClusterModel::Density(Rc::new(DensityModel { name: name.to_string(), version: stored.version.clone(), placer }))
+    };
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.len() >= CACHED_MODELS {

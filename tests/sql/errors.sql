@@ -74,7 +74,7 @@ SELECT case_name, (pg_temp.try(sql)).*
     ('dbscan unknown metric',     $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan', params => '{"metric": "manhattan"}')$$),
     ('inner product metric',      $$SELECT ml.cluster_embeddings('good', params => '{"metric": "inner_product"}')$$),
     ('dbscan K-Means key',        $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan', params => '{"n_clusters": 3}')$$),
-    ('dbscan model_name',         $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan', run => '{"model_name": "m"}')$$),
+    ('dbscan model of a PCA',     $$SELECT ml.cluster_embeddings('good', algorithm => 'dbscan', reduction => 'pca', run => '{"model_name": "m"}')$$),
     ('cosine of a zero vector',   $$SELECT ml.cluster_embeddings('zero_vec', algorithm => 'dbscan', params => '{"metric": "cosine"}')$$),
     ('hdbscan min_cluster_size 1', $$SELECT ml.cluster_embeddings('good', algorithm => 'hdbscan', params => '{"min_cluster_size": 1}')$$),
     ('hdbscan min_samples > rows', $$SELECT ml.cluster_embeddings('good', algorithm => 'hdbscan', params => '{"min_samples": 25}')$$),

@@ -144,3 +144,28 @@ SELECT p.cluster = a.cluster AS same_cluster, abs(p.distance - a.distance) < 1e-
 \set ON_ERROR_STOP 0
 SELECT * FROM ml.predict_cluster('digits_pca_km', array_fill(0::real, ARRAY[16]), log => false);
 \set ON_ERROR_STOP 1
+
+-- DBSCAN and HDBSCAN models place new points: DBSCAN in the cluster of the nearest core point
+-- within eps (else noise), HDBSCAN as the hdbscan library's approximate_predict, with a
+-- probability. Two tight groups and a stray point; a model of each.
+CREATE TABLE groups2 (id int PRIMARY KEY, embedding real[]);
+INSERT INTO groups2 VALUES (1, '{0,0}'), (2, '{0.1,0}'), (3, '{0,0.1}'), (4, '{0.1,0.1}'), (5, '{0.05,0.05}'),
+                           (6, '{5,5}'), (7, '{5.1,5}'), (8, '{5,5.1}'), (9, '{5.1,5.1}'), (10, '{5.05,5.05}'), (11, '{9,0}');
+SELECT ml.cluster_embeddings('groups2', algorithm => 'dbscan', params => '{"eps": 0.5, "min_samples": 3}',
+                             run => '{"model_name": "groups_db"}') IS NOT NULL AS stored,
+       ml.cluster_embeddings('groups2', algorithm => 'hdbscan', params => '{"min_cluster_size": 3}',
+                             run => '{"model_name": "groups_hdb"}') IS NOT NULL AS stored_too;
+SELECT name, model_type, artifact ->> 'format' AS format FROM ml.model_registry WHERE name LIKE 'groups_%' ORDER BY name;
+SELECT m.model, p.point, c.cluster, round(c.distance::numeric, 4) AS distance, round(c.probability::numeric, 4) AS probability, c.is_anomaly
+  FROM (VALUES ('groups_db'), ('groups_hdb')) m(model),
+       (VALUES ('{0.2,0.2}'::real[]), ('{5.3,5.2}'), ('{3,3}')) p(point),
+       ml.predict_cluster(m.model, p.point, log => false) c
+ ORDER BY 1, 2;
+-- A table: one run, the probability of each item kept.
+SELECT ml.predict_clusters('groups_hdb', 'groups2', log => false) AS hdb_run \gset
+SELECT item_id, cluster, round(probability::numeric, 4) AS probability FROM ml.cluster_assignments
+ WHERE run_id = :hdb_run ORDER BY item_id::int;
+\set ON_ERROR_STOP 0
+SELECT * FROM ml.centroids('groups_hdb');
+\set ON_ERROR_STOP 1
+DROP TABLE groups2;

@@ -22,6 +22,7 @@
 //! other: `4 n²` bytes) is refused by the memory budget ([`Error::Memory`]) while the
 //! lists are being built, rather than exhausting the server.
 
+use crate::cluster::placement::DbscanModel;
 use crate::cluster::{Clustering, Stat, NOISE};
 use crate::exec::MemoryLimit;
 use crate::neighbors::{self, Index, Metric};
@@ -86,6 +87,11 @@ pub fn base_memory_bytes(rows: usize, cols: usize) -> usize {
 
 /// Clusters the rows of `data`. See the module documentation.
 pub fn fit(data: &Matrix, params: &Params, exec: &mut Exec) -> Result<Clustering, Error> {
+    fit_model(data, params, exec).map(|(c, _)| c)
+}
+
+/// [`fit`], with the model that places new points ([`DbscanModel`]: the core points).
+pub fn fit_model(data: &Matrix, params: &Params, exec: &mut Exec) -> Result<(Clustering, DbscanModel), Error> {
     validate(params, data.rows())?;
     let n = data.rows();
     let index = Index::new(data, params.metric).map_err(Error::Neighbors)?;
@@ -130,7 +136,14 @@ pub fn fit(data: &Matrix, params: &Params, exec: &mut Exec) -> Result<Clustering
         }
     }
     let n_core = core.iter().filter(|&&c| c).count() as i64;
-    Ok(Clustering {
+    let model = DbscanModel {
+        dim: data.cols(),
+        metric: params.metric,
+        eps: params.eps,
+        core_points: (0..n).filter(|&i| core[i]).flat_map(|i| index.row(i).iter().map(|&v| v as f32)).collect(),
+        core_labels: (0..n).filter(|&i| core[i]).map(|i| labels[i]).collect(),
+    };
+    let clustering = Clustering {
         labels,
         stats: vec![
             ("n_core_points", Stat::Int(n_core)),
@@ -139,7 +152,8 @@ pub fn fit(data: &Matrix, params: &Params, exec: &mut Exec) -> Result<Clustering
             ("neighbour_search", Stat::Text(index.strategy_name())),
         ],
         ..Default::default()
-    })
+    };
+    Ok((clustering, model))
 }
 
 /// Union–find with path halving and union by size.

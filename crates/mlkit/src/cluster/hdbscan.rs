@@ -29,6 +29,7 @@
 //! defined (NumPy's sort is not stable), and the two can differ on such ties. Memory:
 //! `O(n · d)` (an `f64` copy of the data) plus `O(n)` for the trees.
 
+use crate::cluster::placement::HdbscanModel;
 use crate::cluster::{Clustering, Stat, NOISE};
 use crate::neighbors::{self, Index, Metric};
 use crate::{Exec, Matrix, Step};
@@ -146,6 +147,12 @@ pub fn memory_bytes(rows: usize, cols: usize) -> usize {
 
 /// Clusters the rows of `data`. See the module documentation.
 pub fn fit(data: &Matrix, params: &Params, exec: &mut Exec) -> Result<Clustering, Error> {
+    fit_model(data, params, exec).map(|(c, _)| c)
+}
+
+/// [`fit`], with the model that places new points ([`HdbscanModel`]: the prediction data of
+/// the `hdbscan` library's `approximate_predict`).
+pub fn fit_model(data: &Matrix, params: &Params, exec: &mut Exec) -> Result<(Clustering, HdbscanModel), Error> {
     validate(params, data.rows())?;
     let n = data.rows();
     let index = Index::new(data, params.metric).map_err(Error::Neighbors)?;
@@ -156,9 +163,10 @@ pub fn fit(data: &Matrix, params: &Params, exec: &mut Exec) -> Result<Clustering
     let mst = prim(&index, &core, params.alpha, exec);
     let linkage = single_linkage(n, mst);
     let condensed = condense(&linkage, n, params.min_cluster_size);
-    let (labels, probabilities) = select(&condensed, n, params);
+    let (labels, probabilities, clusters) = select(&condensed, n, params);
     let n_clusters = labels.iter().copied().max().map_or(0, |m| m + 1);
-    Ok(Clustering {
+    let model = prediction_data(data, &index, params, &core, &condensed, &clusters);
+    let clustering = Clustering {
         labels,
         probabilities: Some(probabilities),
         stats: vec![
@@ -168,7 +176,52 @@ pub fn fit(data: &Matrix, params: &Params, exec: &mut Exec) -> Result<Clustering
             ("n_clusters", Stat::Int(n_clusters as i64)),
         ],
         ..Default::default()
-    })
+    };
+    Ok((clustering, model))
+}
+
+/// What [`HdbscanModel::place`] needs (the `hdbscan` library's `PredictionData`): the points
+/// as measured, their core distances, each point's row of the condensed tree, the cluster tree,
+/// and for every selected cluster (and the clusters below it) its label and largest `λ`.
+fn prediction_data(data: &Matrix, index: &Index, params: &Params, core: &[f64], tree: &[Row], clusters: &[usize]) -> HdbscanModel {
+    let n = data.rows();
+    let (mut point_parent, mut point_lambda) = (vec![n; n], vec![0.0; n]);
+    let mut cluster_parent = BTreeMap::new();
+    let mut children: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    let mut death: BTreeMap<usize, f64> = BTreeMap::new();
+    for r in tree {
+        if r.child < n {
+            (point_parent[r.child], point_lambda[r.child]) = (r.parent, r.lambda);
+        } else {
+            cluster_parent.insert(r.child, (r.parent, r.lambda));
+            children.entry(r.parent).or_default().push(r.child);
+        }
+        let d = death.entry(r.parent).or_insert(f64::NEG_INFINITY);
+        *d = d.max(r.lambda);
+    }
+    let (mut cluster_label, mut max_lambda) = (BTreeMap::new(), BTreeMap::new());
+    for (label, &c) in clusters.iter().enumerate() {
+        let top = death.get(&c).copied().unwrap_or(0.0);
+        let mut stack = vec![c];
+        while let Some(x) = stack.pop() {
+            cluster_label.insert(x, label as i32);
+            max_lambda.insert(x, top);
+            stack.extend(children.get(&x).into_iter().flatten().copied());
+        }
+    }
+    HdbscanModel {
+        dim: data.cols(),
+        metric: params.metric,
+        min_samples: params.min_samples(),
+        points: (0..n).flat_map(|i| index.row(i).iter().map(|&v| v as f32)).collect(),
+        core_distances: core.to_vec(),
+        point_parent,
+        point_lambda,
+        cluster_parent,
+        cluster_label,
+        max_lambda,
+        root: n,
+    }
 }
 
 /// One edge of the minimum spanning tree.
@@ -481,9 +534,9 @@ fn condense(linkage: &[Merge], n: usize, min_cluster_size: usize) -> Vec<Row> {
 
 /// Cluster selection, labelling and probabilities: scikit-learn's `_compute_stability`,
 /// `_get_clusters`, `do_labelling` and `get_probabilities`.
-fn select(tree: &[Row], n: usize, params: &Params) -> (Vec<i32>, Vec<f64>) {
+fn select(tree: &[Row], n: usize, params: &Params) -> (Vec<i32>, Vec<f64>, Vec<usize>) {
     if tree.is_empty() {
-        return (vec![NOISE; n], vec![0.0; n]);
+        return (vec![NOISE; n], vec![0.0; n], vec![]);
     }
     let root = n; // the smallest cluster id
     let eps = params.cluster_selection_epsilon;
@@ -619,7 +672,7 @@ fn select(tree: &[Row], n: usize, params: &Params) -> (Vec<i32>, Vec<f64>) {
         let max_lambda = death[clusters[l as usize]];
         probabilities[r.child] = if max_lambda == 0.0 || r.lambda.is_infinite() { 1.0 } else { r.lambda.min(max_lambda) / max_lambda };
     }
-    (labels, probabilities)
+    (labels, probabilities, clusters)
 }
 
 /// scikit-learn's `epsilon_search`: leaves born below `eps` are replaced by the nearest

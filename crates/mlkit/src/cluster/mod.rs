@@ -10,6 +10,7 @@ pub mod hdbscan;
 pub mod kmeans;
 pub mod lloyd;
 pub mod metrics;
+pub mod placement;
 pub mod summary;
 
 /// Noise, in [`Clustering::labels`].
