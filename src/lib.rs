@@ -15,7 +15,7 @@
 //! | `ml.item_key(...)`, `ml.run_items(...)` | [`runs::item_key`] (`ml.run_items`: `sql/schema/10_analysis.sql`) |
 //! | `ml.options(function_name)` | [`help::options`] |
 //! | `ml.load_analysis_run(...)`  | `sql/schema/90_load_analysis_run.sql` (plain SQL) |
-//! | `ml.predict_cluster`, `ml.predict_clusters` | [`monitor::predict_cluster`] (`ml.log_prediction`: `sql/schema/20_monitoring.sql`) |
+//! | `ml.predict_cluster`, `ml.predict_clusters` | [`monitor::predict_cluster`] (DBSCAN/HDBSCAN placement: `mlkit::cluster::placement`; `ml.log_prediction`: `sql/schema/20_monitoring.sql`) |
 //! | `ml.ks_2samp`, `ml.wasserstein_distance`, `ml.psi`, `ml.jensen_shannon_distance`, `ml.chi_square_test`, `ml.z_test_proportions` | [`monitor::drift_statistics`] |
 //! | `ml.score_drift`             | [`monitor::score_drift`] (its sketch engine: [`monitor::score_drift_sketch`]) |
 //! | `ml.hamming_distance`, `<^>`, `ml.hash_from_hex`, `ml.hash_to_hex`, `ml.hash_bands`, `ml.hash_probe` | [`duplicates::hamming`] |

@@ -1,4 +1,5 @@
-//! Predicting with stored clustering models, and the prediction log: `ml.predict_cluster`,
+//! Predicting with stored clustering models (K-Means, a PCA-then-K-Means pipeline, DBSCAN,
+//! HDBSCAN: [`registry::ClusterModel`]), and the prediction log: `ml.predict_cluster`,
 //! `ml.predict_clusters`. (`ml.log_prediction`, for any model's predictions, is plain SQL in
 //! sql/schema/20_monitoring.sql.) Documented in docs/functions/predict_cluster.md.
 
@@ -48,18 +49,19 @@ fn zero_embedding(func: &str, model: &KMeansModel, item: Option<&str>) -> ! {
     )
 }
 
-/// The embedding argument's values, checked against the model: its dimension (before a
-/// sparsevec is densified), no NULLs, finite values.
-fn embedding_values(func: &str, model: &KMeansModel, embedding: &pgrx::AnyElement) -> Vec<f64> {
+/// The embedding argument's values, checked against model `name` version `version`, which
+/// takes `want` dimensions: the dimension (before a sparsevec is densified), no NULLs, finite
+/// values within real's range.
+fn embedding_values(func: &str, (name, version, want): (&str, &str, usize), embedding: &pgrx::AnyElement) -> Vec<f64> {
     let values = crate::shared::embedding_arg::values(func, "embedding", embedding, |dim| {
-        if dim != model.input_dim() {
+        if dim != want {
             raise(
                 ARRAY_SUBSCRIPT_ERROR,
                 format!(
                     "{func}: embedding has {dim} dimensions, but model {} version {} was fitted on {}",
-                    literal(&model.name),
-                    literal(&model.version),
-                    model.input_dim()
+                    literal(name),
+                    literal(version),
+                    want
                 ),
                 "Embed with the same model the clusters were fitted on, or predict with a model of this dimension.",
             );
@@ -85,41 +87,6 @@ fn embedding_values(func: &str, model: &KMeansModel, embedding: &pgrx::AnyElemen
                 "Embeddings are fitted and stored as real (single precision): scale the values into its range.",
             ),
             Some(v) => v,
-        })
-        .collect()
-}
-
-/// The embedding argument's values for a model of `dim` dimensions named `name` `version`:
-/// no NULLs, finite values within real's range.
-fn values_of(func: &str, name: &str, version: &str, dim: usize, embedding: &pgrx::AnyElement) -> Vec<f64> {
-    let values = crate::shared::embedding_arg::values(func, "embedding", embedding, |d| {
-        if d != dim {
-            raise(
-                ARRAY_SUBSCRIPT_ERROR,
-                format!(
-                    "{func}: embedding has {d} dimensions, but model {} version {} was fitted on {dim}",
-                    literal(name),
-                    literal(version)
-                ),
-                "Embed with the same model the clusters were fitted on, or predict with a model of this dimension.",
-            );
-        }
-    });
-    values
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| match v {
-            Some(v) if v.is_finite() && v.abs() <= f64::from(f32::MAX) => v,
-            Some(v) => raise(
-                INVALID_PARAMETER_VALUE,
-                format!("{func}: embedding has {v} at position {}", i + 1),
-                "Embeddings must be finite numbers within the range of real.",
-            ),
-            None => raise(
-                NULL_VALUE_NOT_ALLOWED,
-                format!("{func}: embedding has a NULL at position {}", i + 1),
-                "Every coordinate is needed to place the embedding.",
-            ),
         })
         .collect()
 }
@@ -221,7 +188,7 @@ fn predict_cluster(
     let m = match model {
         registry::ClusterModel::KMeans(m) => m,
         registry::ClusterModel::Density(d) => {
-            let x = values_of(f, &d.name, &d.version, d.placer.dim(), &embedding);
+            let x = embedding_values(f, (&d.name, &d.version, d.placer.dim()), &embedding);
             let p = d.placer.place(&x).unwrap_or_else(|| {
                 raise(
                     INVALID_PARAMETER_VALUE,
@@ -245,7 +212,7 @@ fn predict_cluster(
             return TableIterator::once((Some(p.label), distance, Some(1.0 - p.probability), Some(noise), Some(p.probability)));
         }
     };
-    let x = embedding_values(f, &m, &embedding);
+    let x = embedding_values(f, (&m.name, &m.version, m.input_dim()), &embedding);
     let p = predict_one(&m, &in_model_space(&m, &x)).unwrap_or_else(|| zero_embedding(f, &m, None));
     let t = m.thresholds;
     let anomaly = t.is_anomaly(p.score);
