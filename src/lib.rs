@@ -9,7 +9,7 @@
 //! | `ml.centroids(...)` | [`cluster::centroids`] |
 //! | `ml.suggest_eps(...)` | [`cluster::suggest_eps`] |
 //! | `ml.reduce_embeddings(...)`  | [`reduce::reduce_embeddings`] (also the reduction stage of `ml.cluster_embeddings`) |
-//! | `ml.transform(model, embedding)` | [`reduce::transform`] |
+//! | `ml.transform(model, embedding)`, `ml.transform_table(model, source)` | [`reduce::transform`] |
 //! | `ml.plot_run(...)`           | [`runs::plot_run`] |
 //! | `ml.compare_runs(a, b)`      | [`runs::compare_runs`] |
 //! | `ml.item_key(...)`, `ml.run_items(...)` | [`runs::item_key`] (`ml.run_items`: `sql/schema/10_analysis.sql`) |

@@ -151,6 +151,7 @@ CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON ml.cluster_summaries
 
 -- A stored PCA applied to new embeddings.
 -- @rust transform
+-- @rust transform_table
 
 -- An eps for DBSCAN from the source's k-distance curve.
 -- @rust suggest_eps

@@ -1,4 +1,5 @@
-//! `ml.transform`: a stored PCA applied to a new embedding, as scikit-learn's
+//! `ml.transform` (one embedding) and `ml.transform_table` (every row of a table): a stored PCA
+//! applied to new embeddings, as scikit-learn's
 //! `PCA.transform` (centred on the training mean, projected on the components, whitened if the
 //! model was). Documented in docs/functions/reduce_embeddings.md.
 
@@ -62,4 +63,70 @@ fn transform(model: Option<&str>, embedding: Option<pgrx::AnyElement>, version: 
     let mut quiet = |_| {};
     let exec = Exec::new(1, &mut quiet);
     Some(pca.transform(&m, &exec).into_iter().map(|v| v as f32).collect())
+}
+
+/// Every row of `source` projected by the stored PCA `model`: the set-returning form of
+/// [`transform`], one pass over the table (the arithmetic on `pg_mlkit.threads` threads).
+/// Rows without an embedding are left out; the rows come back in the source's scan order.
+#[pg_extern(
+    stable,
+    parallel_unsafe,
+    sql = r#"
+CREATE FUNCTION ml.transform_table(
+    model text,
+    source regclass,
+    embedding_column name DEFAULT 'embedding',
+    id_column name DEFAULT 'id',
+    version text DEFAULT NULL
+) RETURNS TABLE (item_id text, coordinates real[])
+STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.transform_table(text, regclass, name, name, text) IS
+  'Projects every embedding of a table or view with a stored PCA model (as scikit-learn''s PCA.transform): one row per item, its id as text and its coordinates.';
+"#
+)]
+#[allow(clippy::type_complexity)]
+fn transform_table(
+    model: Option<&str>,
+    source: Option<pg_sys::Oid>,
+    embedding_column: Option<&std::ffi::CStr>,
+    id_column: Option<&std::ffi::CStr>,
+    version: Option<&str>,
+) -> TableIterator<'static, (name!(item_id, String), name!(coordinates, Vec<f32>))> {
+    use crate::shared::source::{Read, Source};
+    let f = "ml.transform_table";
+    let name = model
+        .unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: model must not be NULL"), "Name a PCA model of ml.model_registry."));
+    let source = source
+        .unwrap_or_else(|| raise(NULL_VALUE_NOT_ALLOWED, format!("{f}: source must not be NULL"), "Pass the table or view to project."));
+    let embedding_column = crate::runs::required_name("embedding_column", embedding_column);
+    let id_column = crate::runs::required_name("id_column", id_column);
+    let (pca, found_version) = registry::load_pca(f, name, version);
+    let k = pca.explained_variance.len();
+    // The input, its f64 projection, and the result rows.
+    let plan = |rows: usize, dim: usize| rows * (dim * 4 + k * 12 + 64);
+    let src = Source::within_memory_limit(source, &embedding_column, &id_column, &plan, crate::shared::params::Nulls::Skip);
+    let Read { name: display, emb, mut progress, .. } = src.read_for(f);
+    if emb.dim != pca.dim {
+        raise(
+            ARRAY_SUBSCRIPT_ERROR,
+            format!(
+                "{f}: embeddings of source {display} have {} dimensions, but model {} version {} was fitted on {}",
+                emb.dim,
+                literal(name),
+                literal(&found_version),
+                pca.dim
+            ),
+            "Transform embeddings of the dimension the PCA was fitted on.",
+        );
+    }
+    let n = emb.ids.len();
+    let coords = match Matrix::new(&emb.data, n, emb.dim) {
+        Some(x) => pca.transform(&x, &Exec::new(crate::shared::guc::threads(), &mut progress)),
+        None => vec![],
+    };
+    let rows: Vec<(String, Vec<f32>)> =
+        emb.ids.into_iter().zip(coords.chunks(k.max(1))).map(|(id, c)| (id, c.iter().map(|&v| v as f32).collect())).collect();
+    TableIterator::new(rows)
 }

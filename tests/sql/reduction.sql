@@ -33,6 +33,12 @@ SELECT cardinality(ml.transform('digits_pca', embedding::float8[])) AS component
 SELECT ml.transform('digits_pca', '{1,2,3}');
 SELECT ml.transform('digits_km', (SELECT embedding FROM digits WHERE id = 5));
 SELECT ml.transform('no_such_pca', '{1,2,3}');
+-- A whole table at once (ml.transform_table): one row per item with an embedding, as
+-- ml.transform gives it row by row.
+SELECT count(*) AS rows,
+       max((SELECT max(abs(a - b)) FROM unnest(t.coordinates, ml.transform('digits_pca', d.embedding)) u(a, b))) < 1e-5 AS same_as_one_by_one
+  FROM ml.transform_table('digits_pca', 'digits') t JOIN digits d ON d.id::text = t.item_id;
+SELECT * FROM ml.transform_table('digits_pca', 'digits') ORDER BY item_id::int LIMIT 3;
 
 -- t-SNE with openTSNE's defaults: the same seed gives the same coordinates.
 SELECT ml.reduce_embeddings('digits', method => 'tsne', params => '{"random_state": 7}') AS tsne_a \gset
