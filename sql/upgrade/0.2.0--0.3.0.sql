@@ -85,6 +85,9 @@ ALTER FUNCTION ml.reduce_embeddings SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION ml.predict_clusters SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION ml.score_drift SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION ml.group_near_duplicates SET search_path = pg_catalog, pg_temp;
+-- ml.predict_clusters takes every clustering model and pipeline now (its C entry point is the same).
+COMMENT ON FUNCTION ml.predict_clusters IS
+  'Assigns every row of a table or view to the clusters of a stored model (K-Means with anomaly scores, DBSCAN, HDBSCAN with probabilities, or a pipeline of a reduction then one of them); records a run, and logs each prediction unless log is false.';
 
 -- ml.predict_cluster takes any embedding (anycompatible, so that a quoted literal is text): double precision[], numeric[],
 -- pgvector's vector, halfvec and sparsevec read natively; real[] as before. A view that

@@ -10,7 +10,7 @@ use crate::shared::params::{opt, take_nulls, Nulls, Opt, Options, NULLS};
 use crate::shared::progress::ms;
 use crate::shared::source::zero_vector_in;
 use crate::shared::source::{Read, Source};
-use crate::{cluster::scan, runs::writer, shared::guc, shared::registry};
+use crate::{cluster::scan, runs::writer, shared::guc, shared::registry, shared::stored_reduction};
 use mlkit::cluster::Stat;
 use mlkit::metrics::Quality;
 use mlkit::neighbors;
@@ -123,24 +123,6 @@ pub fn cluster_embeddings(
     let reduction = parse_reduction(reduction, reduction_params.map(|j| j.value(f, "reduction_params")).as_ref());
     let choice = Choice::parse(algorithm, params.map(|j| j.value(f, "params")).as_ref());
     let run = runs::RunOptions::parse(run.map(|j| j.value(f, "run")).as_ref());
-    // A model of a reduction is a pipeline (the PCA, then the centroids in its coordinates);
-    // t-SNE and UMAP maps cannot place new points yet.
-    if let (Some(_), Some(r)) = (&run.model_name, &reduction) {
-        if !r.is_pca() {
-            raise(
-                FEATURE_NOT_SUPPORTED,
-                format!("run.model_name was given with reduction {}, which cannot place new embeddings", literal(r.method_name())),
-                "Store a pipeline model with reduction => 'pca' (new embeddings are projected, then assigned), or cluster without a reduction.",
-            );
-        }
-    }
-    if run.model_name.is_some() && reduction.is_some() && !matches!(choice.algorithm, Algorithm::KMeans { .. }) {
-        raise(
-            FEATURE_NOT_SUPPORTED,
-            format!("run.model_name was given for algorithm {} with a reduction: only K-Means is stored as a pipeline", literal(algorithm)),
-            "Store the DBSCAN or HDBSCAN model from a run without a reduction, or a K-Means pipeline.",
-        );
-    }
     if let (Algorithm::KMeans { params, .. }, true) = (&choice.algorithm, reduction.is_some()) {
         if params.init.is_some() {
             raise(
@@ -169,18 +151,24 @@ pub fn cluster_embeddings(
         r.validate(x.rows(), x.cols(), &name);
     }
     choice.validate(x.rows(), &name);
-    if run.model_name.is_some() && choice.has_noise() && x.rows() * x.cols() > registry::MAX_DENSITY_MODEL_VALUES {
-        raise(
-            PROGRAM_LIMIT_EXCEEDED,
-            format!(
-                "run.model_name: a {} model of source {name} would keep its {} × {} training values, more than the {} a stored density model may hold",
-                choice.display_name(),
-                x.rows(),
-                x.cols(),
-                registry::MAX_DENSITY_MODEL_VALUES
-            ),
-            "Fit the stored model on a sample of the rows (a view with TABLESAMPLE), or reduce the embeddings first and store a K-Means pipeline.",
-        );
+    if run.model_name.is_some() {
+        // A stored model keeps the points a density model places among (in the reduced
+        // space for a pipeline) and a t-SNE or UMAP map's training points.
+        let out_dim = reduction.as_ref().map_or(x.cols(), |r| r.output_dim(x.cols()));
+        let values =
+            if choice.has_noise() { x.rows() * out_dim } else { 0 } + reduction.as_ref().map_or(0, |r| r.stored_values(x.rows(), x.cols()));
+        if values > stored_reduction::MAX_MODEL_POINT_VALUES {
+            raise(
+                PROGRAM_LIMIT_EXCEEDED,
+                format!(
+                    "run.model_name: a {} model of source {name} would keep {values} values of its {} training points, more than the {} a stored model may hold",
+                    choice.display_name(),
+                    x.rows(),
+                    stored_reduction::MAX_MODEL_POINT_VALUES
+                ),
+                "Fit the stored model on a sample of the rows (a view with TABLESAMPLE), or reduce the embeddings with PCA first and store a K-Means pipeline.",
+            );
+        }
     }
     // What the algorithm may still allocate beyond its plan (DBSCAN's neighbour lists).
     let budget = guc::max_memory_bytes().saturating_sub(plan(x.rows(), x.cols()));
@@ -191,6 +179,7 @@ pub fn cluster_embeddings(
     let reduced = reduction.as_ref().map(|r| r.fit(&x, &mut exec, &emb.ids, &name));
     let reduce_ms = ms(t_reduce);
     let reduced_data = reduced.as_ref().map(|r| r.as_f32());
+    let input = x;
     let x = match (&reduced, &reduced_data) {
         (Some(r), Some(d)) => Matrix::new(d, x.rows(), r.k).unwrap_or(x),
         _ => x,
@@ -261,11 +250,11 @@ pub fn cluster_embeddings(
         writer::write_coordinates(run_id, &emb.ids, &r.coords, r.k, &mut progress);
     }
     if let Some(model_name) = run.model_name.as_deref() {
+        // A pipeline's reduction was fitted on the embeddings as read.
+        let reduction_artifact = reduction.as_ref().zip(reduced.as_ref()).map(|(r, out)| r.artifact(out, &input));
         let (model_type, artifact) = match &placer {
-            Some(p) => (p.model_type(), p.artifact()),
-            None => {
-                ("kmeans", registry::kmeans_artifact(&result, x.cols(), choice.metric(), reduced.as_ref().and_then(|r| r.pca.as_ref())))
-            }
+            Some(p) => (p.model_type(), registry::with_reduction(p.artifact(), reduction_artifact)),
+            None => ("kmeans", registry::kmeans_artifact(&result, x.cols(), choice.metric(), reduction_artifact)),
         };
         let version = registry::register(
             model_name,

@@ -1,5 +1,5 @@
-//! Predicting with stored clustering models (K-Means, a PCA-then-K-Means pipeline, DBSCAN,
-//! HDBSCAN: [`registry::ClusterModel`]), and the prediction log: `ml.predict_cluster`,
+//! Predicting with stored clustering models (K-Means, DBSCAN, HDBSCAN, and pipelines of a
+//! reduction then one of them: [`registry::ClusterModel`]), and the prediction log: `ml.predict_cluster`,
 //! `ml.predict_clusters`. (`ml.log_prediction`, for any model's predictions, is plain SQL in
 //! sql/schema/20_monitoring.sql.) Documented in docs/functions/predict_cluster.md.
 
@@ -33,6 +33,21 @@ fn in_model_space(model: &KMeansModel, x: &[f64]) -> Vec<f64> {
     let data: Vec<f32> = x.iter().map(|&v| v as f32).collect();
     let mut quiet = |_| {};
     model.project(&data, 1, &mlkit::Exec::new(1, &mut quiet))
+}
+
+/// `x` placed by a density model (reduced first by a pipeline's reduction); `None` for a
+/// zero embedding under cosine (which a map cannot place either).
+fn place_one(d: &registry::DensityModel, x: &[f64]) -> Option<Placement> {
+    if d.reduction.is_none() {
+        return d.placer.place(x);
+    }
+    let data: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+    let mut quiet = |_| {};
+    let y = d.project(&data, 1, &mlkit::Exec::new(1, &mut quiet));
+    if y.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    d.placer.place(&y)
 }
 
 /// The error for a zero embedding under a cosine model.
@@ -154,7 +169,7 @@ VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION ml.predict_cluster IS
-  'Assigns an embedding to a cluster of a stored model: the nearest centroid of a K-Means model (with an anomaly score), the cluster of a DBSCAN core point within eps, or HDBSCAN''s approximate_predict (with a probability); logs the prediction unless log is false.';
+  'Assigns an embedding to a cluster of a stored model: the nearest centroid of a K-Means model (with an anomaly score), the cluster of a DBSCAN core point within eps, or HDBSCAN''s approximate_predict (with a probability), after a pipeline model''s reduction; logs the prediction unless log is false.';
 "#
 )]
 #[allow(clippy::type_complexity)]
@@ -188,8 +203,8 @@ fn predict_cluster(
     let m = match model {
         registry::ClusterModel::KMeans(m) => m,
         registry::ClusterModel::Density(d) => {
-            let x = embedding_values(f, (&d.name, &d.version, d.placer.dim()), &embedding);
-            let p = d.placer.place(&x).unwrap_or_else(|| {
+            let x = embedding_values(f, (&d.name, &d.version, d.input_dim()), &embedding);
+            let p = place_one(&d, &x).unwrap_or_else(|| {
                 raise(
                     INVALID_PARAMETER_VALUE,
                     format!(
@@ -203,7 +218,7 @@ fn predict_cluster(
             let noise = p.label < 0;
             if log.unwrap_or(true) {
                 let features = features.map(|j| j.value(f, "features")).unwrap_or_else(
-                    || json!({"model_version": d.version, "n_features": d.placer.dim(), "norm": x.iter().map(|v| v * v).sum::<f64>().sqrt()}),
+                    || json!({"model_version": d.version, "n_features": d.input_dim(), "norm": x.iter().map(|v| v * v).sum::<f64>().sqrt()}),
                 );
                 let elapsed = started.elapsed().as_secs_f64() * 1000.0;
                 log_placements(name, &[p], &[features], Some(elapsed.round() as i32));
@@ -213,7 +228,9 @@ fn predict_cluster(
         }
     };
     let x = embedding_values(f, (&m.name, &m.version, m.input_dim()), &embedding);
-    let p = predict_one(&m, &in_model_space(&m, &x)).unwrap_or_else(|| zero_embedding(f, &m, None));
+    let y = in_model_space(&m, &x);
+    let p = if y.iter().any(|v| v.is_nan()) { None } else { predict_one(&m, &y) };
+    let p = p.unwrap_or_else(|| zero_embedding(f, &m, None));
     let t = m.thresholds;
     let anomaly = t.is_anomaly(p.score);
     if log.unwrap_or(true) {
@@ -275,7 +292,7 @@ VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION ml.predict_clusters IS
-  'Assigns every row of a table or view to a stored K-Means model''s clusters with anomaly scores; records a run, and logs each prediction unless log is false.';
+  'Assigns every row of a table or view to the clusters of a stored model (K-Means with anomaly scores, DBSCAN, HDBSCAN with probabilities, or a pipeline of a reduction then one of them); records a run, and logs each prediction unless log is false.';
 "#
 )]
 fn predict_clusters(
@@ -328,6 +345,10 @@ fn predict_clusters(
         if let Some(i) = (0..n).find(|&i| projected[i * m.dim..(i + 1) * m.dim].iter().all(|&v| v == 0.0)) {
             zero_embedding(f, &m, Some(&emb.ids[i]));
         }
+    }
+    // A map under cosine cannot place a zero vector either.
+    if let Some(i) = (0..n).find(|&i| projected[i * m.dim..(i + 1) * m.dim].iter().any(|v| v.is_nan())) {
+        zero_embedding(f, &m, Some(&emb.ids[i]));
     }
     let (mut labels, mut distances, mut scores) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     let model_ref: &KMeansModel = &m;
@@ -446,7 +467,7 @@ fn predict_clusters_density(
     use crate::shared::progress::ms;
     use crate::shared::source::{Read, Source};
     let f = "ml.predict_clusters";
-    let dim = d.placer.dim();
+    let dim = d.input_dim();
     let plan = |rows: usize, dim: usize| rows * (dim * 4 + 64);
     let src = Source::within_memory_limit(source, embedding_column, id_column, &plan, crate::shared::params::Nulls::Skip);
     let Read { name: display, qualified, emb, mut progress, .. } = src.read_for(f);
@@ -465,14 +486,21 @@ fn predict_clusters_density(
     let n = emb.ids.len();
     let mut placed: Vec<Option<Placement>> = Vec::with_capacity(n);
     let mut exec = mlkit::Exec::new(crate::shared::guc::threads(), &mut progress);
+    // A pipeline's reduction first: the rows in the space of the model's points.
+    let projected = d.project(&emb.data, n, &exec);
+    let width = d.placer.dim();
     exec.for_chunks(
         "placing",
         n,
         256,
         |r| {
             r.map(|i| {
-                let x: Vec<f64> = emb.data[i * dim..(i + 1) * dim].iter().map(|&v| f64::from(v)).collect();
-                d.placer.place(&x)
+                let x = &projected[i * width..(i + 1) * width];
+                if x.iter().any(|v| v.is_nan()) {
+                    None
+                } else {
+                    d.placer.place(x)
+                }
             })
             .collect::<Vec<_>>()
         },

@@ -4,14 +4,12 @@
 //! `ml.embedding_coordinates`. Documented in docs/functions/reduce_embeddings.md.
 
 use crate::runs::{self, implementation, required_name};
-use crate::shared::errors::{
-    literal, raise, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED,
-};
+use crate::shared::errors::{literal, raise, INVALID_PARAMETER_VALUE, NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED};
 use crate::shared::params::{opt, Opt, Options, NULLS};
 use crate::shared::progress::ms;
 use crate::shared::source::zero_vector_in;
 use crate::shared::source::{Read, Source};
-use crate::{runs::writer, shared::guc, shared::registry};
+use crate::{runs::writer, shared::guc, shared::registry, shared::stored_reduction};
 use mlkit::exec::MemoryLimit;
 use mlkit::neighbors::{self, Metric};
 use mlkit::reduce::{pca, quality, tsne, umap};
@@ -106,13 +104,6 @@ pub fn reduce_embeddings(
     let nulls = crate::shared::params::take_nulls("params", &mut params);
     let reduction = Reduction::parse(method, params.as_ref(), "method", "params");
     let run = runs::RunOptions::parse(run.map(|j| j.value(f, "run")).as_ref());
-    if run.model_name.is_some() && !matches!(reduction.method, Method::Pca(_)) {
-        raise(
-            FEATURE_NOT_SUPPORTED,
-            format!("run.model_name was given, but method {} has no model to store", literal(method)),
-            "Only PCA runs are stored as models (mean and components); leave model_name out.",
-        );
-    }
     let threads = guc::threads();
     let plan = |rows: usize, dim: usize| reduction.memory_bytes(rows, dim);
     let src = Source::within_memory_limit(source, &embedding_column, &id_column, &plan, nulls);
@@ -120,6 +111,9 @@ pub fn reduce_embeddings(
     let x = Matrix::new(&emb.data, emb.ids.len(), emb.dim)
         .unwrap_or_else(|| raise(INVALID_PARAMETER_VALUE, format!("source {name} has no usable rows"), "Reduce a table with embeddings."));
     reduction.validate(x.rows(), x.cols(), &name);
+    if run.model_name.is_some() {
+        reduction.check_stored_size(x.rows(), x.cols(), &name);
+    }
     let budget = guc::max_memory_bytes().saturating_sub(plan(x.rows(), x.cols()));
     let t_fit = Instant::now();
     let mut exec = Exec::new(threads, &mut progress).with_memory_limit(budget);
@@ -135,14 +129,14 @@ pub fn reduce_embeddings(
     let run_id = runs::insert("dim_reduction", &run, &qualified, x.rows(), None, Some(&stage), metrics.clone());
     let t_write = Instant::now();
     writer::write_coordinates(run_id, &emb.ids, &reduced.coords, reduced.k, &mut progress);
-    if let (Some(model_name), Some(p)) = (run.model_name.as_deref(), reduced.pca.as_ref()) {
+    if let Some(model_name) = run.model_name.as_deref() {
         let version = registry::register(
             model_name,
             run.model_version.as_deref(),
-            "pca",
+            reduction.method_name(),
             &implementation(reduction.module()),
             reduced.used.clone(),
-            registry::pca_artifact(p),
+            reduction.artifact(&reduced, &x),
             metrics,
             run_id,
         );
@@ -300,9 +294,52 @@ impl Reduction {
         runs::Stage { name: self.name(), module: self.module(), params: reduced.used.clone() }
     }
 
-    /// Whether this is a PCA, the one reduction a stored model can apply to new embeddings.
-    pub fn is_pca(&self) -> bool {
-        matches!(self.method, Method::Pca(_))
+    /// Refuses a stored model that would keep more than
+    /// [`stored_reduction::MAX_MODEL_POINT_VALUES`] values of its training data (a map keeps
+    /// its points and their coordinates; a PCA nothing of them).
+    pub fn check_stored_size(&self, rows: usize, dim: usize, name: &str) {
+        let values = self.stored_values(rows, dim);
+        if values > stored_reduction::MAX_MODEL_POINT_VALUES {
+            raise(
+                PROGRAM_LIMIT_EXCEEDED,
+                format!(
+                    "run.model_name: a {} map of source {name} would keep its {rows} training points ({values} values with their coordinates), more than the {} a stored model may hold",
+                    self.name(),
+                    stored_reduction::MAX_MODEL_POINT_VALUES
+                ),
+                "Fit the stored map on a sample of the rows (a view with TABLESAMPLE), or store a PCA, which keeps no training points.",
+            );
+        }
+    }
+
+    /// Values a stored model of this reduction keeps of its training data.
+    pub fn stored_values(&self, rows: usize, dim: usize) -> usize {
+        match self.method {
+            Method::Pca(_) => 0,
+            _ => rows * (dim + self.output_dim(dim)),
+        }
+    }
+
+    /// The registry artifact of what this reduction produced from `x` (docs/models.md).
+    pub fn artifact(&self, reduced: &Reduced, x: &Matrix) -> Value {
+        match &self.method {
+            Method::Pca(_) => reduced.pca.as_ref().map_or(Value::Null, stored_reduction::pca_artifact),
+            Method::Tsne(p) => stored_reduction::tsne_artifact(x, p.metric, &reduced.coords, reduced.k),
+            Method::Umap(p) => {
+                let (a, b) = umap::find_ab_params(p.spread, p.min_dist);
+                let placing = umap::transform::Params {
+                    n_neighbors: p.n_neighbors,
+                    a,
+                    b,
+                    n_epochs: p.n_epochs,
+                    learning_rate: p.learning_rate,
+                    negative_sample_rate: p.negative_sample_rate,
+                    repulsion_strength: p.repulsion_strength,
+                    seed: p.seed,
+                };
+                stored_reduction::umap_artifact(x, p.metric, &reduced.coords, reduced.k, &placing)
+            }
+        }
     }
 
     /// The method's name: pca, tsne or umap.

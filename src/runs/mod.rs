@@ -16,7 +16,7 @@ use std::ffi::CStr;
 
 /// What `run` may hold: the parser's keys and `ml.options`' rows.
 pub const RUN_OPTS: &[Opt] = &[
-    opt("model_name", "null", "store the fitted model in ml.model_registry under this name (K-Means, with or without a PCA, DBSCAN, HDBSCAN, PCA), and record it in the run"),
+    opt("model_name", "null", "store the fitted model in ml.model_registry under this name (K-Means, DBSCAN, HDBSCAN, PCA, t-SNE, UMAP; with a reduction, a pipeline of both), and record it in the run"),
     opt("model_version", "null", "the stored model's version; left out: the next number"),
     opt("autoencoder_name", "null", "the autoencoder that made the embeddings, recorded in the run"),
     opt("autoencoder_implementation", "null", "its implementation (library, version), recorded in the run"),

@@ -12,4 +12,5 @@ pub mod registry;
 pub mod source;
 pub mod sql;
 pub mod stage_audit;
+pub mod stored_reduction;
 pub mod tenancy;

@@ -7,6 +7,7 @@
 //! an anomaly score of a new point is measured against.
 
 use crate::shared::errors::{raise, spi, spi_some, UNIQUE_VIOLATION};
+use crate::shared::stored_reduction::{self, StoredReduction};
 use mlkit::cluster::placement::{DbscanModel, HdbscanModel, Placement};
 use mlkit::neighbors::Metric;
 use mlkit::Clustering;
@@ -17,25 +18,11 @@ use serde_json::{json, Value};
 /// Quantiles kept per cluster: 0 %, 1 %, …, 100 %.
 use mlkit::cluster::anomaly::QUANTILES;
 
-/// A PCA's registry artifact: mean and components (rows), enough to project new embeddings
-/// as `(x − mean) · componentsᵀ` (divided by `sqrt(explained_variance)` when `whiten`).
-pub fn pca_artifact(p: &mlkit::reduce::pca::Pca) -> Value {
-    json!({
-        "format": "pg_mlkit.pca.v1",
-        "n_features": p.dim,
-        "n_components": p.explained_variance.len(),
-        "whiten": p.whiten,
-        "mean": p.mean,
-        "components": p.components.chunks(p.dim.max(1)).map(|c| c.to_vec()).collect::<Vec<_>>(),
-        "explained_variance": p.explained_variance,
-        "explained_variance_ratio": p.explained_variance_ratio,
-    })
-}
-
 /// The K-Means artifact of `result` (which must have centroids and distances) for `dim`-wide
-/// data. With `reduction`, a pipeline model: K-Means fitted on that PCA's coordinates (`dim` is
-/// their width), predicting new embeddings by projecting them first.
-pub fn kmeans_artifact(result: &Clustering, dim: usize, metric: Metric, reduction: Option<&mlkit::reduce::pca::Pca>) -> Value {
+/// data. With `reduction` (a reduction's artifact), a pipeline model: K-Means fitted on the
+/// reduction's coordinates (`dim` is their width), predicting new embeddings by reducing them
+/// first.
+pub fn kmeans_artifact(result: &Clustering, dim: usize, metric: Metric, reduction: Option<Value>) -> Value {
     let centroids = result.centroids.as_deref().unwrap_or_default();
     let distances = result.distances.as_deref().unwrap_or_default();
     let k = centroids.len() / dim.max(1);
@@ -46,10 +33,15 @@ pub fn kmeans_artifact(result: &Clustering, dim: usize, metric: Metric, reductio
         }
     }
     let summary: Vec<Value> = per_cluster.iter_mut().map(|v| distance_summary(v)).collect();
-    let mut a = kmeans_artifact_of(centroids, dim, summary, metric);
-    if let Some(p) = reduction {
-        a["input_features"] = json!(p.dim);
-        a["reduction"] = pca_artifact(p);
+    with_reduction(kmeans_artifact_of(centroids, dim, summary, metric), reduction)
+}
+
+/// A clustering artifact made a pipeline's: the reduction's artifact as `"reduction"` and
+/// the width of the embeddings it takes as `"input_features"`.
+pub fn with_reduction(mut a: Value, reduction: Option<Value>) -> Value {
+    if let Some(r) = reduction {
+        a["input_features"] = r["n_features"].clone();
+        a["reduction"] = r;
     }
     a
 }
@@ -81,10 +73,6 @@ pub fn kmeans_artifact_of(centroids: &[f32], dim: usize, summary: Vec<Value>, me
         "distances": summary,
     })
 }
-
-/// Most training values (rows × dimensions) a stored DBSCAN or HDBSCAN model keeps: its
-/// artifact holds the points new ones are placed among (about 10 bytes each as JSON).
-pub const MAX_DENSITY_MODEL_VALUES: usize = 2_000_000;
 
 /// A density clustering's model: what places new points ([`mlkit::cluster::placement`]).
 pub enum Placer {
@@ -319,22 +307,22 @@ pub struct KMeansModel {
     pub thresholds: Thresholds,
     /// Euclidean, or cosine (spherical K-Means: unit centroids, cosine distances).
     pub metric: Metric,
-    /// A pipeline model's reduction (K-Means fitted on PCA coordinates): new embeddings are
-    /// projected with it first, and `dim` is the reduced width.
-    pub reduction: Option<mlkit::reduce::pca::Pca>,
+    /// A pipeline model's reduction (K-Means fitted on reduced coordinates): new embeddings
+    /// are reduced with it first, and `dim` is the reduced width.
+    pub reduction: Option<StoredReduction>,
 }
 
 impl KMeansModel {
     /// The width of the embeddings the model predicts: the reduction's input for a pipeline.
     pub fn input_dim(&self) -> usize {
-        self.reduction.as_ref().map_or(self.dim, |p| p.dim)
+        self.reduction.as_ref().map_or(self.dim, StoredReduction::input_dim)
     }
 
     /// `rows` embeddings (`rows × input_dim`, row-major) in the space the centroids live in:
     /// projected by the reduction, as the training rows were, or as they are.
     pub fn project(&self, data: &[f32], rows: usize, exec: &mlkit::Exec) -> Vec<f64> {
         match (&self.reduction, mlkit::Matrix::new(data, rows, self.input_dim())) {
-            (Some(p), Some(x)) => p.transform(&x, exec),
+            (Some(r), Some(x)) => r.transform(&x, exec),
             _ => data.iter().map(|&v| f64::from(v)).collect(),
         }
     }
@@ -450,9 +438,9 @@ fn missing_model(func: &str, name: &str, version: Option<&str>) -> ! {
     }
 }
 
-/// A stored PCA (`ml.reduce_embeddings(..., run => '{"model_name": ...}')`), found as
-/// [`load_kmeans`] finds a model; its name and version too, for messages.
-pub fn load_pca(func: &str, name: &str, version: Option<&str>) -> (mlkit::reduce::pca::Pca, String) {
+/// A stored reduction (`ml.reduce_embeddings(..., run => '{"model_name": ...}')`: a PCA, a
+/// t-SNE or a UMAP map), found as [`load_kmeans`] finds a model; its version too, for messages.
+pub fn load_reduction(func: &str, name: &str, version: Option<&str>) -> (StoredReduction, String) {
     let found = Spi::connect(|c| {
         let t = spi(c.select(MODEL_LOOKUP, None, &[name.into(), version.into()]), "look up the model");
         if t.is_empty() {
@@ -465,16 +453,16 @@ pub fn load_pca(func: &str, name: &str, version: Option<&str>) -> (mlkit::reduce
         Some((found_version, model_type, artifact))
     });
     let Some((found_version, model_type, artifact)) = found else { missing_model(func, name, version) };
-    if model_type != "pca" {
+    if !["pca", "tsne", "umap"].contains(&model_type.as_str()) {
         raise(
             WRONG_OBJECT_TYPE,
             format!(
-                "{func}: model {} version {} is a {} model, not a PCA",
+                "{func}: model {} version {} is a {} model, not a reduction",
                 literal(name),
                 literal(&found_version),
                 if model_type.is_empty() { "untyped" } else { &model_type }
             ),
-            "Transform with a model that ml.reduce_embeddings(..., run => '{\"model_name\": ...}') stored from a PCA; predict clusters with ml.predict_cluster.",
+            "Transform with a PCA, t-SNE or UMAP model that ml.reduce_embeddings(..., run => '{\"model_name\": ...}') stored; predict clusters with ml.predict_cluster.",
         );
     }
     let bad = |what: &str| -> ! {
@@ -485,31 +473,11 @@ pub fn load_pca(func: &str, name: &str, version: Option<&str>) -> (mlkit::reduce
         )
     };
     let a = artifact.unwrap_or_else(|| bad("artifact"));
-    let pca = pca_of_artifact(&a).unwrap_or_else(|what| bad(what));
-    (pca, found_version)
-}
-
-/// The PCA a `pg_mlkit.pca.v1` artifact holds (a stored PCA, or the reduction of a pipeline
-/// model), or the name of the part that is missing or malformed.
-fn pca_of_artifact(a: &Value) -> Result<mlkit::reduce::pca::Pca, &'static str> {
-    let numbers = |v: &Value| -> Option<Vec<f64>> { v.as_array()?.iter().map(Value::as_f64).collect() };
-    let dim = a["n_features"].as_u64().filter(|&d| d > 0).ok_or("n_features")? as usize;
-    let mean = numbers(&a["mean"]).filter(|m| m.len() == dim).ok_or("mean")?;
-    let rows: Vec<Vec<f64>> = a["components"].as_array().and_then(|r| r.iter().map(numbers).collect()).ok_or("components")?;
-    if rows.is_empty() || rows.iter().any(|r| r.len() != dim) {
-        return Err("components");
+    let r = stored_reduction::of_artifact(&a).unwrap_or_else(|what| bad(what));
+    if r.model_type() != model_type {
+        bad("format");
     }
-    let explained_variance = numbers(&a["explained_variance"]).filter(|v| v.len() == rows.len()).ok_or("explained_variance")?;
-    let explained_variance_ratio = numbers(&a["explained_variance_ratio"]).unwrap_or_default();
-    Ok(mlkit::reduce::pca::Pca {
-        mean,
-        components: rows.concat(),
-        explained_variance,
-        explained_variance_ratio,
-        whiten: a["whiten"].as_bool().unwrap_or(false),
-        dim,
-        solver: mlkit::reduce::pca::Solver::Covariance,
-    })
+    (r, found_version)
 }
 
 /// A stored DBSCAN or HDBSCAN model ready to place points.
@@ -517,6 +485,23 @@ pub struct DensityModel {
     pub name: String,
     pub version: String,
     pub placer: Placer,
+    /// A pipeline model's reduction: new embeddings are reduced with it, then placed.
+    pub reduction: Option<StoredReduction>,
+}
+
+impl DensityModel {
+    /// The width of the embeddings the model places: the reduction's input for a pipeline.
+    pub fn input_dim(&self) -> usize {
+        self.reduction.as_ref().map_or(self.placer.dim(), StoredReduction::input_dim)
+    }
+
+    /// `rows` embeddings (`rows × input_dim`) in the space the model's points live in.
+    pub fn project(&self, data: &[f32], rows: usize, exec: &mlkit::Exec) -> Vec<f64> {
+        match (&self.reduction, mlkit::Matrix::new(data, rows, self.input_dim())) {
+            (Some(r), Some(x)) => r.transform(&x, exec),
+            _ => data.iter().map(|&v| f64::from(v)).collect(),
+        }
+    }
 }
 
 /// A stored clustering model of any algorithm.
@@ -635,7 +620,21 @@ pub fn load_clustering(func: &str, name: &str, version: Option<&str>) -> Cluster
                 "Re-fit the model with ml.cluster_embeddings; docs/models.md describes the format.",
             )
         });
-        ClusterModel::Density(Rc::new(DensityModel { name: name.to_string(), version: stored.version.clone(), placer }))
+        let reduction = artifact.as_ref().and_then(|a| a.get("reduction")).filter(|r| !r.is_null()).map(|r| {
+            stored_reduction::of_artifact(r).ok().filter(|p| p.n_components() == placer.dim()).unwrap_or_else(|| {
+                raise(
+                    crate::shared::errors::DATATYPE_MISMATCH,
+                    format!(
+                        "{func}: the artifact of {} model {} version {} has no valid reduction",
+                        model_type,
+                        literal(name),
+                        literal(&stored.version)
+                    ),
+                    "Re-fit the model with ml.cluster_embeddings; docs/models.md describes the format.",
+                )
+            })
+        });
+        ClusterModel::Density(Rc::new(DensityModel { name: name.to_string(), version: stored.version.clone(), placer, reduction }))
     };
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
@@ -713,12 +712,9 @@ fn parse_kmeans(func: &str, name: &str, version: &str, artifact: Option<Value>, 
         broken("its metric is cosine but a centroid is not a unit vector");
     }
     let reduction = a.get("reduction").filter(|r| !r.is_null()).map(|r| {
-        if r.get("format").and_then(Value::as_str) != Some("pg_mlkit.pca.v1") {
-            broken("its reduction is not a pg_mlkit.pca.v1 artifact");
-        }
-        let p = pca_of_artifact(r).unwrap_or_else(|what| broken(&format!("its reduction has no valid {what}")));
-        if p.explained_variance.len() != dim {
-            broken("its reduction's components are not as many as the centroids' coordinates");
+        let p = stored_reduction::of_artifact(r).unwrap_or_else(|what| broken(&format!("its reduction has no valid {what}")));
+        if p.n_components() != dim {
+            broken("its reduction's coordinates are not as many as the centroids'");
         }
         p
     });

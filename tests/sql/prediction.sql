@@ -145,6 +145,19 @@ SELECT p.cluster = a.cluster AS same_cluster, abs(p.distance - a.distance) < 1e-
 SELECT * FROM ml.predict_cluster('digits_pca_km', array_fill(0::real, ARRAY[16]), log => false);
 \set ON_ERROR_STOP 1
 
+-- Any reduction and any algorithm make a pipeline: UMAP to 2-D, then HDBSCAN. A training
+-- digit predicted through it is placed in the map again (as umap-learn's transform places a
+-- new point), then in the clusters (as approximate_predict): nearly always where the fit put it.
+SELECT ml.cluster_embeddings('digits', algorithm => 'hdbscan', params => '{"min_cluster_size": 20}', reduction => 'umap',
+                             reduction_params => '{"random_state": 3}', run => '{"model_name": "digits_umap_hdb"}') AS umap_pipe_run \gset
+SELECT model_type, artifact ->> 'input_features' AS input_features, artifact ->> 'n_features' AS n_features,
+       artifact -> 'reduction' ->> 'format' AS reduction
+  FROM ml.model_registry WHERE name = 'digits_umap_hdb';
+SELECT ml.predict_clusters('digits_umap_hdb', 'digits', log => false) AS umap_pipe_predict \gset
+SELECT count(*) AS items, avg((p.cluster = f.cluster)::int) >= 0.9 AS mostly_where_the_fit_put_them
+  FROM ml.cluster_assignments p JOIN ml.cluster_assignments f USING (item_id)
+ WHERE p.run_id = :umap_pipe_predict AND f.run_id = :umap_pipe_run;
+
 -- DBSCAN and HDBSCAN models place new points: DBSCAN in the cluster of the nearest core point
 -- within eps (else noise), HDBSCAN as the hdbscan library's approximate_predict, with a
 -- probability. Two tight groups and a stray point; a model of each.

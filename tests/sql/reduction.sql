@@ -40,6 +40,31 @@ SELECT count(*) AS rows,
   FROM ml.transform_table('digits_pca', 'digits') t JOIN digits d ON d.id::text = t.item_id;
 SELECT * FROM ml.transform_table('digits_pca', 'digits') ORDER BY item_id::int LIMIT 3;
 
+-- t-SNE and UMAP runs with a model name store their map (the training points and their
+-- coordinates); ml.transform and ml.transform_table place new points in the fixed map, as
+-- openTSNE's and umap-learn's transform do. Every tenth digit, its pixels nudged, lands next
+-- to a point of its own digit (the label of its nearest point in the map).
+SELECT ml.reduce_embeddings('digits', method => 'tsne', params => '{"random_state": 7}', run => '{"model_name": "digits_tsne"}') AS tsne_model_run \gset
+SELECT ml.reduce_embeddings('digits', method => 'umap', params => '{"random_state": 7}', run => '{"model_name": "digits_umap"}') AS umap_model_run \gset
+SELECT name, model_type, artifact->>'format' AS format, jsonb_array_length(artifact->'points') AS points,
+       jsonb_array_length(artifact->'embedding'->0) AS n_components
+  FROM ml.model_registry WHERE name IN ('digits_tsne', 'digits_umap') ORDER BY name;
+CREATE TABLE nudged AS
+  SELECT id, label, (SELECT array_agg(v + 0.5 ORDER BY i) FROM unnest(embedding) WITH ORDINALITY u(v, i)) AS embedding
+    FROM digits WHERE id % 10 = 0;
+SELECT m.model, count(*) AS placed, avg((nearest.label = n.label)::int) >= 0.95 AS among_their_digit
+  FROM (VALUES ('digits_tsne', :tsne_model_run), ('digits_umap', :umap_model_run)) m(model, run),
+       ml.transform_table(m.model, 'nudged') t JOIN nudged n ON n.id::text = t.item_id,
+       LATERAL (SELECT d.label FROM ml.embedding_coordinates c JOIN digits d ON d.id::text = c.item_id
+                 WHERE c.run_id = m.run
+                 ORDER BY (c.coords[1] - t.coordinates[1])^2 + (c.coords[2] - t.coordinates[2])^2 LIMIT 1) nearest
+ GROUP BY m.model ORDER BY 1;
+-- One point at a time, as in the batch (new points do not move each other).
+SELECT max(abs(a - b)) < 1e-3 AS same_as_the_batch
+  FROM ml.transform_table('digits_tsne', 'nudged') t JOIN nudged n ON n.id::text = t.item_id,
+       LATERAL unnest(t.coordinates, ml.transform('digits_tsne', n.embedding)) u(a, b)
+ WHERE n.id < 100;
+
 -- t-SNE with openTSNE's defaults: the same seed gives the same coordinates.
 SELECT ml.reduce_embeddings('digits', method => 'tsne', params => '{"random_state": 7}') AS tsne_a \gset
 SELECT ml.reduce_embeddings('digits', method => 'tsne', params => '{"random_state": 7}') AS tsne_b \gset
@@ -151,7 +176,6 @@ SELECT case_name, code, regexp_replace(message, 'run_id \d+ \(', 'run_id N (') A
     ('unknown metric',        $$SELECT ml.reduce_embeddings('small', method => 'umap', params => '{"metric": "manhattan"}')$$),
     ('min_dist > spread',     $$SELECT ml.reduce_embeddings('small', method => 'umap', params => '{"min_dist": 2}')$$),
     ('cosine zero vector',    $$SELECT ml.reduce_embeddings('with_zero', method => 'umap', params => '{"metric": "cosine", "n_neighbors": 5}')$$),
-    ('tsne model',            $$SELECT ml.reduce_embeddings('small', method => 'tsne', params => '{"perplexity": 5}', run => '{"model_name": "m"}')$$),
     ('params not object',     $$SELECT ml.reduce_embeddings('small', params => '[1]')$$),
     ('bad reduction_params',  $$SELECT ml.cluster_embeddings('small', reduction => 'umap', reduction_params => '{"n_neighbors": 50}')$$),
     ('plot missing run',      $$SELECT ml.plot_run(-1)$$),

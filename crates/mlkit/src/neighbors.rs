@@ -308,6 +308,34 @@ impl Index {
         (ids, dists)
     }
 
+    /// The `k` indexed points nearest to `q`, a point from outside the index (`dim()` values),
+    /// nearest first (ties by index): indices and distances. `None` for a zero vector under
+    /// cosine. Exact: the tree's search, or a scan of every point.
+    ///
+    /// Where new points meet a fitted map (t-SNE's and UMAP's `transform`).
+    pub fn query(&self, q: &[f64], k: usize) -> Option<(Vec<u32>, Vec<f64>)> {
+        let k = k.min(self.n);
+        let mut q = q.to_vec();
+        if self.metric == Metric::Cosine {
+            let norm = q.iter().map(|v| v * v).sum::<f64>().sqrt();
+            if norm == 0.0 {
+                return None;
+            }
+            q.iter_mut().for_each(|v| *v /= norm);
+        }
+        let mut found: Vec<(f64, u32)> = Vec::with_capacity(k + 1);
+        match &self.strategy {
+            Strategy::Tree(tree) => tree.nearest(&q, k, &mut found),
+            Strategy::Brute { .. } => {
+                for (j, r) in self.exact.chunks_exact(self.d).enumerate() {
+                    keep_smallest(&mut found, k, (sq(&q, r), j as u32));
+                }
+            }
+        }
+        found.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        Some((found.iter().map(|f| f.1).collect(), found.iter().map(|f| self.distance_of(f.0)).collect()))
+    }
+
     /// Calls `each(i, approx)` for every row `i` of `rows` with its approximate squared
     /// distances to all points (`f32`, clamped at 0).
     fn brute_blocks(

@@ -16,6 +16,8 @@
 //! The gradient is openTSNE's, without the constant factor 4 (the learning rate absorbs it):
 //! `∂/∂yᵢ = Σⱼ pᵢⱼ qᵢⱼ (yᵢ − yⱼ) − Σⱼ qᵢⱼ² (yᵢ − yⱼ) / Z` with `qᵢⱼ = 1 / (1 + ‖yᵢ − yⱼ‖²)`.
 //!
+//! 5. **New points** ([`transform`]): placed in a fitted map as openTSNE's `transform`.
+//!
 //! Determinism: every per-point sum is computed by one thread, and the totals are added in
 //! point order, so a seed gives the same coordinates whatever the thread count.
 //!
@@ -26,6 +28,7 @@
 pub mod affinity;
 pub mod bh;
 pub mod fft;
+pub mod transform;
 
 use crate::exec::MemoryLimit;
 use crate::neighbors::{self, Index, Metric};
@@ -455,7 +458,7 @@ fn kl_of(y: &[f64], c: usize, p: &affinity::Csr, exaggeration: f64, z: f64, exec
 mod tests {
     use super::*;
 
-    fn blobs(n: usize, d: usize, centers: usize, seed: u64) -> (Vec<f32>, Vec<usize>) {
+    pub(super) fn blobs(n: usize, d: usize, centers: usize, seed: u64) -> (Vec<f32>, Vec<usize>) {
         let mut rng = Rng::new(seed);
         let means: Vec<f64> = (0..centers * d).map(|_| rng.next_f64() * 40.0 - 20.0).collect();
         let mut x = Vec::with_capacity(n * d);

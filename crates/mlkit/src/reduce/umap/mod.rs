@@ -22,6 +22,8 @@
 //!    made the optimisation 1.5–1.7× faster; trustworthiness is unchanged within the
 //!    seed-to-seed spread (see `bench/reduction_bench.py`).
 //!
+//! 5. **New points** ([`transform`]): placed in a fitted map as umap-learn's `transform`.
+//!
 //! Determinism: the optimisation runs in fixed blocks of vertices with generators seeded per
 //! block and epoch (see [`optimize`]), so a seed gives the same coordinates whatever the
 //! thread count — which umap-learn achieves only by running single-threaded when given a
@@ -33,6 +35,8 @@ use crate::reduce::eigen;
 use crate::rng::normal;
 use crate::rng::Rng;
 use crate::{Exec, Matrix, Step};
+
+pub mod transform;
 
 /// What to compute (umap-learn's defaults in [`Params::default`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -172,7 +176,7 @@ pub fn fit(x: &Matrix, params: &Params, exec: &mut Exec) -> Result<Umap, Error> 
     drop(index);
 
     // 2. The fuzzy simplicial set.
-    let (rho, sigma) = smooth_knn_dist(&dists, k);
+    let (rho, sigma) = smooth_knn_dist(&dists, k, true);
     let mut entries: Vec<(u32, u32, f64)> = Vec::with_capacity(n * k);
     for i in 0..n {
         for t in 0..k {
@@ -210,8 +214,11 @@ pub fn fit(x: &Matrix, params: &Params, exec: &mut Exec) -> Result<Umap, Error> 
     Ok(Umap { embedding: y, n_components: dim, a, b, n_epochs, graph_components, edges: graph.len() })
 }
 
-/// umap-learn's `smooth_knn_dist` (local connectivity 1, bandwidth 1): `ρ` and `σ` per point.
-fn smooth_knn_dist(dists: &[f64], k: usize) -> (Vec<f64>, Vec<f64>) {
+/// umap-learn's `smooth_knn_dist` (bandwidth 1): `ρ` and `σ` per point, with local
+/// connectivity 1 (`ρ` the distance to the nearest other point) when `connect_nearest`, else 0
+/// (`ρ = 0`, as `transform` calls it). The first neighbour of each row is left out of the
+/// bisection's sum, as umap-learn's (in a fit it is the point itself).
+fn smooth_knn_dist(dists: &[f64], k: usize, connect_nearest: bool) -> (Vec<f64>, Vec<f64>) {
     let n = dists.len() / k;
     let target = (k as f64).log2();
     let mean_all = dists.iter().sum::<f64>() / dists.len() as f64;
@@ -219,7 +226,7 @@ fn smooth_knn_dist(dists: &[f64], k: usize) -> (Vec<f64>, Vec<f64>) {
     let mut sigma = vec![0.0; n];
     for i in 0..n {
         let row = &dists[i * k..(i + 1) * k];
-        rho[i] = row.iter().copied().find(|&v| v > 0.0).unwrap_or(0.0);
+        rho[i] = if connect_nearest { row.iter().copied().find(|&v| v > 0.0).unwrap_or(0.0) } else { 0.0 };
         let (mut lo, mut hi, mut mid) = (0.0f64, f64::INFINITY, 1.0f64);
         for _ in 0..64 {
             let mut psum = 0.0;
