@@ -12,7 +12,7 @@ migrations, drops, ALTERs. Two directives pull in what the install defines:
     -- @include NAME     the statements between "-- @begin NAME" and "-- @end NAME" in
                          sql/schema/*.sql (a new table, a new trigger), its functions left
                          to -- @functions
-    -- @rust NAME        the CREATE FUNCTION of ml.NAME as its #[pg_extern(sql = ...)] in src/
+    -- @rust NAME        the CREATE FUNCTION of ml.NAME (or SCHEMA.NAME, when NAME has one) as its #[pg_extern(sql = ...)] in src/
                          writes it (a Rust function whose signature changed, after a DROP),
                          or the CREATE FUNCTION / AGGREGATE and COMMENT of an extension_sql!
 
@@ -117,16 +117,19 @@ def rust_function(name):
     found = []
     if "(" not in name:
         name += "("
+    # A name without a schema is in ml.
+    if "." not in name.split("(")[0]:
+        name = "ml." + name
     for path in sorted((ROOT / "src").rglob("*.rs")):
         text = path.read_text()
         for m in re.finditer(r'r#"(.*?)"#', text, re.S):
             if text[:m.start()].rstrip().endswith("extension_sql!("):
                 found += extension_sql_objects(path, m.group(1), name)
-            elif f"CREATE FUNCTION ml.{name}" in m.group(1):
+            elif f"CREATE FUNCTION {name}" in m.group(1):
                 fn = re.search(r"\bfn (\w+)\(", text[m.end():]).group(1)
                 found.append(f"-- {path.relative_to(ROOT)}\n" + m.group(1).strip("\n").replace("@FUNCTION_NAME@", f"{fn}_wrapper"))
     if not found:
-        sys.exit(f"no #[pg_extern] or extension_sql! in src/ creates ml.{name}...")
+        sys.exit(f"no #[pg_extern] or extension_sql! in src/ creates {name}...")
     return "\n\n".join(found)
 
 
@@ -135,11 +138,11 @@ def extension_sql_objects(path, sql, name):
     each with the COMMENT ON it that follows."""
     out, stmts = [], [code_of(s) for s in statements(sql)]
     for i, code in enumerate(stmts):
-        kind = next((k for k in ("FUNCTION", "AGGREGATE") if code.startswith(f"CREATE {k} ml.{name}")), None)
+        kind = next((k for k in ("FUNCTION", "AGGREGATE") if code.startswith(f"CREATE {k} {name}")), None)
         if kind is None:
             continue
         text = code
-        if i + 1 < len(stmts) and stmts[i + 1].startswith(f"COMMENT ON {kind} ml.{name.split('(')[0]}("):
+        if i + 1 < len(stmts) and stmts[i + 1].startswith(f"COMMENT ON {kind} {name.split('(')[0]}("):
             text += "\n" + stmts[i + 1]
         out.append(f"-- {path.relative_to(ROOT)}\n{text}")
     return out

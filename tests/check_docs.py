@@ -32,7 +32,7 @@ def contains(haystack, needle):
     return any(haystack[i:i + n] == needle for i in range(len(haystack) - n + 1))
 
 
-SUPPORT = re.compile(r"\b(?:SFUNC|COMBINEFUNC|FINALFUNC|INPUT|OUTPUT|RECEIVE|SEND|PROCEDURE)\s*=\s*ml\.(\w+)")
+SUPPORT = re.compile(r"\b(?:SFUNC|COMBINEFUNC|FINALFUNC|INPUT|OUTPUT|RECEIVE|SEND|PROCEDURE)\s*=\s*ml(?:_internal)?\.(\w+)")
 
 
 def public_functions():

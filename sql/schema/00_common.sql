@@ -16,6 +16,15 @@
 -- relation, type and function with its schema. Triggers fire for any role, in a cascade even as
 -- the owner of the table with the caller's search_path, so this matters most for them.
 
+-- @begin internal_schema (a block the 0.3.0 upgrade includes)
+-- The support functions of pg_mlkit's types and aggregates (input/output, send/receive,
+-- transition and combine functions) live apart from what users call, so that \df ml.* lists
+-- only the latter. PostgreSQL calls them by oid: no role needs USAGE on the schema.
+CREATE SCHEMA ml_internal;
+COMMENT ON SCHEMA ml_internal IS
+  'Support functions of pg_mlkit''s types and aggregates (input/output, send/receive, transition, combine): called by PostgreSQL, not by users.';
+-- @end internal_schema
+
 -- In Rust (src/tenancy.rs), so that reading it loads the library and its settings.
 CREATE OR REPLACE FUNCTION ml.current_tenant() RETURNS text
 LANGUAGE c STABLE PARALLEL SAFE

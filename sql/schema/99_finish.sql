@@ -163,36 +163,36 @@ CREATE EVENT TRIGGER pg_mlkit_refuse_foreign_hooks ON ddl_command_end
 -- The functions PostgreSQL calls for pg_mlkit's types and aggregates: each says so,
 -- so that \df+ ml.* tells them from the functions to call.
 -- @begin support_function_comments
-COMMENT ON FUNCTION ml.hist_agg_transition(bigint[], double precision, double precision[]) IS
+COMMENT ON FUNCTION ml_internal.hist_agg_transition(bigint[], double precision, double precision[]) IS
   'Support function of the aggregate ml.hist_agg (its state transition); not called directly.';
-COMMENT ON FUNCTION ml.hist_agg_combine(bigint[], bigint[]) IS
+COMMENT ON FUNCTION ml_internal.hist_agg_combine(bigint[], bigint[]) IS
   'Support function of the aggregate ml.hist_agg (combines partial counts of parallel workers and Citus shards); not called directly.';
-COMMENT ON FUNCTION ml.quantile_sketch_in(cstring) IS
+COMMENT ON FUNCTION ml_internal.quantile_sketch_in(cstring) IS
   'Support function of the type ml.quantile_sketch (text input); not called directly.';
-COMMENT ON FUNCTION ml.quantile_sketch_out(ml.quantile_sketch) IS
+COMMENT ON FUNCTION ml_internal.quantile_sketch_out(ml.quantile_sketch) IS
   'Support function of the type ml.quantile_sketch (text output); not called directly.';
-COMMENT ON FUNCTION ml.quantile_sketch_recv(internal) IS
+COMMENT ON FUNCTION ml_internal.quantile_sketch_recv(internal) IS
   'Support function of the type ml.quantile_sketch (binary input); not called directly.';
-COMMENT ON FUNCTION ml.quantile_sketch_send(ml.quantile_sketch) IS
+COMMENT ON FUNCTION ml_internal.quantile_sketch_send(ml.quantile_sketch) IS
   'Support function of the type ml.quantile_sketch (binary output); not called directly.';
-COMMENT ON FUNCTION ml.quantile_sketch_transition(ml.quantile_sketch, double precision, integer) IS
+COMMENT ON FUNCTION ml_internal.quantile_sketch_transition(ml.quantile_sketch, double precision, integer) IS
   'Support function of the aggregate ml.quantile_sketch_agg(x, k) (its state transition); not called directly.';
-COMMENT ON FUNCTION ml.quantile_sketch_transition(ml.quantile_sketch, double precision) IS
+COMMENT ON FUNCTION ml_internal.quantile_sketch_transition(ml.quantile_sketch, double precision) IS
   'Support function of the aggregate ml.quantile_sketch_agg(x) (its state transition); not called directly.';
-COMMENT ON FUNCTION ml.quantile_sketch_combine(ml.quantile_sketch, ml.quantile_sketch) IS
+COMMENT ON FUNCTION ml_internal.quantile_sketch_combine(ml.quantile_sketch, ml.quantile_sketch) IS
   'Support function of the aggregate ml.quantile_sketch_agg (merges the sketches of parallel workers and Citus shards); not called directly.';
-COMMENT ON FUNCTION ml.kmeans_state_in(cstring) IS
+COMMENT ON FUNCTION ml_internal.kmeans_state_in(cstring) IS
   'Support function of the type ml.kmeans_state (text input); not called directly.';
-COMMENT ON FUNCTION ml.kmeans_state_out(ml.kmeans_state) IS
+COMMENT ON FUNCTION ml_internal.kmeans_state_out(ml.kmeans_state) IS
   'Support function of the type ml.kmeans_state (text output); not called directly.';
-COMMENT ON FUNCTION ml.kmeans_state_recv(internal) IS
+COMMENT ON FUNCTION ml_internal.kmeans_state_recv(internal) IS
   'Support function of the type ml.kmeans_state (binary input); not called directly.';
-COMMENT ON FUNCTION ml.kmeans_state_send(ml.kmeans_state) IS
+COMMENT ON FUNCTION ml_internal.kmeans_state_send(ml.kmeans_state) IS
   'Support function of the type ml.kmeans_state (binary output); not called directly.';
-COMMENT ON FUNCTION ml.kmeans_state_eq(ml.kmeans_state, ml.kmeans_state) IS
+COMMENT ON FUNCTION ml_internal.kmeans_state_eq(ml.kmeans_state, ml.kmeans_state) IS
   'Support function of the operator = on ml.kmeans_state (whether two states are equal); not called directly.';
-COMMENT ON FUNCTION ml.kmeans_step_transition(ml.kmeans_state, anycompatible, real[]) IS
+COMMENT ON FUNCTION ml_internal.kmeans_step_transition(ml.kmeans_state, anycompatible, real[]) IS
   'Support function of the aggregate ml.kmeans_step (its state transition); not called directly.';
-COMMENT ON FUNCTION ml.kmeans_step_combine(ml.kmeans_state, ml.kmeans_state) IS
+COMMENT ON FUNCTION ml_internal.kmeans_step_combine(ml.kmeans_state, ml.kmeans_state) IS
   'Support function of the aggregate ml.kmeans_step (adds the partial sums of parallel workers and Citus shards); not called directly.';
 -- @end support_function_comments

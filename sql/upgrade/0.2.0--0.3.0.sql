@@ -98,6 +98,24 @@ DROP FUNCTION ml.predict_cluster(text, real[], text, boolean, jsonb);
 -- A stored K-Means model's centroids as rows, as real[] or in pgvector's types.
 -- @rust centroids
 
+-- The support functions of the types and aggregates move out of the way of \df ml.*.
+-- @include internal_schema
+ALTER FUNCTION ml.hist_agg_transition(bigint[], double precision, double precision[]) SET SCHEMA ml_internal;
+ALTER FUNCTION ml.hist_agg_combine(bigint[], bigint[]) SET SCHEMA ml_internal;
+ALTER FUNCTION ml.quantile_sketch_in(cstring) SET SCHEMA ml_internal;
+ALTER FUNCTION ml.quantile_sketch_out(ml.quantile_sketch) SET SCHEMA ml_internal;
+ALTER FUNCTION ml.quantile_sketch_recv(internal) SET SCHEMA ml_internal;
+ALTER FUNCTION ml.quantile_sketch_send(ml.quantile_sketch) SET SCHEMA ml_internal;
+ALTER FUNCTION ml.quantile_sketch_transition(ml.quantile_sketch, double precision, integer) SET SCHEMA ml_internal;
+ALTER FUNCTION ml.quantile_sketch_transition(ml.quantile_sketch, double precision) SET SCHEMA ml_internal;
+ALTER FUNCTION ml.quantile_sketch_combine(ml.quantile_sketch, ml.quantile_sketch) SET SCHEMA ml_internal;
+ALTER FUNCTION ml.kmeans_state_in(cstring) SET SCHEMA ml_internal;
+ALTER FUNCTION ml.kmeans_state_out(ml.kmeans_state) SET SCHEMA ml_internal;
+ALTER FUNCTION ml.kmeans_state_recv(internal) SET SCHEMA ml_internal;
+ALTER FUNCTION ml.kmeans_state_send(ml.kmeans_state) SET SCHEMA ml_internal;
+ALTER FUNCTION ml.kmeans_state_eq(ml.kmeans_state, ml.kmeans_state) SET SCHEMA ml_internal;
+ALTER FUNCTION ml.kmeans_step_combine(ml.kmeans_state, ml.kmeans_state) SET SCHEMA ml_internal;
+
 -- The scale-out functions take any embedding (anycompatible, classified once per call site):
 -- pgvector's vector, halfvec and sparsevec read from their bytes instead of through a cast per
 -- row; real[] as before. A view that calls the old signatures must be dropped first.
@@ -106,7 +124,7 @@ DROP FUNCTION ml.kmeans_step_transition(ml.kmeans_state, real[], real[]);
 DROP FUNCTION ml.nearest_centroid(real[], real[]);
 DROP FUNCTION ml.centroid_distance(real[], real[]);
 DROP FUNCTION ml.nearest_exemplar(real[], real[], integer[], double precision);
--- @rust kmeans_step_transition
+-- @rust ml_internal.kmeans_step_transition
 -- @rust kmeans_step
 -- @rust nearest_centroid
 -- @rust centroid_distance
@@ -175,3 +193,4 @@ DROP FUNCTION ml.z_test_proportions(text[], text[]);
 
 -- The support functions of the types, aggregates and triggers say what they support.
 -- @include support_function_comments
+

@@ -11,13 +11,13 @@ use super::fcinfo::*;
 
 extension_sql!(
     r#"
-CREATE FUNCTION ml.hist_agg_transition(bigint[], double precision, double precision[]) RETURNS bigint[]
+CREATE FUNCTION ml_internal.hist_agg_transition(bigint[], double precision, double precision[]) RETURNS bigint[]
   IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_hist_agg_transition';
-CREATE FUNCTION ml.hist_agg_combine(bigint[], bigint[]) RETURNS bigint[]
+CREATE FUNCTION ml_internal.hist_agg_combine(bigint[], bigint[]) RETURNS bigint[]
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_hist_agg_combine';
 CREATE AGGREGATE ml.hist_agg(x double precision, edges double precision[]) (
-  SFUNC = ml.hist_agg_transition, STYPE = bigint[],
-  COMBINEFUNC = ml.hist_agg_combine, PARALLEL = SAFE
+  SFUNC = ml_internal.hist_agg_transition, STYPE = bigint[],
+  COMBINEFUNC = ml_internal.hist_agg_combine, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE ml.hist_agg(double precision, double precision[]) IS
   'Counts of x per bin of the increasing edges, as numpy.histogram: [e0, e1), …, [e(n-1), en]; NULL, NaN and values outside the edges are not counted. Parallel and combinable.';

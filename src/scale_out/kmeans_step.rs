@@ -20,36 +20,36 @@ use super::fcinfo::*;
 extension_sql!(
     r#"
 CREATE TYPE ml.kmeans_state;
-CREATE FUNCTION ml.kmeans_state_in(cstring) RETURNS ml.kmeans_state
+CREATE FUNCTION ml_internal.kmeans_state_in(cstring) RETURNS ml.kmeans_state
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_state_in';
-CREATE FUNCTION ml.kmeans_state_out(ml.kmeans_state) RETURNS cstring
+CREATE FUNCTION ml_internal.kmeans_state_out(ml.kmeans_state) RETURNS cstring
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_state_out';
-CREATE FUNCTION ml.kmeans_state_recv(internal) RETURNS ml.kmeans_state
+CREATE FUNCTION ml_internal.kmeans_state_recv(internal) RETURNS ml.kmeans_state
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_state_recv';
-CREATE FUNCTION ml.kmeans_state_send(ml.kmeans_state) RETURNS bytea
+CREATE FUNCTION ml_internal.kmeans_state_send(ml.kmeans_state) RETURNS bytea
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_state_send';
 CREATE TYPE ml.kmeans_state (
-  INPUT = ml.kmeans_state_in, OUTPUT = ml.kmeans_state_out,
-  RECEIVE = ml.kmeans_state_recv, SEND = ml.kmeans_state_send,
+  INPUT = ml_internal.kmeans_state_in, OUTPUT = ml_internal.kmeans_state_out,
+  RECEIVE = ml_internal.kmeans_state_recv, SEND = ml_internal.kmeans_state_send,
   INTERNALLENGTH = VARIABLE, ALIGNMENT = double, STORAGE = extended
 );
 COMMENT ON TYPE ml.kmeans_state IS
   'One K-Means (Lloyd) step over some rows: per centroid the count and sum of the rows nearest to it, and the inertia. Built by ml.kmeans_step; text form is JSON.';
 
-CREATE FUNCTION ml.kmeans_state_eq(ml.kmeans_state, ml.kmeans_state) RETURNS boolean
+CREATE FUNCTION ml_internal.kmeans_state_eq(ml.kmeans_state, ml.kmeans_state) RETURNS boolean
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_state_eq';
 CREATE OPERATOR ml.= (
-  LEFTARG = ml.kmeans_state, RIGHTARG = ml.kmeans_state, PROCEDURE = ml.kmeans_state_eq,
+  LEFTARG = ml.kmeans_state, RIGHTARG = ml.kmeans_state, PROCEDURE = ml_internal.kmeans_state_eq,
   COMMUTATOR = OPERATOR(ml.=)
 );
 
-CREATE FUNCTION ml.kmeans_step_transition(ml.kmeans_state, anycompatible, real[]) RETURNS ml.kmeans_state
+CREATE FUNCTION ml_internal.kmeans_step_transition(ml.kmeans_state, anycompatible, real[]) RETURNS ml.kmeans_state
   IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_step_transition';
-CREATE FUNCTION ml.kmeans_step_combine(ml.kmeans_state, ml.kmeans_state) RETURNS ml.kmeans_state
+CREATE FUNCTION ml_internal.kmeans_step_combine(ml.kmeans_state, ml.kmeans_state) RETURNS ml.kmeans_state
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_step_combine';
 CREATE AGGREGATE ml.kmeans_step(embedding anycompatible, centroids real[]) (
-  SFUNC = ml.kmeans_step_transition, STYPE = ml.kmeans_state,
-  COMBINEFUNC = ml.kmeans_step_combine, PARALLEL = SAFE
+  SFUNC = ml_internal.kmeans_step_transition, STYPE = ml.kmeans_state,
+  COMBINEFUNC = ml_internal.kmeans_step_combine, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE ml.kmeans_step(anycompatible, real[]) IS
   'One Lloyd step of K-Means: assigns every embedding (real[], another numeric array, or pgvector''s vector, halfvec or sparsevec) to the nearest of the centroids (a k × d array) and sums them per centroid; NULL embeddings are skipped. Parallel and combinable.';
@@ -225,7 +225,7 @@ pub unsafe extern "C-unwind" fn mlkit_kmeans_state_recv(fcinfo: FunctionCallInfo
         raise(
             INVALID_BINARY_REPRESENTATION,
             format!("invalid binary input for type ml.kmeans_state: {e}"),
-            "The binary form is k and d (int4), then inertia, k counts and k × d sums (float8), as ml.kmeans_state_send writes it.",
+            "The binary form is k and d (int4), then inertia, k counts and k × d sums (float8), as ml_internal.kmeans_state_send writes it.",
         )
     });
     // SAFETY: builds a new value in the current context.

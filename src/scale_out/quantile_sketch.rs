@@ -16,35 +16,35 @@ use super::fcinfo::*;
 extension_sql!(
     r#"
 CREATE TYPE ml.quantile_sketch;
-CREATE FUNCTION ml.quantile_sketch_in(cstring) RETURNS ml.quantile_sketch
+CREATE FUNCTION ml_internal.quantile_sketch_in(cstring) RETURNS ml.quantile_sketch
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_quantile_sketch_in';
-CREATE FUNCTION ml.quantile_sketch_out(ml.quantile_sketch) RETURNS cstring
+CREATE FUNCTION ml_internal.quantile_sketch_out(ml.quantile_sketch) RETURNS cstring
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_quantile_sketch_out';
-CREATE FUNCTION ml.quantile_sketch_recv(internal) RETURNS ml.quantile_sketch
+CREATE FUNCTION ml_internal.quantile_sketch_recv(internal) RETURNS ml.quantile_sketch
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_quantile_sketch_recv';
-CREATE FUNCTION ml.quantile_sketch_send(ml.quantile_sketch) RETURNS bytea
+CREATE FUNCTION ml_internal.quantile_sketch_send(ml.quantile_sketch) RETURNS bytea
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_quantile_sketch_send';
 CREATE TYPE ml.quantile_sketch (
-  INPUT = ml.quantile_sketch_in, OUTPUT = ml.quantile_sketch_out,
-  RECEIVE = ml.quantile_sketch_recv, SEND = ml.quantile_sketch_send,
+  INPUT = ml_internal.quantile_sketch_in, OUTPUT = ml_internal.quantile_sketch_out,
+  RECEIVE = ml_internal.quantile_sketch_recv, SEND = ml_internal.quantile_sketch_send,
   INTERNALLENGTH = VARIABLE, ALIGNMENT = double, STORAGE = extended
 );
 COMMENT ON TYPE ml.quantile_sketch IS
   'A mergeable quantile sketch of a numeric column that carries its own rank-error bound. Built by ml.quantile_sketch_agg; text form is JSON.';
 
-CREATE FUNCTION ml.quantile_sketch_transition(ml.quantile_sketch, double precision, integer) RETURNS ml.quantile_sketch
+CREATE FUNCTION ml_internal.quantile_sketch_transition(ml.quantile_sketch, double precision, integer) RETURNS ml.quantile_sketch
   IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_quantile_sketch_transition';
-CREATE FUNCTION ml.quantile_sketch_transition(ml.quantile_sketch, double precision) RETURNS ml.quantile_sketch
+CREATE FUNCTION ml_internal.quantile_sketch_transition(ml.quantile_sketch, double precision) RETURNS ml.quantile_sketch
   IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_quantile_sketch_transition';
-CREATE FUNCTION ml.quantile_sketch_combine(ml.quantile_sketch, ml.quantile_sketch) RETURNS ml.quantile_sketch
+CREATE FUNCTION ml_internal.quantile_sketch_combine(ml.quantile_sketch, ml.quantile_sketch) RETURNS ml.quantile_sketch
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_quantile_sketch_combine';
 CREATE AGGREGATE ml.quantile_sketch_agg(x double precision, k integer) (
-  SFUNC = ml.quantile_sketch_transition, STYPE = ml.quantile_sketch,
-  COMBINEFUNC = ml.quantile_sketch_combine, PARALLEL = SAFE
+  SFUNC = ml_internal.quantile_sketch_transition, STYPE = ml.quantile_sketch,
+  COMBINEFUNC = ml_internal.quantile_sketch_combine, PARALLEL = SAFE
 );
 CREATE AGGREGATE ml.quantile_sketch_agg(x double precision) (
-  SFUNC = ml.quantile_sketch_transition, STYPE = ml.quantile_sketch,
-  COMBINEFUNC = ml.quantile_sketch_combine, PARALLEL = SAFE
+  SFUNC = ml_internal.quantile_sketch_transition, STYPE = ml.quantile_sketch,
+  COMBINEFUNC = ml_internal.quantile_sketch_combine, PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE ml.quantile_sketch_agg(double precision, integer) IS
   'A quantile sketch of x keeping k values per level (8 to 1048576); NULL, NaN and infinities are skipped. Parallel and combinable.';
@@ -140,7 +140,7 @@ pub unsafe extern "C-unwind" fn mlkit_quantile_sketch_recv(fcinfo: FunctionCallI
         raise(
             INVALID_BINARY_REPRESENTATION,
             format!("invalid binary input for type ml.quantile_sketch: {}", e.0),
-            "Send what ml.quantile_sketch_send wrote.",
+            "Send what ml_internal.quantile_sketch_send wrote.",
         )
     });
     // SAFETY: a new value in the current context.

@@ -150,7 +150,7 @@ def test_catalog_says_combinable_flat_and_parallel_safe(conn):
         assert parallel_ == "s", name
     helpers = conn.execute("""
         SELECT proname, proparallel, provolatile FROM pg_proc
-         WHERE pronamespace = 'ml'::regnamespace
+         WHERE pronamespace::regnamespace::text IN ('ml', 'ml_internal')
            AND proname IN ('nearest_centroid', 'centroid_distance', 'sample_hash', 'kmeans_centroids',
                            'kmeans_counts', 'kmeans_sums', 'kmeans_inertia', 'kmeans_step_transition', 'kmeans_step_combine')""").fetchall()
     assert len(helpers) == 9

@@ -63,5 +63,29 @@ SELECT c.relname AS without_comment FROM pg_class c
 SELECT count(*) FILTER (WHERE col_description(a.attrelid, a.attnum) IS NOT NULL) AS columns_described, count(*) AS columns
   FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
  WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind IN ('r', 'v') AND a.attnum > 0 AND NOT a.attisdropped;
-SELECT count(*) FILTER (WHERE obj_description(p.oid, 'pg_proc') IS NOT NULL) AS functions_described, count(*) AS functions
-  FROM pg_proc p WHERE p.pronamespace = 'ml'::regnamespace AND p.prokind IN ('f', 'a');
+SELECT p.pronamespace::regnamespace AS schema,
+       count(*) FILTER (WHERE obj_description(p.oid, 'pg_proc') IS NOT NULL) AS functions_described, count(*) AS functions
+  FROM pg_proc p WHERE p.pronamespace::regnamespace::text IN ('ml', 'ml_internal') AND p.prokind IN ('f', 'a')
+ GROUP BY 1 ORDER BY 1;
+-- The support functions of the types and aggregates are in ml_internal, out of \df ml.*; no
+-- role but the owner may name them (PostgreSQL calls them by oid), yet every aggregate and
+-- type works for everyone.
+SELECT n.nspname, obj_description(n.oid, 'pg_namespace') IS NOT NULL AS described,
+       has_schema_privilege('public', n.oid, 'USAGE') AS public_usage
+  FROM pg_namespace n WHERE n.nspname = 'ml_internal';
+SELECT string_agg(p.proname, ', ' ORDER BY p.proname) AS support_functions
+  FROM pg_proc p WHERE p.pronamespace = 'ml_internal'::regnamespace;
+CREATE ROLE mlkit_schema_reader;
+GRANT USAGE ON SCHEMA ml TO mlkit_schema_reader;
+SET ROLE mlkit_schema_reader;
+SELECT ml.hist_agg(x, '{0,5,10}') AS histogram,
+       ml.kmeans_counts(ml.kmeans_step(ARRAY[x, 0]::real[], '{{1,0},{8,0}}')) AS kmeans_counts,
+       ml.kmeans_counts(ml.kmeans_step(ARRAY[x, 0]::real[], '{{1,0},{8,0}}')::text::ml.kmeans_state) AS through_text,
+       ml.quantile_sketch_agg(x) IS NOT NULL AS sketched
+  FROM generate_series(1, 9) x;
+\set ON_ERROR_STOP 0
+SELECT ml_internal.kmeans_state_in('{}');
+\set ON_ERROR_STOP 1
+RESET ROLE;
+REVOKE USAGE ON SCHEMA ml FROM mlkit_schema_reader;
+DROP ROLE mlkit_schema_reader;

@@ -31,11 +31,11 @@ QUERIES = {
     "policies": """
         SELECT tablename, policyname, permissive, roles::text, cmd, qual, with_check FROM pg_policies WHERE schemaname = 'ml'""",
     "functions": """
-        SELECT p.proname, pg_get_function_identity_arguments(p.oid), pg_get_function_arguments(p.oid),
+        SELECT p.pronamespace::regnamespace::text, p.proname, pg_get_function_identity_arguments(p.oid), pg_get_function_arguments(p.oid),
                pg_get_function_result(p.oid), p.prokind, p.provolatile, p.proparallel, p.proisstrict, p.prosecdef,
                p.proleakproof, p.procost, p.prorows, l.lanname, p.prosrc, p.probin, p.proconfig::text, p.proacl::text,
                p.prosupport::regproc::text
-          FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang WHERE p.pronamespace = 'ml'::regnamespace""",
+          FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang WHERE p.pronamespace::regnamespace::text IN ('ml', 'ml_internal')""",
     "aggregates": """
         SELECT a.aggfnoid::regprocedure::text, a.aggkind, a.aggtransfn::regproc::text, a.aggfinalfn::regproc::text,
                a.aggcombinefn::regproc::text, a.aggserialfn::regproc::text, a.aggdeserialfn::regproc::text,
@@ -69,7 +69,7 @@ QUERIES = {
           FROM pg_extension e, unnest(e.extconfig) WITH ORDINALITY AS u(oid, i) JOIN pg_class c ON c.oid = u.oid
          WHERE e.extname = 'pg_mlkit'""",
     "schema": """
-        SELECT n.nspname, n.nspacl::text, pg_get_userbyid(n.nspowner) FROM pg_namespace n WHERE n.nspname = 'ml'""",
+        SELECT n.nspname, n.nspacl::text, pg_get_userbyid(n.nspowner) FROM pg_namespace n WHERE n.nspname IN ('ml', 'ml_internal')""",
     "extension": """
         SELECT extname, extversion, extrelocatable, extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_mlkit'""",
 }
