@@ -4,7 +4,8 @@
 #   1. the algorithm crate's unit tests (plain cargo test, no PostgreSQL),
 #   2. the pgrx tests (Rust around a live server, cargo pgrx test),
 #   3. the SQL regression suites in tests/sql (pg_regress; their expected output is also
-#      what the docs show, checked by tests/check_docs.py),
+#      what the docs show, checked by tests/check_docs.py), and every docs page run from an
+#      empty database top to bottom (tests/run_docs.py),
 #   4. the Python tests in tests/python: comparisons with scikit-learn, cancellation, the
 #      security suite (attacking roles, generated look-alikes, bounded resources),
 #      pg_dump/pg_restore, tenant sealing and limits, the fuzz sweep of every function,
@@ -48,6 +49,7 @@ bash scripts/regress.sh
 # PARALLEL SAFE that is not fails here.
 PGOPTIONS='-c force_parallel_mode=regress' bash scripts/regress.sh
 python3 tests/check_docs.py
+(eval "$(bash scripts/pgtmp.sh env)"; python3 tests/run_docs.py)
 
 say "4/6 Python tests against the reference implementations (pytest)"
 python3 -m pytest -q tests/python

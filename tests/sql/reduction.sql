@@ -1,6 +1,9 @@
 -- Dimensionality reduction: ml.reduce_embeddings, reductions inside ml.cluster_embeddings,
 -- ml.embedding_coordinates, ml.run_points and ml.plot_run, on the digits (1,797 × 64).
 
+-- A K-Means model of the digits, which the examples of ml.transform contrast with a reduction.
+SELECT ml.cluster_embeddings('digits', params => '{"n_clusters": 10, "random_state": 0}', run => '{"model_name": "digits_ten"}') IS NOT NULL AS stored;
+
 -- PCA to 10 components: the explained variance ratios are scikit-learn's
 -- (PCA(10).fit(digits).explained_variance_ratio_, rounded).
 SELECT ml.reduce_embeddings('digits', method => 'pca', params => '{"n_components": 10}') AS pca_run \gset
@@ -31,7 +34,7 @@ SELECT cardinality(ml.transform('digits_pca', embedding::float8[])) AS component
        ml.transform('digits_pca', NULL::real[]) IS NULL AS null_out
   FROM digits WHERE id = 5;
 SELECT ml.transform('digits_pca', '{1,2,3}');
-SELECT ml.transform('digits_km', (SELECT embedding FROM digits WHERE id = 5));
+SELECT ml.transform('digits_ten', (SELECT embedding FROM digits WHERE id = 5));
 SELECT ml.transform('no_such_pca', '{1,2,3}');
 -- A whole table at once (ml.transform_table): one row per item with an embedding, as
 -- ml.transform gives it row by row.
