@@ -22,7 +22,6 @@
 //! Memory: the map's neighbour index and tree, and `15 + 8` numbers per new point.
 
 use super::{affinity, bh};
-use crate::neighbors::Index;
 use crate::{Exec, Matrix};
 
 /// How new points are placed (openTSNE's `transform` defaults in [`Params::default`]).
@@ -45,14 +44,7 @@ impl Default for Params {
     }
 }
 
-/// A fitted map: the training points (searchable) and their coordinates.
-pub struct Map<'a> {
-    /// The training points, under the metric of the fit.
-    pub index: &'a Index,
-    /// `index.len() × c` map coordinates, row-major.
-    pub embedding: &'a [f64],
-    pub c: usize,
-}
+pub use crate::reduce::map::Map;
 
 /// Points per parallel chunk (fixed: determinism).
 const CHUNK: usize = 64;
@@ -76,11 +68,7 @@ pub fn transform(map: &Map, x: &Matrix, params: &Params, exec: &Exec) -> Vec<f64
     // 2. Neighbours and affinities.
     let k = ((3.0 * params.perplexity) as usize).min(n).max(1);
     let perplexity = if params.perplexity > k as f64 { k as f64 / 3.0 } else { params.perplexity };
-    let found: Vec<Option<(Vec<u32>, Vec<f64>)>> = exec
-        .quick_map(m, CHUNK, |rows| {
-            rows.map(|i| map.index.query(&x.row(i).iter().map(|&v| f64::from(v)).collect::<Vec<_>>(), k)).collect::<Vec<_>>()
-        })
-        .concat();
+    let found = map.neighbours(x, k, exec);
     let dists: Vec<f64> = found.iter().flat_map(|f| f.as_ref().map_or(vec![0.0; k], |(_, dd)| dd.clone())).collect();
     let p = affinity::conditional(&dists, k, perplexity, exec);
     drop(dists);
@@ -167,7 +155,7 @@ fn place<const D: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::neighbors::Metric;
+    use crate::neighbors::{Index, Metric};
 
     #[test]
     fn a_training_point_lands_near_its_own_position_and_batches_equal_single_points() {

@@ -22,7 +22,6 @@
 //! distance). The random negative samples differ from umap-learn's generator, so the
 //! coordinates agree with umap-learn's as two of its seeds agree with each other.
 
-use crate::neighbors::Index;
 use crate::rng::Rng;
 use crate::{Exec, Matrix};
 
@@ -41,13 +40,7 @@ pub struct Params {
     pub seed: u64,
 }
 
-/// A fitted map: the training points (searchable) and their coordinates.
-pub struct Map<'a> {
-    pub index: &'a Index,
-    /// `index.len() × c` map coordinates, row-major.
-    pub embedding: &'a [f64],
-    pub c: usize,
-}
+pub use crate::reduce::map::Map;
 
 /// Points per parallel chunk (fixed: determinism).
 const CHUNK: usize = 64;
@@ -61,11 +54,7 @@ pub fn transform(map: &Map, x: &Matrix, params: &Params, exec: &Exec) -> Vec<f64
         return vec![f64::NAN; m * c];
     }
     // 1. Neighbours.
-    let found: Vec<Option<(Vec<u32>, Vec<f64>)>> = exec
-        .quick_map(m, CHUNK, |rows| {
-            rows.map(|i| map.index.query(&x.row(i).iter().map(|&v| f64::from(v)).collect::<Vec<_>>(), k)).collect::<Vec<_>>()
-        })
-        .concat();
+    let found = map.neighbours(x, k, exec);
     // 2. Memberships (umap-learn computes them in float32).
     let dists: Vec<f64> =
         found.iter().flat_map(|f| f.as_ref().map_or(vec![0.0; k], |(_, d)| d.iter().map(|&v| v as f32 as f64).collect())).collect();
@@ -187,7 +176,7 @@ impl Kernel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::neighbors::Metric;
+    use crate::neighbors::{Index, Metric};
 
     #[test]
     fn training_points_land_near_themselves_and_single_points_are_deterministic() {
