@@ -18,6 +18,7 @@
 //! | [`hash`] | Hamming distance, imagehash's perceptual hashes, duplicate groups |
 //! | [`neighbors`] | radius and k-nearest-neighbour search: a k-d tree, or blocked brute force |
 //! | [`reduce`] | dimensionality reduction: PCA, t-SNE, UMAP, and trustworthiness |
+//! | [`text`] | clusters that name themselves: scikit-learn's tokenizer, BERTopic's c-TF-IDF |
 //! | [`plot`] | the SVG scatter of a run |
 //! | [`exec`] | threads, progress, cancellation, memory budget |
 //! | [`linalg`], [`matrix`], [`rng`] | kernels, the input shape, the seeded generator |
@@ -36,6 +37,7 @@ pub mod neighbors;
 pub mod plot;
 pub mod reduce;
 pub mod rng;
+pub mod text;
 pub mod textform;
 pub mod vector_formats;
 
