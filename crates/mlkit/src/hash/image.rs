@@ -26,11 +26,26 @@
 //! decoders' own buffers (PNG rows, JPEG coefficients) are counted too and tried as one
 //! fallible allocation, given back at once, before the decoder makes them.
 
+//!
+//! [`decode_rgb`] is the same decoding to Pillow's `Image.open(f).convert("RGB")` instead
+//! (three bytes a pixel, for PDQ), with the same limits and checks: grey samples are
+//! repeated into R, G and B (16-bit grey clamped to 255 first, as Pillow's `I;16 → RGB`
+//! does), 16-bit colour samples give their high byte, palettes their colour, and alpha is
+//! dropped, as `convert("RGB")` drops it.
+
 use std::io::Cursor;
 
 /// A decoded grey image, row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grey {
+    pub width: usize,
+    pub height: usize,
+    pub pixels: Vec<u8>,
+}
+
+/// A decoded 8-bit RGB image, row-major, three bytes a pixel (R, G, B).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rgb {
     pub width: usize,
     pub height: usize,
     pub pixels: Vec<u8>,
@@ -270,6 +285,125 @@ fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Grey, ImageError> {
     Ok(Grey { width: w, height: h, pixels })
 }
 
+/// Decodes PNG or JPEG bytes to 8-bit RGB within `limits`, as Pillow's `convert("RGB")`.
+pub fn decode_rgb(bytes: &[u8], limits: &Limits) -> Result<Rgb, ImageError> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        decode_png_rgb(bytes, limits)
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        decode_jpeg_rgb(bytes, limits)
+    } else {
+        Err(ImageError::Unrecognised)
+    }
+}
+
+/// [`decode_png`] with three bytes a pixel out: the same checks, the RGB picture counted
+/// instead of the grey one.
+fn decode_png_rgb(bytes: &[u8], limits: &Limits) -> Result<Rgb, ImageError> {
+    use png::{BitDepth, ColorType, Transformations};
+    let mut decoder = png::Decoder::new(Cursor::new(bytes));
+    decoder.set_limits(png::Limits { bytes: 64 << 20 });
+    decoder.set_ignore_text_chunk(true);
+    let header = decoder.read_header_info().map_err(png_error)?;
+    let (width, height) = (u64::from(header.width), u64::from(header.height));
+    check_size(width, height, limits.max_pixels)?;
+    let (source_type, source_depth, interlaced) = (header.color_type, header.bit_depth, header.interlaced);
+    // Memory, at worst: the decoder's rows, the whole frame when interlaced, the RGB picture.
+    let out_bits = 4 * if source_depth == BitDepth::Sixteen { 16 } else { 8 };
+    let pixels = width.saturating_mul(height);
+    let row = width.saturating_mul(out_bits).div_ceil(8) + 1;
+    let frame = if interlaced { pixels.saturating_mul(out_bits).div_ceil(8) } else { 0 };
+    let needed =
+        usize::try_from(row.saturating_mul(3).saturating_add(frame).saturating_add(pixels.saturating_mul(3))).unwrap_or(usize::MAX);
+    check_budget(width, height, needed, limits)?;
+    let source_bits = source_type.samples() as u64 * source_depth as u64;
+    let raw = width.saturating_mul(source_bits).div_ceil(8).saturating_mul(height);
+    if raw > DEFLATE_MAX_RATIO.saturating_mul(bytes.len() as u64) {
+        return Err(png_error(format!(
+            "its {width} × {height} pixels ({raw} bytes of samples) cannot come from {} bytes: the file is truncated or forged",
+            bytes.len()
+        )));
+    }
+    probe(usize::try_from(row.saturating_mul(3)).unwrap_or(usize::MAX))?;
+    decoder.set_transformations(Transformations::EXPAND);
+    let mut reader = decoder.read_info().map_err(png_error)?;
+    let (out_type, out_depth) = reader.output_color_type();
+    let wide = out_depth == BitDepth::Sixteen;
+    let channels = out_type.samples();
+    let step = channels * if wide { 2 } else { 1 };
+    let grey16 = source_type == ColorType::Grayscale && source_depth == BitDepth::Sixteen;
+    let rgb_of = |px: &[u8]| -> [u8; 3] {
+        match (out_type, wide) {
+            (ColorType::Grayscale | ColorType::GrayscaleAlpha, false) => [px[0]; 3],
+            // Pillow reads 16-bit grey as I;16 and clamps it; 16-bit grey+alpha as RGBA (high byte).
+            (ColorType::Grayscale | ColorType::GrayscaleAlpha, true) if grey16 => [u16::from_be_bytes([px[0], px[1]]).min(255) as u8; 3],
+            (ColorType::Grayscale | ColorType::GrayscaleAlpha, true) => [px[0]; 3],
+            (_, false) => [px[0], px[1], px[2]],
+            (_, true) => [px[0], px[2], px[4]],
+        }
+    };
+    let (w, h) = (width as usize, height as usize);
+    let mut pixels = with_room(w * h * 3)?;
+    if interlaced {
+        let size = reader.output_buffer_size().ok_or_else(|| png_error("image too large"))?;
+        let mut frame = zeroed(size)?;
+        let info = reader.next_frame(&mut frame).map_err(png_error)?;
+        for row in frame.chunks_exact(info.line_size).take(h) {
+            pixels.extend(row.chunks_exact(step).take(w).flat_map(rgb_of));
+        }
+    } else {
+        while let Some(row) = reader.next_row().map_err(png_error)? {
+            pixels.extend(row.data().chunks_exact(step).take(w).flat_map(rgb_of));
+        }
+    }
+    if pixels.len() != w * h * 3 {
+        return Err(png_error(format!("{} of {} pixels decoded", pixels.len() / 3, w * h)));
+    }
+    Ok(Rgb { width: w, height: h, pixels })
+}
+
+/// [`decode_jpeg`] with three bytes a pixel out: zune-jpeg's RGB as it is; a grey JPEG's
+/// samples repeated into R, G and B.
+fn decode_jpeg_rgb(bytes: &[u8], limits: &Limits) -> Result<Rgb, ImageError> {
+    use zune_jpeg::zune_core::bytestream::ZCursor;
+    use zune_jpeg::zune_core::colorspace::ColorSpace;
+    use zune_jpeg::zune_core::options::DecoderOptions;
+    let options = DecoderOptions::default().set_max_width(usize::from(u16::MAX)).set_max_height(usize::from(u16::MAX));
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    decoder.decode_headers().map_err(jpeg_error)?;
+    let (w, h) = decoder.dimensions().ok_or_else(|| jpeg_error("no frame header"))?;
+    let (width, height) = (w as u64, h as u64);
+    check_size(width, height, limits.max_pixels)?;
+    let grey_input = decoder.input_colorspace() == Some(ColorSpace::Luma);
+    let components = decoder.input_colorspace().map_or(4, |c| c.num_components()).max(1) as u64;
+    // Memory, at worst: the decoded samples (grey, then RGB; or RGB), the coefficients.
+    let coefficients = width.div_ceil(16) * 16 * height.div_ceil(16) * 16 * components * 2;
+    let needed = usize::try_from(width * height * (3 + u64::from(grey_input)) + coefficients).unwrap_or(usize::MAX);
+    check_budget(width, height, needed, limits)?;
+    if width * height > JPEG_MAX_PIXELS_PER_BYTE * bytes.len() as u64 {
+        return Err(jpeg_error(format!(
+            "its {width} × {height} pixels cannot come from {} bytes: the file is truncated or forged",
+            bytes.len()
+        )));
+    }
+    let out_space = if grey_input { ColorSpace::Luma } else { ColorSpace::RGB };
+    decoder.set_options(options.jpeg_set_out_colorspace(out_space));
+    let size = decoder.output_buffer_size().ok_or_else(|| jpeg_error("no frame header"))?;
+    let mut data = zeroed(size)?;
+    probe(coefficients as usize)?;
+    decoder.decode_into(&mut data).map_err(jpeg_error)?;
+    let pixels: Vec<u8> = if grey_input {
+        let mut rgb = with_room(w * h * 3)?;
+        rgb.extend(data.iter().flat_map(|&g| [g; 3]));
+        rgb
+    } else {
+        data
+    };
+    if pixels.len() != w * h * 3 {
+        return Err(jpeg_error(format!("{} of {} pixels decoded", pixels.len() / 3, w * h)));
+    }
+    Ok(Rgb { width: w, height: h, pixels })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,5 +548,32 @@ mod tests {
         assert_eq!(with_room(huge), Err(ImageError::OutOfMemory { bytes: huge }));
         assert_eq!(probe(huge), Err(ImageError::OutOfMemory { bytes: huge }));
         assert!(ImageError::OutOfMemory { bytes: 3 << 20 }.to_string().contains("3 MB"));
+    }
+
+    #[test]
+    fn rgb_decoding_has_the_same_checks() {
+        let l = Limits::pixels(1 << 20);
+        assert_eq!(decode_rgb(b"hello", &l), Err(ImageError::Unrecognised));
+        assert!(matches!(decode_rgb(b"\x89PNG\r\n\x1a\n\0\0", &l), Err(ImageError::Malformed { .. })));
+        assert!(matches!(decode_rgb(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0], &l), Err(ImageError::Malformed { .. })));
+        let f = forged();
+        assert!(matches!(decode_rgb(&f, &Limits { max_pixels: 89_478_485, max_bytes: 64 << 20 }), Err(ImageError::OverBudget { .. })));
+        assert!(matches!(decode_rgb(&f, &Limits::pixels(89_478_485)), Err(ImageError::Malformed { format: "PNG", .. })));
+        assert!(matches!(decode_rgb(&f, &Limits::pixels(1000)), Err(ImageError::TooLarge { .. })));
+        // 3 × 2 8-bit grey: each sample three times; 2 × 1 16-bit grey: clamped to 255.
+        let raw = [0, 10, 20, 30, 0, 40, 50, 60];
+        let budget = 3 * 13 + 6 * 3;
+        let g = decode_rgb(&png(3, 2, 8, 0, false, &zlib_stored(&raw)), &Limits { max_pixels: 6, max_bytes: budget }).unwrap();
+        assert_eq!((g.width, g.height), (3, 2));
+        assert_eq!(g.pixels, [10, 10, 10, 20, 20, 20, 30, 30, 30, 40, 40, 40, 50, 50, 50, 60, 60, 60]);
+        assert!(matches!(
+            decode_rgb(&png(3, 2, 8, 0, false, &zlib_stored(&raw)), &Limits { max_pixels: 6, max_bytes: budget - 1 }),
+            Err(ImageError::OverBudget { .. })
+        ));
+        let g = decode_rgb(&png(2, 1, 16, 0, false, &zlib_stored(&[0, 0, 100, 1, 0])), &l).unwrap();
+        assert_eq!(g.pixels, [100, 100, 100, 255, 255, 255]);
+        // 1 × 1 16-bit RGB: the high bytes.
+        let g = decode_rgb(&png(1, 1, 16, 2, false, &zlib_stored(&[0, 1, 2, 3, 4, 5, 6])), &l).unwrap();
+        assert_eq!(g.pixels, [1, 3, 5]);
     }
 }

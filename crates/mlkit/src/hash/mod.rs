@@ -9,6 +9,7 @@
 //! | [`resample`] | Pillow's Lanczos resize, to the bit |
 //! | [`dct`] | SciPy's type-II DCT, to the bit |
 //! | [`perceptual`] | imagehash's `phash`, `dhash` and `average_hash` |
+//! | [`pdq`] | Meta's PDQ hash and its 8 dihedral hashes, as PyPI `pdqhash` 0.2.8, to the bit |
 //! | [`radius`] | every hash within a Hamming radius: multi-index hashing |
 //! | [`groups`] | exact and near-duplicate groups, with confidence and type (seed 003) |
 
@@ -17,6 +18,7 @@ pub mod groups;
 pub mod hamming;
 pub mod hex;
 pub mod image;
+pub mod pdq;
 pub mod perceptual;
 pub mod radius;
 pub mod resample;
