@@ -20,7 +20,7 @@ fn main() {
             for _ in 0..(rnd() % 7) {
                 h ^= 1 << (rnd() % 64);
             }
-            Item { hash: h, digest: None, taken_at: None }
+            Item { hash: h, digest: None, taken_at: None, variants: vec![] }
         })
         .collect();
     if args.get(2).is_some() {

@@ -46,6 +46,10 @@ pub struct Item<H = u64> {
     pub digest: Option<Vec<u8>>,
     /// Capture time in seconds, when known.
     pub taken_at: Option<f64>,
+    /// The hashes of the item's other orientations (PDQ's rotations and flips), when known:
+    /// an item is then also near every item within the radius of one of them, so a rotated
+    /// or mirrored copy joins its original's group. Empty: the hash alone.
+    pub variants: Vec<H>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +199,23 @@ pub fn group<H: Code>(items: &[Item<H>], params: &Params, exec: &mut Exec) -> Gr
     let points = point_hash.len();
     let index = H::index(&point_hash, params.radius);
     let sizes: Vec<usize> = point_units.iter().map(Vec::len).collect();
+    // A point's neighbours: those of its hash, and of its first unit's other orientations
+    // (each neighbour once, at its least distance).
+    let variants: Vec<&[H]> = point_units.iter().map(|u| items[u[0]].variants.as_slice()).collect();
+    let neighbours = |p: usize, f: &mut dyn FnMut(usize, u32)| {
+        if variants[p].is_empty() {
+            return H::search(&index, &point_hash[p], f);
+        }
+        let mut found: Vec<(usize, u32)> = vec![];
+        for h in std::iter::once(&point_hash[p]).chain(variants[p]) {
+            H::search(&index, h, |q, d| found.push((q, d)));
+        }
+        found.sort_unstable();
+        found.dedup_by_key(|e| e.0);
+        for (q, d) in found {
+            f(q, d);
+        }
+    };
     let mut degree = vec![0usize; points];
     exec.for_chunks_mut(
         "counting neighbours",
@@ -205,7 +226,7 @@ pub fn group<H: Code>(items: &[Item<H>], params: &Params, exec: &mut Exec) -> Gr
         |range, out| {
             for (p, o) in range.zip(out.iter_mut()) {
                 let mut d = sizes[p] - 1;
-                H::search(&index, &point_hash[p], |q, _| {
+                neighbours(p, &mut |q, _| {
                     if q != p {
                         d += sizes[q];
                     }
@@ -228,7 +249,7 @@ pub fn group<H: Code>(items: &[Item<H>], params: &Params, exec: &mut Exec) -> Gr
             continue;
         }
         members.clear();
-        H::search(&index, &point_hash[p], |q, d| {
+        neighbours(p, &mut |q, d| {
             if !taken[q] {
                 members.push((q, d));
             }
@@ -276,7 +297,7 @@ mod tests {
     }
 
     fn item(hash: u64, digest: Option<u8>, t: Option<f64>) -> Item {
-        Item { hash, digest: digest.map(|d| vec![d]), taken_at: t }
+        Item { hash, digest: digest.map(|d| vec![d]), taken_at: t, variants: vec![] }
     }
 
     #[test]
@@ -287,6 +308,22 @@ mod tests {
         assert_eq!(g.exact_groups, 1);
         assert!(g.groups.is_empty(), "{g:?}");
         assert_eq!(g.similar, vec![None, None, None]);
+    }
+
+    #[test]
+    fn a_rotated_copy_joins_its_original_through_the_originals_variants() {
+        // b is a's picture turned: far from a's hash, one bit from a's rotated hash.
+        let a = Item { variants: vec![0xffff_0000_0000_0000, 0x00ff_ff00_0000_0000], ..item(0xffff, None, None) };
+        let b = item(0xffff_0000_0000_0001, None, None);
+        let far = item(0x5555_5555_5555_5555, None, None);
+        let g = group(&[a.clone(), b.clone(), far.clone()], &params(), &mut Exec::new(2, &mut |_| {}));
+        assert_eq!(g.groups.len(), 1, "{g:?}");
+        assert_eq!(g.similar[0].map(|m| m.group), Some(0));
+        assert_eq!(g.similar[1].map(|m| (m.group, m.distance)), Some((0, 1)));
+        assert_eq!(g.similar[2], None);
+        // Without the variants they are strangers.
+        let plain = Item { variants: vec![], ..a };
+        assert!(group(&[plain, b, far], &params(), &mut Exec::new(2, &mut |_| {})).groups.is_empty());
     }
 
     #[test]
@@ -312,7 +349,12 @@ mod tests {
         let as_u64: Vec<Item> = hashes.iter().zip(times).map(|(&h, t)| item(h, None, t)).collect();
         let as_bits: Vec<Item<Bits>> = as_u64
             .iter()
-            .map(|i| Item { hash: Bits::from_bytes(&i.hash.to_be_bytes(), 64).unwrap(), digest: None, taken_at: i.taken_at })
+            .map(|i| Item {
+                hash: Bits::from_bytes(&i.hash.to_be_bytes(), 64).unwrap(),
+                digest: None,
+                taken_at: i.taken_at,
+                variants: vec![],
+            })
             .collect();
         let (mut quiet_a, mut quiet_b) = (|_| {}, |_| {});
         assert_eq!(group(&as_bits, &params(), &mut Exec::new(2, &mut quiet_a)), group(&as_u64, &params(), &mut Exec::new(1, &mut quiet_b)));
@@ -331,7 +373,8 @@ mod tests {
             Bits::from_bytes(&w, 256).unwrap()
         };
         let codes = [flip(&a, &[]), flip(&a, &[3]), flip(&a, &[100, 200]), flip(&b, &[]), flip(&b, &[255]), flip(&lone, &[])];
-        let items: Vec<Item<Bits>> = codes.iter().map(|c| Item { hash: c.clone(), digest: None, taken_at: None }).collect();
+        let items: Vec<Item<Bits>> =
+            codes.iter().map(|c| Item { hash: c.clone(), digest: None, taken_at: None, variants: vec![] }).collect();
         let g = group(&items, &params(), &mut Exec::new(2, &mut |_| {}));
         let grp = |i: usize| g.similar[i].map(|m| m.group);
         assert!(grp(0).is_some() && grp(0) == grp(1) && grp(1) == grp(2), "{g:?}");
