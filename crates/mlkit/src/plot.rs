@@ -35,6 +35,8 @@ pub struct Labels<'a> {
     pub y_axis: &'a str,
     pub width: u32,
     pub height: u32,
+    /// Each cluster's top words (`ml.cluster_keywords`), shown after its size in the legend.
+    pub keywords: &'a [(i32, String)],
 }
 
 /// Round tick values covering `[lo, hi]`: steps of 1, 2 or 5 times a power of ten, about
@@ -72,7 +74,8 @@ pub fn escape(s: &str) -> String {
 pub fn scatter(points: &[Point], sizes: &[(Option<i32>, usize)], labels: &Labels) -> String {
     let (width, height) = (labels.width, labels.height);
     let (w, h) = (width as f64, height as f64);
-    let legend_w = (w * 0.22).clamp(90.0, 220.0);
+    // A legend with words needs room for them; its text is cut to fit.
+    let legend_w = if labels.keywords.is_empty() { (w * 0.22).clamp(90.0, 220.0) } else { (w * 0.34).clamp(140.0, 340.0) };
     let (left, top, right, bottom) = (64.0, 52.0, w - legend_w - 8.0, h - 44.0);
     let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
     for p in points.iter().filter(|p| p.x.is_finite() && p.y.is_finite()) {
@@ -170,7 +173,11 @@ pub fn scatter(points: &[Point], sizes: &[(Option<i32>, usize)], labels: &Labels
             Some(c) => format!("cluster {c}"),
         };
         let _ = write!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="5" {}/>"#, lx + 6.0, y - 4.0, paint(c));
-        let _ = write!(s, r##"<text x="{:.1}" y="{y:.1}" fill="#303030">{} ({n})</text>"##, lx + 16.0, escape(&label));
+        let mut text = format!("{label} ({n})");
+        if let Some((_, words)) = c.and_then(|c| labels.keywords.iter().find(|k| k.0 == c)) {
+            text = fit(&format!("{text}: {words}"), ((legend_w - 20.0) / 6.8) as usize);
+        }
+        let _ = write!(s, r##"<text x="{:.1}" y="{y:.1}" fill="#303030">{}</text>"##, lx + 16.0, escape(&text));
         y += 18.0;
     }
     if sizes.len() > shown {
@@ -180,6 +187,16 @@ pub fn scatter(points: &[Point], sizes: &[(Option<i32>, usize)], labels: &Labels
     }
     s.push_str("</g></svg>");
     s
+}
+
+/// `text` cut to at most `chars` characters, an ellipsis marking the cut.
+fn fit(text: &str, chars: usize) -> String {
+    if text.chars().count() <= chars {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(chars.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// How a cluster's marks are painted: filled in its colour, noise as a hollow grey ring.
@@ -198,7 +215,7 @@ mod tests {
     fn one_circle_per_point_and_escaped_text() {
         let pts: Vec<Point> =
             (0..30).map(|i| Point { x: i as f64, y: (i * i) as f64, cluster: Some(i % 3 - 1), id: format!("item <{i}>") }).collect();
-        let labels = Labels { title: "a <b> & c", subtitle: "sub", x_axis: "PC1", y_axis: "PC2", width: 800, height: 600 };
+        let labels = Labels { title: "a <b> & c", subtitle: "sub", x_axis: "PC1", y_axis: "PC2", width: 800, height: 600, keywords: &[] };
         let svg = scatter(&pts, &[(Some(0), 10), (Some(1), 10), (Some(-1), 10)], &labels);
         assert_eq!(svg.matches("<circle").count(), 30 + 3);
         assert!(svg.contains("a &lt;b&gt; &amp; c") && svg.ends_with("</svg>"));
@@ -206,6 +223,17 @@ mod tests {
         // Noise is a hollow ring; no cluster is grey or drawn as noise is.
         assert_eq!(svg.matches(r##"fill="none" stroke="#b0b0b0""##).count(), 10 + 1);
         assert_ne!(colour(Some(25)), colour(Some(26)));
+    }
+
+    #[test]
+    fn the_legend_names_clusters_by_their_words_cut_to_fit() {
+        let pts: Vec<Point> = (0..4).map(|i| Point { x: i as f64, y: 0.0, cluster: Some(i % 2), id: i.to_string() }).collect();
+        let words = [(0, "cat, dog, <mouse>".to_string()), (1, "word ".repeat(100))];
+        let labels = Labels { title: "t", subtitle: "", x_axis: "x", y_axis: "y", width: 800, height: 600, keywords: &words };
+        let svg = scatter(&pts, &[(Some(0), 2), (Some(1), 2)], &labels);
+        assert!(svg.contains(">cluster 0 (2): cat, dog, &lt;mouse&gt;</text>"), "{svg}");
+        let long = svg.split(">cluster 1 (2): ").nth(1).and_then(|t| t.split("</text>").next()).unwrap();
+        assert!(long.ends_with('…') && long.chars().count() < 60, "{long}");
     }
 
     #[test]
