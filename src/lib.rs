@@ -12,6 +12,7 @@
 //! | `ml.transform(model, embedding)`, `ml.transform_table(model, source)` | [`reduce::transform`] |
 //! | `ml.plot_run(...)`           | [`runs::plot_run`] |
 //! | `ml.compare_runs(a, b)`      | [`runs::compare_runs`] |
+//! | `ml.cluster_keywords(...)`   | [`runs::cluster_keywords`] (c-TF-IDF: `mlkit::text`) |
 //! | `ml.item_key(...)`, `ml.run_items(...)` | [`runs::item_key`] (`ml.run_items`: `sql/schema/10_analysis.sql`) |
 //! | `ml.options(function_name)` | [`help::options`] |
 //! | `ml.load_analysis_run(...)`  | `sql/schema/90_load_analysis_run.sql` (plain SQL) |
@@ -20,6 +21,7 @@
 //! | `ml.score_drift`             | [`monitor::score_drift`] (its sketch engine: [`monitor::score_drift_sketch`]) |
 //! | `ml.hamming_distance`, `<^>`, `ml.hash_from_hex`, `ml.hash_to_hex`, `ml.hash_bands`, `ml.hash_probe` | [`duplicates::hamming`] |
 //! | `ml.phash`, `ml.dhash`, `ml.ahash` | [`duplicates::image_hashes`] |
+//! | `ml.pdq`, `ml.pdq_dihedral` | [`duplicates::pdq`] (the method: `mlkit::hash::pdq`) |
 //! | `ml.group_near_duplicates(...)` | [`duplicates::group_near_duplicates`] |
 //! | `ml.kmeans_step`, `ml.kmeans_centroids`, `ml.kmeans_counts`, `ml.kmeans_sums`, `ml.kmeans_inertia`, `ml.nearest_centroid`, `ml.centroid_distance`, `ml.nearest_exemplar`, type `ml.kmeans_state` | [`scale_out::kmeans_step`] |
 //! | `ml.hist_agg` | [`scale_out::hist_agg`] |

@@ -67,6 +67,8 @@ CREATE TABLE ml.cluster_summaries (
   max_distance   double precision CHECK (max_distance >= 0),
   silhouette     double precision CHECK (silhouette BETWEEN -1 AND 1),
   exemplars      text[],
+  keywords       text[],
+  keyword_weights double precision[],
   PRIMARY KEY (run_id, cluster)
 );
 
@@ -79,6 +81,8 @@ COMMENT ON COLUMN ml.cluster_summaries.mean_distance IS 'Mean Euclidean distance
 COMMENT ON COLUMN ml.cluster_summaries.max_distance IS 'Largest Euclidean distance of an item of the cluster to its centroid.';
 COMMENT ON COLUMN ml.cluster_summaries.silhouette IS 'Mean silhouette of the cluster''s items in the run''s silhouette sample (NULL when the run has no silhouette, or none of its items was sampled).';
 COMMENT ON COLUMN ml.cluster_summaries.exemplars IS 'Ids of up to 5 items nearest the centroid, nearest first.';
+COMMENT ON COLUMN ml.cluster_summaries.keywords IS 'The terms that set the cluster''s documents apart, best first, as ml.cluster_keywords last computed them (NULL until it is called for the run).';
+COMMENT ON COLUMN ml.cluster_summaries.keyword_weights IS 'The class-based TF-IDF weight of each term of keywords, in the same order.';
 -- @end cluster_summaries
 -- Outside the block: the 0.3.0 upgrade adds it in its sealed form (run and tenant), which
 -- 99_finish.sql makes of this one on a fresh install.

@@ -7,6 +7,7 @@ use crate::cluster::cluster_embeddings::{DBSCAN_OPTS, HDBSCAN_OPTS, KMEANS_OPTS,
 use crate::duplicates::group_near_duplicates::PARAM_OPTS;
 use crate::monitor::score_drift::{COLUMN_OPTS, SCORE_OPTS};
 use crate::reduce::reduce_embeddings::{PCA_OPTS, TSNE_OPTS, UMAP_OPTS};
+use crate::runs::cluster_keywords::PARAM_OPTS as KEYWORD_OPTS;
 use crate::runs::RUN_OPTS;
 use crate::shared::errors::{literal, raise, INVALID_PARAMETER_VALUE};
 use crate::shared::params::{Opt, NULLS};
@@ -46,6 +47,7 @@ const CATALOGUE: &[Argument] = &[
     arg("score_drift", "run", None, RUN_OPTS),
     arg("group_near_duplicates", "params", None, PARAM_OPTS),
     arg("group_near_duplicates", "run", None, RUN_OPTS),
+    Argument { nulls: false, ..arg("cluster_keywords", "params", None, KEYWORD_OPTS) },
 ];
 
 /// The options of `function_name` (with or without `ml.`; NULL: of every function).

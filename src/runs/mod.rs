@@ -2,6 +2,7 @@
 //! describe, the stage that ran (its name, implementation and every parameter it used), the
 //! metrics, and the timings added at the end.
 
+pub mod cluster_keywords;
 pub mod compare_runs;
 pub mod item_key;
 pub mod plot_run;

@@ -165,7 +165,45 @@ pub fn plot_run(run_id: Option<i64>, width: Option<i32>, height: Option<i32>, so
     }
     let (x_axis, y_axis, axes) = axes;
     let subtitle = format!("{when} · {shown} · {axes}");
-    scatter(&points, &sizes, &Labels { title: &title, subtitle: &subtitle, x_axis: &x_axis, y_axis: &y_axis, width, height })
+    let keywords = cluster_words(run_id);
+    scatter(
+        &points,
+        &sizes,
+        &Labels { title: &title, subtitle: &subtitle, x_axis: &x_axis, y_axis: &y_axis, width, height, keywords: &keywords },
+    )
+}
+
+/// Each cluster's top words, where `ml.cluster_keywords` has stored them for the run (none
+/// while the schema is older than this library, before ALTER EXTENSION ... UPDATE).
+fn cluster_words(run_id: i64) -> Vec<(i32, String)> {
+    Spi::connect(|c| {
+        let has = spi(
+            c.select(
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                                 WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('ml.cluster_summaries')
+                                   AND a.attname OPERATOR(pg_catalog.=) 'keywords' AND NOT a.attisdropped)",
+                None,
+                &[],
+            ),
+            "find the clusters' keywords",
+        );
+        if !spi(has.first().get_one::<bool>(), "find the clusters' keywords").unwrap_or(false) {
+            return vec![];
+        }
+        let t = spi(
+            c.select(
+                "SELECT s.cluster, pg_catalog.array_to_string(s.keywords[1:5], ', ')
+                   FROM ml.cluster_summaries s
+                  WHERE s.run_id OPERATOR(pg_catalog.=) $1 AND s.tenant_id OPERATOR(pg_catalog.=) ml.current_tenant()
+                    AND pg_catalog.cardinality(s.keywords) OPERATOR(pg_catalog.>) 0",
+                None,
+                &[run_id.into()],
+            ),
+            "read the clusters' keywords",
+        );
+        t.map(|r| (spi_some(r.get::<i32>(1), "read the clusters' keywords"), spi_some(r.get::<String>(2), "read the clusters' keywords")))
+            .collect()
+    })
 }
 
 /// A point of a run: its item, its cluster, its first two coordinates if it has any.
