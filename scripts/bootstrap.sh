@@ -68,9 +68,12 @@ fi
 #    pinned: a new scikit-learn or SciPy may change a reference result the tests compare with.
 PY_PINS=(scikit-learn==1.9.1 scipy==1.17.1 numpy==2.4.6 'psycopg[binary]==3.3.9' pytest==9.2.0 imagehash==4.3.2
          pillow==13.0.0 scikit-image==0.26.0 evidently==0.7.23 pandas==2.3.3 openTSNE==1.0.4 umap-learn==0.5.12
-         numba==0.68.1 pynndescent==0.7.0 hdbscan==0.8.44)
+         numba==0.68.1 pynndescent==0.7.0 hdbscan==0.8.44 pdqhash==0.2.8)
+# Installed without their dependencies: of BERTopic the tests load only its class-based TF-IDF
+# (vectorizers/_ctfidf.py, which needs scikit-learn and SciPy), not the model stack it pulls in.
+PY_NODEPS=(bertopic==0.17.4)
 if [ $want_python = 1 ]; then
-  missing_py=$(python3 - "${PY_PINS[@]}" <<'PY'
+  missing_py=$(python3 - "${PY_PINS[@]}" "${PY_NODEPS[@]}" <<'PY'
 import sys
 from importlib.metadata import version, PackageNotFoundError
 for pin in sys.argv[1:]:
@@ -86,9 +89,16 @@ PY
 )
   if [ -n "$missing_py" ]; then
     say "installing pinned Python test references: $(echo $missing_py)"
-    # shellcheck disable=SC2086
-    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore $missing_py 2>/dev/null \
-    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $missing_py
+    with_deps=() no_deps=()
+    for pin in $missing_py; do
+      case " ${PY_NODEPS[*]} " in *" $pin "*) no_deps+=("$pin") ;; *) with_deps+=("$pin") ;; esac
+    done
+    pip_install() {
+      python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "$@" 2>/dev/null \
+      || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
+    }
+    if [ ${#with_deps[@]} -gt 0 ]; then pip_install "${with_deps[@]}"; fi
+    if [ ${#no_deps[@]} -gt 0 ]; then pip_install --no-deps "${no_deps[@]}"; fi
   fi
 fi
 

@@ -170,6 +170,14 @@ CREATE TRIGGER truncate_guard BEFORE TRUNCATE ON ml.cluster_summaries
 -- How alike two runs' clusterings are.
 -- @rust compare_runs
 
+-- The terms that name each cluster of a run (kept in ml.cluster_summaries, created above).
+-- @rust cluster_keywords
+
+-- Meta's PDQ hash of images, and of their rotations and flips.
+-- @rust pdq
+-- @rust pdq_dihedral
+-- @rust hash_to_hex(hash bit varying
+
 -- A stored PCA applied to new embeddings.
 -- @rust transform
 -- @rust transform_table

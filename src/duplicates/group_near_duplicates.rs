@@ -3,8 +3,8 @@
 
 use crate::runs::{self, required_name};
 use crate::shared::errors::{
-    literal, raise, spi, DATATYPE_MISMATCH, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION, NULL_VALUE_NOT_ALLOWED,
-    PROGRAM_LIMIT_EXCEEDED, STRING_DATA_LENGTH_MISMATCH,
+    literal, raise, spi, DATATYPE_MISMATCH, FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION,
+    NULL_VALUE_NOT_ALLOWED, PROGRAM_LIMIT_EXCEEDED, STRING_DATA_LENGTH_MISMATCH,
 };
 use crate::shared::params::{opt, Opt, Options};
 use crate::shared::progress::ms;
@@ -33,7 +33,26 @@ pub const PARAM_OPTS: &[Opt] = &[
     opt("burst_seconds", "10", "a group shot within this many seconds is a burst"),
     opt("panorama_gap_seconds", "30", "most seconds between consecutive shots of a panorama"),
     opt("panorama_min_shots", "3", "fewest shots in a panorama, 2 or more"),
+    opt("quality_column", "null", "a column of each hash's quality (as ml.pdq gives it): rows below min_quality are left out"),
+    opt("min_quality", "50", "with quality_column, the least quality a hash needs to be grouped (PDQ's recommendation: 50)"),
+    opt("dihedral_column", "null", "a bit varying[] column of each item's hashes in its other orientations (ml.pdq_dihedral): rotated and mirrored copies then group with their original"),
 ];
+
+/// The columns `params` may name besides the hash (PDQ's quality and rotations).
+struct Extras {
+    quality_column: Option<String>,
+    min_quality: i32,
+    dihedral_column: Option<String>,
+}
+
+fn parse_extras(value: Option<&serde_json::Value>) -> Extras {
+    let o = Options::new("params", value, PARAM_OPTS, "ml.group_near_duplicates");
+    Extras {
+        quality_column: o.text("quality_column"),
+        min_quality: o.integer("min_quality", i64::from(i32::MIN), i64::from(i32::MAX)) as i32,
+        dihedral_column: o.text("dihedral_column"),
+    }
+}
 
 fn parse_params(value: Option<&serde_json::Value>) -> groups::Params {
     let o = Options::new("params", value, PARAM_OPTS, "ml.group_near_duplicates");
@@ -151,6 +170,7 @@ pub fn group_near_duplicates(
     let params = params.map(|j| j.value(f, "params"));
     let radius_given = params.as_ref().and_then(|p| p.get("radius")).is_some();
     let mut used = parse_params(params.as_ref());
+    let extras = parse_extras(params.as_ref());
     let run = runs::RunOptions::parse(run.map(|j| j.value(f, "run")).as_ref());
 
     let (name, qualified) = (display_name(source), qualified_name(source));
@@ -158,9 +178,27 @@ pub fn group_near_duplicates(
     let t_read = Instant::now();
     let (query, hash_type, sha_type) = Spi::connect(|c| {
         let rel = Relation::open(c, source, &name, "Pass the table or view that holds the hashes, e.g. source => 'photos'.");
-        build_query(c, &rel, &id_column, &hash_column, sha_column.as_deref(), time_column.as_deref())
+        build_query(c, &rel, &id_column, &hash_column, sha_column.as_deref(), time_column.as_deref(), &extras)
     });
-    let (ids, items) = read(&query, hash_type, sha_type, &name, &hash_column, sha_column.as_deref(), &mut progress);
+    let min_quality = extras.quality_column.as_ref().map(|_| extras.min_quality);
+    let (ids, items, low_quality) = read(
+        &query,
+        hash_type,
+        sha_type,
+        min_quality,
+        extras.dihedral_column.as_deref(),
+        &name,
+        &hash_column,
+        sha_column.as_deref(),
+        &mut progress,
+    );
+    if ids.is_empty() && low_quality > 0 {
+        raise(
+            INVALID_PARAMETER_VALUE,
+            format!("every row of source {name} ({low_quality}) has a quality below params.min_quality ({})", extras.min_quality),
+            "Lower params.min_quality, or leave quality_column out to group every hash.",
+        );
+    }
     if ids.is_empty() {
         raise(INVALID_PARAMETER_VALUE, format!("source {name} has no rows"), "Group a table or view that holds hashes.");
     }
@@ -180,8 +218,11 @@ pub fn group_near_duplicates(
     };
     let group_ms = ms(t_group);
 
-    let metrics = metrics(&grouping, n_items, read_ms, group_ms);
-    let stage_params = json!({
+    let mut metrics = metrics(&grouping, n_items, read_ms, group_ms);
+    if min_quality.is_some() {
+        metrics["left_out_low_quality"] = json!(low_quality);
+    }
+    let mut stage_params = json!({
         "radius": used.radius,
         "high_distance": used.high_distance,
         "medium_distance": used.medium_distance,
@@ -194,6 +235,14 @@ pub fn group_near_duplicates(
         "hash_bits": bits,
         "grouping": "star",
     });
+    // PDQ's keys, recorded where they were used.
+    if let Some(q) = &extras.quality_column {
+        stage_params["quality_column"] = json!(q);
+        stage_params["min_quality"] = json!(extras.min_quality);
+    }
+    if let Some(d) = &extras.dihedral_column {
+        stage_params["dihedral_column"] = json!(d);
+    }
     let stage = runs::Stage { name: "near_duplicates", module: "hash::groups", params: stage_params };
     let run_id = runs::insert("duplicate_detection", &run, &qualified, n_items, Some(&stage), None, metrics);
     let t_write = Instant::now();
@@ -227,6 +276,7 @@ fn build_query(
     hash_column: &str,
     sha_column: Option<&str>,
     time_column: Option<&str>,
+    extras: &Extras,
 ) -> (String, HashType, Option<HashType>) {
     let id = rel.column("id_column", id_column).clone();
     let hash = rel.column("hash_column", hash_column).clone();
@@ -271,6 +321,46 @@ fn build_query(
             }
         }
     };
+    let quality_expr = match &extras.quality_column {
+        None => "NULL::integer".to_string(),
+        Some(col) => {
+            let q = rel.column("params.quality_column", col).clone();
+            if !matches!(type_category(q.base), "integer" | "number") {
+                raise(
+                    DATATYPE_MISMATCH,
+                    format!("params.quality_column {} of source {} has type {}", literal(col), rel.name, q.type_name),
+                    "A quality is a number, as ml.pdq returns it (0 to 100).",
+                );
+            }
+            format!("{}::integer", sql::column(col))
+        }
+    };
+    let dihedral_expr = match &extras.dihedral_column {
+        None => "NULL::pg_catalog.varbit[]".to_string(),
+        Some(col) => {
+            let d = rel.column("params.dihedral_column", col).clone();
+            if d.base != pg_sys::VARBITARRAYOID && d.base != pg_sys::BITARRAYOID {
+                raise(
+                    DATATYPE_MISMATCH,
+                    format!("params.dihedral_column {} of source {} has type {}", literal(col), rel.name, d.type_name),
+                    "The hashes of an item's orientations are a bit varying[], as ml.pdq_dihedral returns them.",
+                );
+            }
+            if hash_type != HashType::Bits {
+                raise(
+                    FEATURE_NOT_SUPPORTED,
+                    format!(
+                        "params.dihedral_column needs bit-string hashes, but hash_column {} of source {} has type {}",
+                        literal(hash_column),
+                        rel.name,
+                        hash.type_name
+                    ),
+                    "Store PDQ hashes as bit varying (ml.pdq(image)).hash, and their orientations as (ml.pdq_dihedral(image)).hashes.",
+                );
+            }
+            format!("{}::pg_catalog.varbit[]", sql::column(col))
+        }
+    };
     let id_q = sql::column(id_column);
     let order = rel.order_by(c, &id, &id_q);
     let hash_q = sql::column(hash_column);
@@ -281,7 +371,7 @@ fn build_query(
         HashType::Bits => format!("{hash_q}::pg_catalog.varbit"),
     };
     let query = format!(
-        "SELECT {id_q}::pg_catalog.text, {hash_expr}, {}, {time_expr} FROM {} AS {} {order}",
+        "SELECT {id_q}::pg_catalog.text, {hash_expr}, {}, {time_expr}, {quality_expr}, {dihedral_expr} FROM {} AS {} {order}",
         sha_expr.0,
         sql::relation(c, rel.oid),
         sql::ALIAS
@@ -293,17 +383,23 @@ fn build_query(
 /// multi-index (a hash and an index in every band) and of the grouping's per-point arrays.
 const BYTES_PER_ITEM: usize = 256;
 
+/// Reads the items: (ids, hashes, rows left out for a quality below `min_quality`).
+#[allow(clippy::too_many_arguments)]
 fn read(
     query: &str,
     hash_type: HashType,
     sha_type: Option<HashType>,
+    min_quality: Option<i32>,
+    dihedral_column: Option<&str>,
     name: &str,
     hash_column: &str,
     sha_column: Option<&str>,
     progress: &mut Reporter,
-) -> (Vec<String>, Codes) {
+) -> (Vec<String>, Codes, u64) {
     let (mut ids, mut items) = (Vec::new(), Vec::new());
     let mut wide: Vec<Bits> = Vec::new();
+    let mut variants: Vec<Vec<Bits>> = Vec::new();
+    let mut low_quality = 0u64;
     let (limit, mut id_bytes, mut probed) = (guc::max_memory_bytes(), 0usize, 0usize);
     Spi::connect(|c| {
         crate::shared::source::for_each_batch(c, query, |batch| {
@@ -315,6 +411,7 @@ fn read(
                 if hash_type == HashType::Bits {
                     crate::shared::sql::expect_type(desc, 2, pg_sys::VARBITOID, "read a hash");
                 }
+                crate::shared::sql::expect_type(desc, 6, pg_sys::VARBITARRAYOID, "read the hashes of orientations");
                 (desc, tuples.to_vec())
             };
             for (k, row) in batch.rows.enumerate() {
@@ -327,6 +424,12 @@ fn read(
                             "Every item needs an id: filter the NULLs out through a view, or fill them in.",
                         )
                     });
+                if let Some(min) = min_quality {
+                    if spi(row.get::<i32>(5), "read a quality").is_none_or(|q| q < min) {
+                        low_quality += 1;
+                        continue;
+                    }
+                }
                 let missing = || -> ! {
                     raise(
                         NULL_VALUE_NOT_ALLOWED,
@@ -420,6 +523,12 @@ fn read(
                         // The bits, the point the grouping keeps, the index's copy and band ids.
                         id_bytes += 3 * (bits.len().div_ceil(64) * 8 + 24) + bits.len().div_ceil(16) * 4;
                         let h = bits.as_u64().unwrap_or(0);
+                        if dihedral_column.is_some() {
+                            // SAFETY: column 6 of this tuple is varbit[] (checked above).
+                            let v = unsafe { orientations(tuples[k], desc, bits.len(), name, dihedral_column.unwrap_or_default(), &id) };
+                            id_bytes += v.len() * (bits.len().div_ceil(64) * 8 + 24);
+                            variants.push(v);
+                        }
                         wide.push(bits);
                         h
                     }
@@ -451,7 +560,7 @@ fn read(
                 let taken_at = spi(row.get::<f64>(4), "read a capture time");
                 id_bytes += id.len() + 24;
                 ids.push(id);
-                items.push(Item { hash, digest, taken_at });
+                items.push(Item { hash, digest, taken_at, variants: vec![] });
             }
             let planned = items.len() * BYTES_PER_ITEM + id_bytes;
             if planned > limit {
@@ -475,7 +584,7 @@ fn read(
     });
     if hash_type != HashType::Bits || wide.first().is_some_and(|b| b.len() == 64) {
         // 64-bit strings are 64-bit hashes (first bit most significant): as a bigint column.
-        return (ids, Codes::Short(items));
+        return (ids, Codes::Short(items), low_quality);
     }
     let index = WideIndex::memory_bytes(wide.len(), wide.first().map_or(0, Bits::len));
     if items.len() * BYTES_PER_ITEM + id_bytes + index > limit {
@@ -491,8 +600,65 @@ fn read(
             "Raise the limit (SET pg_mlkit.max_memory_mb = ...) if the server has the memory, or group a part of the table through a view.",
         );
     }
-    let items = items.into_iter().zip(wide).map(|(i, hash)| Item { hash, digest: i.digest, taken_at: i.taken_at }).collect();
-    (ids, Codes::Wide(items))
+    variants.resize_with(wide.len(), Vec::new);
+    let items = items
+        .into_iter()
+        .zip(wide)
+        .zip(variants)
+        .map(|((i, hash), variants)| Item { hash, digest: i.digest, taken_at: i.taken_at, variants })
+        .collect();
+    (ids, Codes::Wide(items), low_quality)
+}
+
+/// The hashes of an item's other orientations: the `bit varying[]` in column 6 of `tuple`
+/// (NULL: none), each of the hash's `len` bits; the identity among them is harmless.
+///
+/// # Safety
+/// Column 6 of `desc` is `varbit[]` and `tuple` one of its rows.
+unsafe fn orientations(
+    tuple: *mut pg_sys::HeapTupleData,
+    desc: pg_sys::TupleDesc,
+    len: usize,
+    name: &str,
+    column: &str,
+    id: &str,
+) -> Vec<Bits> {
+    let mut null = false;
+    // SAFETY: per the contract.
+    let datum = unsafe { pg_sys::SPI_getbinval(tuple, desc, 6, &mut null) };
+    if null {
+        return vec![];
+    }
+    let (mut elems, mut nulls, mut n): (*mut pg_sys::Datum, *mut bool, i32) = (std::ptr::null_mut(), std::ptr::null_mut(), 0);
+    // SAFETY: a non-null varbit[] datum, detoasted; varbit is a varlena aligned on int.
+    let elems = unsafe {
+        let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr::<pg_sys::varlena>()) as *mut pg_sys::ArrayType;
+        pg_sys::deconstruct_array(array, pg_sys::VARBITOID, -1, false, pg_sys::TYPALIGN_INT as _, &mut elems, &mut nulls, &mut n);
+        (0..n.max(0) as usize).filter(|&i| !*nulls.add(i)).map(|i| *elems.add(i)).collect::<Vec<_>>()
+    };
+    elems
+        .into_iter()
+        .map(|e| {
+            // SAFETY: a non-null varbit element of the array.
+            unsafe {
+                crate::shared::pgvector::with_datum_bytes(e, |b| {
+                    let (l, b) = super::hamming::varbit_payload(b);
+                    (l.max(0) as usize == len).then(|| Bits::from_bytes(b, len)).flatten()
+                })
+            }
+            .unwrap_or_else(|| {
+                raise(
+                    STRING_DATA_LENGTH_MISMATCH,
+                    format!(
+                        "params.dihedral_column {} of source {name} holds a hash that is not of {len} bits for id {}",
+                        literal(column),
+                        literal(id)
+                    ),
+                    "Every orientation's hash has the length of the item's hash, as ml.pdq_dihedral gives them.",
+                )
+            })
+        })
+        .collect()
 }
 
 fn metrics(g: &Grouping, items: usize, read_ms: f64, group_ms: f64) -> serde_json::Value {

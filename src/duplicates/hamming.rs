@@ -134,6 +134,29 @@ fn hash_to_hex(hash: i64) -> String {
     format!("{:016x}", hash as u64)
 }
 
+/// A bit string's hex text, as PDQ and most hash tools print 256-bit hashes (the text
+/// `('x' || hex)::bit(n)` reads back).
+#[pg_extern(sql = r#"
+CREATE FUNCTION ml.hash_to_hex(hash bit varying) RETURNS text
+IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION ml.hash_to_hex(bit varying) IS 'A bit string (a 256-bit PDQ hash) as hex digits, most significant first, as pdqhash prints it; a length that is not a multiple of 4 is refused.';
+"#)]
+fn hash_to_hex_bits(fcinfo: pg_sys::FunctionCallInfo) -> String {
+    // SAFETY: argument 0 is a non-null bit varying (STRICT).
+    let (len, bytes) = unsafe { varbit_arg(fcinfo, 0) };
+    if len % 4 != 0 {
+        raise(
+            STRING_DATA_LENGTH_MISMATCH,
+            format!("ml.hash_to_hex: hash has {len} bits, not a whole number of hex digits"),
+            "Hex text holds 4 bits a digit: pass bit strings of a multiple of 4 bits (a PDQ hash has 256).",
+        );
+    }
+    let digits = (len / 4).max(0) as usize;
+    let mut text = hex::encode(bytes);
+    text.truncate(digits);
+    text
+}
+
 // ---------------------------------------------------------------------------------------
 // The index scheme: a GIN index on ml.hash_bands(hash), queried with ml.hash_probe.
 

@@ -11,11 +11,22 @@ use pgrx::prelude::*;
 // Perceptual hashes
 
 fn decode(fn_name: &str, image: &[u8]) -> Grey {
-    // Decoding buffers count against pg_mlkit.max_memory_mb, as any call's working memory.
-    let limits = Limits { max_pixels: guc::MAX_IMAGE_PIXELS.get().max(1) as u64, max_bytes: guc::max_memory_bytes() };
-    // The decoders return errors for bad input; a panic inside one would be a bug in it, and
-    // is reported as an undecodable image rather than reaching the user as a Rust panic.
-    let result = std::panic::catch_unwind(|| decode_grey(image, &limits))
+    decode_with(fn_name, image, decode_grey)
+}
+
+/// What decoding an image may use: `pg_mlkit.max_image_pixels`, and `pg_mlkit.max_memory_mb`
+/// for its buffers, as any call's working memory.
+pub(crate) fn limits() -> Limits {
+    Limits { max_pixels: guc::MAX_IMAGE_PIXELS.get().max(1) as u64, max_bytes: guc::max_memory_bytes() }
+}
+
+/// Runs `decode` (a decoder, or a decoder and a hash) on `image` within [`limits`], raising
+/// the SQL error that fits when it fails. The decoders return errors for bad input; a panic
+/// inside one would be a bug in it, and is reported as an undecodable image rather than
+/// reaching the user as a Rust panic.
+pub(crate) fn decode_with<T>(fn_name: &str, image: &[u8], decode: impl Fn(&[u8], &Limits) -> Result<T, ImageError>) -> T {
+    let limits = limits();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode(image, &limits)))
         .unwrap_or_else(|_| Err(ImageError::Malformed { format: "image", reason: "the decoder failed on it".into() }));
     result.unwrap_or_else(|e| match e {
         ImageError::Unrecognised => raise(

@@ -1,0 +1,48 @@
+-- ml.pdq and ml.pdq_dihedral: Meta's PDQ hash of image bytes, equal to pdqhash's. From an
+-- empty database: a small picture (24 x 18 PNG), the same picture turned a quarter, mirrored.
+CREATE TABLE pictures (id int PRIMARY KEY, image bytea);
+INSERT INTO pictures VALUES
+  (1, decode('89504e470d0a1a0a0000000d4948445200000018000000120802000000ce8e89c90000012a4944415478da9594b192c3200c445f1217942a5dfaffbfe63e8132e5969457088170b8c99c47e311422ccb22f1000cfc6fe10b3044b7393752214d031c1ebc3e8022217007dc95a2754ebf0a189c70c109670c29344f339aa524b7022dfe40e3c8c4afd84f899705dc92e1d19fc9fa7913e8d3369f2527fc837f7d5ad966b19dfc2d9e9d6559dd810e46394dc1b58e3b91fa56152ea89111cba415a86271644b04436e09b0bad6117d67c123e28e6286f5591b9b49c86678a31b0ee42874946eb2ce550864037cbdcad1030793a045855f5366d7cde5d2c2c8a2ca24cce6f51b9866cd6519aa0f2db5ca1d0b8eb517b7404a4b58bb3055f6f79acd9ae8cf527d7e2be10dc8cd516a11eddf98cd709ef386f58ae70028cbbb5004efb8b577e35d680d9542635ac72afc02308798108d25e6d10000000049454e44ae426082', 'hex')),
+  (2, decode('89504e470d0a1a0a0000000d494844520000001200000018080200000078373a66000001244944415478da7d9331b2c33008449f13152a2953e608ff08fffea770e9724b9529240b849d301e8d07b4c0b268e38f6f66e19c2600ca7225041d230f0a0c044f5e606050e10540c580963140850615cac0bccfe43afb4835d76a656026b2c37607dbcab6bb1f5e6d7e767e6106c9caafa95d6ca6788c5f850efba1ec5616605f13ee8eb1c851f38a36fe339989348ddbe6128e631b5b9260ead3ef152c91162ade84127193631252e5aa2920758fc9659d4881363377981733817883c90575eac5eefad89735bec228714942b5810c0c2cc8612526b48bf2f665bf4a2496b6d690eef744e5e702daa97df2efcffe3e2b000d04071cb4837a4083466d2332e32a0a4fccd68684041a9155ee88596152dce4652eda6ee711e81bf995f75526476ef3a7b41f56158fc9b69e38a50000000049454e44ae426082', 'hex')),
+  (3, decode('89504e470d0a1a0a0000000d4948445200000018000000120802000000ce8e89c90000011d4944415478da959431b284300c43dff22928556e49f9cbbdff69720495945b24260e84623d1e86191b4596155e7c68a148c0f18cec45f716a7c67540d90308281d51b7cc4005047fbc47941d76d80038e000d8e07db4e2ffd1da37d8a2e5e88c6a5414d2a14231cb798a8271090e8665188d8432869eb35683916fea999f228d764a778a9da0eff8b3ad850a6de85a7660818d5019291867ac9570c7a92ea0f81ee7ba4a6fb191030e78e933d7b79142950e482084512b3a50eccc48238a383f9151b58191c031509f1baf194531a212a36a20371b9177e164ff95e405c6aba6e1923533a61d96dcbe3e3b23dbede26a0f0220bab399aacdcdec8f3760c9f83cbc7075ed24163331ae2798d364d0c8695fd9b8200fbf9dbc8c72b9245f48ec9eeaafa50a6a0000000049454e44ae426082', 'hex'));
+
+-- The hash (256 bits) in hex, as pdqhash and ThreatExchange print it, and its quality (0 to 100).
+SELECT id, ml.hash_to_hex((ml.pdq(image)).hash) AS pdq, (ml.pdq(image)).quality
+  FROM pictures ORDER BY id;
+
+-- Turned or mirrored, a picture's hash is far from the original's ...
+SELECT a.id, b.id AS other, ml.hamming_distance((ml.pdq(a.image)).hash, (ml.pdq(b.image)).hash) AS distance
+  FROM pictures a, pictures b WHERE a.id = 1 AND b.id > 1 ORDER BY b.id;
+
+-- ... but equal to one of the original's 8 orientations (in pdqhash's order).
+SELECT o.n, o.orientation, ml.hash_to_hex(d.hashes[o.n]) AS hash
+  FROM pictures p, ml.pdq_dihedral(p.image) d,
+       unnest(ARRAY['original', 'rotate90', 'rotate180', 'rotate270', 'flipx', 'flipy', 'flipplus1', 'flipminus1'])
+         WITH ORDINALITY AS o(orientation, n)
+ WHERE p.id = 1 ORDER BY o.n;
+
+-- Stored as bit(256) (or bit varying, or bytea), with the orientations beside them:
+-- grouping with the orientations puts the turned copies with their original. The quality
+-- floor is PDQ's 50 by default; this small, smooth picture scores 46, so it is lowered.
+CREATE TABLE photos (id int PRIMARY KEY, pdq bit(256), quality int, turns bit varying[]);
+INSERT INTO photos SELECT id, (h).hash, (h).quality, (ml.pdq_dihedral(image)).hashes
+  FROM (SELECT id, image, ml.pdq(image) AS h FROM pictures) s;
+SELECT ml.group_near_duplicates('photos', hash_column => 'pdq',
+         params => '{"radius": 31, "quality_column": "quality", "min_quality": 40, "dihedral_column": "turns"}') AS run \gset
+SELECT item_id, similar_group_id IS NOT NULL AS grouped, hamming_distance
+  FROM ml.duplicate_assignments WHERE run_id = :run ORDER BY item_id;
+
+-- At the default floor of 50 every hash here is too poor to group.
+SELECT ml.group_near_duplicates('photos', hash_column => 'pdq', params => '{"radius": 31, "quality_column": "quality"}');
+
+-- The radius index takes 256-bit hashes: 16 bands of 16 bits, radius 31 probed in 272 keys.
+CREATE INDEX ON photos USING gin (ml.hash_bands(pdq));
+SELECT p.id FROM photos p, (SELECT pdq FROM photos WHERE id = 1) q
+ WHERE ml.hash_bands(p.pdq) && ml.hash_probe(q.pdq, 31) AND ml.hamming_distance(p.pdq, q.pdq) <= 31;
+
+-- Errors.
+\set VERBOSITY default
+SELECT ml.pdq('\x00010203'::bytea);
+SELECT ml.pdq('\x89504e470d0a1a0a0000000d49484452'::bytea);
+SELECT ml.hash_to_hex(B'101');
+SELECT ml.group_near_duplicates('photos', hash_column => 'pdq', params => '{"dihedral_column": "quality"}');
