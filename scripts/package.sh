@@ -3,6 +3,10 @@
 #
 #   bash scripts/package.sh        # -> target/debian/postgresql-15-pg-mlkit_<version>_<arch>.deb
 #
+# PG_MLKIT_PACKAGE_PROFILE=dev packages the dev build instead: the package test
+# (tests/package/) checks the package's layout, dependencies, install and removal, which do not
+# depend on the profile, and so does not spend CI's time on a second, link-time-optimised build.
+#
 # `cargo pgrx package` lays out the files (the library, the control file, the install script
 # and every upgrade script in sql/); this wraps them in a .deb that depends on postgresql-15.
 # Install it with `apt install ./target/debian/postgresql-15-pg-mlkit_*.deb`, then
@@ -20,7 +24,9 @@ DEB=$OUT/${NAME}_${VERSION}_${ARCH}.deb
 rm -rf "$STAGE" "$DEB" && mkdir -p "$STAGE"
 python3 scripts/compose_upgrade.py  # the upgrade scripts, composed from sql/upgrade/ and sql/schema/
 log=$(mktemp)
-if ! cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$STAGE" >"$log" 2>&1; then
+profile=()
+[ "${PG_MLKIT_PACKAGE_PROFILE:-release}" = dev ] && profile=(--debug)
+if ! cargo pgrx package "${profile[@]}" --pg-config "$PG_CONFIG" --out-dir "$STAGE" >"$log" 2>&1; then
   cat "$log"; rm -f "$log"; exit 1
 fi
 rm -f "$log"

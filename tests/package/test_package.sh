@@ -10,8 +10,8 @@ SUDO=""
 PKG=postgresql-15-pg-mlkit
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-say "building the Debian package"
-deb=$(bash scripts/package.sh | sed -n 1p)
+say "building the Debian package (of the dev build: the layout, dependencies, install and removal tested here do not depend on the profile)"
+deb=$(PG_MLKIT_PACKAGE_PROFILE=dev bash scripts/package.sh | sed -n 1p)
 depends=$(dpkg-deb --field "$deb" Depends)
 case "$depends" in postgresql-15,*|postgresql-15) ;; *) echo "$deb does not depend on postgresql-15: $depends" >&2; exit 1 ;; esac
 
