@@ -111,13 +111,8 @@ pub fn luma(r: u8, g: u8, b: u8) -> u8 {
 
 /// Decodes PNG or JPEG bytes to grey within `limits`.
 pub fn decode_grey(bytes: &[u8], limits: &Limits) -> Result<Grey, ImageError> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        decode_png(bytes, limits)
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        decode_jpeg(bytes, limits)
-    } else {
-        Err(ImageError::Unrecognised)
-    }
+    let (width, height, pixels) = decode(bytes, limits, 1)?;
+    Ok(Grey { width, height, pixels })
 }
 
 /// A zeroed buffer of `n` bytes, or [`ImageError::OutOfMemory`].
@@ -163,7 +158,20 @@ fn png_error(e: impl std::fmt::Display) -> ImageError {
 /// Deflate's largest expansion: a 258-byte match coded in 2 bits.
 const DEFLATE_MAX_RATIO: u64 = 1032;
 
-fn decode_png(bytes: &[u8], limits: &Limits) -> Result<Grey, ImageError> {
+/// A decoded picture: width, height and `channels` bytes a pixel, row-major.
+type Pixels = (usize, usize, Vec<u8>);
+
+/// Grey (1 channel: Pillow's luma of the pixel's RGB, which is the sample itself for a grey
+/// picture) or RGB (3) from a pixel's RGB.
+fn put(channels: usize, [r, g, b]: [u8; 3], out: &mut Vec<u8>) {
+    if channels == 1 {
+        out.push(luma(r, g, b));
+    } else {
+        out.extend_from_slice(&[r, g, b]);
+    }
+}
+
+fn decode_png(bytes: &[u8], limits: &Limits, channels: usize) -> Result<Pixels, ImageError> {
     use png::{BitDepth, ColorType, Transformations};
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     // What the decoder itself may allocate (ancillary chunks, row buffers), whatever the
@@ -175,12 +183,13 @@ fn decode_png(bytes: &[u8], limits: &Limits) -> Result<Grey, ImageError> {
     check_size(width, height, limits.max_pixels)?;
     let (source_type, source_depth, interlaced) = (header.color_type, header.bit_depth, header.interlaced);
     // Memory, at worst (after EXPAND a tRNS chunk may add an alpha channel): the decoder's
-    // rows (current, previous, output), the whole decoded frame when interlaced, the grey.
+    // rows (current, previous, output), the whole decoded frame when interlaced, the picture.
     let out_bits = 4 * if source_depth == BitDepth::Sixteen { 16 } else { 8 };
     let pixels = width.saturating_mul(height);
     let row = width.saturating_mul(out_bits).div_ceil(8) + 1;
     let frame = if interlaced { pixels.saturating_mul(out_bits).div_ceil(8) } else { 0 };
-    let needed = usize::try_from(row.saturating_mul(3).saturating_add(frame).saturating_add(pixels)).unwrap_or(usize::MAX);
+    let picture = pixels.saturating_mul(channels as u64);
+    let needed = usize::try_from(row.saturating_mul(3).saturating_add(frame).saturating_add(picture)).unwrap_or(usize::MAX);
     check_budget(width, height, needed, limits)?;
     // The filtered rows are at least this many bytes, and deflate expands at most 1032:1.
     let source_bits = source_type.samples() as u64 * source_depth as u64;
@@ -197,140 +206,9 @@ fn decode_png(bytes: &[u8], limits: &Limits) -> Result<Grey, ImageError> {
     let mut reader = decoder.read_info().map_err(png_error)?;
     let (out_type, out_depth) = reader.output_color_type();
     let wide = out_depth == BitDepth::Sixteen;
-    let channels = out_type.samples();
-    let step = channels * if wide { 2 } else { 1 };
-    let grey_of = |px: &[u8]| -> u8 {
-        match (out_type, wide) {
-            (ColorType::Grayscale | ColorType::GrayscaleAlpha, false) => px[0],
-            // Pillow reads 16-bit grey as I;16 and clamps it; 16-bit grey+alpha as RGBA (high byte).
-            (ColorType::Grayscale | ColorType::GrayscaleAlpha, true)
-                if source_type == ColorType::Grayscale && source_depth == BitDepth::Sixteen =>
-            {
-                u16::from_be_bytes([px[0], px[1]]).min(255) as u8
-            }
-            (ColorType::Grayscale | ColorType::GrayscaleAlpha, true) => px[0],
-            (_, false) => luma(px[0], px[1], px[2]),
-            (_, true) => luma(px[0], px[2], px[4]),
-        }
-    };
-    let (w, h) = (width as usize, height as usize);
-    let mut pixels = with_room(w * h)?;
-    if interlaced {
-        let size = reader.output_buffer_size().ok_or_else(|| png_error("image too large"))?;
-        let mut frame = zeroed(size)?;
-        let info = reader.next_frame(&mut frame).map_err(png_error)?;
-        for row in frame.chunks_exact(info.line_size).take(h) {
-            pixels.extend(row.chunks_exact(step).take(w).map(grey_of));
-        }
-    } else {
-        while let Some(row) = reader.next_row().map_err(png_error)? {
-            pixels.extend(row.data().chunks_exact(step).take(w).map(grey_of));
-        }
-    }
-    if pixels.len() != w * h {
-        return Err(png_error(format!("{} of {} pixels decoded", pixels.len(), w * h)));
-    }
-    Ok(Grey { width: w, height: h, pixels })
-}
-
-fn jpeg_error(e: impl std::fmt::Debug) -> ImageError {
-    ImageError::Malformed { format: "JPEG", reason: format!("{e:?}").trim().to_string() }
-}
-
-/// Most pixels one byte of JPEG can stand for: every 8 × 8 block of the full-resolution
-/// component costs at least one bit (a DC code), so 512; twice that, for slack.
-const JPEG_MAX_PIXELS_PER_BYTE: u64 = 1024;
-
-fn decode_jpeg(bytes: &[u8], limits: &Limits) -> Result<Grey, ImageError> {
-    use zune_jpeg::zune_core::bytestream::ZCursor;
-    use zune_jpeg::zune_core::colorspace::ColorSpace;
-    use zune_jpeg::zune_core::options::DecoderOptions;
-    let options = DecoderOptions::default().set_max_width(usize::from(u16::MAX)).set_max_height(usize::from(u16::MAX));
-    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    decoder.decode_headers().map_err(jpeg_error)?;
-    let (w, h) = decoder.dimensions().ok_or_else(|| jpeg_error("no frame header"))?;
-    let (width, height) = (w as u64, h as u64);
-    check_size(width, height, limits.max_pixels)?;
-    let grey_input = decoder.input_colorspace() == Some(ColorSpace::Luma);
-    let components = decoder.input_colorspace().map_or(4, |c| c.num_components()).max(1) as u64;
-    // Memory, at worst: the decoded samples (RGB or grey), the grey picture, and the
-    // decoder's coefficients (a progressive JPEG keeps every block's 64 i16 of every
-    // component; padded to whole 16 × 16 MCUs).
-    let out_channels = if grey_input { 1 } else { 3 };
-    let coefficients = width.div_ceil(16) * 16 * height.div_ceil(16) * 16 * components * 2;
-    let needed = usize::try_from(width * height * (out_channels + u64::from(!grey_input)) + coefficients).unwrap_or(usize::MAX);
-    check_budget(width, height, needed, limits)?;
-    if width * height > JPEG_MAX_PIXELS_PER_BYTE * bytes.len() as u64 {
-        return Err(jpeg_error(format!(
-            "its {width} × {height} pixels cannot come from {} bytes: the file is truncated or forged",
-            bytes.len()
-        )));
-    }
-    let out_space = if grey_input { ColorSpace::Luma } else { ColorSpace::RGB };
-    decoder.set_options(options.jpeg_set_out_colorspace(out_space));
-    let size = decoder.output_buffer_size().ok_or_else(|| jpeg_error("no frame header"))?;
-    let mut data = zeroed(size)?;
-    probe(coefficients as usize)?;
-    decoder.decode_into(&mut data).map_err(jpeg_error)?;
-    let pixels: Vec<u8> = if grey_input {
-        data
-    } else {
-        let mut grey = with_room(w * h)?;
-        grey.extend(data.chunks_exact(3).map(|p| luma(p[0], p[1], p[2])));
-        grey
-    };
-    if pixels.len() != w * h {
-        return Err(jpeg_error(format!("{} of {} pixels decoded", pixels.len(), w * h)));
-    }
-    Ok(Grey { width: w, height: h, pixels })
-}
-
-/// Decodes PNG or JPEG bytes to 8-bit RGB within `limits`, as Pillow's `convert("RGB")`.
-pub fn decode_rgb(bytes: &[u8], limits: &Limits) -> Result<Rgb, ImageError> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        decode_png_rgb(bytes, limits)
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        decode_jpeg_rgb(bytes, limits)
-    } else {
-        Err(ImageError::Unrecognised)
-    }
-}
-
-/// [`decode_png`] with three bytes a pixel out: the same checks, the RGB picture counted
-/// instead of the grey one.
-fn decode_png_rgb(bytes: &[u8], limits: &Limits) -> Result<Rgb, ImageError> {
-    use png::{BitDepth, ColorType, Transformations};
-    let mut decoder = png::Decoder::new(Cursor::new(bytes));
-    decoder.set_limits(png::Limits { bytes: 64 << 20 });
-    decoder.set_ignore_text_chunk(true);
-    let header = decoder.read_header_info().map_err(png_error)?;
-    let (width, height) = (u64::from(header.width), u64::from(header.height));
-    check_size(width, height, limits.max_pixels)?;
-    let (source_type, source_depth, interlaced) = (header.color_type, header.bit_depth, header.interlaced);
-    // Memory, at worst: the decoder's rows, the whole frame when interlaced, the RGB picture.
-    let out_bits = 4 * if source_depth == BitDepth::Sixteen { 16 } else { 8 };
-    let pixels = width.saturating_mul(height);
-    let row = width.saturating_mul(out_bits).div_ceil(8) + 1;
-    let frame = if interlaced { pixels.saturating_mul(out_bits).div_ceil(8) } else { 0 };
-    let needed =
-        usize::try_from(row.saturating_mul(3).saturating_add(frame).saturating_add(pixels.saturating_mul(3))).unwrap_or(usize::MAX);
-    check_budget(width, height, needed, limits)?;
-    let source_bits = source_type.samples() as u64 * source_depth as u64;
-    let raw = width.saturating_mul(source_bits).div_ceil(8).saturating_mul(height);
-    if raw > DEFLATE_MAX_RATIO.saturating_mul(bytes.len() as u64) {
-        return Err(png_error(format!(
-            "its {width} × {height} pixels ({raw} bytes of samples) cannot come from {} bytes: the file is truncated or forged",
-            bytes.len()
-        )));
-    }
-    probe(usize::try_from(row.saturating_mul(3)).unwrap_or(usize::MAX))?;
-    decoder.set_transformations(Transformations::EXPAND);
-    let mut reader = decoder.read_info().map_err(png_error)?;
-    let (out_type, out_depth) = reader.output_color_type();
-    let wide = out_depth == BitDepth::Sixteen;
-    let channels = out_type.samples();
-    let step = channels * if wide { 2 } else { 1 };
+    let step = out_type.samples() * if wide { 2 } else { 1 };
     let grey16 = source_type == ColorType::Grayscale && source_depth == BitDepth::Sixteen;
+    // A pixel's RGB as Pillow's convert("RGB") gives it; alpha is ignored.
     let rgb_of = |px: &[u8]| -> [u8; 3] {
         match (out_type, wide) {
             (ColorType::Grayscale | ColorType::GrayscaleAlpha, false) => [px[0]; 3],
@@ -342,28 +220,34 @@ fn decode_png_rgb(bytes: &[u8], limits: &Limits) -> Result<Rgb, ImageError> {
         }
     };
     let (w, h) = (width as usize, height as usize);
-    let mut pixels = with_room(w * h * 3)?;
+    let mut out = with_room(w * h * channels)?;
     if interlaced {
         let size = reader.output_buffer_size().ok_or_else(|| png_error("image too large"))?;
         let mut frame = zeroed(size)?;
         let info = reader.next_frame(&mut frame).map_err(png_error)?;
         for row in frame.chunks_exact(info.line_size).take(h) {
-            pixels.extend(row.chunks_exact(step).take(w).flat_map(rgb_of));
+            row.chunks_exact(step).take(w).for_each(|px| put(channels, rgb_of(px), &mut out));
         }
     } else {
         while let Some(row) = reader.next_row().map_err(png_error)? {
-            pixels.extend(row.data().chunks_exact(step).take(w).flat_map(rgb_of));
+            row.data().chunks_exact(step).take(w).for_each(|px| put(channels, rgb_of(px), &mut out));
         }
     }
-    if pixels.len() != w * h * 3 {
-        return Err(png_error(format!("{} of {} pixels decoded", pixels.len() / 3, w * h)));
+    if out.len() != w * h * channels {
+        return Err(png_error(format!("{} of {} pixels decoded", out.len() / channels, w * h)));
     }
-    Ok(Rgb { width: w, height: h, pixels })
+    Ok((w, h, out))
 }
 
-/// [`decode_jpeg`] with three bytes a pixel out: zune-jpeg's RGB as it is; a grey JPEG's
-/// samples repeated into R, G and B.
-fn decode_jpeg_rgb(bytes: &[u8], limits: &Limits) -> Result<Rgb, ImageError> {
+fn jpeg_error(e: impl std::fmt::Debug) -> ImageError {
+    ImageError::Malformed { format: "JPEG", reason: format!("{e:?}").trim().to_string() }
+}
+
+/// Most pixels one byte of JPEG can stand for: every 8 × 8 block of the full-resolution
+/// component costs at least one bit (a DC code), so 512; twice that, for slack.
+const JPEG_MAX_PIXELS_PER_BYTE: u64 = 1024;
+
+fn decode_jpeg(bytes: &[u8], limits: &Limits, channels: usize) -> Result<Pixels, ImageError> {
     use zune_jpeg::zune_core::bytestream::ZCursor;
     use zune_jpeg::zune_core::colorspace::ColorSpace;
     use zune_jpeg::zune_core::options::DecoderOptions;
@@ -375,9 +259,13 @@ fn decode_jpeg_rgb(bytes: &[u8], limits: &Limits) -> Result<Rgb, ImageError> {
     check_size(width, height, limits.max_pixels)?;
     let grey_input = decoder.input_colorspace() == Some(ColorSpace::Luma);
     let components = decoder.input_colorspace().map_or(4, |c| c.num_components()).max(1) as u64;
-    // Memory, at worst: the decoded samples (grey, then RGB; or RGB), the coefficients.
+    // Memory, at worst: the decoded samples (RGB or grey), the picture when it has other
+    // channels, and the decoder's coefficients (a progressive JPEG keeps every block's 64 i16
+    // of every component; padded to whole 16 × 16 MCUs).
+    let decoded = if grey_input { 1 } else { 3 };
+    let converted = if decoded == channels { 0 } else { channels as u64 };
     let coefficients = width.div_ceil(16) * 16 * height.div_ceil(16) * 16 * components * 2;
-    let needed = usize::try_from(width * height * (3 + u64::from(grey_input)) + coefficients).unwrap_or(usize::MAX);
+    let needed = usize::try_from(width * height * (decoded as u64 + converted) + coefficients).unwrap_or(usize::MAX);
     check_budget(width, height, needed, limits)?;
     if width * height > JPEG_MAX_PIXELS_PER_BYTE * bytes.len() as u64 {
         return Err(jpeg_error(format!(
@@ -391,17 +279,34 @@ fn decode_jpeg_rgb(bytes: &[u8], limits: &Limits) -> Result<Rgb, ImageError> {
     let mut data = zeroed(size)?;
     probe(coefficients as usize)?;
     decoder.decode_into(&mut data).map_err(jpeg_error)?;
-    let pixels: Vec<u8> = if grey_input {
-        let mut rgb = with_room(w * h * 3)?;
-        rgb.extend(data.iter().flat_map(|&g| [g; 3]));
-        rgb
-    } else {
+    let out = if decoded == channels {
         data
+    } else {
+        let mut out = with_room(w * h * channels)?;
+        data.chunks_exact(decoded).for_each(|p| put(channels, if decoded == 1 { [p[0]; 3] } else { [p[0], p[1], p[2]] }, &mut out));
+        out
     };
-    if pixels.len() != w * h * 3 {
-        return Err(jpeg_error(format!("{} of {} pixels decoded", pixels.len() / 3, w * h)));
+    if out.len() != w * h * channels {
+        return Err(jpeg_error(format!("{} of {} pixels decoded", out.len() / channels, w * h)));
     }
-    Ok(Rgb { width: w, height: h, pixels })
+    Ok((w, h, out))
+}
+
+/// Decodes PNG or JPEG bytes to 8-bit RGB within `limits`, as Pillow's `convert("RGB")`.
+pub fn decode_rgb(bytes: &[u8], limits: &Limits) -> Result<Rgb, ImageError> {
+    let (width, height, pixels) = decode(bytes, limits, 3)?;
+    Ok(Rgb { width, height, pixels })
+}
+
+/// PNG or JPEG bytes to `channels` (1 or 3) bytes a pixel.
+fn decode(bytes: &[u8], limits: &Limits, channels: usize) -> Result<Pixels, ImageError> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        decode_png(bytes, limits, channels)
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        decode_jpeg(bytes, limits, channels)
+    } else {
+        Err(ImageError::Unrecognised)
+    }
 }
 
 #[cfg(test)]
