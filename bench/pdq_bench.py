@@ -21,6 +21,8 @@ from PIL import Image
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "python"))
 from images import jpeg_bytes, png_bytes, real_photos  # noqa: E402
+import radius_search  # noqa: E402
+from radius_search import pct  # noqa: E402
 from sections import put_section  # noqa: E402
 
 HOST = os.environ["PG_MLKIT_TMP"]
@@ -52,9 +54,6 @@ def load(conn, table, hashes):
     conn.execute(f"VACUUM ANALYZE {table}")
 
 
-def pct(v, p):
-    return float(np.percentile(np.array(v) * 1000, p))
-
 
 def main():
     rng = np.random.default_rng(31)
@@ -73,24 +72,7 @@ def main():
     t_index = time.perf_counter() - t
     conn.execute("ANALYZE p1m")
     queries = [hashes[i] for i in rng.integers(0, len(hashes), 500)] + pdq_like(500, rng)
-    indexed = ("SELECT id FROM p1m WHERE ml.hash_bands(pdq) && ml.hash_probe(%(q)s::bit(256), 31) "
-               "AND ml.hamming_distance(pdq, %(q)s::bit(256)) <= 31")
-    scan = "SELECT id FROM p1m WHERE ml.hamming_distance(pdq, %(q)s::bit(256)) <= 31"
-    for q in queries[:50]:
-        conn.execute(indexed, {"q": q}, prepare=True).fetchall()
-    lat, found = [], []
-    for q in queries:
-        t = time.perf_counter()
-        rows = conn.execute(indexed, {"q": q}, prepare=True).fetchall()
-        lat.append(time.perf_counter() - t)
-        found.append(sorted(r[0] for r in rows))
-    scan_lat, exact = [], True
-    for i, q in enumerate(queries[::50]):
-        t = time.perf_counter()
-        rows = conn.execute(scan, {"q": q}, prepare=True).fetchall()
-        scan_lat.append(time.perf_counter() - t)
-        exact &= sorted(r[0] for r in rows) == found[i * 50]
-    sizes = [len(f) for f in found]
+    lat, scan_lat, exact, sizes = radius_search.measure(conn, "p1m", "pdq", queries, 31, "::bit(256)")
     ok = "✅" if pct(lat, 95) < 10 else "❌"
     out += [
         "### Radius search at PDQ's threshold: every hash within distance 31, 1M 256-bit hashes (target: p95 < 10 ms, exact)", "",
