@@ -52,7 +52,7 @@ python3 tests/check_docs.py
 (eval "$(bash scripts/pgtmp.sh env)"; python3 tests/run_docs.py)
 
 say "4/6 Python tests against the reference implementations (pytest)"
-python3 -m pytest -q tests/python
+python3 -m pytest -q --durations=25 tests/python
 bash scripts/pgtmp.sh stop
 
 say "5/6 upgrades from every release (scripts/test_upgrade.sh)"
