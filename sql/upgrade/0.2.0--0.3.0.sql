@@ -137,6 +137,12 @@ ALTER TABLE ml.duplicate_assignments DROP CONSTRAINT duplicate_assignments_hammi
 -- The radius index for bit strings (pgvector's binary_quantize()).
 -- @rust hash_bands(hash bit varying
 -- @rust hash_probe(hash bit varying
+-- Byte strings (a PDQ hash as 32 bytes) in the same scheme, and the probe keys band by band
+-- for the faster ANY form of the search.
+-- @rust hash_bands(hash bytea
+-- @rust hash_probe(hash bytea
+-- @rust hash_keys
+-- @rust hash_probe_bands
 
 -- ml.plot_run: a run without coordinates is drawn from a relation the caller names.
 DROP FUNCTION ml.plot_run(bigint, integer, integer);

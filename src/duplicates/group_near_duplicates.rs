@@ -288,7 +288,7 @@ fn build_query(
         _ => raise(
             DATATYPE_MISMATCH,
             format!("hash_column {} of source {} has type {}", literal(hash_column), rel.name, hash.type_name),
-            "Hashes may be bigint (as ml.phash returns them), hex text (as imagehash prints them), 8-byte bytea, or bit strings of one length (bit(n), as pgvector's binary_quantize() returns them).",
+            "Hashes may be bigint (as ml.phash returns them), hex text (as imagehash prints them), bit strings of one length (bit(n): a PDQ hash, pgvector's binary_quantize()) or byte strings of one length (bytea: 8 bytes are a 64-bit hash, 32 a PDQ hash).",
         ),
     };
     let sha_expr = match sha_column {
@@ -346,7 +346,7 @@ fn build_query(
                     "The hashes of an item's orientations are a bit varying[], as ml.pdq_dihedral returns them.",
                 );
             }
-            if hash_type != HashType::Bits {
+            if !matches!(hash_type, HashType::Bits | HashType::Bytes) {
                 raise(
                     FEATURE_NOT_SUPPORTED,
                     format!(
@@ -404,12 +404,14 @@ fn read(
     Spi::connect(|c| {
         crate::shared::source::for_each_batch(c, query, |batch| {
             progress.tick(|| format!("read {} rows of {name}", ids.len()));
-            // SAFETY: the batch's own tuple table; column 2 is checked to be varbit before a
-            // bit string is decoded from it.
+            // SAFETY: the batch's own tuple table; column 2 is checked to be varbit or bytea
+            // before a bit string is decoded from it.
             let (desc, tuples) = unsafe {
                 let (desc, tuples) = batch.raw();
-                if hash_type == HashType::Bits {
-                    crate::shared::sql::expect_type(desc, 2, pg_sys::VARBITOID, "read a hash");
+                match hash_type {
+                    HashType::Bits => crate::shared::sql::expect_type(desc, 2, pg_sys::VARBITOID, "read a hash"),
+                    HashType::Bytes => crate::shared::sql::expect_type(desc, 2, pg_sys::BYTEAOID, "read a hash"),
+                    _ => {}
                 }
                 crate::shared::sql::expect_type(desc, 6, pg_sys::VARBITARRAYOID, "read the hashes of orientations");
                 (desc, tuples.to_vec())
@@ -454,33 +456,24 @@ fn read(
                             )
                         })
                     }
-                    HashType::Bytes => {
-                        let bytes = spi(row.get::<&[u8]>(2), "read a hash").unwrap_or_else(|| missing());
-                        let arr: [u8; 8] = bytes.try_into().unwrap_or_else(|_| {
-                            raise(
-                                STRING_DATA_LENGTH_MISMATCH,
-                                format!(
-                                    "hash_column {} of source {name} holds {} bytes for id {}, not 8",
-                                    literal(hash_column),
-                                    bytes.len(),
-                                    literal(&id)
-                                ),
-                                "Near-duplicate grouping works on 64-bit hashes: 8 bytes, most significant first.",
-                            )
-                        });
-                        u64::from_be_bytes(arr)
-                    }
-                    HashType::Bits => {
+                    HashType::Bytes | HashType::Bits => {
                         let mut null = false;
-                        // SAFETY: column 2 of this tuple is varbit (checked above): a length
-                        // word, the bit count (int32), then the bits, most significant first.
+                        // SAFETY: column 2 of this tuple is bytea or varbit (checked above).
                         let datum = unsafe { pg_sys::SPI_getbinval(tuples[k], desc, 2, &mut null) };
                         if null {
                             missing();
                         }
+                        // A byte string is the bit string of its bits, most significant first.
+                        fn bytes_bits(hash_type: HashType, b: &[u8]) -> (i32, &[u8]) {
+                            match hash_type {
+                                HashType::Bytes => (i32::try_from(b.len() * 8).unwrap_or(i32::MAX), b),
+                                _ => super::hamming::varbit_payload(b),
+                            }
+                        }
                         let bits = unsafe {
+                            // SAFETY: a varlena datum (bytea or varbit).
                             crate::shared::pgvector::with_datum_bytes(datum, |b| {
-                                let (len, b) = super::hamming::varbit_payload(b);
+                                let (len, b) = bytes_bits(hash_type, b);
                                 let len = len.max(0) as usize;
                                 if len == 0 || len > MAX_BITS {
                                     raise(
@@ -582,7 +575,7 @@ fn read(
             planned
         });
     });
-    if hash_type != HashType::Bits || wide.first().is_some_and(|b| b.len() == 64) {
+    if !matches!(hash_type, HashType::Bits | HashType::Bytes) || wide.first().is_some_and(|b| b.len() == 64) {
         // 64-bit strings are 64-bit hashes (first bit most significant): as a bigint column.
         return (ids, Codes::Short(items), low_quality);
     }
