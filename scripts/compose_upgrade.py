@@ -14,7 +14,7 @@ migrations, drops, ALTERs. Two directives pull in what the install defines:
                          to -- @functions
     -- @rust NAME        the CREATE FUNCTION of ml.NAME (or SCHEMA.NAME, when NAME has one) as its #[pg_extern(sql = ...)] in src/
                          writes it (a Rust function whose signature changed, after a DROP),
-                         or the CREATE FUNCTION / AGGREGATE / DOMAIN and COMMENT of an extension_sql!
+                         or the CREATE FUNCTION / AGGREGATE / DOMAIN / OPERATOR (CLASS) and COMMENT of an extension_sql!
 
 The result is written next to it as sql/pg_mlkit--PREV--CUR.sql (ignored by git: it is built,
 by scripts/install.sh and scripts/package.sh, before cargo pgrx copies it). Released upgrade
@@ -134,17 +134,18 @@ def rust_function(name):
 
 
 def extension_sql_objects(path, sql, name):
-    """The CREATE FUNCTION / AGGREGATE / DOMAIN ml.NAME statements of an extension_sql! block,
-    each with the COMMENT ON it that follows."""
+    """The CREATE FUNCTION / AGGREGATE / DOMAIN / OPERATOR / OPERATOR CLASS ml.NAME statements
+    of an extension_sql! block, each with the COMMENT ON it that follows."""
     out, stmts = [], [code_of(s) for s in statements(sql)]
+    base = name.split("(")[0]
     for i, code in enumerate(stmts):
         kind = next((k for k in ("FUNCTION", "AGGREGATE") if code.startswith(f"CREATE {k} {name}")), None)
-        if kind is None and code.startswith(f"CREATE DOMAIN {name.split('(')[0]} "):
-            kind = "DOMAIN"
+        if kind is None:
+            kind = next((k for k in ("DOMAIN", "OPERATOR CLASS", "OPERATOR") if code.startswith(f"CREATE {k} {base} ")), None)
         if kind is None:
             continue
         text = code
-        if i + 1 < len(stmts) and stmts[i + 1].startswith(f"COMMENT ON {kind} {name.split('(')[0]}" + (" " if kind == "DOMAIN" else "(")):
+        if i + 1 < len(stmts) and re.match(rf"COMMENT ON {kind} {re.escape(base)}[ (]", stmts[i + 1]):
             text += "\n" + stmts[i + 1]
         out.append(f"-- {path.relative_to(ROOT)}\n{text}")
     return out

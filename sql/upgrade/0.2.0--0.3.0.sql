@@ -137,12 +137,20 @@ ALTER TABLE ml.duplicate_assignments DROP CONSTRAINT duplicate_assignments_hammi
 -- The radius index for bit strings (pgvector's binary_quantize()).
 -- @rust hash_bands(hash bit varying
 -- @rust hash_probe(hash bit varying
--- Byte strings (a PDQ hash as 32 bytes) in the same scheme, and the probe keys band by band
--- for the faster ANY form of the search.
+-- Byte strings (a PDQ hash as 32 bytes) in the same scheme; the probe keys band by band for
+-- the faster ANY form of the search, and ml.hash_within, the search the planner estimates.
 -- @rust hash_bands(hash bytea
 -- @rust hash_probe(hash bytea
+-- @rust ml_internal.within_radius_support
+-- @rust ml_internal.within_radius
+-- @rust ml_internal.hash_keys_selectivity
+-- @rust ml_internal.&&
+-- @rust hash_bands_ops
 -- @rust hash_keys
 -- @rust hash_probe_bands
+-- @rust hash_blocks
+-- @rust hash_probe_blocks
+-- @rust hash_within
 
 -- ml.plot_run: a run without coordinates is drawn from a relation the caller names.
 DROP FUNCTION ml.plot_run(bigint, integer, integer);

@@ -79,6 +79,14 @@ SELECT r,
        (SELECT count(*) FROM hashes h, hashes q
          WHERE q.id <= 200 AND ml.hamming_distance(h.phash, q.phash) <= r) AS scanned
   FROM unnest(ARRAY[0, 4, 9, 14]) r;
+-- ml.hash_within(col, q, r): the same search in one call, over an index with the operator
+-- class ml.hash_bands_ops (whose estimates know band keys are rare).
+CREATE INDEX hashes_within ON hashes USING gin (ml.hash_bands(phash) ml.hash_bands_ops);
+EXPLAIN (COSTS OFF)
+SELECT id FROM hashes WHERE ml.hash_within(phash, 1234567890123, 4);
+SELECT r, (SELECT count(*) FROM hashes h, hashes q
+            WHERE q.id <= 200 AND ml.hash_within(h.phash, q.phash, r)) AS within
+  FROM unnest(ARRAY[0, 4, 9, 14]) r;
 RESET enable_seqscan;
 DROP TABLE hashes;
 

@@ -73,11 +73,43 @@ SELECT (SELECT count(*) FROM pdq_random q, pdq_random p
            AND ml.hamming_distance(p.pdq, q.pdq) <= 31) AS by_band,
        (SELECT count(*) FROM pdq_random q, pdq_random p
          WHERE q.id % 10 = 0 AND ml.hamming_distance(p.pdq, q.pdq) <= 31) AS scanned;
+-- ml.hash_within(col, q, r) is the search written once: the planner inlines it into the
+-- index conditions and the exact check, estimates its rows, and with a second index on
+-- ml.hash_blocks (the same bits cut into runs) intersects both indexes' candidates before
+-- reading any row. Both indexes use the operator class ml.hash_bands_ops.
+CREATE INDEX pdq_random_bands ON pdq_random USING gin (ml.hash_bands(pdq) ml.hash_bands_ops);
+CREATE INDEX pdq_random_blocks ON pdq_random USING gin (ml.hash_blocks(pdq) ml.hash_bands_ops);
+ANALYZE pdq_random;
+-- The plan's nodes (EXPLAIN's own text lists all 544 probe keys). Pass the query hash as a
+-- value or a parameter: an expression (a sub-select) is not inlined.
+CREATE FUNCTION pg_temp.plan_nodes(query text) RETURNS TABLE (node text, index text) LANGUAGE plpgsql AS $$
+DECLARE plan jsonb;
+BEGIN
+  EXECUTE 'EXPLAIN (COSTS OFF, FORMAT JSON) ' || query INTO plan;
+  RETURN QUERY SELECT n ->> 'Node Type', n ->> 'Index Name' FROM jsonb_path_query(plan, '$.**') AS n WHERE n ? 'Node Type';
+END $$;
+SELECT ml.hash_to_hex(pdq) AS q1 FROM pdq_random WHERE id = 1 \gset
+SELECT * FROM pg_temp.plan_nodes($$SELECT id FROM pdq_random WHERE ml.hash_within(pdq, ('x' || '$$ || :'q1' || $$')::bit(256), 31)$$);
+SELECT (SELECT count(*) FROM pdq_random q, pdq_random p
+         WHERE q.id % 10 = 0 AND ml.hash_within(p.pdq, q.pdq, 31)) AS within,
+       (SELECT array_agg(cardinality(k)) FROM unnest(ml.hash_probe_blocks(pdq, 31)) k) AS keys_per_block,
+       cardinality(ml.hash_blocks(pdq)) AS blocks
+  FROM pdq_random WHERE id = 1;
+-- Without the second index, or any index, the same rows.
+DROP INDEX pdq_random_blocks;
+SELECT count(*) AS within_one_index FROM pdq_random q, pdq_random p WHERE q.id % 10 = 0 AND ml.hash_within(p.pdq, q.pdq, 31);
 RESET enable_seqscan;
+DROP INDEX pdq_random_bands;
+SELECT count(*) AS within_no_index FROM pdq_random q, pdq_random p WHERE q.id % 10 = 0 AND ml.hash_within(p.pdq, q.pdq, 31);
+-- As bytea: the same.
+SELECT count(*) AS within_bytea FROM pdq_random q, pdq_random p
+ WHERE q.id % 10 = 0 AND ml.hash_within(decode(ml.hash_to_hex(p.pdq), 'hex'), decode(ml.hash_to_hex(q.pdq), 'hex'), 31);
 
 -- Errors.
 \set VERBOSITY default
 SELECT ml.hash_bands(''::bytea);
+SELECT ml.hash_within(B'1010', B'101', 1);
+SELECT ml.hash_probe_blocks(B'1010', 5);
 SELECT ml.pdq('\x00010203'::bytea);
 SELECT ml.pdq('\x89504e470d0a1a0a0000000d49484452'::bytea);
 SELECT ml.hash_to_hex(B'101');

@@ -37,6 +37,25 @@ pub fn distance_bytes(a: &[u8], b: &[u8]) -> Option<u64> {
     Some(bytes_portable(a, b))
 }
 
+/// The probability that two independent uniformly random strings of `bits` bits are within
+/// Hamming distance `radius`: `P(Binomial(bits, ½) ≤ radius)`. What a radius search returns of
+/// unrelated hashes; the planner's estimate for `ml.hash_within`. Summed in log space, so any
+/// length works.
+pub fn random_within_probability(bits: u32, radius: u32) -> f64 {
+    if radius >= bits {
+        return 1.0;
+    }
+    let n = f64::from(bits);
+    // ln C(n, k) - n ln 2, term by term: C(n, k+1) = C(n, k) (n - k) / (k + 1).
+    let (mut log_term, mut total) = (-n * std::f64::consts::LN_2, 0.0);
+    for k in 0..=radius {
+        total += log_term.exp();
+        log_term += ((n - f64::from(k)) / f64::from(k + 1)).ln();
+    }
+    total.min(1.0)
+}
+
+
 /// Distances from `query` to every hash in `hashes`, written to `out` (same length).
 pub fn distances_u64(query: u64, hashes: &[u64], out: &mut [u32]) {
     assert_eq!(hashes.len(), out.len(), "distances_u64: one output per hash");
@@ -127,5 +146,19 @@ mod tests {
         let mut portable = [0u32; 5];
         many_portable(1, &hashes, &mut portable);
         assert_eq!(out, portable);
+    }
+
+    #[test]
+    fn random_within_probability_is_the_binomial_tail() {
+        // P(Bin(4, 1/2) <= 1) = (1 + 4) / 16.
+        assert!((random_within_probability(4, 1) - 5.0 / 16.0).abs() < 1e-15);
+        assert_eq!(random_within_probability(64, 64), 1.0);
+        // Symmetric about n/2: P(X <= 127) + P(X <= 128) = 1 for n = 256... within rounding.
+        let a = random_within_probability(256, 127);
+        let b = random_within_probability(256, 128);
+        assert!((a + b - 1.0).abs() < 1e-12, "{a} + {b}");
+        // PDQ's threshold: scipy.stats.binom.cdf(31, 256, 0.5) = 8.283676586985015e-38.
+        let p = random_within_probability(256, 31);
+        assert!((p / 8.283676586985015e-38 - 1.0).abs() < 1e-9, "{p}");
     }
 }

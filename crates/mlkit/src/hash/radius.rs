@@ -256,11 +256,25 @@ impl Bits {
 /// 16 bits (at least 5, at most one per bit), bit `i` to band `i mod m`; band `j`'s key is
 /// `(j + 1) · 2¹⁶ + value`, apart from the 64-bit scheme's keys. Hashes within `r` share a
 /// key among those `probe_keys` lists for `⌊r/m⌋` flips per band.
+///
+/// The second split (`ml.hash_blocks`) cuts the same string into `m` runs of consecutive bits
+/// instead. Each split alone is exact; two strings within `r` share a key in both, while two
+/// unrelated ones rarely do in either, so intersecting the candidates of both (two indexes, a
+/// BitmapAnd) leaves about `(candidates / n)²·n` of them to check.
 pub mod bit_index {
     use super::{for_each_within, Bits};
 
     /// Largest flips per band a probe enumerates (1 + 16 + 120 keys per band).
     pub const MAX_FLIPS: u32 = 2;
+
+    /// How a string's bits are dealt to its bands.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Split {
+        /// Bit `i` to band `i mod m` (`ml.hash_bands`).
+        Interleaved,
+        /// Band `j` is bits `⌊j·L/m⌋ .. ⌊(j+1)·L/m⌋` (`ml.hash_blocks`).
+        Blocks,
+    }
 
     /// Bands for codes of `len` bits.
     pub fn bands(len: usize) -> usize {
@@ -276,21 +290,43 @@ pub mod bit_index {
         ((band as i32 + 1) << 16) | value as i32
     }
 
+    /// Band `j` of `m` of `code` under `split`: its value and its number of bits.
+    fn band(code: &Bits, split: Split, j: usize, m: usize) -> (u32, u32) {
+        match split {
+            Split::Interleaved => (code.band_value(j, m), (code.len() - j).div_ceil(m) as u32),
+            Split::Blocks => {
+                let (start, end) = (j * code.len() / m, (j + 1) * code.len() / m);
+                let value = (start..end).enumerate().fold(0u32, |v, (k, i)| v | (code.bit(i) as u32) << k);
+                (value, (end - start) as u32)
+            }
+        }
+    }
+
     /// The index keys of `code`.
     pub fn keys(code: &Bits) -> Vec<i32> {
+        keys_of(code, Split::Interleaved)
+    }
+
+    /// The index keys of `code` under `split`.
+    pub fn keys_of(code: &Bits, split: Split) -> Vec<i32> {
         let m = bands(code.len());
-        (0..m).map(|j| key(j, code.band_value(j, m))).collect()
+        (0..m).map(|j| key(j, band(code, split, j, m).0)).collect()
     }
 
     /// The keys a code within `radius` of `code` has at least one of (`radius` at most
     /// [`max_radius`]).
     pub fn probe_keys(code: &Bits, radius: u32) -> Vec<i32> {
+        probe_keys_of(code, radius, Split::Interleaved)
+    }
+
+    /// [`probe_keys`] under `split`.
+    pub fn probe_keys_of(code: &Bits, radius: u32, split: Split) -> Vec<i32> {
         let m = bands(code.len());
         let flips = radius / m as u32;
         let mut out = Vec::new();
         for j in 0..m {
-            let bits = (code.len() - j).div_ceil(m) as u32;
-            for_each_within(code.band_value(j, m), bits, flips, &mut |v| out.push(key(j, v)));
+            let (value, bits) = band(code, split, j, m);
+            for_each_within(value, bits, flips, &mut |v| out.push(key(j, v)));
         }
         out
     }
@@ -506,6 +542,38 @@ mod tests {
                 let scan: Vec<(usize, u32)> =
                     hashes.iter().enumerate().map(|(i, &h)| (i, distance_u64(q, h))).filter(|&(_, d)| d <= radius).collect();
                 assert_eq!(found, scan, "radius {radius}");
+            }
+        }
+    }
+
+    #[test]
+    fn both_splits_find_every_code_within_the_radius() {
+        use super::bit_index::{keys_of, probe_keys_of, Split};
+        let mut rng = crate::rng::Rng::new(7);
+        for len in [64usize, 100, 256, 768] {
+            for _ in 0..200 {
+                let bytes: Vec<u8> = (0..len.div_ceil(8)).map(|_| rng.next_u64() as u8).collect();
+                let a = Bits::from_bytes(&bytes, len).unwrap();
+                let r = (rng.next_u64() % (super::bit_index::max_radius(len) as u64 + 1)) as u32;
+                // A code exactly r bits away, and one r + 1 away.
+                let mut near = bytes.clone();
+                let mut flipped = std::collections::HashSet::new();
+                while flipped.len() < r as usize {
+                    let i = (rng.next_u64() % len as u64) as usize;
+                    if flipped.insert(i) {
+                        near[i / 8] ^= 0x80 >> (i % 8);
+                    }
+                }
+                let b = Bits::from_bytes(&near, len).unwrap();
+                for split in [Split::Interleaved, Split::Blocks] {
+                    let probes = probe_keys_of(&a, r, split);
+                    assert!(keys_of(&b, split).iter().any(|k| probes.contains(k)), "{len} bits, r {r}, {split:?}");
+                }
+                if len == 256 {
+                    // Block j is bits 16j .. 16j + 15, the first the lowest bit of its value.
+                    let block3 = (0..16).fold(0i32, |v, k| v | (a.bit(48 + k) as i32) << k);
+                    assert_eq!(keys_of(&a, Split::Blocks)[3], (4 << 16) | block3);
+                }
             }
         }
     }
