@@ -19,7 +19,7 @@
 //! | `ml.predict_cluster`, `ml.predict_clusters` | [`monitor::predict_cluster`] (DBSCAN/HDBSCAN placement: `mlkit::cluster::placement`; `ml.log_prediction`: `sql/schema/20_monitoring.sql`) |
 //! | `ml.ks_2samp`, `ml.wasserstein_distance`, `ml.psi`, `ml.jensen_shannon_distance`, `ml.chi_square_test`, `ml.z_test_proportions` | [`monitor::drift_statistics`] |
 //! | `ml.score_drift`             | [`monitor::score_drift`] (its sketch engine: [`monitor::score_drift_sketch`]) |
-//! | `ml.hamming_distance`, `<^>`, `ml.hash_from_hex`, `ml.hash_to_hex`, `ml.hash_bands`, `ml.hash_probe` | [`duplicates::hamming`] |
+//! | `ml.hamming_distance`, `<^>`, `ml.hash_from_hex`, `ml.hash_to_hex`, `ml.hash_within`, `ml.hash_bands`, `ml.hash_blocks`, `ml.hash_probe`, `ml.hash_probe_bands`, `ml.hash_probe_blocks` | [`duplicates::hamming`] |
 //! | `ml.phash`, `ml.dhash`, `ml.ahash` | [`duplicates::image_hashes`] |
 //! | `ml.pdq`, `ml.pdq_dihedral` | [`duplicates::pdq`] (the method: `mlkit::hash::pdq`) |
 //! | `ml.group_near_duplicates(...)` | [`duplicates::group_near_duplicates`] |
@@ -40,6 +40,21 @@
 //! `runs` uses `shared`, `shared` uses nothing above it; [`help`] reads every area's option lists.
 
 use pgrx::prelude::*;
+
+/// Declares the version-1 calling convention of raw C functions (those whose arguments or
+/// results pgrx has no type for), as `#[pg_extern]` would: `finfo_v1!(pg_finfo_NAME, ...)`.
+macro_rules! finfo_v1 {
+    ($($f:ident),* $(,)?) => {
+        $(
+            #[unsafe(no_mangle)]
+            #[doc(hidden)]
+            pub extern "C" fn $f() -> &'static pgrx::pg_sys::Pg_finfo_record {
+                const V1: pgrx::pg_sys::Pg_finfo_record = pgrx::pg_sys::Pg_finfo_record { api_version: 1 };
+                &V1
+            }
+        )*
+    };
+}
 
 pub mod cluster;
 pub mod duplicates;

@@ -36,13 +36,9 @@ fn hamming_distance_bytea(a: &[u8], b: &[u8]) -> i32 {
     }
 }
 
-/// `bit varying` has no pgrx type: this is a plain version-1 C function.
-#[unsafe(no_mangle)]
-#[doc(hidden)]
-pub extern "C" fn pg_finfo_hamming_distance_varbit() -> &'static pg_sys::Pg_finfo_record {
-    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
-    &V1
-}
+
+// `bit varying` has no pgrx type: this is a plain version-1 C function.
+finfo_v1!(pg_finfo_hamming_distance_varbit);
 
 /// Bits in which two bit strings of equal length differ (`ml.hamming_distance(bit varying, bit varying)`).
 ///
@@ -385,18 +381,7 @@ unsafe fn hash_keys_array(fcinfo: pg_sys::FunctionCallInfo, elements: Vec<Vec<i3
     }
 }
 
-/// The "version 1" record PostgreSQL asks a C function for, under the name it asks by.
-macro_rules! v1_finfo {
-    ($($finfo:ident),*) => {$(
-        #[unsafe(no_mangle)]
-        #[doc(hidden)]
-        pub extern "C" fn $finfo() -> &'static pg_sys::Pg_finfo_record {
-            const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
-            &V1
-        }
-    )*};
-}
-v1_finfo!(
+finfo_v1!(
     pg_finfo_hash_probe_bands_bigint,
     pg_finfo_hash_probe_bands_varbit,
     pg_finfo_hash_probe_bands_bytea,

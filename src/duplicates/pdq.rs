@@ -67,12 +67,7 @@ unsafe fn result_row(fcinfo: pg_sys::FunctionCallInfo, values: &mut [pg_sys::Dat
     }
 }
 
-#[unsafe(no_mangle)]
-#[doc(hidden)]
-pub extern "C" fn pg_finfo_pdq_hash() -> &'static pg_sys::Pg_finfo_record {
-    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
-    &V1
-}
+finfo_v1!(pg_finfo_pdq_hash);
 
 /// `ml.pdq(image, downscale)`: the PDQ hash and quality of PNG or JPEG bytes.
 ///
@@ -88,12 +83,7 @@ pub unsafe extern "C-unwind" fn pdq_hash(fcinfo: pg_sys::FunctionCallInfo) -> pg
     unsafe { result_row(fcinfo, &mut [varbit_datum(&h.hash), pg_sys::Datum::from(h.quality)]) }
 }
 
-#[unsafe(no_mangle)]
-#[doc(hidden)]
-pub extern "C" fn pg_finfo_pdq_dihedral_hashes() -> &'static pg_sys::Pg_finfo_record {
-    const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
-    &V1
-}
+finfo_v1!(pg_finfo_pdq_dihedral_hashes);
 
 /// `ml.pdq_dihedral(image, downscale)`: the PDQ hashes of the 8 rotations and flips.
 ///

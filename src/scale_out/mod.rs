@@ -21,19 +21,6 @@
 //! (`shared::embedding_arg::Reader`), so a `real[]` is read in place and pgvector's `vector`,
 //! `halfvec` and `sparsevec` from their bytes, without a cast per row.
 
-/// Declares the version-1 calling convention of raw C functions, as `#[pg_extern]` would.
-macro_rules! finfo_v1 {
-    ($($f:ident),* $(,)?) => {
-        $(
-            #[no_mangle]
-            #[doc(hidden)]
-            pub extern "C" fn $f() -> &'static pg_sys::Pg_finfo_record {
-                const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
-                &V1
-            }
-        )*
-    };
-}
 
 mod fcinfo;
 pub mod hist_agg;
