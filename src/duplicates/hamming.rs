@@ -36,7 +36,6 @@ fn hamming_distance_bytea(a: &[u8], b: &[u8]) -> i32 {
     }
 }
 
-
 // `bit varying` has no pgrx type: this is a plain version-1 C function.
 finfo_v1!(pg_finfo_hamming_distance_varbit);
 
@@ -376,7 +375,14 @@ unsafe fn hash_keys_array(fcinfo: pg_sys::FunctionCallInfo, elements: Vec<Vec<i3
             );
         }
         let mut datums: Vec<pg_sys::Datum> = elements.into_iter().map(|e| e.into_datum().unwrap_or(pg_sys::Datum::from(0))).collect();
-        let array = pg_sys::construct_array(datums.as_mut_ptr(), datums.len() as i32, element_type, -1, false, pg_sys::TYPALIGN_INT as std::ffi::c_char);
+        let array = pg_sys::construct_array(
+            datums.as_mut_ptr(),
+            datums.len() as i32,
+            element_type,
+            -1,
+            false,
+            pg_sys::TYPALIGN_INT as std::ffi::c_char,
+        );
         pg_sys::Datum::from(array)
     }
 }
@@ -401,7 +407,8 @@ finfo_v1!(
 pub unsafe extern "C-unwind" fn hash_probe_bands_bigint(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     // SAFETY: two non-null arguments of the declared types.
     unsafe {
-        let (h, r) = (pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).value() as i64, pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1).value() as i32);
+        let (h, r) =
+            (pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 0).value() as i64, pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1).value() as i32);
         hash_keys_array(fcinfo, probe_elements(&hash_probe(h, r), BAND_KEY_STRIDE))
     }
 }
@@ -511,14 +518,20 @@ pub unsafe extern "C-unwind" fn within_radius_support(fcinfo: pg_sys::FunctionCa
         }
         let req = node.cast::<pg_sys::SupportRequestSelectivity>();
         let args = pgrx::PgList::<pg_sys::Node>::from_pg((*req).args);
-        let constant = |i: usize| args.get_ptr(i).filter(|n| (**n).type_ == pg_sys::NodeTag::T_Const).map(|n| n.cast::<pg_sys::Const>()).filter(|c| !(**c).constisnull);
+        let constant = |i: usize| {
+            args.get_ptr(i)
+                .filter(|n| (**n).type_ == pg_sys::NodeTag::T_Const)
+                .map(|n| n.cast::<pg_sys::Const>())
+                .filter(|c| !(**c).constisnull)
+        };
         let bits = match args.get_ptr(1).map(|n| pg_sys::exprType(n)) {
             Some(pg_sys::INT8OID) => 64,
             Some(t) => match constant(1) {
                 Some(c) if t == pg_sys::BYTEAOID => (pgrx::varlena::varsize_any_exhdr((*c).constvalue.cast_mut_ptr()) * 8) as u32,
                 Some(c) if t == pg_sys::VARBITOID || t == pg_sys::BITOID => {
                     let flat = pg_sys::pg_detoast_datum((*c).constvalue.cast_mut_ptr());
-                    let payload = std::slice::from_raw_parts(pgrx::varlena::vardata_any(flat) as *const u8, pgrx::varlena::varsize_any_exhdr(flat));
+                    let payload =
+                        std::slice::from_raw_parts(pgrx::varlena::vardata_any(flat) as *const u8, pgrx::varlena::varsize_any_exhdr(flat));
                     varbit_payload(payload).0.max(1) as u32
                 }
                 _ => 256,
@@ -725,5 +738,18 @@ COMMENT ON FUNCTION ml.hash_within(bytea, bytea, integer) IS
   'Whether hash is within radius bits of query (byte strings as their bits), found through an index USING gin (ml.hash_bands(hash) ml.hash_bands_ops) when there is one.';
 "#,
     name = "hash_probe_bands",
-    requires = [hash_probe, hash_probe_bits, hash_probe_bytea, hash_bands, hash_bands_bits, hash_bands_bytea, within_radius_bigint, within_radius_bytea, hash_blocks_bits, hash_blocks_bytea, "within_radius_support", "hamming_operators"]
+    requires = [
+        hash_probe,
+        hash_probe_bits,
+        hash_probe_bytea,
+        hash_bands,
+        hash_bands_bits,
+        hash_bands_bytea,
+        within_radius_bigint,
+        within_radius_bytea,
+        hash_blocks_bits,
+        hash_blocks_bytea,
+        "within_radius_support",
+        "hamming_operators"
+    ]
 );

@@ -21,7 +21,6 @@
 //! (`shared::embedding_arg::Reader`), so a `real[]` is read in place and pgvector's `vector`,
 //! `halfvec` and `sparsevec` from their bytes, without a cast per row.
 
-
 mod fcinfo;
 pub mod hist_agg;
 pub mod kmeans_step;

@@ -180,3 +180,44 @@ def test_rotated_and_mirrored_copies_group_with_their_original(conn, photos):
     assert all(i not in got for i in range(3))
     m = conn.execute("SELECT metrics FROM ml.analysis_runs WHERE id = %s", (run,)).fetchone()[0]
     assert m["left_out_low_quality"] == 3
+
+
+def test_hash_within_finds_what_pdqhash_distances_find(conn, photos):
+    """ml.hash_within over its two indexes, over one, and over none, on the PDQ hashes of real
+    photos and their edits (resized, recompressed, cropped, turned) kept as bit(256) and as
+    bytea: for every query, exactly the rows pdqhash's own hashes put within 31 bits."""
+    rows = []
+    for im in photos.values():
+        rows += [b for _, b in variants(im)[:5]]
+        rows += [png_bytes(im.transpose(t)) for t in (Image.Transpose.ROTATE_90, Image.Transpose.FLIP_LEFT_RIGHT)]
+    hashes = [reference(b)[0] for b in rows]
+    conn.execute("DROP TABLE IF EXISTS pdq_within")
+    conn.execute("CREATE TABLE pdq_within (id int PRIMARY KEY, image bytea, pdq bit(256), raw bytea)")
+    with conn.cursor().copy("COPY pdq_within (id, image) FROM STDIN") as cp:
+        for i, b in enumerate(rows):
+            cp.write_row((i, b))
+    conn.execute("UPDATE pdq_within SET pdq = (ml.pdq(image)).hash")
+    conn.execute("UPDATE pdq_within SET raw = decode(ml.hash_to_hex(pdq), 'hex')")
+    got = [h for (h,) in conn.execute("SELECT ml.hash_to_hex(pdq) FROM pdq_within ORDER BY id")]
+    assert [distance(a, b) for a, b in zip(got, hashes)].count(0) >= len(rows) * 0.9  # PNG bit for bit, JPEG near
+    want = {i: sorted(j for j in range(len(got)) if distance(got[i], got[j]) <= 31) for i in range(len(got))}
+    assert sum(len(v) > 1 for v in want.values()) >= len(rows) // 2  # the edits are found, not only the row itself
+
+    def found(column):
+        out = {}
+        for i, j in conn.execute(f"SELECT q.id, p.id FROM pdq_within q JOIN pdq_within p ON ml.hash_within(p.{column}, q.{column}, 31)"):
+            out.setdefault(i, []).append(j)
+        return {i: sorted(v) for i, v in out.items()}
+
+    conn.execute("CREATE INDEX pdq_within_bands ON pdq_within USING gin (ml.hash_bands(pdq) ml.hash_bands_ops)")
+    conn.execute("CREATE INDEX pdq_within_blocks ON pdq_within USING gin (ml.hash_blocks(pdq) ml.hash_bands_ops)")
+    conn.execute("CREATE INDEX pdq_within_raw ON pdq_within USING gin (ml.hash_bands(raw) ml.hash_bands_ops)")
+    conn.execute("ANALYZE pdq_within")
+    conn.execute("SET enable_seqscan = off")
+    assert found("pdq") == want
+    assert found("raw") == want
+    conn.execute("DROP INDEX pdq_within_blocks")
+    assert found("pdq") == want
+    conn.execute("RESET enable_seqscan")
+    conn.execute("DROP INDEX pdq_within_bands")
+    assert found("pdq") == want

@@ -55,7 +55,6 @@ pub fn random_within_probability(bits: u32, radius: u32) -> f64 {
     total.min(1.0)
 }
 
-
 /// Distances from `query` to every hash in `hashes`, written to `out` (same length).
 pub fn distances_u64(query: u64, hashes: &[u64], out: &mut [u32]) {
     assert_eq!(hashes.len(), out.len(), "distances_u64: one output per hash");
