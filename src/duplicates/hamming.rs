@@ -3,6 +3,7 @@
 //! index (`ml.hash_bands`, `ml.hash_probe`). Documented in docs/functions/near_duplicates.md.
 
 use crate::shared::errors::{literal, raise, INVALID_PARAMETER_VALUE, INVALID_TEXT_REPRESENTATION, STRING_DATA_LENGTH_MISMATCH};
+use mlkit::hash::radius::bit_index::Split;
 use mlkit::hash::{hamming, hex, radius};
 use pgrx::prelude::*;
 
@@ -398,6 +399,38 @@ finfo_v1!(
     pg_finfo_hash_probe_blocks_bytea
 );
 
+/// How a probe function's hash argument is stored.
+#[derive(Clone, Copy)]
+enum HashArg {
+    Bits,
+    Bytes,
+}
+
+/// The body of `ml.hash_probe_bands` and `ml.hash_probe_blocks` for bit and byte strings: the
+/// probe keys of argument 0 within radius argument 1 under `split`, as an `ml.hash_keys[]`.
+///
+/// # Safety
+/// `fcinfo` is a call of a function declared (`arg`, integer) returning `ml.hash_keys[]`,
+/// with both arguments non-null (STRICT).
+unsafe fn probe_array(fcinfo: pg_sys::FunctionCallInfo, arg: HashArg, split: Split, func: &str) -> pg_sys::Datum {
+    // SAFETY: per the contract.
+    unsafe {
+        let code = match arg {
+            HashArg::Bits => bits_arg(fcinfo, 0, func),
+            HashArg::Bytes => bytes_code(pgrx::fcinfo::pg_getarg::<&[u8]>(fcinfo, 0).unwrap_or_default(), func),
+        };
+        let r = pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1).value() as i32;
+        let elements = match split {
+            Split::Interleaved => {
+                let (keys, stride) = probe_with_stride(&code, r);
+                probe_elements(&keys, stride)
+            }
+            Split::Blocks => probe_blocks(&code, r, func),
+        };
+        hash_keys_array(fcinfo, elements)
+    }
+}
+
 /// `ml.hash_probe_bands(bigint, integer)`.
 ///
 /// # Safety
@@ -420,12 +453,8 @@ pub unsafe extern "C-unwind" fn hash_probe_bands_bigint(fcinfo: pg_sys::Function
 #[unsafe(no_mangle)]
 #[pg_guard]
 pub unsafe extern "C-unwind" fn hash_probe_bands_varbit(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    // SAFETY: two non-null arguments of the declared types.
-    unsafe {
-        let (code, r) = (bits_arg(fcinfo, 0, "ml.hash_probe_bands"), pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1).value() as i32);
-        let (keys, stride) = probe_with_stride(&code, r);
-        hash_keys_array(fcinfo, probe_elements(&keys, stride))
-    }
+    // SAFETY: per the contract.
+    unsafe { probe_array(fcinfo, HashArg::Bits, Split::Interleaved, "ml.hash_probe_bands") }
 }
 
 /// `ml.hash_probe_bands(bytea, integer)`.
@@ -435,13 +464,8 @@ pub unsafe extern "C-unwind" fn hash_probe_bands_varbit(fcinfo: pg_sys::Function
 #[unsafe(no_mangle)]
 #[pg_guard]
 pub unsafe extern "C-unwind" fn hash_probe_bands_bytea(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    // SAFETY: two non-null arguments of the declared types.
-    unsafe {
-        let bytes = pgrx::fcinfo::pg_getarg::<&[u8]>(fcinfo, 0).unwrap_or_default();
-        let (code, r) = (bytes_code(bytes, "ml.hash_probe_bands"), pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1).value() as i32);
-        let (keys, stride) = probe_with_stride(&code, r);
-        hash_keys_array(fcinfo, probe_elements(&keys, stride))
-    }
+    // SAFETY: per the contract.
+    unsafe { probe_array(fcinfo, HashArg::Bytes, Split::Interleaved, "ml.hash_probe_bands") }
 }
 
 /// `ml_internal.within_radius(bigint, bigint, integer)`: the exact check of ml.hash_within.
@@ -547,7 +571,7 @@ pub unsafe extern "C-unwind" fn within_radius_support(fcinfo: pg_sys::FunctionCa
 
 /// The second split of a bit string: `m` runs of consecutive bits (`radius::bit_index`).
 fn blocks_of(code: &radius::Bits) -> Vec<i32> {
-    radius::bit_index::keys_of(code, radius::bit_index::Split::Blocks)
+    radius::bit_index::keys_of(code, Split::Blocks)
 }
 
 /// The block probes of a code, one element a block.
@@ -561,7 +585,7 @@ fn probe_blocks(code: &radius::Bits, r: i32, func: &str) -> Vec<Vec<i32>> {
             "Probes enumerate up to two flips per block of at most 16 bits; beyond that, scan with ml.hamming_distance alone.",
         );
     }
-    probe_elements(&radius::bit_index::probe_keys_of(code, r as u32, radius::bit_index::Split::Blocks), 1 << 16)
+    probe_elements(&radius::bit_index::probe_keys_of(code, r as u32, Split::Blocks), 1 << 16)
 }
 
 /// The block keys of a bit string: a second index beside ml.hash_bands for ml.hash_within.
@@ -594,11 +618,8 @@ fn hash_blocks_bytea(hash: &[u8]) -> Vec<i32> {
 #[unsafe(no_mangle)]
 #[pg_guard]
 pub unsafe extern "C-unwind" fn hash_probe_blocks_varbit(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    // SAFETY: two non-null arguments of the declared types.
-    unsafe {
-        let (code, r) = (bits_arg(fcinfo, 0, "ml.hash_probe_blocks"), pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1).value() as i32);
-        hash_keys_array(fcinfo, probe_blocks(&code, r, "ml.hash_probe_blocks"))
-    }
+    // SAFETY: per the contract.
+    unsafe { probe_array(fcinfo, HashArg::Bits, Split::Blocks, "ml.hash_probe_blocks") }
 }
 
 /// `ml.hash_probe_blocks(bytea, integer)`.
@@ -608,12 +629,8 @@ pub unsafe extern "C-unwind" fn hash_probe_blocks_varbit(fcinfo: pg_sys::Functio
 #[unsafe(no_mangle)]
 #[pg_guard]
 pub unsafe extern "C-unwind" fn hash_probe_blocks_bytea(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    // SAFETY: two non-null arguments of the declared types.
-    unsafe {
-        let bytes = pgrx::fcinfo::pg_getarg::<&[u8]>(fcinfo, 0).unwrap_or_default();
-        let (code, r) = (bytes_code(bytes, "ml.hash_probe_blocks"), pgrx::fcinfo::pg_getarg_datum_raw(fcinfo, 1).value() as i32);
-        hash_keys_array(fcinfo, probe_blocks(&code, r, "ml.hash_probe_blocks"))
-    }
+    // SAFETY: per the contract.
+    unsafe { probe_array(fcinfo, HashArg::Bytes, Split::Blocks, "ml.hash_probe_blocks") }
 }
 
 /// Keys a probe is taken to have when the planner cannot see them (a parameter): one band's.
