@@ -126,3 +126,43 @@ if [ ! -f "$($PG_CONFIG --sharedir)/extension/vector--$PGVECTOR_VERSION.sql" ]; 
     say "pgvector's source (pgvector-$PGVECTOR_VERSION.tar.gz) is not here: the pgvector tests will be skipped"
   fi
 fi
+
+# 6. Citus, built from the vendored source when it is missing, so that the scale-out suite
+#    (scripts/citus.sh, tests/citus/) runs against a real three-node cluster. pg_mlkit never
+#    requires it: without the source (CITUS_TARBALL, or ../shared/vendor/ beside the checkout)
+#    the Citus suite says it was skipped. Citus 13.2 is the last line for PostgreSQL 15; the
+#    vendored patch drops its own copy of have_createdb_privilege, which PostgreSQL 15.20
+#    now exports.
+CITUS_VERSION=13.2.2
+if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  tarball=""
+  for t in "${CITUS_TARBALL:-}" "$here/../shared/vendor/citus-$CITUS_VERSION.tar.gz" \
+           "/work/shared/vendor/citus-$CITUS_VERSION.tar.gz"; do
+    if [ -n "$t" ] && [ -f "$t" ]; then tarball=$t; break; fi
+  done
+  if [ -n "$tarball" ]; then
+    citus_pkgs=(liblz4-dev libzstd-dev libkrb5-dev patch)
+    citus_missing=()
+    for p in "${citus_pkgs[@]}"; do
+      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || citus_missing+=("$p")
+    done
+    if [ ${#citus_missing[@]} -gt 0 ]; then
+      say "installing Citus's build dependencies: ${citus_missing[*]}"
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${citus_missing[@]}" >/dev/null
+    fi
+    say "building Citus $CITUS_VERSION from $tarball (about 2 minutes)"
+    build=$(mktemp -d)
+    tar xzf "$tarball" -C "$build"
+    src=$(find "$build" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+    patch_file="$(dirname "$tarball")/citus-$CITUS_VERSION-pg15-have_createdb_privilege.patch"
+    [ -f "$patch_file" ] && (cd "$src" && patch -s -p1 <"$patch_file")
+    (cd "$src" && PG_CONFIG="$PG_CONFIG" ./configure --without-libcurl >/dev/null \
+       && make -s -j"$(nproc)" >/dev/null 2>&1)
+    $SUDO make -s -C "$src" install >/dev/null
+    rm -rf "$build"
+  else
+    say "Citus's source (citus-$CITUS_VERSION.tar.gz) is not here: the Citus suite will be skipped"
+  fi
+fi
