@@ -126,6 +126,7 @@ DROP FUNCTION ml.centroid_distance(real[], real[]);
 DROP FUNCTION ml.nearest_exemplar(real[], real[], integer[], double precision);
 -- @rust ml_internal.kmeans_step_transition
 -- @rust kmeans_step
+-- @rust kmeans_step_real
 -- @rust nearest_centroid
 -- @rust centroid_distance
 -- @rust nearest_exemplar

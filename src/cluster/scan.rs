@@ -88,10 +88,12 @@ impl Queries {
     fn new(p: &ScanParts) -> Self {
         let (e, n, id, from) = (&p.embedding, &p.native, &p.id, &p.from);
         let step = "SELECT ml.kmeans_counts(_ml_q._ml_s), ml.kmeans_sums(_ml_q._ml_s), ml.kmeans_inertia(_ml_q._ml_s)";
+        // A real[] argument goes to the aggregate declared for it, which Citus can push down.
+        let agg = if n == e { "ml.kmeans_step_real" } else { "ml.kmeans_step" };
         Self {
-            step: format!("{step} FROM (SELECT ml.kmeans_step({n}, $1) AS _ml_s FROM {from}) AS _ml_q"),
+            step: format!("{step} FROM (SELECT {agg}({n}, $1) AS _ml_s FROM {from}) AS _ml_q"),
             batch: format!(
-                "{step} FROM (SELECT ml.kmeans_step({n}, $1) AS _ml_s FROM {from}
+                "{step} FROM (SELECT {agg}({n}, $1) AS _ml_s FROM {from}
                                WHERE ml.sample_hash({id}, $2) OPERATOR(pg_catalog.<) $3) AS _ml_q"
             ),
             first: format!("SELECT {e} FROM {from} WHERE {e} IS NOT NULL ORDER BY ml.sample_hash({id}, $1), {id} LIMIT $2"),

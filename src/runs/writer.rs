@@ -141,17 +141,25 @@ pub fn write_duplicates(run_id: i64, rows: &DuplicateRows, progress: &mut Report
 
 /// The scan engine's assignments: every row's nearest centroid and its distance, written by one
 /// `INSERT ... SELECT` over the source (`parts`), so that the table is never held here.
+///
+/// The tenant is a parameter, computed here, not the column's default: on a Citus table the
+/// SELECT runs on the workers, and Citus would evaluate the default `ml.current_tenant()`
+/// there, in sessions without this one's `app.tenant`.
 pub fn write_assignments_by_scan(parts: &crate::shared::source::ScanParts, run_id: i64, centroids: &[f32], dim: usize) {
     let query = format!(
-        "INSERT INTO ml.cluster_assignments (run_id, item_id, cluster, distance)
-         SELECT $1, {id}, ml.nearest_centroid({e}, _ml_centres._ml_c), ml.centroid_distance({e}, _ml_centres._ml_c)
+        "INSERT INTO ml.cluster_assignments (run_id, tenant_id, item_id, cluster, distance)
+         SELECT $1, $3, {id}, ml.nearest_centroid({e}, _ml_centres._ml_c), ml.centroid_distance({e}, _ml_centres._ml_c)
            FROM {from}, (SELECT $2 AS _ml_c) AS _ml_centres",
         id = parts.id,
         e = parts.native,
         from = parts.from
     );
     Spi::connect_mut(|c| {
-        spi(c.update(&query, None, &[run_id.into(), crate::shared::sql::array_2d(centroids, dim)]), "record the assignments");
+        let tenant = crate::shared::tenancy::current_tenant();
+        spi(
+            c.update(&query, None, &[run_id.into(), crate::shared::sql::array_2d(centroids, dim), tenant.into()]),
+            "record the assignments",
+        );
     });
 }
 

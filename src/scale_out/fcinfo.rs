@@ -56,6 +56,31 @@ pub(super) unsafe fn call_site<'a>(fcinfo: FunctionCallInfo) -> &'a mut CallSite
     }
 }
 
+/// The type of argument `i`: the call expression's (an `anycompatible` argument is whatever
+/// the caller passed), or, when the caller gave no expression, the type the function declares
+/// for it. Citus's `worker_partial_agg` calls an aggregate's transition function so: without
+/// an expression and with a fresh `FmgrInfo` per row. `InvalidOid` when neither says (a
+/// polymorphic argument called without an expression).
+pub(super) unsafe fn arg_type(fcinfo: FunctionCallInfo, i: usize) -> pg_sys::Oid {
+    // SAFETY: flinfo is the call's; fn_oid is the function being called.
+    unsafe {
+        let flinfo = (*fcinfo).flinfo;
+        let oid = pg_sys::get_fn_expr_argtype(flinfo, i as i32);
+        if oid != pg_sys::InvalidOid || (*flinfo).fn_oid == pg_sys::InvalidOid {
+            return oid;
+        }
+        let declared = pgrx::pg_catalog::pg_proc::PgProc::new((*flinfo).fn_oid)
+            .and_then(|proc| proc.proargtypes().get(i).copied())
+            .unwrap_or(pg_sys::InvalidOid);
+        // A pseudo-type (anycompatible, anyelement, …) says nothing of the value.
+        if declared == pg_sys::InvalidOid || pg_sys::get_typtype(declared) as u8 == b'p' {
+            pg_sys::InvalidOid
+        } else {
+            declared
+        }
+    }
+}
+
 /// Argument `i`, a non-null array kept in the [`CallSite`]: the kept copy when the argument's
 /// bytes are those of last time, else the argument checked by `check` and copied into
 /// `fn_mcxt`. Returns the kept array.

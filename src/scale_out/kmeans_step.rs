@@ -54,6 +54,20 @@ CREATE AGGREGATE ml.kmeans_step(embedding anycompatible, centroids real[]) (
 COMMENT ON AGGREGATE ml.kmeans_step(anycompatible, real[]) IS
   'One Lloyd step of K-Means: assigns every embedding (real[], another numeric array, or pgvector''s vector, halfvec or sparsevec) to the nearest of the centroids (a k × d array) and sums them per centroid; NULL embeddings are skipped. Parallel and combinable.';
 
+-- The same step declared for real[] only: what Citus pushes down to its shards. Its
+-- worker_partial_agg accepts only an aggregate whose declared argument types are the call's
+-- (never a polymorphic one), and calls the transition function without the call's
+-- expression: the declared type then says what the embedding is. (An overload of
+-- ml.kmeans_step would make calls with other types ambiguous.)
+CREATE FUNCTION ml_internal.kmeans_step_transition(ml.kmeans_state, real[], real[]) RETURNS ml.kmeans_state
+  IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_step_transition';
+CREATE AGGREGATE ml.kmeans_step_real(embedding real[], centroids real[]) (
+  SFUNC = ml_internal.kmeans_step_transition, STYPE = ml.kmeans_state,
+  COMBINEFUNC = ml_internal.kmeans_step_combine, PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml.kmeans_step_real(real[], real[]) IS
+  'ml.kmeans_step for real[] embeddings (cast others: embedding::real[]): the same result, declared for one type so that Citus pushes it down to its shards.';
+
 CREATE FUNCTION ml.kmeans_centroids(state ml.kmeans_state) RETURNS real[]
   IMMUTABLE STRICT PARALLEL SAFE LANGUAGE c AS 'MODULE_PATHNAME', 'mlkit_kmeans_centroids';
 COMMENT ON FUNCTION ml.kmeans_centroids(ml.kmeans_state) IS
@@ -303,8 +317,8 @@ unsafe fn check_centres(arg: *mut pg_sys::varlena, func: &str) {
 
 /// Argument `i`, a non-null embedding of length `d`: a `real[]` read in place; pgvector's
 /// `vector`, `halfvec` and `sparsevec` read from their bytes (no cast); another numeric array
-/// or a quoted literal through [`Reader::values`]. The argument's type (`anycompatible`, so
-/// from the call's expression) is classified once per call site.
+/// or a quoted literal through [`Reader::values`]. The argument's type ([`arg_type`]) is
+/// classified once per call site.
 unsafe fn embedding_arg<'a>(fcinfo: FunctionCallInfo, i: usize, d: usize, func: &str) -> Cow<'a, [f32]> {
     let wrong_length = |n: usize, ndim: usize| -> ! {
         raise(
@@ -318,12 +332,12 @@ unsafe fn embedding_arg<'a>(fcinfo: FunctionCallInfo, i: usize, d: usize, func: 
     unsafe {
         let site = call_site(fcinfo);
         let reader = *site.embedding.get_or_insert_with(|| {
-            let oid = pg_sys::get_fn_expr_argtype((*fcinfo).flinfo, i as i32);
+            let oid = arg_type(fcinfo, i);
             if oid == pg_sys::InvalidOid {
                 raise(
                     INVALID_PARAMETER_VALUE,
                     format!("{func}: the embedding's type is not known to this call"),
-                    "Call it from SQL, where the argument's type is known.",
+                    "Call it from SQL, where the argument's type is known, or cast the embedding to real[].",
                 );
             }
             Reader::of(func, "an embedding", oid)

@@ -42,7 +42,7 @@ thread_local! {
 /// the current role was not granted is an error too (42501).
 /// Declared in sql/schema/00_common.sql, before the tables that use it.
 #[pg_extern(sql = false, stable, parallel_safe)]
-fn current_tenant() -> String {
+pub(crate) fn current_tenant() -> String {
     // SAFETY: GetConfigOption returns NULL or a pointer to the setting's current value, valid
     // until the setting changes; it is copied at once.
     let value = unsafe {

@@ -30,6 +30,10 @@ SELECT s::text::ml.kmeans_state OPERATOR(ml.=) s AS round_trip
   FROM (SELECT ml.kmeans_step(embedding, ARRAY[[0, 0], [10, 4]]::real[]) AS s FROM pts) q;
 SELECT ml.kmeans_counts(ml.kmeans_step(e, ARRAY[[0, 0]]::real[])) AS counted
   FROM (VALUES (ARRAY[1, 1]::real[]), (NULL), (ARRAY[2, 2]::real[])) v(e);
+-- ml.kmeans_step_real, the form Citus pushes down, is the same step.
+SELECT ml.kmeans_step_real(embedding, ARRAY[[0, 0], [10, 4]]::real[]) OPERATOR(ml.=)
+       ml.kmeans_step(embedding, ARRAY[[0, 0], [10, 4]]::real[]) AS same_step
+  FROM pts;
 
 -- Nearest centroid (from 0) and the distance to it, row by row.
 SELECT id, ml.nearest_centroid(embedding, ARRAY[[0, 0], [10, 4], [20, 8]]::real[]) AS cluster,
