@@ -39,17 +39,46 @@ pub(super) unsafe fn message_bytes<'a>(fcinfo: FunctionCallInfo) -> &'a [u8] {
 /// argument is read, worked out on the first row ([`super::kmeans_step`]).
 pub(super) struct CallSite {
     kept: *mut pg_sys::varlena,
+    /// Where `kept` is allocated.
+    context: pg_sys::MemoryContext,
     pub(super) embedding: Option<crate::shared::embedding_arg::Reader>,
+    /// The function this site is for, and its C entry point (the backend's site, below,
+    /// serves one at a time).
+    function: (pg_sys::Oid, pg_sys::PGFunction),
 }
 
-/// This call site's [`CallSite`], made (empty) on the first call.
+/// The site of calls made without an expression: Citus's `worker_partial_agg` calls the
+/// transition function so, through a fresh `FmgrInfo` for every row, so `fn_extra` never
+/// outlives a row. One per backend, for the function last called so; its kept array is in
+/// `TopMemoryContext` and replaced when the argument changes: it holds at most one array.
+struct BackendSite(std::cell::UnsafeCell<Option<CallSite>>);
+// SAFETY: a backend runs its SQL functions on one thread; worker threads never call them.
+unsafe impl Sync for BackendSite {}
+static BACKEND_SITE: BackendSite = BackendSite(std::cell::UnsafeCell::new(None));
+
+/// This call site's [`CallSite`], made (empty) on the first call: in `fn_extra` when the call
+/// has an expression (every call a query plans), else the backend's site.
 pub(super) unsafe fn call_site<'a>(fcinfo: FunctionCallInfo) -> &'a mut CallSite {
-    // SAFETY: fn_extra is ours: NULL, or a CallSite made here in fn_mcxt.
+    // SAFETY: fn_extra is ours: NULL, or a CallSite made here in fn_mcxt. BACKEND_SITE is
+    // touched only on the backend's thread, by one call at a time.
     unsafe {
         let flinfo = (*fcinfo).flinfo;
+        let function = ((*flinfo).fn_oid, (*flinfo).fn_addr);
+        if (*flinfo).fn_expr.is_null() {
+            let site = &mut *BACKEND_SITE.0.get();
+            if !matches!(site, Some(s) if s.function == function) {
+                if let Some(old) = site.take() {
+                    if !old.kept.is_null() {
+                        pg_sys::pfree(old.kept.cast());
+                    }
+                }
+                *site = Some(CallSite { kept: std::ptr::null_mut(), context: pg_sys::TopMemoryContext, embedding: None, function });
+            }
+            return site.get_or_insert_with(|| unreachable!());
+        }
         if (*flinfo).fn_extra.is_null() {
             let site = pg_sys::MemoryContextAlloc((*flinfo).fn_mcxt, std::mem::size_of::<CallSite>()) as *mut CallSite;
-            site.write(CallSite { kept: std::ptr::null_mut(), embedding: None });
+            site.write(CallSite { kept: std::ptr::null_mut(), context: (*flinfo).fn_mcxt, embedding: None, function });
             (*flinfo).fn_extra = site.cast();
         }
         &mut *((*flinfo).fn_extra as *mut CallSite)
@@ -83,11 +112,10 @@ pub(super) unsafe fn arg_type(fcinfo: FunctionCallInfo, i: usize) -> pg_sys::Oid
 
 /// Argument `i`, a non-null array kept in the [`CallSite`]: the kept copy when the argument's
 /// bytes are those of last time, else the argument checked by `check` and copied into
-/// `fn_mcxt`. Returns the kept array.
+/// the site's context. Returns the kept array.
 pub(super) unsafe fn kept_arg(fcinfo: FunctionCallInfo, i: usize, check: impl FnOnce(*mut pg_sys::varlena)) -> RawArray {
     // SAFETY: argument `i` is a non-null varlena; the kept copy is NULL or made here.
     unsafe {
-        let flinfo = (*fcinfo).flinfo;
         let site = call_site(fcinfo);
         let arg = pg_sys::pg_detoast_datum(pg_getarg_datum_raw(fcinfo, i).cast_mut_ptr());
         let size = pgrx::varsize_any(arg);
@@ -99,8 +127,9 @@ pub(super) unsafe fn kept_arg(fcinfo: FunctionCallInfo, i: usize, check: impl Fn
             check(arg);
             if !kept.is_null() {
                 pg_sys::pfree(kept.cast());
+                site.kept = std::ptr::null_mut();
             }
-            let copy = pg_sys::MemoryContextAlloc((*flinfo).fn_mcxt, size) as *mut pg_sys::varlena;
+            let copy = pg_sys::MemoryContextAlloc(site.context, size) as *mut pg_sys::varlena;
             std::ptr::copy_nonoverlapping(arg as *const u8, copy as *mut u8, size);
             site.kept = copy;
         }

@@ -2,6 +2,7 @@
 //! interrupts, jsonb options, the one way SQL is built, reading a source relation or one embedding argument, the model
 //! registry and its stage audit, and the session's tenant.
 
+pub mod citus;
 pub mod embedding_arg;
 pub mod errors;
 pub mod guc;

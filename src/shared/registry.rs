@@ -441,6 +441,7 @@ fn missing_model(func: &str, name: &str, version: Option<&str>) -> ! {
 /// A stored reduction (`ml.reduce_embeddings(..., run => '{"model_name": ...}')`: a PCA, a
 /// t-SNE or a UMAP map), found as [`load_kmeans`] finds a model; its version too, for messages.
 pub fn load_reduction(func: &str, name: &str, version: Option<&str>) -> (StoredReduction, String) {
+    crate::shared::citus::refuse_model_lookup_in_task(func);
     let found = Spi::connect(|c| {
         let t = spi(c.select(MODEL_LOOKUP, None, &[name.into(), version.into()]), "look up the model");
         if t.is_empty() {
@@ -537,6 +538,7 @@ pub fn load_clustering(func: &str, name: &str, version: Option<&str>) -> Cluster
         Cached(ClusterModel),
         Parse { key: CacheKey, stored: Stored, model_type: String, artifact: Option<String>, parameters: Option<String> },
     }
+    crate::shared::citus::refuse_model_lookup_in_task(func);
     let found = Spi::connect(|c| {
         let t = spi(c.select(MODEL_LOOKUP, None, &[name.into(), version.into()]), "look up the model");
         if t.is_empty() {

@@ -221,7 +221,7 @@ impl<'a> Source<'a> {
             // Under Citus a pgvector column is cast too: its shards run only aggregates
             // declared for the call's types (ml.kmeans_step_real), never a polymorphic one.
             let native = match encoding {
-                Encoding::Pgvector(..) if !citus_installed(c) => column.clone(),
+                Encoding::Pgvector(..) if !crate::shared::citus::installed(c) => column.clone(),
                 _ => embedding.clone(),
             };
             ScanParts {
@@ -639,12 +639,6 @@ enum ArrayProblem {
 }
 
 /// How a read query's embedding column is decoded.
-/// Whether Citus is installed in this database (its tables may be the source).
-fn citus_installed(c: &pgrx::spi::SpiClient<'_>) -> bool {
-    let q = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'citus')";
-    spi(c.select(q, None, &[]), "look for Citus").first().get::<bool>(1).ok().flatten().unwrap_or(false)
-}
-
 #[derive(Clone, Copy)]
 enum Encoding {
     /// Cast to `real[]` by the query.

@@ -226,6 +226,24 @@ def test_predict_clusters_on_a_distributed_table(conn, digits):
     assert one(conn, anomalies, (d,)) == one(conn, anomalies, (l,))
 
 
+def test_row_by_row_prediction_on_shards_is_refused_with_the_forms_that_work(conn, digits):
+    """ml.predict_cluster in the select list of a query over a distributed table runs on the
+    workers, where the models are not: a clear 0A000 (not "model does not exist", and never a
+    same-named model of a worker's own tables); the hint's form runs on the shards and agrees
+    with ml.predict_clusters."""
+    one(conn, """SELECT ml.cluster_embeddings('digits_l', params => '{"n_clusters": 10, "random_state": 4}',
+                                              run => '{"model_name": "citus_rows_km"}')""")
+    e = error_of(conn, "SELECT ml.predict_cluster('citus_rows_km', embedding, log => false) FROM digits_d")
+    assert e is not None and e[0] == "0A000" and "Citus worker" in e[1], e
+    # The same call on the local table works, row by row.
+    assert one(conn, "SELECT count(*) FROM (SELECT ml.predict_cluster('citus_rows_km', embedding, log => false) FROM digits_l) q") == len(digits)
+    on_shards = dict(conn.execute("""
+        SELECT id::text, ml.nearest_centroid(embedding, (SELECT array_agg(centroid ORDER BY cluster) FROM ml.centroids('citus_rows_km')))
+          FROM digits_d""").fetchall())
+    run = one(conn, "SELECT ml.predict_clusters('citus_rows_km', 'digits_d', log => false)")
+    assert on_shards == labels(conn, run)
+
+
 @pytest.fixture(scope="module")
 def periods():
     rng = np.random.default_rng(11)
