@@ -18,20 +18,36 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
+# apt_install WHAT PACKAGE...: installs those of the packages that are not installed yet.
+apt_install() {
+  local what=$1 missing=() p
+  shift
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing $what: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# vendored FILE OVERRIDE: the path of a vendored source tarball (OVERRIDE if set, else
+# ../shared/vendor/ beside the checkout, else /work/shared/vendor/), or nothing.
+vendored() {
+  local here t
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  for t in "$2" "$here/../shared/vendor/$1" "/work/shared/vendor/$1"; do
+    if [ -n "$t" ] && [ -f "$t" ]; then echo "$t"; return; fi
+  done
+}
+
 # 1. Debian packages.
 # libssl-dev and pkg-config: cargo-pgrx links OpenSSL. util-linux: prlimit for the 53200 test.
 pkgs=(postgresql-15 postgresql-server-dev-15 clang libclang-dev libssl-dev pkg-config make gcc sudo gzip util-linux binutils)
 # pg_cron: the scheduling test (tests/python/test_scheduling.py) runs jobs through it.
 [ $want_python = 1 ] && pkgs+=(python3-pip postgresql-15-cron librsvg2-bin)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  say "installing Debian packages: ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_install "Debian packages" "${pkgs[@]}"
 # Debian's package starts a cluster on port 5432; ours never uses it.
 
 # 2. Rust at least Cargo.toml's rust-version, and cargo-pgrx exactly the version the crate uses.
@@ -108,12 +124,7 @@ fi
 #    say they were skipped.
 PGVECTOR_VERSION=0.8.6
 if [ ! -f "$($PG_CONFIG --sharedir)/extension/vector--$PGVECTOR_VERSION.sql" ]; then
-  here=$(cd "$(dirname "$0")/.." && pwd)
-  tarball=""
-  for t in "${PGVECTOR_TARBALL:-}" "$here/../shared/vendor/pgvector-$PGVECTOR_VERSION.tar.gz" \
-           "/work/shared/vendor/pgvector-$PGVECTOR_VERSION.tar.gz"; do
-    if [ -n "$t" ] && [ -f "$t" ]; then tarball=$t; break; fi
-  done
+  tarball=$(vendored "pgvector-$PGVECTOR_VERSION.tar.gz" "${PGVECTOR_TARBALL:-}")
   if [ -n "$tarball" ]; then
     say "building pgvector $PGVECTOR_VERSION from $tarball"
     build=$(mktemp -d)
@@ -135,23 +146,9 @@ fi
 #    now exports.
 CITUS_VERSION=13.2.2
 if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
-  here=$(cd "$(dirname "$0")/.." && pwd)
-  tarball=""
-  for t in "${CITUS_TARBALL:-}" "$here/../shared/vendor/citus-$CITUS_VERSION.tar.gz" \
-           "/work/shared/vendor/citus-$CITUS_VERSION.tar.gz"; do
-    if [ -n "$t" ] && [ -f "$t" ]; then tarball=$t; break; fi
-  done
+  tarball=$(vendored "citus-$CITUS_VERSION.tar.gz" "${CITUS_TARBALL:-}")
   if [ -n "$tarball" ]; then
-    citus_pkgs=(liblz4-dev libzstd-dev libkrb5-dev patch)
-    citus_missing=()
-    for p in "${citus_pkgs[@]}"; do
-      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || citus_missing+=("$p")
-    done
-    if [ ${#citus_missing[@]} -gt 0 ]; then
-      say "installing Citus's build dependencies: ${citus_missing[*]}"
-      $SUDO apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${citus_missing[@]}" >/dev/null
-    fi
+    apt_install "Citus's build dependencies" liblz4-dev libzstd-dev libkrb5-dev patch
     say "building Citus $CITUS_VERSION from $tarball (about 2 minutes)"
     build=$(mktemp -d)
     tar xzf "$tarball" -C "$build"
