@@ -2,19 +2,18 @@
 # Every test of pg_mlkit, from nothing: installs what is missing, then runs
 #   0. the format and lint gate (cargo fmt --check, cargo clippy -D warnings),
 #   1. the algorithm crate's unit tests (plain cargo test, no PostgreSQL),
-#   2. the pgrx tests (Rust around a live server, cargo pgrx test),
-#   3. the SQL regression suites in tests/sql (pg_regress; their expected output is also
+#   2. the SQL regression suites in tests/sql (pg_regress; their expected output is also
 #      what the docs show, checked by tests/check_docs.py), and every docs page run from an
 #      empty database top to bottom (tests/run_docs.py),
-#   4. the Python tests in tests/python: comparisons with scikit-learn, cancellation, the
+#   3. the Python tests in tests/python: comparisons with scikit-learn, cancellation, the
 #      security suite (attacking roles, generated look-alikes, bounded resources),
 #      pg_dump/pg_restore, tenant sealing and limits, the fuzz sweep of every function,
-#   5. the Citus suite: a coordinator and two workers (scripts/citus.sh), every scale-out path
+#   4. the Citus suite: a coordinator and two workers (scripts/citus.sh), every scale-out path
 #      on distributed and reference tables against the same rows on one node (tests/citus/);
 #      skipped, saying so, when Citus could not be built (scripts/bootstrap.sh builds it),
-#   6. the upgrade test: every released version (from its frozen install script), filled,
+#   5. the upgrade test: every released version (from its frozen install script), filled,
 #      updated, compared with a fresh install (scripts/test_upgrade.sh),
-#   7. the Debian package: built, installed into a fresh cluster, removed (tests/package/).
+#   6. the Debian package: built, installed into a fresh cluster, removed (tests/package/).
 # Stops at the first failure. Builds use the dev profile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,22 +26,14 @@ say() { printf '\n\033[1m==> [%ss] %s\033[0m\n' "$(( $(date +%s) - STARTED ))" "
 
 bash scripts/bootstrap.sh --python
 
-say "0/7 format and lint (cargo fmt --check, cargo clippy -D warnings)"
+say "0/6 format and lint (cargo fmt --check, cargo clippy -D warnings)"
 cargo fmt --check || { echo "run 'cargo fmt' (rustfmt.toml) and commit the result" >&2; exit 1; }
 cargo clippy --quiet --workspace --features pg15 -- -D warnings
 
-say "1/7 unit tests of the algorithms (cargo test -p mlkit)"
+say "1/6 unit tests of the algorithms (cargo test -p mlkit)"
 cargo test -p mlkit --quiet
 
-say "2/7 pgrx tests (cargo pgrx test pg15)"
-PGRX_TEST_DIR=/tmp/pg_mlkit_pgrx_test
-rm -rf "$PGRX_TEST_DIR" && mkdir -p "$PGRX_TEST_DIR"
-[ "$(id -u)" = 0 ] && chown postgres: "$PGRX_TEST_DIR"
-runas=()
-[ "$(id -u)" = 0 ] && runas=(--runas postgres)
-cargo pgrx test pg15 "${runas[@]}" --pgdata "$PGRX_TEST_DIR/data"
-
-say "3/7 SQL regression suites (pg_regress)"
+say "2/6 SQL regression suites (pg_regress)"
 bash scripts/install.sh
 export PG_MLKIT_TMP=/tmp/pg_mlkit_test PG_MLKIT_PORT=54330
 bash scripts/pgtmp.sh stop
@@ -54,11 +45,11 @@ PGOPTIONS='-c force_parallel_mode=regress' bash scripts/regress.sh
 python3 tests/check_docs.py
 (eval "$(bash scripts/pgtmp.sh env)"; python3 tests/run_docs.py)
 
-say "4/7 Python tests against the reference implementations (pytest)"
+say "3/6 Python tests against the reference implementations (pytest)"
 python3 -m pytest -q --durations=25 tests/python
 bash scripts/pgtmp.sh stop
 
-say "5/7 the Citus suite on a three-node cluster (scripts/citus.sh, tests/citus)"
+say "4/6 the Citus suite on a three-node cluster (scripts/citus.sh, tests/citus)"
 if bash scripts/citus.sh available; then
   trap 'bash scripts/citus.sh stop; bash scripts/pgtmp.sh stop' EXIT
   bash scripts/citus.sh stop
@@ -69,9 +60,9 @@ else
   echo "Citus is not installed (its source was not found by scripts/bootstrap.sh): the Citus suite was skipped"
 fi
 
-say "6/7 upgrades from every release (scripts/test_upgrade.sh)"
+say "5/6 upgrades from every release (scripts/test_upgrade.sh)"
 bash scripts/test_upgrade.sh
 
-say "7/7 the Debian package (tests/package/test_package.sh)"
+say "6/6 the Debian package (tests/package/test_package.sh)"
 bash tests/package/test_package.sh
 say "all tests passed"

@@ -97,21 +97,3 @@ pub extern "C-unwind" fn _PG_init() {
     }
     shared::guc::register();
 }
-
-// The #[pg_test]s live in pgrx-tests/; #[pg_schema] needs an inline module around them.
-#[cfg(any(test, feature = "pg_test"))]
-#[pg_schema]
-mod tests {
-    include!("../pgrx-tests/tests.rs");
-}
-
-/// Required by `cargo pgrx test`.
-#[cfg(test)]
-pub mod pg_test {
-    pub fn setup(_options: Vec<&str>) {}
-
-    #[must_use]
-    pub fn postgresql_conf_options() -> Vec<&'static str> {
-        vec![]
-    }
-}
