@@ -54,6 +54,7 @@ if bash scripts/citus.sh available; then
   trap 'bash scripts/citus.sh stop; bash scripts/pgtmp.sh stop' EXIT
   bash scripts/citus.sh stop
   bash scripts/citus.sh start 2
+  bash scripts/regress.sh --citus
   python3 -m pytest -q --durations=10 tests/citus
   bash scripts/citus.sh stop
 else
