@@ -82,7 +82,7 @@ fi
 
 # 4. The reference implementations for the tests and benchmarks (never used by the extension),
 #    pinned: a new scikit-learn or SciPy may change a reference result the tests compare with.
-PY_PINS=(scikit-learn==1.9.1 scipy==1.17.1 numpy==2.4.6 'psycopg[binary]==3.3.9' pytest==9.2.0 imagehash==4.3.2
+PY_PINS=(scikit-learn==1.9.1 scipy==1.17.1 numpy==2.4.6 'psycopg[binary]==3.3.9' pytest==9.2.0 pytest-xdist==3.8.0 imagehash==4.3.2
          pillow==13.0.0 scikit-image==0.26.0 evidently==0.7.23 pandas==2.3.3 openTSNE==1.0.4 umap-learn==0.5.12
          numba==0.68.1 pynndescent==0.7.0 hdbscan==0.8.44 pdqhash==0.2.8)
 # Installed without their dependencies: of BERTopic the tests load only its class-based TF-IDF

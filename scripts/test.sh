@@ -46,7 +46,12 @@ python3 tests/check_docs.py
 (eval "$(bash scripts/pgtmp.sh env)"; python3 tests/run_docs.py)
 
 say "3/6 Python tests against the reference implementations (pytest)"
-python3 -m pytest -q --durations=25 tests/python
+# The files in two processes (pytest-xdist, a file to a process: each process has its own
+# databases), then, alone, those that change what every session sees (server settings,
+# roles of the security suite) or measure how fast a call stops.
+SERIAL=(tests/python/security tests/python/test_tenants_and_limits.py tests/python/test_cancel.py)
+python3 -m pytest -q --durations=25 -n 2 --dist loadfile tests/python "${SERIAL[@]/#/--ignore=}"
+python3 -m pytest -q --durations=10 "${SERIAL[@]}"
 bash scripts/pgtmp.sh stop
 
 say "4/6 the Citus suite on a three-node cluster (scripts/citus.sh, tests/citus)"

@@ -49,12 +49,22 @@ pub(super) struct CallSite {
 
 /// The site of calls made without an expression: Citus's `worker_partial_agg` calls the
 /// transition function so, through a fresh `FmgrInfo` for every row, so `fn_extra` never
-/// outlives a row. One per backend, for the function last called so; its kept array is in
-/// `TopMemoryContext` and replaced when the argument changes: it holds at most one array.
+/// outlives a row. One per backend, for the function last called so, in the memory of the
+/// aggregate (or, outside one, of the transaction): a reset callback forgets the site when
+/// that memory goes, so a kept array never outlives the query that passed it.
 struct BackendSite(std::cell::UnsafeCell<Option<CallSite>>);
 // SAFETY: a backend runs its SQL functions on one thread; worker threads never call them.
 unsafe impl Sync for BackendSite {}
 static BACKEND_SITE: BackendSite = BackendSite(std::cell::UnsafeCell::new(None));
+
+/// Forgets the backend's site when the memory it lives in (`arg`) is reset or deleted.
+unsafe extern "C-unwind" fn forget_backend_site(arg: *mut std::ffi::c_void) {
+    // SAFETY: called by PostgreSQL on the backend's thread, outside any call of ours.
+    let site = unsafe { &mut *BACKEND_SITE.0.get() };
+    if matches!(site, Some(s) if s.context.cast::<std::ffi::c_void>() == arg) {
+        *site = None;
+    }
+}
 
 /// This call site's [`CallSite`], made (empty) on the first call: in `fn_extra` when the call
 /// has an expression (every call a query plans), else the backend's site.
@@ -65,14 +75,27 @@ pub(super) unsafe fn call_site<'a>(fcinfo: FunctionCallInfo) -> &'a mut CallSite
         let flinfo = (*fcinfo).flinfo;
         let function = ((*flinfo).fn_oid, (*flinfo).fn_addr);
         if (*flinfo).fn_expr.is_null() {
+            let mut context: pg_sys::MemoryContext = std::ptr::null_mut();
+            if pg_sys::AggCheckCallContext(fcinfo, &mut context) == 0 {
+                context = pg_sys::CurTransactionContext;
+            }
             let site = &mut *BACKEND_SITE.0.get();
-            if !matches!(site, Some(s) if s.function == function) {
+            if !matches!(site, Some(s) if s.function == function && s.context == context) {
+                // A site still here has a live context (its callback would have cleared it).
                 if let Some(old) = site.take() {
                     if !old.kept.is_null() {
                         pg_sys::pfree(old.kept.cast());
                     }
                 }
-                *site = Some(CallSite { kept: std::ptr::null_mut(), context: pg_sys::TopMemoryContext, embedding: None, function });
+                let callback = pg_sys::MemoryContextAlloc(context, std::mem::size_of::<pg_sys::MemoryContextCallback>())
+                    as *mut pg_sys::MemoryContextCallback;
+                callback.write(pg_sys::MemoryContextCallback {
+                    func: Some(forget_backend_site),
+                    arg: context.cast(),
+                    next: std::ptr::null_mut(),
+                });
+                pg_sys::MemoryContextRegisterResetCallback(context, callback);
+                *site = Some(CallSite { kept: std::ptr::null_mut(), context, embedding: None, function });
             }
             return site.get_or_insert_with(|| unreachable!());
         }

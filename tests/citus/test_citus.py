@@ -71,6 +71,25 @@ def test_kmeans_step_is_pushed_down_and_equals_single_node(conn, blobs, column):
     np.testing.assert_allclose(np.array(d[2]), np.array(l[2]), rtol=1e-6)
 
 
+def test_kmeans_step_on_the_shards_after_a_failed_step(conn, blobs):
+    """Citus calls the transition function without an expression, so the checked centroids
+    are kept per backend, in the aggregate's memory: after a step that fails part-way (a row
+    of the wrong length, on the workers) and one with other centroids, the next is right."""
+    conn.execute("DROP TABLE IF EXISTS odd_d")
+    conn.execute("CREATE TABLE odd_d (id int PRIMARY KEY, embedding real[])")
+    conn.execute("SELECT create_distributed_table('odd_d', 'id')")
+    conn.execute("INSERT INTO odd_d SELECT id, embedding FROM blobs_l WHERE id < 5000")
+    conn.execute("INSERT INTO odd_d VALUES (-1, ARRAY[1, 2, 3]::real[])")
+    e = error_of(conn, f"SELECT ml.kmeans_step_real(embedding, {CENTRES}) FROM odd_d")
+    assert e is not None and e[0] == "2202E" and "4 columns" in e[1], e
+    conn.execute("DELETE FROM odd_d WHERE id = -1")
+    query = "SELECT ml.kmeans_counts(ml.kmeans_step_real(embedding, {c})) FROM odd_{s}"
+    conn.execute("CREATE TEMP TABLE odd_l AS SELECT * FROM blobs_l WHERE id < 5000")
+    other = "ARRAY[[1, 1, 1, 1], [-9, 9, -9, 9]]::real[]"
+    for c in (other, CENTRES, other):
+        assert one(conn, query.format(c=c, s="d")) == one(conn, query.format(c=c, s="l"))
+
+
 def test_polymorphic_kmeans_step_on_citus_is_refused_by_citus(conn, blobs):
     """The limit docs/scale-out.md states: ml.kmeans_step (anycompatible) is not pushed down;
     Citus refuses it on the shards, and the single-node answer is ml.kmeans_step_real's."""

@@ -21,6 +21,11 @@ def run(*args):
 
 
 def fresh_db(name):
+    # Under pytest-xdist (scripts/test.sh runs the files in two processes) each process has
+    # its own databases: the shared one would otherwise be dropped under the other's feet.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        name = f"{name}_{worker}"
     run("dropdb", "--if-exists", name)
     run("createdb", name)
     with psycopg.connect(conninfo(name), autocommit=True) as c:
