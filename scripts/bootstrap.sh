@@ -156,8 +156,10 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
     patch_file="$(dirname "$tarball")/citus-$CITUS_VERSION-pg15-have_createdb_privilege.patch"
     [ -f "$patch_file" ] && (cd "$src" && patch -s -p1 <"$patch_file")
     (cd "$src" && PG_CONFIG="$PG_CONFIG" ./configure --without-libcurl >/dev/null \
-       && make -s -j"$(nproc)" >/dev/null 2>&1)
-    $SUDO make -s -C "$src" install >/dev/null
+       && make -s -j"$(nproc)" >/dev/null 2>&1) \
+      || { echo "building Citus failed (./configure --without-libcurl && make in $src)" >&2; exit 1; }
+    # (pgxs warns about Citus's own "check" target: noise, not a problem.)
+    $SUDO make -s -C "$src" install >/dev/null 2>&1 || { echo "installing Citus failed (make install in $src)" >&2; exit 1; }
     rm -rf "$build"
   else
     say "Citus's source (citus-$CITUS_VERSION.tar.gz) is not here: the Citus suite will be skipped"
